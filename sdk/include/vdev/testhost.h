@@ -1,0 +1,123 @@
+/*
+ * vdev/testhost.h: a host for testing a vdev plugin without any hypervisor.
+ *
+ * Link with libvdev-testhost (pkg-config vdev-testhost). It loads a plugin
+ * (from a .so path, or a descriptor linked into the test), creates instances
+ * from option text written exactly as in a VM configuration, routes register
+ * accesses to the regions they registered, records every interrupt-line
+ * change, MSI, log line and termination, and runs timers in virtual time
+ * that only moves when the test says so. Single-threaded unless a test
+ * starts threads of its own (vdev-conform does); every function is safe to
+ * call from several threads on one vdev_testhost.
+ *
+ * Errors: functions return 0 or a negative errno; the reason, in words, is
+ * in vdev_testhost_error().
+ */
+#ifndef VDEV_TESTHOST_H
+#define VDEV_TESTHOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include <vdev/vdev.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vdev_testhost;
+struct vdev_testdev; /* one instance */
+
+/* A new host: no RAM, no controllers, virtual time 0. NULL on ENOMEM. */
+struct vdev_testhost *vdev_testhost_new(void);
+/* Destroys every instance still alive, unloads plugins, frees the host. */
+void vdev_testhost_free(struct vdev_testhost *th);
+/* The last error message ("" when none). Valid until the next call. */
+const char *vdev_testhost_error(const struct vdev_testhost *th);
+
+/* Guest RAM at [gpa, gpa+size), zero-filled. -EEXIST on overlap. */
+int vdev_testhost_add_ram(struct vdev_testhost *th, uint64_t gpa, size_t size);
+/* A host pointer to guest RAM for a test to fill or check; NULL if out of RAM. */
+void *vdev_testhost_ram(struct vdev_testhost *th, uint64_t gpa, size_t size);
+
+/* A recording interrupt controller named `name` with `lines` lines. */
+int vdev_testhost_add_intc(struct vdev_testhost *th, const char *name, unsigned lines);
+
+/*
+ * Plugins. load: dlopen(RTLD_NOW|RTLD_LOCAL) the file, check the entry
+ * symbol, ABI and descriptor (the loader's rules). use: a descriptor linked
+ * into the test program, checked the same way.
+ */
+int vdev_testhost_load(struct vdev_testhost *th, const char *path,
+		       const struct vdev_descriptor **desc);
+int vdev_testhost_use(struct vdev_testhost *th, const struct vdev_descriptor *desc);
+
+/*
+ * create: an instance of a loaded/used device from option text as it would
+ * follow `vdev NAME` in a config, e.g. "loc 0x10000 intr pic:5 period 100u".
+ * The common options (loc, intr, name, log) and the device options are
+ * validated like vdm does. Returns NULL with vdev_testhost_error() set.
+ * An instance that names a plugin interrupt controller (VDEV_F_INTC) with
+ * `name X` becomes a controller others reference as "X:N".
+ */
+struct vdev_testdev *vdev_testhost_create(struct vdev_testhost *th,
+					  const struct vdev_descriptor *desc,
+					  const char *options);
+void vdev_testhost_destroy(struct vdev_testdev *dev);
+/* The plugin's instance pointer (what create() stored in *dev). */
+void *vdev_testdev_state(struct vdev_testdev *dev);
+
+/*
+ * Guest accesses, routed like vdm routes them: to the region containing
+ * addr, as an offset in it. Returns 0; -ENXIO when no region owns addr
+ * (the value read is then all-ones); -EINVAL for a size the device did not
+ * declare; the device's own error otherwise.
+ */
+int vdev_testhost_read(struct vdev_testhost *th, enum vdev_space space, uint64_t addr,
+		       unsigned size, uint64_t *value);
+int vdev_testhost_write(struct vdev_testhost *th, enum vdev_space space, uint64_t addr,
+			unsigned size, uint64_t value);
+/* Shorthands that return the value read (all-ones on error). */
+uint64_t vdev_testhost_mmio_read(struct vdev_testhost *th, uint64_t addr, unsigned size);
+uint64_t vdev_testhost_pio_read(struct vdev_testhost *th, uint64_t port, unsigned size);
+
+/* Lifecycle calls on one instance. */
+void vdev_testhost_reset(struct vdev_testdev *dev);
+ssize_t vdev_testhost_save(struct vdev_testdev *dev, void *buf, size_t cap);
+int vdev_testhost_restore(struct vdev_testdev *dev, const void *buf, size_t length);
+
+/*
+ * Interrupt observation. level: the current level of "ctrl:line" (0/1), or
+ * a negative errno for an unknown line. edges: rising edges seen on it since
+ * the start (pulses count). The trace: every change on every line, MSI and
+ * termination, one per line in order, e.g. "pic:5 1\npic:5 0\nmsi 0xfee00000 0x31\n";
+ * clear_trace empties it.
+ */
+int vdev_testhost_line_level(struct vdev_testhost *th, const char *line);
+unsigned vdev_testhost_line_edges(struct vdev_testhost *th, const char *line);
+const char *vdev_testhost_trace(struct vdev_testhost *th);
+void vdev_testhost_clear_trace(struct vdev_testhost *th);
+
+/* Virtual time: now, and advance running every timer due, in order. */
+uint64_t vdev_testhost_now(struct vdev_testhost *th);
+void vdev_testhost_advance(struct vdev_testhost *th, uint64_t ns);
+/* Run fd-watch callbacks for watched fds that are ready, waiting up to
+ * timeout_ms. Returns how many callbacks ran. */
+int vdev_testhost_poll(struct vdev_testhost *th, int timeout_ms);
+
+/* Everything the instances logged, one line each ("name: level: text"). */
+const char *vdev_testhost_log(struct vdev_testhost *th);
+/* The cause given to terminate(), or -1 when none. */
+int vdev_testhost_terminated(struct vdev_testhost *th);
+
+/* What the host holds for an instance, for leak checks. */
+struct vdev_testhost_usage {
+	unsigned regions, lines, timers, watches, maps;
+};
+void vdev_testhost_usage(struct vdev_testhost *th, struct vdev_testhost_usage *usage);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VDEV_TESTHOST_H */
