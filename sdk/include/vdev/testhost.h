@@ -117,6 +117,34 @@ struct vdev_testhost_usage {
 };
 void vdev_testhost_usage(struct vdev_testhost *th, struct vdev_testhost_usage *usage);
 
+/*
+ * Hooks for contract checkers (vdev-conform). service: at the start of
+ * every host service a plugin calls, with the service's name ("line_set")
+ * and the instance, or dev NULL and handle_valid false when the handle is
+ * not a live instance (a call after destroy: the host keeps destroyed
+ * handles recognisable instead of freeing them, so such a call is reported,
+ * not a use-after-free). callback_enter/exit: around every plugin callback
+ * the host makes ("create", "read", "timer", ...), on the calling thread.
+ * Any hook may be NULL. Set before creating instances.
+ */
+struct vdev_testhost_hooks {
+	void (*service)(void *ctx, struct vdev_testdev *dev, const char *service, bool handle_valid);
+	void (*callback_enter)(void *ctx, struct vdev_testdev *dev, const char *callback);
+	void (*callback_exit)(void *ctx, struct vdev_testdev *dev, const char *callback);
+	void *ctx;
+};
+void vdev_testhost_set_hooks(struct vdev_testhost *th, const struct vdev_testhost_hooks *hooks);
+
+/* The regions an instance registered, for sweeps: fills up to `max`
+ * entries, returns how many there are. */
+struct vdev_testhost_region {
+	uint32_t id;
+	enum vdev_space space;
+	uint64_t base, length;
+};
+unsigned vdev_testhost_regions(struct vdev_testdev *dev, struct vdev_testhost_region *regions,
+			       unsigned max);
+
 #ifdef __cplusplus
 }
 #endif
