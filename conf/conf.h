@@ -47,6 +47,13 @@ void conf_diag_error(struct conf_diag *d, const struct conf_pos *pos, const char
 void conf_diag_note(struct conf_diag *d, const struct conf_pos *pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 unsigned conf_diag_error_count(const struct conf_diag *d);
+/*
+ * conf_diag_source: remember the text of `file` so that later diagnostics
+ * at a position in it quote the line (the parser does this for every file it
+ * reads and for the joined command line). Both strings are copied; a second
+ * call for the same file replaces the text. Returns 0, -EINVAL, -ENOMEM.
+ */
+int conf_diag_source(struct conf_diag *d, const char *file, const char *text);
 
 /* ----------------------------------------------------------------- numbers */
 
@@ -57,8 +64,8 @@ unsigned conf_diag_error_count(const struct conf_diag *d);
 /*
  * conf_number_parse: the whole of `text` as a decimal or 0x-hex number,
  * with the suffixes `flags` allows. Returns 0 and *value; -EINVAL for empty
- * text, trailing garbage or a bad digit (with *end_col the 0-based offset of
- * the first bad character when end_col is not NULL); -ERANGE on overflow.
+ * text, trailing garbage or a bad digit (with *bad_offset the 0-based offset of
+ * the first bad character when bad_offset is not NULL); -ERANGE on overflow.
  * With CONF_NUM_SIGNED the result is an int64_t stored in *value.
  */
 int conf_number_parse(const char *text, unsigned flags, uint64_t *value, size_t *bad_offset);
@@ -88,6 +95,10 @@ struct conf_loc {
 	bool has_space;   /* mem: or io: was written */
 	const char *text; /* as written, after substitution */
 	struct conf_pos pos;
+	/* pass only: loc spec[,len][,flags][=host] */
+	const char *pass_flags; /* "rw", "+x"...; NULL when not written */
+	bool has_host;
+	struct vdev_loc host;   /* =host_address or =pci:... */
 };
 
 struct conf_intr {
@@ -96,6 +107,11 @@ struct conf_intr {
 	bool has_line;
 	unsigned line;
 	struct conf_pos pos;
+	/* pass only: guest_intr[,u][,t][=vector] (controller NULL for a bare number) */
+	bool unmask;
+	bool ist;
+	bool has_vector;
+	unsigned vector;
 };
 
 struct conf_cpu {
@@ -106,6 +122,8 @@ struct conf_cpu {
 	bool has_runmask;
 	uint64_t runmask;  /* bit N = host CPU N */
 	const char *partition;
+	struct conf_option *sets; /* `set` inside this cpu's context */
+	unsigned set_count;
 };
 
 struct conf_memory {
@@ -133,23 +151,6 @@ struct conf_region_ctx {
 	unsigned intr_count;
 };
 
-struct conf_vdev {
-	struct conf_pos pos;   /* of the `vdev` keyword */
-	const char *type;      /* "ser8250", "vdev-ser8250", or a path to a .so */
-	struct conf_pos type_pos;
-	struct conf_loc *locs;
-	unsigned loc_count;
-	struct conf_intr *intrs; /* `intr` may repeat, and takes comma lists */
-	unsigned intr_count;
-	const char *name;        /* NULL when not given */
-	struct conf_pos name_pos;
-	const char *log;         /* the per-vdev log spec, NULL when not given */
-	struct conf_option *options; /* device options in order, repeats kept */
-	unsigned option_count;
-	struct conf_option *sets;    /* `set` inside this vdev's context */
-	unsigned set_count;
-};
-
 /* logger / log: filter set and destination */
 #define CONF_LOG_FATAL    (1u << 0)
 #define CONF_LOG_INTERNAL (1u << 1)
@@ -163,6 +164,24 @@ struct conf_logger {
 	struct conf_pos pos;
 	unsigned filters;
 	enum conf_log_dest dest;
+};
+
+struct conf_vdev {
+	struct conf_pos pos;   /* of the `vdev` keyword */
+	const char *type;      /* "ser8250", "vdev-ser8250", or a path to a .so */
+	struct conf_pos type_pos;
+	struct conf_loc *locs;
+	unsigned loc_count;
+	struct conf_intr *intrs; /* `intr` may repeat, and takes comma lists */
+	unsigned intr_count;
+	const char *name;        /* NULL when not given */
+	struct conf_pos name_pos;
+	const char *log;         /* the per-vdev log spec, NULL when not given */
+	struct conf_logger log_spec; /* `log` parsed; valid when log != NULL */
+	struct conf_option *options; /* device options in order, repeats kept */
+	unsigned option_count;
+	struct conf_option *sets;    /* `set` inside this vdev's context */
+	unsigned set_count;
 };
 
 enum conf_unsupported_kind { CONF_UNSUP_INSTRUCTION, CONF_UNSUP_REFERENCE, CONF_UNSUP_REGISTER };
@@ -215,6 +234,10 @@ struct conf_env {
 	/* asinfo table; entries given with --asinfo come first and win */
 	const struct conf_asinfo *asinfo;
 	unsigned asinfo_count;
+	/* Interrupt controllers the backend provides itself, which `intr X:N`
+	 * may name without a `vdev ... name X` before it. NULL-terminated;
+	 * NULL: {"apic", "isa", "pci", "msi", "gic", "cpu"}. */
+	const char *const *native_controllers;
 };
 
 /*
