@@ -58,12 +58,17 @@ static int hex_digit(int c)
 	return -1;
 }
 
-/* Split one line into words; a '#' outside quotes starts a comment. */
+/*
+ * Split one line into words; a '#' outside quotes starts a comment. On
+ * error *count still says how many words were allocated, for the caller to
+ * free.
+ */
 static int vms_split(struct vms_parser *p, struct vms_word *words, unsigned *count)
 {
 	const char *s = p->line_text, *end = s + p->line_len;
 	unsigned n = 0;
 
+	*count = 0;
 	while (s < end) {
 		while (s < end && isspace((unsigned char)*s))
 			s++;
@@ -118,7 +123,7 @@ static int vms_split(struct vms_parser *p, struct vms_word *words, unsigned *cou
 		*o = '\0';
 		w->text = out;
 		w->len = (size_t)(o - out);
-		n++;
+		*count = ++n;
 	}
 	*count = n;
 	return 0;
