@@ -1,0 +1,75 @@
+# sdk/lib/module.mk: the SDK's helper code and `make install`.
+#
+# Helper code (sdk/lib/*.c, headers in sdk/include/vdev/) is compiled into
+# each plugin, never linked from the host: in-tree plugins link the
+# hidden-visibility objects $(SDK_LIB_PLUGIN_OBJS) (e.g.
+# $(O)/plugin/sdk/lib/state.o); out-of-tree plugins compile the installed
+# sources through vdev.mk.
+#
+# make install PREFIX=/usr/local DESTDIR= installs whatever the build made:
+#	$(PREFIX)/include/vdev/*.h                  the ABI and helper headers
+#	$(PREFIX)/lib/pkgconfig/vdev-sdk.pc         cflags, srcdir, vdevmk, plugindir, conform
+#	$(PREFIX)/lib/pkgconfig/vdev-testhost.pc    (with the test host)
+#	$(PREFIX)/share/vdev-sdk/vdev.mk            the make fragment plugins include
+#	$(PREFIX)/share/vdev-sdk/src/*.c            helper sources plugins compile in
+#	$(PREFIX)/lib/libvdev-testhost.a            self-contained (host code and
+#	                                            config parsers merged in)
+#	$(PREFIX)/bin/vdm, vdev-conform             when in BINS
+#	$(PREFIX)/lib/vdm/vdev-*.so                 every plugin in PLUGINS
+
+SDK_LIB_SRCS := $(sort $(wildcard sdk/lib/*.c))
+SDK_LIB_PLUGIN_OBJS := $(SDK_LIB_SRCS:%.c=$(O)/plugin/%.o)
+
+SDK_ABI_MAJOR := $(shell sed -n 's/^\#define VDEV_ABI_MAJOR[[:space:]]*//p' sdk/include/vdev/vdev.h)
+SDK_ABI_MINOR := $(shell sed -n 's/^\#define VDEV_ABI_MINOR[[:space:]]*//p' sdk/include/vdev/vdev.h)
+SDK_VERSION := $(SDK_ABI_MAJOR).$(SDK_ABI_MINOR).0
+
+# Libraries a program linked with the installed libvdev-testhost.a needs.
+VDEV_TESTHOST_LDLIBS ?= -ldl -lpthread
+
+SDK_PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SDK_VERSION)|g' \
+	-e 's|@ABI_MAJOR@|$(SDK_ABI_MAJOR)|g' -e 's|@ABI_MINOR@|$(SDK_ABI_MINOR)|g' \
+	-e 's|@TESTHOST_LIBS@|$(VDEV_TESTHOST_LDLIBS)|g'
+
+# Evaluated when the recipes run, after every fragment was read and the
+# build finished: the lists are complete then.
+SDK_INSTALL_BINS = $(filter $(O)/bin/vdm $(O)/bin/vdev-conform,$(BINS))
+SDK_TESTHOST_ARCHIVES = $(wildcard $(VDEV_TESTHOST_LIB) $(VDEV_HOST_LIB) $(CONF_LIB))
+SDK_DEST = $(DESTDIR)$(PREFIX)
+
+INSTALL_TARGETS += install-sdk install-vdm
+.PHONY: install-vdm
+
+install-sdk: all
+	install -d $(SDK_DEST)/include/vdev $(SDK_DEST)/lib/pkgconfig \
+		$(SDK_DEST)/share/vdev-sdk/src
+	install -m 0644 sdk/include/vdev/*.h $(SDK_DEST)/include/vdev/
+	install -m 0644 $(SDK_LIB_SRCS) $(SDK_DEST)/share/vdev-sdk/src/
+	install -m 0644 sdk/vdev.mk $(SDK_DEST)/share/vdev-sdk/vdev.mk
+	sed $(SDK_PC_SED) sdk/vdev-sdk.pc.in > $(SDK_DEST)/lib/pkgconfig/vdev-sdk.pc
+	@set -e; \
+	if [ -n "$(VDEV_TESTHOST_LIB)" ] && [ -f "$(VDEV_TESTHOST_LIB)" ]; then \
+		tmp=$$(mktemp -d); \
+		{ echo "CREATE $$tmp/libvdev-testhost.a"; \
+		  for a in $(abspath $(SDK_TESTHOST_ARCHIVES)); do echo "ADDLIB $$a"; done; \
+		  echo SAVE; echo END; } | $(AR) -M; \
+		echo "install $(VDEV_TESTHOST_LIB) (+ the host code it needs) -> $(SDK_DEST)/lib/libvdev-testhost.a"; \
+		install -m 0644 $$tmp/libvdev-testhost.a $(SDK_DEST)/lib/libvdev-testhost.a; \
+		rm -rf $$tmp; \
+		sed $(SDK_PC_SED) sdk/vdev-testhost.pc.in > $(SDK_DEST)/lib/pkgconfig/vdev-testhost.pc; \
+	else \
+		echo "install-sdk: no test host library in this build; vdev-testhost.pc not installed"; \
+	fi
+
+install-vdm: all
+	@set -e; \
+	if [ -n "$(strip $(SDK_INSTALL_BINS))" ]; then \
+		install -d $(SDK_DEST)/bin; \
+		echo "install $(SDK_INSTALL_BINS) -> $(SDK_DEST)/bin"; \
+		install -m 0755 $(SDK_INSTALL_BINS) $(SDK_DEST)/bin/; \
+	fi; \
+	if [ -n "$(strip $(PLUGINS))" ]; then \
+		install -d $(SDK_DEST)/lib/vdm; \
+		echo "install $(notdir $(PLUGINS)) -> $(SDK_DEST)/lib/vdm"; \
+		install -m 0755 $(PLUGINS) $(SDK_DEST)/lib/vdm/; \
+	fi

@@ -1,0 +1,92 @@
+#!/bin/sh
+# tests/sdk/template-out-of-tree.sh: what a plugin author does, end to end.
+#
+# Installs the SDK into a temporary prefix (make install PREFIX=$tmp), copies
+# vdev-template/ somewhere else, and there, with nothing but pkg-config
+# pointing at the prefix, builds vdev-ticker.so, runs its cmocka tests,
+# runs vdev-conform on it and installs it. Then checks the installed tree
+# and the plugin's exports. In the SAN build everything is compiled with
+# ASan+UBSan, the template too (its tests link the sanitized test host).
+#
+# Env (from tests/run-tests): O, SAN. Exit 0 pass, 77 skip, else fail.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+O=${O:-build/release}
+SAN=${SAN:-0}
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+command -v pkg-config >/dev/null 2>&1 || skip "pkg-config is not installed"
+printf '#include <stdarg.h>\n#include <stddef.h>\n#include <setjmp.h>\n#include <cmocka.h>\n' |
+	${CC:-cc} -E -x c - >/dev/null 2>&1 || skip "cmocka headers are not installed (libcmocka-dev)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vdev-template.XXXXXX") || fail "mktemp"
+trap 'rm -rf "$tmp"' EXIT INT TERM
+prefix=$tmp/prefix
+work=$tmp/work/my-device
+
+# Run make as a fresh top-level make: not as part of the caller's jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+
+echo "== install the SDK into $prefix (O=$O SAN=$SAN)"
+make -C "$top" --no-print-directory O="$O" SAN="$SAN" install PREFIX="$prefix" \
+	>"$tmp/install.log" 2>&1 || { tail -n 40 "$tmp/install.log"; fail "make install failed"; }
+
+for f in include/vdev/vdev.h include/vdev/state.h include/vdev/testhost.h \
+	lib/pkgconfig/vdev-sdk.pc share/vdev-sdk/vdev.mk share/vdev-sdk/src/state.c \
+	lib/vdm/vdev-ticker.so; do
+	[ -f "$prefix/$f" ] || fail "make install did not install $f"
+done
+[ -f "$prefix/lib/libvdev-testhost.a" ] && [ -f "$prefix/lib/pkgconfig/vdev-testhost.pc" ] ||
+	skip "the SDK test host (libvdev-testhost.a) is not built yet, nothing to test the template with"
+[ -x "$prefix/bin/vdev-conform" ] ||
+	skip "vdev-conform is not built yet; the template cannot be checked"
+
+had_build=no
+[ -e "$top/vdev-template/build" ] && had_build=yes
+
+# Nothing of the source tree is visible from here on: only the prefix.
+mkdir -p "$tmp/work" && cp -R "$top/vdev-template" "$work" || fail "copying the template"
+rm -rf "$work/build" "$work/module.mk"
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+unset PKG_CONFIG_LIBDIR
+[ "$(pkg-config --modversion vdev-sdk)" != "" ] || fail "pkg-config does not see vdev-sdk"
+
+cflags="-O2 -g"
+ldflags=""
+if [ "$SAN" = 1 ]; then
+	san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	cflags="-O1 -g $san"
+	ldflags="$san"
+fi
+
+echo "== build the template out of tree in $work"
+(cd "$work" && make --no-print-directory CFLAGS="$cflags" LDFLAGS="$ldflags") ||
+	fail "the template does not build against the installed SDK"
+so="$work/build/vdev-ticker.so"
+[ -f "$so" ] || fail "no $so"
+
+echo "== exported symbols"
+exports=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v '^_' | sort)
+[ "$exports" = "vdev_plugin_entry" ] ||
+	fail "vdev-ticker.so must export only vdev_plugin_entry, exports: $exports"
+
+echo "== the template's tests"
+(cd "$work" && make --no-print-directory CFLAGS="$cflags" LDFLAGS="$ldflags" test) ||
+	fail "the template's tests failed"
+
+echo "== vdev-conform"
+(cd "$work" && make --no-print-directory CFLAGS="$cflags" LDFLAGS="$ldflags" conform) ||
+	fail "vdev-conform rejects the template"
+
+echo "== install the plugin (DESTDIR and PREFIX)"
+(cd "$work" && make --no-print-directory install DESTDIR="$tmp/dest") || fail "template install"
+[ -f "$tmp/dest$prefix/lib/vdm/vdev-ticker.so" ] || fail "template install put nothing in $tmp/dest$prefix/lib/vdm"
+(cd "$work" && make --no-print-directory install PREFIX="$tmp/other") || fail "template install PREFIX"
+[ -f "$tmp/other/lib/vdm/vdev-ticker.so" ] || fail "template install PREFIX= ignored"
+
+# The source tree stays clean: the build happened in the copy only.
+[ $had_build = yes ] || [ ! -e "$top/vdev-template/build" ] || fail "something built inside the source tree's vdev-template/"
+echo "PASS: template builds, tests, conforms and installs out of tree"
