@@ -32,6 +32,11 @@ int conf_loc_parse_ext(const char *text, enum vdev_space default_space, bool pas
 		       struct vdev_loc *loc, struct conf_loc_ext *ext, char *errbuf, size_t errlen,
 		       size_t *bad_offset);
 
+/* One number in text[s, e) (flags as conf_number_parse), `what` naming it
+ * in the message put in errbuf; *bad_offset is relative to text. */
+int conf_span_number(const char *text, size_t s, size_t e, unsigned flags, const char *what,
+		     uint64_t *v, char *errbuf, size_t errlen, size_t *bad_offset);
+
 /* The fields of one `intr` value: "ctrl:line", "ctrl", or (pass/reserve)
  * "line" with pass attributes `,u`, `,t`, `=vector`. */
 struct conf_intr_ext {
@@ -43,3 +48,63 @@ int conf_intr_parse(const char *text, size_t len, bool pass, char **controller, 
 		    size_t *bad_offset);
 
 #endif /* VDM_CONF_INTERNAL_H */
+
+/* ------------------------------------------------------------ the lexer */
+
+/* One word of input, after quote removal and substitution. */
+struct conf_token {
+	char *text;            /* NUL-terminated */
+	size_t len;
+	struct conf_pos pos;   /* of the first character as written */
+	struct conf_pos *cpos; /* len + 1 entries: where each character came from */
+	bool quoted;           /* some part was quoted: never an option keyword */
+	bool boundary;         /* not a word: the start or end of an @file */
+};
+
+struct conf_tokens {
+	struct conf_token *v;
+	unsigned count;
+};
+
+/*
+ * conf_lex_text: split the text of one config file (named `file`, a string
+ * that outlives the tokens) into words: whitespace separates, `#` at the
+ * start of a word comments to end of line, "..." quotes with \" and \\.
+ * Substitutions are expanded. Errors go to diag; lexing goes on after a bad
+ * substitution, and stops at an unterminated quote. Returns 0 or -ENOMEM.
+ */
+int conf_lex_text(const char *text, const char *file, const struct conf_env *env,
+		  struct conf_diag *diag, struct conf_tokens *out);
+/* conf_lex_word: one command-line word, at column `col` of line 1 of
+ * `file`: a single token (the shell already split and unquoted it), with
+ * substitutions expanded. Returns 0 or -ENOMEM. */
+int conf_lex_word(const char *word, const char *file, unsigned col, const struct conf_env *env,
+		  struct conf_diag *diag, struct conf_tokens *out);
+int conf_tokens_push_boundary(struct conf_tokens *out);
+void conf_tokens_free(struct conf_tokens *t);
+
+/*
+ * conf_subst: `s` starts with '$'. When it starts a substitution
+ * ($env{NAME}, $asinfo_start{NAME}, $asinfo_length{NAME}), returns 1 with
+ * *value (malloc'd) and *consumed; an error is reported at `pos` and
+ * returns -EINVAL with *consumed covering the bad construct. Returns 0 when
+ * the '$' is a plain character. `stop` lists characters that end the name
+ * search (besides NUL). -ENOMEM when out of memory.
+ */
+int conf_subst(const char *s, const char *stop, const struct conf_env *env,
+	       struct conf_diag *diag, const struct conf_pos *pos, char **value, size_t *consumed);
+
+/* ------------------------------------------------------------ the tree */
+
+/* conf_vm_new: an empty VM with the documented defaults. */
+struct conf_vm *conf_vm_new(void);
+/* conf_vm_strndup: a string owned by the VM (freed by conf_vm_free). */
+char *conf_vm_strndup(struct conf_vm *vm, const char *s, size_t n);
+char *conf_vm_strdup(struct conf_vm *vm, const char *s);
+/* conf_vm_add_file: remember an input file name; the returned string is
+ * the one positions point to. */
+const char *conf_vm_add_file(struct conf_vm *vm, const char *name);
+
+/* The parser's entry on a token list (conf_parse_string/argv lex first). */
+struct conf_vm *conf_parse_tokens(struct conf_vm *vm, const struct conf_tokens *toks,
+				  const struct conf_env *env, struct conf_diag *diag);

@@ -120,7 +120,7 @@ static void set_err(char *errbuf, size_t errlen, size_t *bad_offset, size_t offs
 
 /* One number taken from text[s, e): the piece is copied so that the whole-word
  * parser sees exactly it. */
-static int span_number(const char *text, size_t s, size_t e, unsigned flags, const char *what,
+int conf_span_number(const char *text, size_t s, size_t e, unsigned flags, const char *what,
 		       uint64_t *v, char *errbuf, size_t errlen, size_t *bad_offset)
 {
 	char buf[80];
@@ -171,10 +171,10 @@ static int parse_pci(const char *text, size_t s, size_t e, struct vdev_loc *loc,
 	int rc;
 
 	if (slash < e) {
-		rc = span_number(text, s, slash, 0, "PCI vendor id", &a, errbuf, errlen,
+		rc = conf_span_number(text, s, slash, 0, "PCI vendor id", &a, errbuf, errlen,
 				 bad_offset);
 		if (!rc)
-			rc = span_number(text, slash + 1, e, 0, "PCI device id", &b, errbuf,
+			rc = conf_span_number(text, slash + 1, e, 0, "PCI device id", &b, errbuf,
 					 errlen, bad_offset);
 		if (rc)
 			return rc;
@@ -195,12 +195,12 @@ static int parse_pci(const char *text, size_t s, size_t e, struct vdev_loc *loc,
 		return -EINVAL;
 	}
 	size_t dot = find_char(text, colon + 1, e, '.');
-	rc = span_number(text, s, colon, 0, "PCI bus", &a, errbuf, errlen, bad_offset);
+	rc = conf_span_number(text, s, colon, 0, "PCI bus", &a, errbuf, errlen, bad_offset);
 	if (!rc)
-		rc = span_number(text, colon + 1, dot, 0, "PCI device", &b, errbuf, errlen,
+		rc = conf_span_number(text, colon + 1, dot, 0, "PCI device", &b, errbuf, errlen,
 				 bad_offset);
 	if (!rc && dot < e)
-		rc = span_number(text, dot + 1, e, 0, "PCI function", &c, errbuf, errlen,
+		rc = conf_span_number(text, dot + 1, e, 0, "PCI function", &c, errbuf, errlen,
 				 bad_offset);
 	if (rc)
 		return rc;
@@ -302,7 +302,7 @@ int conf_loc_parse_ext(const char *text, enum vdev_space default_space, bool pas
 
 	c1 = find_char(text, p, end, ',');
 	c2 = c1 < end ? find_char(text, c1 + 1, end, ',') : end;
-	rc = span_number(text, p, c1, CONF_NUM_MULTIPLIERS, "address", &addr, errbuf, errlen,
+	rc = conf_span_number(text, p, c1, CONF_NUM_MULTIPLIERS, "address", &addr, errbuf, errlen,
 			 bad_offset);
 	if (rc)
 		return rc;
@@ -314,7 +314,7 @@ int conf_loc_parse_ext(const char *text, enum vdev_space default_space, bool pas
 				ext->flags_len = end - c1 - 1;
 			}
 		} else {
-			rc = span_number(text, c1 + 1, c2, CONF_NUM_MULTIPLIERS, "length", &length,
+			rc = conf_span_number(text, c1 + 1, c2, CONF_NUM_MULTIPLIERS, "length", &length,
 					 errbuf, errlen, bad_offset);
 			if (rc)
 				return rc;
@@ -355,7 +355,7 @@ int conf_loc_parse_ext(const char *text, enum vdev_space default_space, bool pas
 	if (end < len) {
 		uint64_t host;
 
-		rc = span_number(text, end + 1, len, CONF_NUM_MULTIPLIERS, "host address", &host,
+		rc = conf_span_number(text, end + 1, len, CONF_NUM_MULTIPLIERS, "host address", &host,
 				 errbuf, errlen, bad_offset);
 		if (rc)
 			return rc;
@@ -406,7 +406,7 @@ int conf_intr_parse(const char *text, size_t len, bool pass, char **controller, 
 		size_t eq = find_char(text, 0, len, '=');
 
 		if (eq < len) {
-			rc = span_number(text, eq + 1, len, 0, "host vector", &v, errbuf, errlen,
+			rc = conf_span_number(text, eq + 1, len, 0, "host vector", &v, errbuf, errlen,
 					 bad_offset);
 			if (rc)
 				return rc;
@@ -455,7 +455,7 @@ int conf_intr_parse(const char *text, size_t len, bool pass, char **controller, 
 				"expected controller:line (e.g. ioapic:4), not a bare number");
 			return -EINVAL;
 		}
-		rc = span_number(text, 0, end, 0, "interrupt line", &v, errbuf, errlen,
+		rc = conf_span_number(text, 0, end, 0, "interrupt line", &v, errbuf, errlen,
 				 bad_offset);
 		if (rc)
 			return rc;
@@ -468,7 +468,7 @@ int conf_intr_parse(const char *text, size_t len, bool pass, char **controller, 
 		return 0;
 	}
 	if (colon < end) {
-		rc = span_number(text, colon + 1, end, 0, "interrupt line", &v, errbuf, errlen,
+		rc = conf_span_number(text, colon + 1, end, 0, "interrupt line", &v, errbuf, errlen,
 				 bad_offset);
 		if (rc)
 			return rc;

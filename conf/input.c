@@ -1,0 +1,181 @@
+/*
+ * conf/input.c: where configuration text comes from: one buffer, or the
+ * command line with its @file arguments, read in order as one stream.
+ * Every source is registered with the diag so that errors quote its lines.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/internal.h"
+
+#define CMDLINE_FILE "<command line>"
+#define MAX_FILE_SIZE (16u << 20)
+
+static struct conf_vm *finish(struct conf_vm *vm, struct conf_tokens *toks,
+			      const struct conf_env *env, struct conf_diag *diag,
+			      unsigned errors_before)
+{
+	conf_parse_tokens(vm, toks, env, diag);
+	conf_tokens_free(toks);
+	if (conf_diag_error_count(diag) != errors_before) {
+		conf_vm_free(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+struct conf_vm *conf_parse_string(const char *text, const char *file, const struct conf_env *env,
+				  struct conf_diag *diag)
+{
+	unsigned errors_before = conf_diag_error_count(diag);
+	struct conf_tokens toks = {0};
+	struct conf_vm *vm;
+	const char *name;
+
+	if (!diag)
+		return NULL;
+	vm = conf_vm_new();
+	name = vm ? conf_vm_add_file(vm, file ? file : "<string>") : NULL;
+	if (!name || !text) {
+		conf_diag_error(diag, NULL, text ? "out of memory" : "no configuration text");
+		conf_vm_free(vm);
+		return NULL;
+	}
+	conf_diag_source(diag, name, text);
+	if (conf_lex_text(text, name, env, diag, &toks) < 0)
+		conf_diag_error(diag, NULL, "out of memory while reading %s", name);
+	return finish(vm, &toks, env, diag, errors_before);
+}
+
+/* The whole of a file, NUL-terminated; NULL with errno set. */
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > MAX_FILE_SIZE + 4096) {
+				errno = EFBIG;
+				goto fail;
+			}
+			nb = realloc(buf, cap);
+			if (!nb)
+				goto fail;
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		errno = EIO;
+		goto fail;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		free(buf);
+		errno = EILSEQ; /* a NUL byte: not a text file */
+		return NULL;
+	}
+	return buf;
+fail:
+	free(buf);
+	fclose(f);
+	return NULL;
+}
+
+struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_env *env,
+				struct conf_diag *diag)
+{
+	unsigned errors_before = conf_diag_error_count(diag);
+	struct conf_tokens toks = {0};
+	struct conf_vm *vm;
+	const char *cmd_name = NULL;
+	char *joined = NULL;
+	size_t jlen = 0;
+	unsigned col = 1;
+	bool in_words = false;
+
+	if (!diag)
+		return NULL;
+	vm = conf_vm_new();
+	if (!vm)
+		goto nomem;
+	/* The joined command line, for positions and quoting in errors. */
+	for (int i = 0; i < argc; i++)
+		jlen += strlen(argv[i]) + 1;
+	joined = calloc(1, jlen + 1);
+	if (!joined)
+		goto nomem;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(joined, " ");
+		strcat(joined, argv[i]);
+	}
+	for (char *c = joined; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	if (argc > 0) {
+		cmd_name = conf_vm_add_file(vm, CMDLINE_FILE);
+		if (!cmd_name)
+			goto nomem;
+		conf_diag_source(diag, cmd_name, joined);
+	}
+
+	for (int i = 0; i < argc; i++) {
+		const char *w = argv[i];
+
+		if (w[0] == '@') {
+			struct conf_pos pos = {cmd_name, 1, col};
+			const char *name;
+			char *text;
+
+			/* A file is a unit: a context open before it ends at
+			 * its start, and one it opens ends at its end. */
+			if (in_words && conf_tokens_push_boundary(&toks))
+				goto nomem;
+			in_words = false;
+			if (!w[1]) {
+				conf_diag_error(diag, &pos, "'@' needs a file name: @file.vmconf");
+			} else if (!(text = read_file(w + 1))) {
+				conf_diag_error(diag, &pos, "cannot read '%s': %s", w + 1,
+						errno == EILSEQ ? "it contains a NUL byte"
+								: strerror(errno));
+			} else {
+				name = conf_vm_add_file(vm, w + 1);
+				if (!name) {
+					free(text);
+					goto nomem;
+				}
+				conf_diag_source(diag, name, text);
+				int rc = conf_lex_text(text, name, env, diag, &toks);
+				free(text);
+				if (rc < 0 || conf_tokens_push_boundary(&toks))
+					goto nomem;
+			}
+		} else {
+			if (conf_lex_word(w, cmd_name, col, env, diag, &toks) < 0)
+				goto nomem;
+			in_words = true;
+		}
+		col += (unsigned)strlen(w) + 1;
+	}
+	free(joined);
+	return finish(vm, &toks, env, diag, errors_before);
+nomem:
+	conf_diag_error(diag, NULL, "out of memory while reading the command line");
+	conf_tokens_free(&toks);
+	free(joined);
+	conf_vm_free(vm);
+	return NULL;
+}
