@@ -24,7 +24,8 @@
  * Interrupt: with irq-mode level (the default) the line's level is
  * (STATUS & IEN) != 0, recomputed after every register access and tick;
  * with irq-mode edge the line gets one pulse each time (STATUS & IEN)
- * becomes non-zero. Without `intr` the device is polled.
+ * becomes non-zero. `intr` is required: the line is looked up by name
+ * ("controller:line") when the instance is created.
  *
  * Threads: the descriptor does not set VDEV_F_SELF_LOCKED, so the host
  * serialises read, write and the timer callback of an instance; nothing
@@ -120,7 +121,7 @@ struct ticker_regs {
 struct ticker {
 	const struct vdev_host *host;
 	vdev_host_t *h;
-	struct vdev_line *line; /* NULL without `intr` */
+	struct vdev_line *line; /* from `intr`, valid until destroy */
 	struct vdev_timer *timer;
 
 	/* From the options; what reset returns to. */
@@ -168,12 +169,10 @@ static void ticker_update_line(struct ticker *t)
 {
 	bool level = (t->regs.status & t->regs.ien) != 0;
 
-	if (t->line) {
-		if (t->irq_mode == TICKER_IRQ_LEVEL)
-			t->host->line_set(t->h, t->line, level);
-		else if (level && !t->line_level)
-			t->host->line_pulse(t->h, t->line);
-	}
+	if (t->irq_mode == TICKER_IRQ_LEVEL)
+		t->host->line_set(t->h, t->line, level);
+	else if (level && !t->line_level)
+		t->host->line_pulse(t->h, t->line);
 	t->line_level = level;
 }
 
@@ -251,8 +250,8 @@ static int ticker_check_config(struct ticker *t, const struct vdev_config *cfg,
 			     TICKER_REGION_SIZE, (*loc)->length);
 		return -EINVAL;
 	}
-	if (cfg->intr_count > 1) {
-		t->host->log(t->h, VDEV_LOG_ERROR, "takes at most one intr, got %u",
+	if (cfg->intr_count != 1) {
+		t->host->log(t->h, VDEV_LOG_ERROR, "needs exactly one intr, got %u",
 			     cfg->intr_count);
 		return -EINVAL;
 	}
@@ -298,12 +297,10 @@ static int ticker_create(const struct vdev_host *host, vdev_host_t *h,
 	}
 
 	/* The line by name, now, so that a typo is a configuration error. */
-	if (cfg->intr_count == 1) {
-		err = host->intr_lookup(h, cfg->intrs[0], &t->line);
-		if (err) {
-			host->log(h, VDEV_LOG_ERROR, "intr %s: %s", cfg->intrs[0], strerror(-err));
-			goto fail;
-		}
+	err = host->intr_lookup(h, cfg->intrs[0], &t->line);
+	if (err) {
+		host->log(h, VDEV_LOG_ERROR, "intr %s: %s", cfg->intrs[0], strerror(-err));
+		goto fail;
 	}
 	err = host->timer_create(h, ticker_tick, NULL, &t->timer);
 	if (err) {
@@ -318,10 +315,9 @@ static int ticker_create(const struct vdev_host *host, vdev_host_t *h,
 	}
 
 	ticker_power_on(t);
-	host->log(h, VDEV_LOG_INFO, "%s 0x%" PRIx64 ", period %u us, %s%s%s",
+	host->log(h, VDEV_LOG_INFO, "%s 0x%" PRIx64 ", period %u us, %s interrupt on %s",
 		  loc->space == VDEV_SPACE_PIO ? "io" : "mem", loc->base, t->reset_period_us,
-		  t->line ? ticker_irq_modes[t->irq_mode] : "polled",
-		  t->line ? " interrupt on " : "", t->line ? cfg->intrs[0] : "");
+		  ticker_irq_modes[t->irq_mode], cfg->intrs[0]);
 	*devp = t;
 	return 0;
 
@@ -513,7 +509,7 @@ static const struct vdev_descriptor ticker_descriptor = {
 	.name = TICKER_NAME,
 	.version = TICKER_VERSION,
 	.description = "periodic timer with a status/interrupt-enable register pair",
-	.flags = VDEV_F_LOC_REQUIRED,
+	.flags = VDEV_F_LOC_REQUIRED | VDEV_F_INTR_REQUIRED,
 	.default_space = VDEV_SPACE_MMIO,
 	.access_sizes = VDEV_ACCESS_SIZE(4),
 	.state_size = TICKER_STATE_SIZE,

@@ -147,6 +147,9 @@ static void test_bad_configurations(void **state)
 		"loc 0x10000 intr nosuch:1",     /* no such controller */
 		"loc 0x10000 intr pic:99",       /* no such line */
 		"intr pic:3",                    /* no loc */
+		"loc 0x10000",                   /* no intr */
+		"loc 0x10000 intr pic:3 intr pic:4", /* two lines */
+		"loc 0x10000,0x10 intr pic:3",   /* a window too small */
 		"loc 0x10000 bogus 1",           /* unknown option */
 	};
 
@@ -157,7 +160,7 @@ static void test_bad_configurations(void **state)
 	/* Nothing left behind by the failed creates: the range is free. */
 	vdev_testhost_usage(f->th, &u);
 	assert_int_equal(u.regions + u.lines + u.timers + u.watches + u.maps, 0);
-	create(f, "loc 0x10000");
+	create(f, "loc 0x10000 intr pic:3");
 	assert_int_equal(rd(f, ID), 0x4b434954);
 }
 
@@ -242,7 +245,7 @@ static void test_period_counter_and_disable(void **state)
 {
 	struct fixture *f = *state;
 
-	create(f, "loc 0x10000 period 100");
+	create(f, "loc 0x10000 intr pic:3 period 100");
 	wr(f, CTRL, 1);
 	vdev_testhost_advance(f->th, 50 * US);
 	/* A new period re-arms from now. */
@@ -295,7 +298,7 @@ static void test_reset(void **state)
 static void test_reset_with_start_keeps_counting(void **state)
 {
 	struct fixture *f = *state;
-	struct vdev_testdev *dev = create(f, "loc 0x10000 period 10 start on");
+	struct vdev_testdev *dev = create(f, "loc 0x10000 intr pic:3 period 10 start on");
 
 	vdev_testhost_advance(f->th, 25 * US);
 	assert_int_equal(rd(f, COUNTER), 2);
@@ -361,8 +364,8 @@ static void test_save_restore(void **state)
 static void test_restore_into_other_instance(void **state)
 {
 	struct fixture *f = *state;
-	struct vdev_testdev *one = create(f, "loc 0x10000 period 100");
-	struct vdev_testdev *two = create(f, "loc 0x20000 period 555 irq-mode edge");
+	struct vdev_testdev *one = create(f, "loc 0x10000 intr pic:3 period 100");
+	struct vdev_testdev *two = create(f, "loc 0x20000 intr pic:4 period 555 irq-mode edge");
 	uint8_t buf[256];
 	ssize_t n;
 
@@ -381,7 +384,7 @@ static void test_bad_accesses(void **state)
 	struct fixture *f = *state;
 	uint64_t v = 0;
 
-	create(f, "loc 0x10000");
+	create(f, "loc 0x10000 intr pic:3");
 	/* Only 4-byte accesses are declared: the host refuses the rest. */
 	assert_int_equal(vdev_testhost_read(f->th, VDEV_SPACE_MMIO, ID, 2, &v), -EINVAL);
 	assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_MMIO, CTRL, 1, 1), -EINVAL);
