@@ -59,6 +59,7 @@ struct conf_token {
 	struct conf_pos *cpos; /* len + 1 entries: where each character came from */
 	bool quoted;           /* some part was quoted: never an option keyword */
 	bool boundary;         /* not a word: the start or end of an @file */
+	bool bad;              /* a substitution in it failed (already reported) */
 };
 
 struct conf_tokens {

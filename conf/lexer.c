@@ -12,6 +12,7 @@
 #include "conf/internal.h"
 
 struct tokbuf {
+	bool bad;
 	char *text;
 	struct conf_pos *cpos;
 	size_t len, cap;
@@ -62,6 +63,7 @@ static int tokbuf_emit(struct tokbuf *b, const struct conf_pos *start, const str
 	t->len = b->len - 1;
 	t->pos = *start;
 	t->quoted = quoted;
+	t->bad = b->bad;
 	memset(b, 0, sizeof(*b));
 	return 0;
 }
@@ -100,6 +102,8 @@ static long lex_dollar(const char *s, const char *stop, const struct conf_pos *p
 		return -ENOMEM;
 	if (rc == 0)
 		return tokbuf_put(b, '$', pos) ? -ENOMEM : 1;
+	if (rc < 0)
+		b->bad = true;
 	if (rc > 0) {
 		rc = tokbuf_puts(b, value, pos);
 		free(value);

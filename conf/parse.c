@@ -160,7 +160,8 @@ static const struct conf_token *take_arg(struct parser *p, const struct conf_tok
 
 	if (a && !a->boundary && !is_keyword(a)) {
 		p->i++;
-		return a;
+		/* A failed substitution was reported: say nothing more. */
+		return a->bad ? NULL : a;
 	}
 	if (a && !a->boundary)
 		perr(p, &opt->pos, "'%s' needs %s; found the option '%s' instead", opt->text, what,
@@ -1008,6 +1009,10 @@ struct conf_vm *conf_parse_tokens(struct conf_vm *vm, const struct conf_tokens *
 
 		if (tok->boundary) {
 			close_ctx(&p);
+			p.i++;
+			continue;
+		}
+		if (tok->bad) {
 			p.i++;
 			continue;
 		}
