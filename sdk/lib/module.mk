@@ -12,8 +12,7 @@
 #	$(PREFIX)/lib/pkgconfig/vdev-testhost.pc    (with the test host)
 #	$(PREFIX)/share/vdev-sdk/vdev.mk            the make fragment plugins include
 #	$(PREFIX)/share/vdev-sdk/src/*.c            helper sources plugins compile in
-#	$(PREFIX)/lib/libvdev-testhost.a            self-contained (host code and
-#	                                            config parsers merged in)
+#	$(PREFIX)/lib/libvdev-testhost.a            self-contained (sdk/testhost/module.mk)
 #	$(PREFIX)/bin/vdm, vdev-conform             when in BINS
 #	$(PREFIX)/lib/vdm/vdev-*.so                 every plugin in PLUGINS
 
@@ -33,12 +32,13 @@ SDK_PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SDK_VERSION)|g' \
 
 # Evaluated when the recipes run, after every fragment was read and the
 # build finished: the lists are complete then.
-SDK_INSTALL_BINS = $(filter $(O)/bin/vdm $(O)/bin/vdev-conform,$(BINS))
-SDK_TESTHOST_ARCHIVES = $(wildcard $(VDEV_TESTHOST_LIB) $(VDEV_HOST_LIB) $(CONF_LIB))
+# vdm is installed by devmodel's install-vdm when that exists, else here.
+SDK_INSTALL_BINS = $(filter $(O)/bin/vdev-conform \
+	$(if $(filter install-vdm,$(INSTALL_TARGETS)),,$(O)/bin/vdm),$(BINS))
 SDK_DEST = $(DESTDIR)$(PREFIX)
 
-INSTALL_TARGETS += install-sdk install-vdm
-.PHONY: install-vdm
+INSTALL_TARGETS += install-sdk install-bins
+.PHONY: install-bins
 
 install-sdk: all
 	install -d $(SDK_DEST)/include/vdev $(SDK_DEST)/lib/pkgconfig \
@@ -49,19 +49,14 @@ install-sdk: all
 	sed $(SDK_PC_SED) sdk/vdev-sdk.pc.in > $(SDK_DEST)/lib/pkgconfig/vdev-sdk.pc
 	@set -e; \
 	if [ -n "$(VDEV_TESTHOST_LIB)" ] && [ -f "$(VDEV_TESTHOST_LIB)" ]; then \
-		tmp=$$(mktemp -d); \
-		{ echo "CREATE $$tmp/libvdev-testhost.a"; \
-		  for a in $(abspath $(SDK_TESTHOST_ARCHIVES)); do echo "ADDLIB $$a"; done; \
-		  echo SAVE; echo END; } | $(AR) -M; \
-		echo "install $(VDEV_TESTHOST_LIB) (+ the host code it needs) -> $(SDK_DEST)/lib/libvdev-testhost.a"; \
-		install -m 0644 $$tmp/libvdev-testhost.a $(SDK_DEST)/lib/libvdev-testhost.a; \
-		rm -rf $$tmp; \
+		echo "install $(VDEV_TESTHOST_LIB) -> $(SDK_DEST)/lib/"; \
+		install -m 0644 $(VDEV_TESTHOST_LIB) $(SDK_DEST)/lib/libvdev-testhost.a; \
 		sed $(SDK_PC_SED) sdk/vdev-testhost.pc.in > $(SDK_DEST)/lib/pkgconfig/vdev-testhost.pc; \
 	else \
 		echo "install-sdk: no test host library in this build; vdev-testhost.pc not installed"; \
 	fi
 
-install-vdm: all
+install-bins: all
 	@set -e; \
 	if [ -n "$(strip $(SDK_INSTALL_BINS))" ]; then \
 		install -d $(SDK_DEST)/bin; \

@@ -126,7 +126,7 @@ static void test_options(void **state)
 {
 	struct fixture *f = *state;
 
-	create(f, "loc 0x10000 intr pic:3 period 250 start irq-mode edge");
+	create(f, "loc 0x10000 intr pic:3 period 250 irq-mode edge start");
 	assert_int_equal(rd(f, PERIOD), 250);
 	assert_int_equal(rd(f, CTRL), 1);
 	vdev_testhost_advance(f->th, 249 * US);
