@@ -67,7 +67,9 @@ static int cause_of(const char *options, uint64_t port, unsigned size, uint64_t 
 	f = state;
 	create(f, options);
 	assert_int_equal(vdev_testhost_terminated(f->th), -1);
-	assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_PIO, port, size, value), 0);
+	if (vdev_testhost_write(f->th, VDEV_SPACE_PIO, port, size, value) != 0)
+		fail_msg("write 0x%llx to 0x%llx: %s", (unsigned long long)value,
+			 (unsigned long long)port, vdev_testhost_error(f->th));
 	cause = vdev_testhost_terminated(f->th);
 	teardown(&state);
 	return cause;
@@ -88,7 +90,7 @@ static void test_failures_follow_qemu(void **state)
 	assert_int_equal(cause_of("", 0xf4, 1, 1), 35);
 	assert_int_equal(cause_of("", 0xf4, 1, 0x20), 33);
 	assert_int_equal(cause_of("", 0xf4, 1, 0xff), 63);
-	assert_int_equal(cause_of("", 0xf4, 4, 0x12345678), 32 | ((0x8 << 1) | 1));
+	assert_int_equal(cause_of("loc io:0xf4,4", 0xf4, 4, 0x12345678), 32 | ((0x8 << 1) | 1));
 }
 
 static void test_success_option(void **state)
@@ -96,7 +98,7 @@ static void test_success_option(void **state)
 	assert_int_equal(cause_of("success 0x10", 0xf4, 1, 0x10), 0);
 	assert_int_equal(cause_of("success 0x10", 0xf4, 1, 0), 33);
 	assert_int_equal(cause_of("success 0x10", 0xf4, 1, 0x11), 35);
-	assert_int_equal(cause_of("success 0x1234", 0xf4, 2, 0x1234), 0);
+	assert_int_equal(cause_of("success 0x1234 loc io:0xf4,2", 0xf4, 2, 0x1234), 0);
 }
 
 static void test_loc_option(void **state)
