@@ -30,6 +30,14 @@ work=$tmp/work/my-device
 # Run make as a fresh top-level make: not as part of the caller's jobserver.
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
+# Build with the tree's own PREFIX first: install must only copy, never
+# compile something (vdm bakes PREFIX in) into the shared build.
+if ! make -C "$top" -q O="$O" SAN="$SAN" all >/dev/null 2>&1; then
+	echo "== the build is not up to date; make all first"
+	make -C "$top" --no-print-directory O="$O" SAN="$SAN" all >"$tmp/all.log" 2>&1 ||
+		{ tail -n 40 "$tmp/all.log"; fail "the tree does not build (make all)"; }
+fi
+
 echo "== install the SDK into $prefix (O=$O SAN=$SAN)"
 make -C "$top" --no-print-directory O="$O" SAN="$SAN" install PREFIX="$prefix" \
 	>"$tmp/install.log" 2>&1 || { tail -n 40 "$tmp/install.log"; fail "make install failed"; }
