@@ -1,0 +1,68 @@
+/*
+ * devmodel/backend.h: what a backend (xen, kvm, sim) implements.
+ *
+ * A backend is the hypervisor side of one VM: it owns the vCPUs (or the Xen
+ * ioreq server, or the script), turns guest accesses into struct
+ * dm_request and runs them with dm_request_execute(vm_io(vm), ...), and
+ * delivers interrupts. The core owns everything else (memory map,
+ * dispatch, interrupt registry, plugins, event loop).
+ *
+ * A backend file registers itself with one line, BACKEND_REGISTER(ops);
+ * the core never lists backends. main.c picks one: --backend NAME, else
+ * "xen" with --domid, else "kvm" when /dev/kvm opens, else "sim".
+ *
+ * Lifecycle and threads (all calls but stop on vdm's main thread):
+ *   setup(vm)    before guest memory and vdevs exist: register the native
+ *                interrupt controllers (irq_controller_register on
+ *                vm_irq(vm), e.g. "apic", "ioapic", "gic") and the MSI
+ *                sink (irq_msi_set_sink). Also called for `dryrun`, so it
+ *                must not start the guest. 0 or a negative errno (vdm then
+ *                exits 64 after logging).
+ *   mem_backing  optional: host memory for a RAM/ROM range of the config
+ *                (Xen maps the domain's pages); NULL result: vdm allocates.
+ *   run(vm)      the guest runs (vCPU threads, ioreq loop, script) until it
+ *                ends; returns the exit code (enum vdm_exit or 32..63). The
+ *                event loop thread is already running.
+ *   stop(vm, c)  any thread, any time after setup, also before run or
+ *                after run returned, possibly several times: make run return
+ *                soon (with the code vm_stop recorded). Must not block.
+ *   teardown(vm) after run returned (or instead of run, for dryrun and
+ *                failed assembly): undo setup; the vdevs are gone already.
+ * Private state: vm_set_backend_data / vm_backend_data.
+ */
+#ifndef VDM_BACKEND_H
+#define VDM_BACKEND_H
+
+#include <stdint.h>
+
+#include "devmodel/guest_mem.h"
+
+struct vm;
+
+struct backend_ops {
+	const char *name;        /* "xen", "kvm", "sim" */
+	const char *description; /* one line, for --help */
+	int (*setup)(struct vm *vm);
+	void *(*mem_backing)(struct vm *vm, enum guest_mem_kind kind, uint64_t start,
+			     uint64_t length);
+	int (*run)(struct vm *vm);
+	void (*stop)(struct vm *vm, int code);
+	void (*teardown)(struct vm *vm);
+	/* link field for the registry; leave zero */
+	const struct backend_ops *next;
+};
+
+/* backend_register: add a backend (BACKEND_REGISTER does it at start-up). */
+void backend_register(struct backend_ops *ops);
+/* backend_find: the backend called `name`, or NULL when not compiled in. */
+const struct backend_ops *backend_find(const char *name);
+/* backend_first: the list of registered backends, for --help. */
+const struct backend_ops *backend_first(void);
+
+#define BACKEND_REGISTER(ops)                                                                      \
+	static void __attribute__((constructor)) backend_register_##ops(void)                     \
+	{                                                                                          \
+		backend_register(&(ops));                                                          \
+	}
+
+#endif /* VDM_BACKEND_H */

@@ -1,0 +1,897 @@
+/*
+ * devmodel/plugin_host.c: the vdev_host services vdm implements, and the
+ * instance records behind them.
+ *
+ * Locking. inst->lock (recursive, so that a device that ends up calling a
+ * service which calls back into itself, e.g. driving a line of a
+ * controller it implements, does not deadlock) serialises every callback
+ * into the plugin unless VDEV_F_SELF_LOCKED. inst->res_lock protects the
+ * instance's lists (lines, timers, watches) against services called from
+ * several threads at once by self-locked plugins.
+ *
+ * Timers. A timer callback takes the instance lock first and only then
+ * reads the timerfd's expiry count: a timer cancelled or re-armed by a
+ * vCPU (which holds the instance lock while doing it) therefore never
+ * fires with a stale expiry, which is what "no call starts after
+ * timer_cancel returns" needs. The timer record is freed by the event
+ * loop's release callback, once no callback can still be using it.
+ *
+ * Region adds after the guest started are refused (-EPERM) except from
+ * inside a pcicfg access, where a device moves its BARs; a thread-local
+ * flag tells which.
+ */
+#include "devmodel/plugin_host.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devmodel/evloop.h"
+#include "devmodel/exitcode.h"
+#include "devmodel/guest_mem.h"
+#include "devmodel/iomap.h"
+#include "devmodel/irq.h"
+#include "devmodel/log.h"
+#include "devmodel/vm.h"
+#include "sdk/host/options.h"
+#include "sdk/host/plugin.h"
+
+#define PLUGIN_HOST_MAGIC 0x76646d69u
+
+struct vdev_timer {
+	struct vdev_timer *next;
+	struct vdev_host_ctx *inst;
+	vdev_timer_fn *fn;
+	void *arg;
+	struct evloop_item *item;
+	bool destroyed;
+};
+
+struct vdev_watch {
+	struct vdev_watch *next;
+	struct vdev_host_ctx *inst;
+	vdev_fd_fn *fn;
+	void *arg;
+	int fd;
+	struct evloop_item *item;
+	bool destroyed;
+};
+
+struct vdev_host_ctx {
+	uint32_t magic;
+	struct vm *vm;
+	struct vdev_plugin *plugin;
+	const struct vdev_descriptor *desc;
+	const struct conf_vdev *vdev;
+	const struct vdev_config *config;
+	struct conf_diag *diag; /* only while create() runs */
+	char name[128];
+	void *dev;
+	bool self_locked;
+	pthread_mutex_t lock;
+	pthread_mutex_t res_lock;
+	struct iomap_owner owner;
+	struct vdev_line **lines;
+	unsigned line_count, line_cap;
+	struct vdev_timer *timers;
+	struct vdev_watch *watches;
+	atomic_uint regions;
+	atomic_uint maps;
+	struct log_sinks sinks;
+	bool own_sinks;
+	struct irq_controller *intc;
+	struct irq_controller_ops intc_ops;
+	atomic_uint_fast64_t reads, writes, errors;
+};
+
+static __thread bool plugin_host_in_pcicfg;
+
+static void plugin_host_lock(struct vdev_host_ctx *inst)
+{
+	if (!inst->self_locked)
+		pthread_mutex_lock(&inst->lock);
+}
+
+static void plugin_host_unlock(struct vdev_host_ctx *inst)
+{
+	if (!inst->self_locked)
+		pthread_mutex_unlock(&inst->lock);
+}
+
+static struct vdev_host_ctx *plugin_host_check(vdev_host_t *h)
+{
+	return h && h->magic == PLUGIN_HOST_MAGIC ? h : NULL;
+}
+
+static void plugin_host_logf(struct vdev_host_ctx *inst, enum log_level level, const char *fmt,
+			     ...) __attribute__((format(printf, 3, 4)));
+static void plugin_host_logf(struct vdev_host_ctx *inst, enum log_level level, const char *fmt,
+			     ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(vm_logger(inst->vm), inst->own_sinks ? &inst->sinks : NULL, level, inst->name,
+		   fmt, ap);
+	va_end(ap);
+}
+
+/* The position of the `loc` whose base is `base`, else the vdev's. */
+static const struct conf_pos *plugin_host_loc_pos(struct vdev_host_ctx *inst, uint64_t base)
+{
+	for (unsigned i = 0; inst->vdev && i < inst->vdev->loc_count; i++)
+		if (inst->vdev->locs[i].loc.base == base)
+			return &inst->vdev->locs[i].pos;
+	return inst->vdev ? &inst->vdev->pos : NULL;
+}
+
+/* The position of an `intr` (or INTR option) with text `spec`, else the vdev's. */
+static const struct conf_pos *plugin_host_intr_pos(struct vdev_host_ctx *inst, const char *spec)
+{
+	if (!inst->vdev)
+		return NULL;
+	for (unsigned i = 0; i < inst->vdev->intr_count; i++)
+		if (inst->vdev->intrs[i].text && strcmp(inst->vdev->intrs[i].text, spec) == 0)
+			return &inst->vdev->intrs[i].pos;
+	for (unsigned i = 0; i < inst->vdev->option_count; i++)
+		if (inst->vdev->options[i].value && strcmp(inst->vdev->options[i].value, spec) == 0)
+			return &inst->vdev->options[i].value_pos;
+	return &inst->vdev->pos;
+}
+
+/* ----------------------------------------------------------- dispatch */
+
+static int plugin_host_access(void *ctx, uint32_t id, enum vdev_space space, uint64_t offset,
+			      unsigned size, bool is_write, uint64_t *value, int32_t vcpu)
+{
+	struct vdev_host_ctx *inst = ctx;
+	const struct vdev_ops *ops = inst->desc->ops;
+	struct vdev_access access = {
+		.region = id, .space = space, .offset = offset, .size = (uint8_t)size, .vcpu = vcpu,
+	};
+	bool was_pcicfg = plugin_host_in_pcicfg;
+	int ret;
+
+	plugin_host_in_pcicfg = space == VDEV_SPACE_PCICFG;
+	plugin_host_lock(inst);
+	if (is_write) {
+		atomic_fetch_add_explicit(&inst->writes, 1, memory_order_relaxed);
+		ret = ops->write ? ops->write(inst->dev, &access, *value) : VDEV_ACCESS_BUS_ERROR;
+	} else {
+		uint64_t v = 0;
+
+		atomic_fetch_add_explicit(&inst->reads, 1, memory_order_relaxed);
+		ret = ops->read ? ops->read(inst->dev, &access, &v) : VDEV_ACCESS_BUS_ERROR;
+		*value = v;
+	}
+	plugin_host_unlock(inst);
+	plugin_host_in_pcicfg = was_pcicfg;
+	if (ret != 0) {
+		atomic_fetch_add_explicit(&inst->errors, 1, memory_order_relaxed);
+		return ret < 0 ? ret : -EIO;
+	}
+	return 0;
+}
+
+static int plugin_host_region_add(vdev_host_t *h, enum vdev_space space, uint64_t base,
+				  uint64_t length, uint32_t id)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	struct iomap_conflict conflict;
+	int ret;
+
+	if (!inst)
+		return -EINVAL;
+	if (vm_guest_started(inst->vm) && !plugin_host_in_pcicfg)
+		return -EPERM;
+	if (!inst->desc->ops->read || !inst->desc->ops->write) {
+		plugin_host_logf(inst, LOG_LVL_ERROR,
+				 "region_add: the device has no read/write callbacks");
+		return -EINVAL;
+	}
+	ret = iomap_add(vm_iomap(inst->vm), space, base, length, &inst->owner, id, &conflict);
+	if (ret == -EEXIST) {
+		const char *what = iomap_space_name(space);
+
+		if (inst->diag)
+			conf_diag_error(inst->diag, plugin_host_loc_pos(inst, base),
+					"vdev %s: %s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx",
+					inst->name, what, (unsigned long long)base,
+					(unsigned long long)(base + length - 1), conflict.owner,
+					(unsigned long long)conflict.base,
+					(unsigned long long)(conflict.base + conflict.length - 1));
+		else
+			plugin_host_logf(inst, LOG_LVL_ERROR,
+					 "%s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx", what,
+					 (unsigned long long)base,
+					 (unsigned long long)(base + length - 1), conflict.owner,
+					 (unsigned long long)conflict.base,
+					 (unsigned long long)(conflict.base + conflict.length - 1));
+	} else if (ret == 0) {
+		atomic_fetch_add(&inst->regions, 1);
+	}
+	return ret;
+}
+
+static int plugin_host_region_remove(vdev_host_t *h, uint32_t id)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	int ret;
+
+	if (!inst)
+		return -EINVAL;
+	ret = iomap_remove(vm_iomap(inst->vm), &inst->owner, id);
+	if (ret == 0)
+		atomic_fetch_sub(&inst->regions, 1);
+	return ret;
+}
+
+/* ---------------------------------------------------------- interrupts */
+
+static int plugin_host_intr_lookup(vdev_host_t *h, const char *spec, struct vdev_line **line)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	struct vdev_line *l;
+	int ret;
+
+	if (!inst || !spec || !line)
+		return -EINVAL;
+	ret = irq_line_get(vm_irq(inst->vm), spec, &l);
+	if (ret < 0) {
+		if (inst->diag)
+			conf_diag_error(inst->diag, plugin_host_intr_pos(inst, spec),
+					"vdev %s: interrupt '%s': %s", inst->name, spec,
+					ret == -ENOENT	 ? "no interrupt controller of that name"
+					: ret == -ERANGE ? "the controller has no such line"
+							 : "expected controller:line");
+		return ret;
+	}
+	pthread_mutex_lock(&inst->res_lock);
+	if (inst->line_count == inst->line_cap) {
+		unsigned cap = inst->line_cap ? inst->line_cap * 2 : 4;
+		struct vdev_line **n = realloc(inst->lines, cap * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&inst->res_lock);
+			irq_line_put(vm_irq(inst->vm), l);
+			return -ENOMEM;
+		}
+		inst->lines = n;
+		inst->line_cap = cap;
+	}
+	inst->lines[inst->line_count++] = l;
+	pthread_mutex_unlock(&inst->res_lock);
+	*line = l;
+	return 0;
+}
+
+static bool plugin_host_owns_line(struct vdev_host_ctx *inst, struct vdev_line *line)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&inst->res_lock);
+	for (unsigned i = 0; i < inst->line_count && !found; i++)
+		found = inst->lines[i] == line;
+	pthread_mutex_unlock(&inst->res_lock);
+	return found;
+}
+
+static int plugin_host_line_set(vdev_host_t *h, struct vdev_line *line, int level)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+
+	if (!inst || !line || !plugin_host_owns_line(inst, line))
+		return -EINVAL;
+	return irq_line_set(vm_irq(inst->vm), line, level);
+}
+
+static int plugin_host_line_pulse(vdev_host_t *h, struct vdev_line *line)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+
+	if (!inst || !line || !plugin_host_owns_line(inst, line))
+		return -EINVAL;
+	return irq_line_pulse(vm_irq(inst->vm), line);
+}
+
+static int plugin_host_msi_send(vdev_host_t *h, uint64_t address, uint32_t data)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+
+	if (!inst)
+		return -EINVAL;
+	return irq_msi_send(vm_irq(inst->vm), address, data);
+}
+
+/* A plugin controller's input changed: into the plugin, under its lock. */
+static void plugin_host_intc_set_level(void *ctx, unsigned line, int level)
+{
+	struct vdev_host_ctx *inst = ctx;
+
+	plugin_host_lock(inst);
+	inst->desc->intc->set_level(inst->dev, line, level);
+	plugin_host_unlock(inst);
+}
+
+/* -------------------------------------------------------- guest memory */
+
+static int plugin_host_mem_read(vdev_host_t *h, uint64_t gpa, void *buf, size_t length)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+
+	if (!inst || (!buf && length))
+		return -EINVAL;
+	return guest_mem_read(vm_mem(inst->vm), gpa, buf, length);
+}
+
+static int plugin_host_mem_write(vdev_host_t *h, uint64_t gpa, const void *buf, size_t length)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+
+	if (!inst || (!buf && length))
+		return -EINVAL;
+	return guest_mem_write(vm_mem(inst->vm), gpa, buf, length);
+}
+
+static void *plugin_host_mem_map(vdev_host_t *h, uint64_t gpa, size_t length, uint32_t prot)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	void *p;
+
+	if (!inst) {
+		errno = EINVAL;
+		return NULL;
+	}
+	p = guest_mem_map(vm_mem(inst->vm), gpa, length, prot);
+	if (p)
+		atomic_fetch_add(&inst->maps, 1);
+	return p;
+}
+
+static void plugin_host_mem_unmap(vdev_host_t *h, void *ptr, size_t length)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+
+	/* Guest memory stays mapped for the VM's life: only the count moves. */
+	if (inst && ptr && atomic_load(&inst->maps) > 0)
+		atomic_fetch_sub(&inst->maps, 1);
+}
+
+/* -------------------------------------------------------------- timers */
+
+static void plugin_host_timer_fire(void *ctx, struct evloop_item *item, uint32_t events)
+{
+	struct vdev_timer *t = ctx;
+	struct vdev_host_ctx *inst = t->inst;
+
+	plugin_host_lock(inst);
+	if (!t->destroyed && evloop_timer_expired(item) > 0)
+		t->fn(inst->dev, t->arg);
+	plugin_host_unlock(inst);
+}
+
+static void plugin_host_timer_release(void *ctx)
+{
+	free(ctx);
+}
+
+static int plugin_host_timer_create(vdev_host_t *h, vdev_timer_fn *fn, void *arg,
+				    struct vdev_timer **timer)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	struct vdev_timer *t;
+	int ret;
+
+	if (!inst || !fn || !timer)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->inst = inst;
+	t->fn = fn;
+	t->arg = arg;
+	ret = evloop_timer_new(vm_evloop(inst->vm), plugin_host_timer_fire, t,
+			       plugin_host_timer_release, &t->item);
+	if (ret < 0) {
+		free(t);
+		return ret;
+	}
+	pthread_mutex_lock(&inst->res_lock);
+	t->next = inst->timers;
+	inst->timers = t;
+	pthread_mutex_unlock(&inst->res_lock);
+	*timer = t;
+	return 0;
+}
+
+static bool plugin_host_owns_timer(struct vdev_host_ctx *inst, struct vdev_timer *timer)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&inst->res_lock);
+	for (struct vdev_timer *t = inst->timers; t && !found; t = t->next)
+		found = t == timer;
+	pthread_mutex_unlock(&inst->res_lock);
+	return found;
+}
+
+static int plugin_host_timer_arm(vdev_host_t *h, struct vdev_timer *timer, uint64_t delay_ns,
+				 uint64_t period_ns)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+
+	if (!inst || !timer || !plugin_host_owns_timer(inst, timer))
+		return -EINVAL;
+	/* delay 0 means "now": the smallest delay the timerfd takes. */
+	return evloop_timer_arm(timer->item, delay_ns ? delay_ns : 1, period_ns);
+}
+
+static int plugin_host_timer_cancel(vdev_host_t *h, struct vdev_timer *timer)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	int ret;
+
+	if (!inst || !timer || !plugin_host_owns_timer(inst, timer))
+		return -EINVAL;
+	ret = evloop_timer_arm(timer->item, 0, 0);
+	/* Consume an expiry already pending so that it cannot fire later. */
+	evloop_timer_expired(timer->item);
+	return ret;
+}
+
+static void plugin_host_timer_unlink(struct vdev_host_ctx *inst, struct vdev_timer *timer)
+{
+	for (struct vdev_timer **pp = &inst->timers; *pp; pp = &(*pp)->next) {
+		if (*pp == timer) {
+			*pp = timer->next;
+			break;
+		}
+	}
+}
+
+static void plugin_host_timer_destroy(vdev_host_t *h, struct vdev_timer *timer)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	bool found = false;
+
+	if (!inst || !timer)
+		return;
+	pthread_mutex_lock(&inst->res_lock);
+	for (struct vdev_timer *t = inst->timers; t && !found; t = t->next)
+		found = t == timer;
+	if (found) {
+		plugin_host_timer_unlink(inst, timer);
+		timer->destroyed = true;
+	}
+	pthread_mutex_unlock(&inst->res_lock);
+	if (found) {
+		evloop_timer_arm(timer->item, 0, 0);
+		evloop_remove(vm_evloop(inst->vm), timer->item);
+	}
+}
+
+static uint64_t plugin_host_clock_ns(vdev_host_t *h)
+{
+	return evloop_now_ns();
+}
+
+/* ------------------------------------------------------------ fd watch */
+
+static void plugin_host_watch_fire(void *ctx, struct evloop_item *item, uint32_t events)
+{
+	struct vdev_watch *w = ctx;
+	struct vdev_host_ctx *inst = w->inst;
+
+	plugin_host_lock(inst);
+	if (!w->destroyed)
+		w->fn(inst->dev, w->arg, w->fd,
+		      events & (VDEV_FD_IN | VDEV_FD_OUT | VDEV_FD_ERR | VDEV_FD_HUP));
+	plugin_host_unlock(inst);
+}
+
+/* VDEV_FD_* are poll(2)'s bits, which equal epoll's. */
+static uint32_t plugin_host_epoll_events(uint32_t events)
+{
+	return events & (VDEV_FD_IN | VDEV_FD_OUT);
+}
+
+static int plugin_host_fd_watch(vdev_host_t *h, int fd, uint32_t events, vdev_fd_fn *fn,
+				void *arg, struct vdev_watch **watch)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	struct vdev_watch *w;
+	int ret;
+
+	if (!inst || fd < 0 || !fn || !watch ||
+	    (events & ~(VDEV_FD_IN | VDEV_FD_OUT | VDEV_FD_ERR | VDEV_FD_HUP)))
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->inst = inst;
+	w->fn = fn;
+	w->arg = arg;
+	w->fd = fd;
+	ret = evloop_watch(vm_evloop(inst->vm), fd, plugin_host_epoll_events(events),
+			   plugin_host_watch_fire, w, plugin_host_timer_release, &w->item);
+	if (ret < 0) {
+		free(w);
+		return ret;
+	}
+	pthread_mutex_lock(&inst->res_lock);
+	w->next = inst->watches;
+	inst->watches = w;
+	pthread_mutex_unlock(&inst->res_lock);
+	*watch = w;
+	return 0;
+}
+
+static bool plugin_host_owns_watch(struct vdev_host_ctx *inst, struct vdev_watch *watch)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&inst->res_lock);
+	for (struct vdev_watch *w = inst->watches; w && !found; w = w->next)
+		found = w == watch;
+	pthread_mutex_unlock(&inst->res_lock);
+	return found;
+}
+
+static int plugin_host_fd_modify(vdev_host_t *h, struct vdev_watch *watch, uint32_t events)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+
+	if (!inst || !watch || !plugin_host_owns_watch(inst, watch) ||
+	    (events & ~(VDEV_FD_IN | VDEV_FD_OUT | VDEV_FD_ERR | VDEV_FD_HUP)))
+		return -EINVAL;
+	return evloop_modify(vm_evloop(inst->vm), watch->item, plugin_host_epoll_events(events));
+}
+
+static void plugin_host_fd_unwatch(vdev_host_t *h, struct vdev_watch *watch)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	bool found = false;
+
+	if (!inst || !watch)
+		return;
+	pthread_mutex_lock(&inst->res_lock);
+	for (struct vdev_watch **pp = &inst->watches; *pp; pp = &(*pp)->next) {
+		if (*pp == watch) {
+			*pp = watch->next;
+			watch->destroyed = true;
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&inst->res_lock);
+	if (found)
+		evloop_remove(vm_evloop(inst->vm), watch->item);
+}
+
+/* --------------------------------------------------------- log, terminate */
+
+static void plugin_host_vlog(vdev_host_t *h, enum vdev_log_level level, const char *fmt,
+			     va_list ap)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+
+	if (!inst || !fmt)
+		return;
+	log_vwrite(vm_logger(inst->vm), inst->own_sinks ? &inst->sinks : NULL,
+		   log_from_vdev((int)level), inst->name, fmt, ap);
+}
+
+static void plugin_host_log(vdev_host_t *h, enum vdev_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	plugin_host_vlog(h, level, fmt, ap);
+	va_end(ap);
+}
+
+static int plugin_host_terminate(vdev_host_t *h, int cause)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+
+	if (!inst)
+		return -EINVAL;
+	if (!(cause == VDM_EXIT_NORMAL || cause == VDM_EXIT_POWER_CUT ||
+	      cause == VDM_EXIT_WATCHDOG ||
+	      (cause >= VDEV_TERMINATE_MIN && cause <= VDEV_TERMINATE_MAX)))
+		return -EINVAL;
+	plugin_host_logf(inst, LOG_LVL_INFO, "terminates the VM (cause %d)", cause);
+	vm_stop(inst->vm, cause);
+	return 0;
+}
+
+static const struct vdev_host plugin_host_table = {
+	.struct_size = sizeof(struct vdev_host),
+	.abi_major = VDEV_ABI_MAJOR,
+	.abi_minor = VDEV_ABI_MINOR,
+	.region_add = plugin_host_region_add,
+	.region_remove = plugin_host_region_remove,
+	.intr_lookup = plugin_host_intr_lookup,
+	.line_set = plugin_host_line_set,
+	.line_pulse = plugin_host_line_pulse,
+	.msi_send = plugin_host_msi_send,
+	.mem_read = plugin_host_mem_read,
+	.mem_write = plugin_host_mem_write,
+	.mem_map = plugin_host_mem_map,
+	.mem_unmap = plugin_host_mem_unmap,
+	.timer_create = plugin_host_timer_create,
+	.timer_arm = plugin_host_timer_arm,
+	.timer_cancel = plugin_host_timer_cancel,
+	.timer_destroy = plugin_host_timer_destroy,
+	.clock_ns = plugin_host_clock_ns,
+	.fd_watch = plugin_host_fd_watch,
+	.fd_modify = plugin_host_fd_modify,
+	.fd_unwatch = plugin_host_fd_unwatch,
+	.log = plugin_host_log,
+	.vlog = plugin_host_vlog,
+	.terminate = plugin_host_terminate,
+};
+
+const struct vdev_host *plugin_host_services(void)
+{
+	return &plugin_host_table;
+}
+
+/* ----------------------------------------------------------- instances */
+
+/* Everything the instance still holds, released (regions first). */
+static void plugin_host_release_all(struct vdev_host_ctx *inst)
+{
+	struct evloop *loop = vm_evloop(inst->vm);
+
+	if (inst->intc) {
+		irq_controller_unregister(vm_irq(inst->vm), inst->intc);
+		inst->intc = NULL;
+	}
+	iomap_remove_owner(vm_iomap(inst->vm), &inst->owner);
+	iomap_drain(vm_iomap(inst->vm));
+	atomic_store(&inst->regions, 0);
+	pthread_mutex_lock(&inst->res_lock);
+	while (inst->timers) {
+		struct vdev_timer *t = inst->timers;
+
+		inst->timers = t->next;
+		t->destroyed = true;
+		pthread_mutex_unlock(&inst->res_lock);
+		evloop_remove(loop, t->item);
+		pthread_mutex_lock(&inst->res_lock);
+	}
+	while (inst->watches) {
+		struct vdev_watch *w = inst->watches;
+
+		inst->watches = w->next;
+		w->destroyed = true;
+		pthread_mutex_unlock(&inst->res_lock);
+		evloop_remove(loop, w->item);
+		pthread_mutex_lock(&inst->res_lock);
+	}
+	for (unsigned i = 0; i < inst->line_count; i++)
+		irq_line_put(vm_irq(inst->vm), inst->lines[i]);
+	inst->line_count = 0;
+	pthread_mutex_unlock(&inst->res_lock);
+}
+
+static void plugin_host_free(struct vdev_host_ctx *inst)
+{
+	inst->magic = 0;
+	free(inst->lines);
+	pthread_mutex_destroy(&inst->res_lock);
+	pthread_mutex_destroy(&inst->lock);
+	free(inst);
+}
+
+static bool plugin_host_config_errno(int err)
+{
+	return err == -EINVAL || err == -EEXIST || err == -ENOENT || err == -ERANGE;
+}
+
+int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct conf_vdev *vdev,
+		       const struct vdev_config *config, struct conf_diag *diag,
+		       struct vdev_host_ctx **inst_out)
+{
+	const struct vdev_descriptor *desc = plugin->desc;
+	struct vdev_host_ctx *inst = calloc(1, sizeof(*inst));
+	pthread_mutexattr_t attr;
+	unsigned errors_before = diag ? conf_diag_error_count(diag) : 0;
+	int ret;
+
+	if (!inst)
+		return VDM_EXIT_FATAL_START;
+	inst->magic = PLUGIN_HOST_MAGIC;
+	inst->vm = vm;
+	inst->plugin = plugin;
+	inst->desc = desc;
+	inst->vdev = vdev;
+	inst->config = config;
+	inst->self_locked = desc->flags & VDEV_F_SELF_LOCKED;
+	snprintf(inst->name, sizeof(inst->name), "%s",
+		 config->instance_name ? config->instance_name : desc->name);
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&inst->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&inst->res_lock, NULL);
+	inst->owner = (struct iomap_owner){
+		.name = inst->name,
+		.access = plugin_host_access,
+		.access_sizes = desc->access_sizes,
+		.ctx = inst,
+	};
+	atomic_init(&inst->regions, 0);
+	atomic_init(&inst->maps, 0);
+	atomic_init(&inst->reads, 0);
+	atomic_init(&inst->writes, 0);
+	atomic_init(&inst->errors, 0);
+	if (vdev && vdev->log) {
+		/* The parser has checked the `log` text; its result applies here. */
+		inst->sinks.sink[0].filters = vdev->log_spec.filters;
+		inst->sinks.sink[0].dest = vdev->log_spec.dest;
+		inst->sinks.count = 1;
+		inst->own_sinks = true;
+	}
+
+	inst->diag = diag;
+	plugin_host_lock(inst);
+	ret = desc->ops->create(&plugin_host_table, inst, config, &inst->dev);
+	plugin_host_unlock(inst);
+	inst->diag = NULL;
+	if (ret > 0)
+		ret = -EINVAL; /* outside the contract: count it as the device refusing */
+	if (ret == 0 && (desc->flags & VDEV_F_INTC) && desc->intc) {
+		unsigned lines;
+
+		plugin_host_lock(inst);
+		lines = desc->intc->line_count ? desc->intc->line_count(inst->dev) : 0;
+		plugin_host_unlock(inst);
+		inst->intc_ops.set_level = plugin_host_intc_set_level;
+		ret = irq_controller_register(vm_irq(vm), inst->name, lines, &inst->intc_ops, inst,
+					      &inst->intc);
+		if (ret < 0 && diag) {
+			const struct conf_pos *pos = vdev ? (vdev->name ? &vdev->name_pos : &vdev->pos)
+							  : NULL;
+
+			conf_diag_error(diag, pos,
+					"vdev %s: cannot register interrupt controller '%s': %s",
+					inst->name, inst->name,
+					ret == -EEXIST ? "the name is already in use"
+					: lines == 0   ? "it reports 0 lines"
+						       : strerror(-ret));
+		}
+		if (ret < 0) {
+			plugin_host_lock(inst);
+			desc->ops->destroy(inst->dev);
+			plugin_host_unlock(inst);
+			plugin_host_release_all(inst);
+			plugin_host_free(inst);
+			return ret == -ENOMEM ? VDM_EXIT_FATAL_START : VDM_EXIT_CONFIG;
+		}
+	}
+	if (ret < 0) {
+		bool config_problem = plugin_host_config_errno(ret) ||
+				      (diag && conf_diag_error_count(diag) > errors_before);
+
+		if (diag && config_problem)
+			conf_diag_error(diag, vdev ? &vdev->pos : NULL,
+					"vdev %s (%s): create failed: %s", inst->name, desc->name,
+					strerror(-ret));
+		else
+			log_write(vm_logger(vm), NULL, LOG_LVL_FATAL, inst->name,
+				  "vdev %s (%s): create failed: %s", inst->name, desc->name,
+				  strerror(-ret));
+		plugin_host_release_all(inst);
+		plugin_host_free(inst);
+		return config_problem ? VDM_EXIT_CONFIG : VDM_EXIT_FATAL_START;
+	}
+	*inst_out = inst;
+	return 0;
+}
+
+void plugin_host_destroy(struct vdev_host_ctx *inst)
+{
+	if (!inst)
+		return;
+	if (inst->intc) {
+		irq_controller_unregister(vm_irq(inst->vm), inst->intc);
+		inst->intc = NULL;
+	}
+	/* No access may reach destroy()'d state: routes go first. */
+	iomap_remove_owner(vm_iomap(inst->vm), &inst->owner);
+	iomap_drain(vm_iomap(inst->vm));
+	plugin_host_lock(inst);
+	inst->desc->ops->destroy(inst->dev);
+	plugin_host_unlock(inst);
+	plugin_host_release_all(inst);
+	plugin_host_free(inst);
+}
+
+void plugin_host_guest_starting(struct vdev_host_ctx *inst)
+{
+	if (!inst->desc->ops->guest_starting)
+		return;
+	plugin_host_lock(inst);
+	inst->desc->ops->guest_starting(inst->dev);
+	plugin_host_unlock(inst);
+}
+
+void plugin_host_reset(struct vdev_host_ctx *inst)
+{
+	if (!inst->desc->ops->reset)
+		return;
+	plugin_host_lock(inst);
+	inst->desc->ops->reset(inst->dev);
+	plugin_host_unlock(inst);
+}
+
+const char *plugin_host_name(const struct vdev_host_ctx *inst)
+{
+	return inst->name;
+}
+
+const struct vdev_descriptor *plugin_host_descriptor(const struct vdev_host_ctx *inst)
+{
+	return inst->desc;
+}
+
+struct vdev_plugin *plugin_host_plugin(const struct vdev_host_ctx *inst)
+{
+	return inst->plugin;
+}
+
+void *plugin_host_state(const struct vdev_host_ctx *inst)
+{
+	return inst->dev;
+}
+
+void plugin_host_counters(const struct vdev_host_ctx *inst, struct plugin_host_counters *c)
+{
+	c->reads = atomic_load(&inst->reads);
+	c->writes = atomic_load(&inst->writes);
+	c->errors = atomic_load(&inst->errors);
+}
+
+void plugin_host_usage(const struct vdev_host_ctx *inst, struct plugin_host_usage *u)
+{
+	struct vdev_host_ctx *m = (struct vdev_host_ctx *)inst;
+
+	memset(u, 0, sizeof(*u));
+	u->regions = atomic_load(&m->regions);
+	u->maps = atomic_load(&m->maps);
+	pthread_mutex_lock(&m->res_lock);
+	u->lines = m->line_count;
+	for (struct vdev_timer *t = m->timers; t; t = t->next)
+		u->timers++;
+	for (struct vdev_watch *w = m->watches; w; w = w->next)
+		u->watches++;
+	pthread_mutex_unlock(&m->res_lock);
+}
+
+const char *plugin_host_line_at(const struct vdev_host_ctx *inst, unsigned index)
+{
+	return index < inst->line_count ? irq_line_name(inst->lines[index]) : NULL;
+}
+
+void plugin_host_status(struct vdev_host_ctx *inst, FILE *out)
+{
+	struct plugin_host_counters c;
+	char extra[256] = "";
+
+	plugin_host_counters(inst, &c);
+	if (inst->desc->ops->status) {
+		plugin_host_lock(inst);
+		if (inst->desc->ops->status(inst->dev, extra, sizeof(extra)) < 0)
+			extra[0] = '\0';
+		plugin_host_unlock(inst);
+		extra[sizeof(extra) - 1] = '\0';
+	}
+	fprintf(out, "  %-20s %-12s reads %llu writes %llu errors %llu%s%s\n", inst->name,
+		inst->desc->name, (unsigned long long)c.reads, (unsigned long long)c.writes,
+		(unsigned long long)c.errors, extra[0] ? "  " : "", extra);
+}

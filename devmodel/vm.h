@@ -1,0 +1,111 @@
+/*
+ * devmodel/vm.h: one virtual machine as vdm builds it from a config tree.
+ *
+ * vm_new makes the empty parts (memory map, dispatch, interrupt registry,
+ * event loop, logger, UUID); vm_assemble builds the VM from the config
+ * (backend setup -> guest memory -> vdevs in config order); vm_run starts
+ * the event loop and the backend and returns the exit code; vm_free tears
+ * everything down in reverse (no region, timer, fd or line left behind).
+ *
+ * Threads: vm_new/assemble/run/free on the main thread; vm_stop from any
+ * thread; the accessors from any thread while the VM exists.
+ */
+#ifndef VDM_VM_H
+#define VDM_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conf/conf.h"
+#include "devmodel/backend.h"
+#include "devmodel/request.h"
+
+struct vm;
+struct guest_mem;
+struct iomap;
+struct irq_registry;
+struct evloop;
+struct logger;
+struct vdev_host_ctx;
+
+/* What the command line adds to the config. */
+struct vm_options {
+	const char *const *plugin_dirs; /* search order for vdev-NAME.so */
+	unsigned plugin_dir_count;
+	const struct backend_ops *backend; /* NULL: no backend (--check, tests) */
+	const char *backend_name;          /* for messages when backend is NULL */
+	int domid;                         /* -1 when not given */
+	const char *script;                /* sim: --script FILE */
+	FILE *log_stdout, *log_stderr;     /* NULL: the process's */
+};
+
+/*
+ * vm_new: an empty VM for `conf` (which must outlive it) with a fresh
+ * UUID. NULL on ENOMEM.
+ */
+struct vm *vm_new(const struct conf_vm *conf, const struct vm_options *opts);
+
+/*
+ * vm_assemble: build the VM. Errors in the configuration are reported to
+ * diag at their position. Returns 0; VDM_EXIT_CONFIG (65) for a
+ * configuration error; VDM_EXIT_FATAL_START (64) for anything else. On
+ * failure the VM is left for vm_free.
+ */
+int vm_assemble(struct vm *vm, struct conf_diag *diag);
+
+/* vm_print: the assembled VM (dryrun): memory map, regions per space with
+ * owners, interrupt controllers and lines, plugins with paths/versions. */
+void vm_print(struct vm *vm, FILE *out);
+/* vm_status: UUID, state, per-space unowned counts, per-vdev counters. */
+void vm_status(struct vm *vm, FILE *out);
+
+/*
+ * vm_run: start the event loop (signals: SIGTERM/SIGINT stop with 0,
+ * SIGQUIT with 3, SIGUSR2 prints vm_status to stderr), tell the vdevs the
+ * guest is starting, run the backend until the guest ends. Returns the
+ * exit code. The caller blocks those signals in every thread first
+ * (vm_block_signals before creating any thread).
+ */
+int vm_run(struct vm *vm);
+/* vm_block_signals: block the signals vm_run handles in the calling thread
+ * (and the threads it creates later). */
+void vm_block_signals(void);
+
+/*
+ * vm_stop: end the VM with `code`; the first code given wins. Returns at
+ * once (any thread, also from a vdev callback).
+ */
+void vm_stop(struct vm *vm, int code);
+/* Has vm_stop been called; and with which code (-1 if not). */
+bool vm_stopping(struct vm *vm);
+int vm_stop_code(struct vm *vm);
+
+/* vm_free: destroy every vdev (reverse order), tear the backend down, free. */
+void vm_free(struct vm *vm);
+
+/* The parts, for backends and plugin_host. */
+struct guest_mem *vm_mem(struct vm *vm);
+struct iomap *vm_iomap(struct vm *vm);
+struct irq_registry *vm_irq(struct vm *vm);
+struct evloop *vm_evloop(struct vm *vm);
+struct logger *vm_logger(struct vm *vm);
+const struct conf_vm *vm_conf(struct vm *vm);
+const struct vm_options *vm_options(struct vm *vm);
+const char *vm_uuid(struct vm *vm); /* 36 characters */
+bool vm_guest_started(struct vm *vm);
+void *vm_backend_data(struct vm *vm);
+void vm_set_backend_data(struct vm *vm, void *data);
+/* The dispatch + guest memory a backend passes to dm_request_execute. */
+const struct dm_io *vm_io(struct vm *vm);
+
+/* Instances in config order (for status, tests). */
+unsigned vm_vdev_count(struct vm *vm);
+struct vdev_host_ctx *vm_vdev_at(struct vm *vm, unsigned index);
+struct vdev_host_ctx *vm_vdev_find(struct vm *vm, const char *instance_name);
+
+/* vm_log: a line in the VM's log, tagged "vm". */
+void vm_log(struct vm *vm, unsigned level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* VDM_VM_H */
