@@ -31,7 +31,7 @@
 
 /* byte 30 of ioreq_t: state:4 data_is_ptr:1 dir:1 df:1 _pad1:1 */
 #define SLOT_FLAGS_OFFSET 30
-#define SLOT_STATE_MASK   0x0f
+#define SLOT_STATE_MASK	  0x0f
 
 _Static_assert(sizeof(ioreq_t) == 32, "ioreq_t is 32 bytes on every architecture");
 _Static_assert(offsetof(ioreq_t, _pad0) == 28 && offsetof(ioreq_t, type) == 31,
@@ -131,18 +131,17 @@ static int engine_pcicfg_addr(const ioreq_t *req, uint64_t *addr)
 }
 
 /* Turn a PIO/COPY/PCI_CONFIG slot snapshot into a request and run it. */
-static int engine_execute(struct ioreq_engine *e, const ioreq_t *req, uint32_t vcpu,
-			  uint64_t *data)
+static int engine_execute(struct ioreq_engine *e, const ioreq_t *req, uint32_t vcpu, uint64_t *data)
 {
 	struct dm_request r = {
-		.addr = req->addr,
-		.size = (uint8_t)req->size,
-		.count = req->count,
-		.dir = req->dir == IOREQ_READ ? DM_READ : DM_WRITE,
-		.data_is_ptr = req->data_is_ptr,
-		.df = req->df,
-		.data = req->data,
-		.vcpu = (int32_t)vcpu,
+	    .addr = req->addr,
+	    .size = (uint8_t)req->size,
+	    .count = req->count,
+	    .dir = req->dir == IOREQ_READ ? DM_READ : DM_WRITE,
+	    .data_is_ptr = req->data_is_ptr,
+	    .df = req->df,
+	    .data = req->data,
+	    .vcpu = (int32_t)vcpu,
 	};
 	int rc;
 
@@ -224,12 +223,12 @@ int ioreq_engine_service_vcpu(struct ioreq_engine *e, uint32_t vcpu)
 static void engine_buffered_one(struct ioreq_engine *e, const buf_ioreq_t *entry, uint64_t data)
 {
 	ioreq_t req = {
-		.addr = entry->addr,
-		.data = data,
-		.count = 1,
-		.size = 1u << entry->size,
-		.dir = entry->dir,
-		.type = entry->type,
+	    .addr = entry->addr,
+	    .data = data,
+	    .count = 1,
+	    .size = 1u << entry->size,
+	    .dir = entry->dir,
+	    .type = entry->type,
 	};
 	uint64_t unused;
 	int rc;
@@ -284,7 +283,7 @@ int ioreq_engine_drain_buffered(struct ioreq_engine *e)
 			break;
 		if (wp - rp > IOREQ_BUFFER_SLOT_NUM) {
 			/* not a ring Xen would write: drop it rather than loop on garbage */
-			ioreq_t bad = { .addr = rp, .data = wp };
+			ioreq_t bad = {.addr = rp, .data = wp};
 			engine_failed(e, IOREQ_ENGINE_SOURCE_BUFFERED, &bad, -EPROTO);
 			__atomic_fetch_add(&pg->read_pointer, wp - rp, __ATOMIC_RELEASE);
 			break;

@@ -79,9 +79,9 @@ struct ioreq_engine_config {
 	uint32_t nr_vcpus; /* 1 .. IOREQ_ENGINE_MAX_VCPUS */
 	/* The buffered ring, or NULL when the server has none (BUFIOREQ_OFF). */
 	buffered_iopage_t *buffered;
-	const struct dm_io *io; /* executes the requests; copied */
+	const struct dm_io *io;		    /* executes the requests; copied */
 	const struct ioreq_engine_ops *ops; /* copied */
-	void *ctx;                          /* passed to every op */
+	void *ctx;			    /* passed to every op */
 };
 
 struct ioreq_engine;

@@ -212,8 +212,8 @@ static int request_from_ram(const struct dm_io *io, const struct dm_request *req
 		uint64_t offset = (uint64_t)i * req->size;
 		uint64_t span = (uint64_t)n * req->size;
 		/* lowest RAM byte of items i .. i+n-1 */
-		uint64_t low = req->df ? req->data - offset - (span - req->size)
-				       : req->data + offset;
+		uint64_t low =
+		    req->df ? req->data - offset - (span - req->size) : req->data + offset;
 		bool whole = io->mem_read(io->ctx, low, chunk, span) == 0;
 
 		for (uint32_t k = 0; k < n; k++) {

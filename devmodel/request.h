@@ -23,13 +23,13 @@ enum dm_dir {
 
 struct dm_request {
 	enum vdev_space space;
-	uint64_t addr;     /* first item's address (port, gpa, or VDEV_PCICFG_ADDR) */
-	uint8_t size;      /* item size: 1, 2, 4 or 8 */
-	uint32_t count;    /* number of items; 0 does nothing (see request.c) */
+	uint64_t addr;	/* first item's address (port, gpa, or VDEV_PCICFG_ADDR) */
+	uint8_t size;	/* item size: 1, 2, 4 or 8 */
+	uint32_t count; /* number of items; 0 does nothing (see request.c) */
 	enum dm_dir dir;
-	bool data_is_ptr;  /* data is a guest-physical address (rep/string forms) */
-	bool df;           /* direction flag: addresses go down */
-	uint64_t data;     /* value (zero-extended) or guest buffer address */
+	bool data_is_ptr; /* data is a guest-physical address (rep/string forms) */
+	bool df;	  /* direction flag: addresses go down */
+	uint64_t data;	  /* value (zero-extended) or guest buffer address */
 	int32_t vcpu;
 };
 

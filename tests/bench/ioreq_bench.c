@@ -73,8 +73,9 @@ static int count_notify(void *ctx, uint32_t vcpu)
 	return 0;
 }
 
-static const struct dm_io io = { .access = sink_access, .mem_read = ram_read, .mem_write = ram_write };
-static const struct ioreq_engine_ops ops = { .notify = count_notify };
+static const struct dm_io io = {
+    .access = sink_access, .mem_read = ram_read, .mem_write = ram_write};
+static const struct ioreq_engine_ops ops = {.notify = count_notify};
 
 static double now_s(void)
 {
@@ -87,7 +88,7 @@ static double now_s(void)
 struct workload {
 	const char *name;
 	struct dm_request req; /* the direct baseline */
-	ioreq_t slot;          /* the same access as Xen posts it */
+	ioreq_t slot;	       /* the same access as Xen posts it */
 };
 
 /* One posted-and-answered request, Xen's side of 1.4 included. */
@@ -132,7 +133,8 @@ static double measure(struct ioreq_engine *e, const struct workload *w, double s
 					rc = dm_request_execute(&io, &r);
 				}
 				if (rc < 0) {
-					fprintf(stderr, "ioreq_bench: %s failed: %d\n", w->name, rc);
+					fprintf(stderr, "ioreq_bench: %s failed: %d\n", w->name,
+						rc);
 					exit(1);
 				}
 			}
@@ -156,18 +158,29 @@ static void slot_flags(ioreq_t *s, bool ptr, bool dir_read, bool df)
 int main(void)
 {
 	struct workload w[2] = {
-		{ .name = "pio-write-1",
-		  .req = { .space = VDEV_SPACE_PIO, .addr = 0x80, .size = 1, .count = 1,
-			   .dir = DM_WRITE, .data = 0x5a },
-		  .slot = { .addr = 0x80, .data = 0x5a, .count = 1, .size = 1,
-			    .type = IOREQ_TYPE_PIO } },
-		{ .name = "rep-outsb-1024",
-		  .req = { .space = VDEV_SPACE_PIO, .addr = 0x1f0, .size = 1, .count = 1024,
-			   .dir = DM_WRITE, .data_is_ptr = true, .data = RAM_BASE },
-		  .slot = { .addr = 0x1f0, .data = RAM_BASE, .count = 1024, .size = 1,
-			    .type = IOREQ_TYPE_PIO } },
+	    {.name = "pio-write-1",
+	     .req = {.space = VDEV_SPACE_PIO,
+		     .addr = 0x80,
+		     .size = 1,
+		     .count = 1,
+		     .dir = DM_WRITE,
+		     .data = 0x5a},
+	     .slot = {.addr = 0x80, .data = 0x5a, .count = 1, .size = 1, .type = IOREQ_TYPE_PIO}},
+	    {.name = "rep-outsb-1024",
+	     .req = {.space = VDEV_SPACE_PIO,
+		     .addr = 0x1f0,
+		     .size = 1,
+		     .count = 1024,
+		     .dir = DM_WRITE,
+		     .data_is_ptr = true,
+		     .data = RAM_BASE},
+	     .slot = {.addr = 0x1f0,
+		      .data = RAM_BASE,
+		      .count = 1024,
+		      .size = 1,
+		      .type = IOREQ_TYPE_PIO}},
 	};
-	struct ioreq_engine_config cfg = { .shared = &b.page, .nr_vcpus = 1, .io = &io, .ops = &ops };
+	struct ioreq_engine_config cfg = {.shared = &b.page, .nr_vcpus = 1, .io = &io, .ops = &ops};
 	const char *env = getenv("BENCH_SECONDS");
 	double seconds = env ? atof(env) : 0.3;
 	struct ioreq_engine *e;

@@ -43,7 +43,7 @@ static struct {
 	unsigned n_deltas;
 	int errors[8];
 	unsigned n_errors;
-	unsigned rebase_at;  /* rebase both pointers during this access (1-based) */
+	unsigned rebase_at;	 /* rebase both pointers during this access (1-based) */
 	unsigned post_on_access; /* the producer posts another write per access */
 } t;
 
@@ -83,11 +83,12 @@ static void op_failed(void *ctx, uint32_t vcpu, const ioreq_t *req, int err)
 		t.errors[t.n_errors++] = err;
 }
 
-static const struct dm_io io = { .access = dev_access, .mem_read = dev_mem, .mem_write = dev_mem_write };
+static const struct dm_io io = {
+    .access = dev_access, .mem_read = dev_mem, .mem_write = dev_mem_write};
 static const struct ioreq_engine_ops ops = {
-	.notify = op_notify,
-	.timeoffset = op_timeoffset,
-	.request_failed = op_failed,
+    .notify = op_notify,
+    .timeoffset = op_timeoffset,
+    .request_failed = op_failed,
 };
 
 /* ------------------------------------------------------ the Xen producer */
@@ -106,7 +107,7 @@ static uint32_t wp_now(void)
 static bool xen_buf_post(uint8_t type, uint32_t size, uint32_t addr, uint64_t data)
 {
 	uint32_t qw = size == 8, wp = t.ring.write_pointer;
-	buf_ioreq_t e = { .type = type, .dir = IOREQ_WRITE, .addr = addr & 0xfffff };
+	buf_ioreq_t e = {.type = type, .dir = IOREQ_WRITE, .addr = addr & 0xfffff};
 
 	assert_true(addr <= 0xfffff);
 	if (wp - rp_now() >= IOREQ_BUFFER_SLOT_NUM - qw)
@@ -170,7 +171,11 @@ static void ring_start(uint32_t pointer)
 static int setup(void **state)
 {
 	struct ioreq_engine_config cfg = {
-		.shared = &t.shared, .nr_vcpus = 1, .buffered = &t.ring, .io = &io, .ops = &ops,
+	    .shared = &t.shared,
+	    .nr_vcpus = 1,
+	    .buffered = &t.ring,
+	    .io = &io,
+	    .ops = &ops,
 	};
 
 	memset(&t, 0, sizeof(t));
@@ -200,7 +205,10 @@ static void check(unsigned i, enum vdev_space space, uint64_t addr, unsigned siz
 static void test_no_ring(void **state)
 {
 	struct ioreq_engine_config cfg = {
-		.shared = &t.shared, .nr_vcpus = 1, .io = &io, .ops = &ops,
+	    .shared = &t.shared,
+	    .nr_vcpus = 1,
+	    .io = &io,
+	    .ops = &ops,
 	};
 	struct ioreq_engine *e;
 
@@ -312,8 +320,11 @@ static void test_timeoffset_pair(void **state)
 
 static void test_half_published_pair_waits(void **state)
 {
-	buf_ioreq_t lo = { .type = IOREQ_TYPE_COPY, .dir = IOREQ_WRITE, .size = 3,
-			   .addr = 0xa0000, .data = 0x44332211 };
+	buf_ioreq_t lo = {.type = IOREQ_TYPE_COPY,
+			  .dir = IOREQ_WRITE,
+			  .size = 3,
+			  .addr = 0xa0000,
+			  .data = 0x44332211};
 	buf_ioreq_t hi = lo;
 
 	ring_start(7);
@@ -332,8 +343,8 @@ static void test_half_published_pair_waits(void **state)
 
 static void test_bad_entries_skipped(void **state)
 {
-	buf_ioreq_t rd = { .type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .size = 0, .addr = 0x60 };
-	buf_ioreq_t odd = { .type = 0x42, .dir = IOREQ_WRITE, .size = 2, .addr = 0x60 };
+	buf_ioreq_t rd = {.type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .size = 0, .addr = 0x60};
+	buf_ioreq_t odd = {.type = 0x42, .dir = IOREQ_WRITE, .size = 2, .addr = 0x60};
 
 	memcpy(&t.ring.buf_ioreq[0], &rd, sizeof(rd));
 	memcpy(&t.ring.buf_ioreq[1], &odd, sizeof(odd));
@@ -390,17 +401,17 @@ static void test_full_ring_and_bounded_drain(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_no_ring, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_single_writes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_eight_byte_pair, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_eight_byte_pair_across_wrap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_entries_wrap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_pointer_atomic_advance, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timeoffset_pair, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_half_published_pair_waits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_entries_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_pointers_dropped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_ring_and_bounded_drain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_ring, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_single_writes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_eight_byte_pair, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_eight_byte_pair_across_wrap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_entries_wrap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_pointer_atomic_advance, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeoffset_pair, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_half_published_pair_waits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_entries_skipped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_pointers_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_ring_and_bounded_drain, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("ioreq_buffered", tests, NULL, NULL);

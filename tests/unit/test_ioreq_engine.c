@@ -47,7 +47,7 @@
 #define RAM_BASE  0x100000ULL
 #define RAM_SIZE  0x4000ULL
 #define MAX_TRACE 512
-#define MAX_LOG   64
+#define MAX_LOG	  64
 
 /* ------------------------------------------------------------ shared world */
 
@@ -67,7 +67,7 @@ struct log_entry {
 	enum log_kind kind;
 	uint32_t vcpu;
 	uint8_t slot_state; /* NOTIFY/INVALIDATE: state at that moment */
-	int64_t value;      /* TIMEOFFSET delta, FAILED errno */
+	int64_t value;	    /* TIMEOFFSET delta, FAILED errno */
 	uint32_t n_access;  /* accesses done before this entry */
 };
 
@@ -186,9 +186,9 @@ static int dev_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t length
 }
 
 static const struct dm_io test_io = {
-	.access = dev_access,
-	.mem_read = dev_mem_read,
-	.mem_write = dev_mem_write,
+    .access = dev_access,
+    .mem_read = dev_mem_read,
+    .mem_write = dev_mem_write,
 };
 
 /* ------------------------------------------- event-channel ops (DM side) */
@@ -250,21 +250,21 @@ static void op_failed(void *ctx, uint32_t vcpu, const ioreq_t *req, int err)
 }
 
 static const struct ioreq_engine_ops test_ops = {
-	.pending = op_pending,
-	.ack = op_ack,
-	.notify = op_notify,
-	.invalidate = op_invalidate,
-	.timeoffset = op_timeoffset,
-	.request_failed = op_failed,
+    .pending = op_pending,
+    .ack = op_ack,
+    .notify = op_notify,
+    .invalidate = op_invalidate,
+    .timeoffset = op_timeoffset,
+    .request_failed = op_failed,
 };
 
 static struct ioreq_engine *engine_new(void)
 {
 	struct ioreq_engine_config cfg = {
-		.shared = (shared_iopage_t *)w->page,
-		.nr_vcpus = NR_VCPUS,
-		.io = &test_io,
-		.ops = &test_ops,
+	    .shared = (shared_iopage_t *)w->page,
+	    .nr_vcpus = NR_VCPUS,
+	    .io = &test_io,
+	    .ops = &test_ops,
 	};
 	struct ioreq_engine *e;
 
@@ -303,8 +303,7 @@ static void xen_post(uint32_t vcpu, const struct xreq *r)
 			  (r->df ? 0x40 : 0));
 	__atomic_store_n((uint8_t *)s + 30, flags, __ATOMIC_RELAXED);
 	atomic_thread_fence(memory_order_release);
-	__atomic_store_n((uint8_t *)s + 30, (uint8_t)(flags | STATE_IOREQ_READY),
-			 __ATOMIC_RELEASE);
+	__atomic_store_n((uint8_t *)s + 30, (uint8_t)(flags | STATE_IOREQ_READY), __ATOMIC_RELEASE);
 	__atomic_fetch_or(&w->pending, 1ULL << vcpu, __ATOMIC_RELEASE);
 	if (w->to_dm > 0) {
 		uint64_t one = 1;
@@ -333,7 +332,7 @@ static struct xen_result xen_wait(uint32_t vcpu, const struct xreq *posted)
 	ioreq_t *s = slot(vcpu);
 	uint8_t last = STATE_IOREQ_READY, flags;
 	uint64_t deadline = now_ns() + 5000000000ULL;
-	struct xen_result res = { 0 };
+	struct xen_result res = {0};
 
 	for (;;) {
 		uint8_t st = slot_state_now(vcpu);
@@ -357,7 +356,7 @@ static struct xen_result xen_wait(uint32_t vcpu, const struct xreq *posted)
 	/* the DM leaves everything but state and data alone */
 	flags = __atomic_load_n((uint8_t *)s + 30, __ATOMIC_RELAXED);
 	assert_int_equal(flags & 0xf0, (posted->ptr ? 0x10 : 0) | (posted->dir ? 0x20 : 0) |
-						(posted->df ? 0x40 : 0));
+					   (posted->df ? 0x40 : 0));
 	assert_int_equal(s->type, posted->type);
 	assert_int_equal(s->addr, posted->addr);
 	assert_int_equal(s->count, posted->count);
@@ -432,7 +431,10 @@ static void test_create_checks(void **state)
 {
 	struct ioreq_engine_ops no_notify = test_ops;
 	struct ioreq_engine_config cfg = {
-		.shared = (shared_iopage_t *)w->page, .nr_vcpus = 0, .io = &test_io, .ops = &test_ops,
+	    .shared = (shared_iopage_t *)w->page,
+	    .nr_vcpus = 0,
+	    .io = &test_io,
+	    .ops = &test_ops,
 	};
 	struct ioreq_engine *e = (void *)1;
 
@@ -463,7 +465,7 @@ static void test_spurious_events(void **state)
 
 	memcpy(before, w->page, sizeof(before));
 	assert_int_equal(ioreq_engine_service_vcpu(e, 3), 0); /* NONE */
-	slot(4)->state = STATE_IORESP_READY;                  /* answered, not yet taken */
+	slot(4)->state = STATE_IORESP_READY;		      /* answered, not yet taken */
 	memcpy(before, w->page, sizeof(before));
 	assert_int_equal(ioreq_engine_service_vcpu(e, 4), 0);
 	assert_int_equal(ioreq_engine_service_vcpu(e, NR_VCPUS), -EINVAL);
@@ -474,8 +476,12 @@ static void test_spurious_events(void **state)
 
 static void test_pio_write_masked(void **state)
 {
-	struct xreq r = { .type = IOREQ_TYPE_PIO, .dir = IOREQ_WRITE, .size = 1, .count = 1,
-			  .addr = 0x3f8, .data = 0xffffffffffffff41ULL };
+	struct xreq r = {.type = IOREQ_TYPE_PIO,
+			 .dir = IOREQ_WRITE,
+			 .size = 1,
+			 .count = 1,
+			 .addr = 0x3f8,
+			 .data = 0xffffffffffffff41ULL};
 
 	roundtrip(*state, 2, &r);
 	assert_int_equal(w->n_trace, 1);
@@ -497,13 +503,21 @@ static void test_pio_write_masked(void **state)
 
 static void test_reads_zero_extended(void **state)
 {
-	static const uint32_t sizes[] = { 1, 2, 4, 8 };
+	static const uint32_t sizes[] = {1, 2, 4, 8};
 
 	for (unsigned i = 0; i < 4; i++) {
-		struct xreq pio = { .type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .size = sizes[i],
-				    .count = 1, .addr = 0x60 + i, .data = ~0ULL };
-		struct xreq mmio = { .type = IOREQ_TYPE_COPY, .dir = IOREQ_READ, .size = sizes[i],
-				     .count = 1, .addr = 0xfe000000 + 8 * i, .data = ~0ULL };
+		struct xreq pio = {.type = IOREQ_TYPE_PIO,
+				   .dir = IOREQ_READ,
+				   .size = sizes[i],
+				   .count = 1,
+				   .addr = 0x60 + i,
+				   .data = ~0ULL};
+		struct xreq mmio = {.type = IOREQ_TYPE_COPY,
+				    .dir = IOREQ_READ,
+				    .size = sizes[i],
+				    .count = 1,
+				    .addr = 0xfe000000 + 8 * i,
+				    .data = ~0ULL};
 
 		if (sizes[i] < 8)
 			assert_int_equal(roundtrip(*state, 1, &pio),
@@ -518,8 +532,12 @@ static void test_reads_zero_extended(void **state)
 static void test_mmio_write_masked_on_arm_style_data(void **state)
 {
 	/* Arm passes the whole source register: the bits above size are garbage */
-	struct xreq r = { .type = IOREQ_TYPE_COPY, .dir = IOREQ_WRITE, .size = 2, .count = 1,
-			  .addr = 0x02000050, .data = 0xdeadbeef0000abcdULL };
+	struct xreq r = {.type = IOREQ_TYPE_COPY,
+			 .dir = IOREQ_WRITE,
+			 .size = 2,
+			 .count = 1,
+			 .addr = 0x02000050,
+			 .data = 0xdeadbeef0000abcdULL};
 
 	roundtrip(*state, 0, &r);
 	assert_int_equal(w->trace[0].space, VDEV_SPACE_MMIO);
@@ -529,15 +547,35 @@ static void test_mmio_write_masked_on_arm_style_data(void **state)
 static void test_rep_forms(void **state)
 {
 	uint64_t buf = RAM_BASE + 0x1000 - 4; /* straddles a page */
-	struct xreq outs = { .type = IOREQ_TYPE_PIO, .dir = IOREQ_WRITE, .ptr = true, .size = 2,
-			     .count = 4, .addr = 0x1f0, .data = buf };
-	struct xreq ins_df = { .type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .ptr = true,
-			       .df = true, .size = 4, .count = 3, .addr = 0x1f4,
-			       .data = RAM_BASE + 0x200 };
-	struct xreq movs = { .type = IOREQ_TYPE_COPY, .dir = IOREQ_READ, .ptr = true, .size = 8,
-			     .count = 2, .addr = 0xfe001000, .data = RAM_BASE + 0x300 };
-	struct xreq stos_df = { .type = IOREQ_TYPE_COPY, .dir = IOREQ_WRITE, .df = true,
-				.size = 4, .count = 3, .addr = 0xfe002000, .data = 0x1122334455667788ULL };
+	struct xreq outs = {.type = IOREQ_TYPE_PIO,
+			    .dir = IOREQ_WRITE,
+			    .ptr = true,
+			    .size = 2,
+			    .count = 4,
+			    .addr = 0x1f0,
+			    .data = buf};
+	struct xreq ins_df = {.type = IOREQ_TYPE_PIO,
+			      .dir = IOREQ_READ,
+			      .ptr = true,
+			      .df = true,
+			      .size = 4,
+			      .count = 3,
+			      .addr = 0x1f4,
+			      .data = RAM_BASE + 0x200};
+	struct xreq movs = {.type = IOREQ_TYPE_COPY,
+			    .dir = IOREQ_READ,
+			    .ptr = true,
+			    .size = 8,
+			    .count = 2,
+			    .addr = 0xfe001000,
+			    .data = RAM_BASE + 0x300};
+	struct xreq stos_df = {.type = IOREQ_TYPE_COPY,
+			       .dir = IOREQ_WRITE,
+			       .df = true,
+			       .size = 4,
+			       .count = 3,
+			       .addr = 0xfe002000,
+			       .data = 0x1122334455667788ULL};
 	uint64_t v;
 
 	roundtrip(*state, 0, &outs);
@@ -573,11 +611,18 @@ static void test_pci_config_decoding(void **state)
 {
 	/* addr = (sbdf << 32) | reg, sbdf in XEN_DMOP_PCI_SBDF layout */
 	uint64_t sbdf = (0x12u << 8) | (0x1fu << 3) | 7u;
-	struct xreq rd = { .type = IOREQ_TYPE_PCI_CONFIG, .dir = IOREQ_READ, .size = 4,
-			   .count = 1, .addr = (sbdf << 32) | 0xffc, .data = ~0ULL };
-	struct xreq wr = { .type = IOREQ_TYPE_PCI_CONFIG, .dir = IOREQ_WRITE, .size = 2,
-			   .count = 1, .addr = ((uint64_t)((3u << 3) | 1u) << 32) | 0x44,
-			   .data = 0xffff0000ffff1234ULL };
+	struct xreq rd = {.type = IOREQ_TYPE_PCI_CONFIG,
+			  .dir = IOREQ_READ,
+			  .size = 4,
+			  .count = 1,
+			  .addr = (sbdf << 32) | 0xffc,
+			  .data = ~0ULL};
+	struct xreq wr = {.type = IOREQ_TYPE_PCI_CONFIG,
+			  .dir = IOREQ_WRITE,
+			  .size = 2,
+			  .count = 1,
+			  .addr = ((uint64_t)((3u << 3) | 1u) << 32) | 0x44,
+			  .data = 0xffff0000ffff1234ULL};
 	struct xreq seg1 = rd, past_end = rd;
 
 	assert_int_equal(roundtrip(*state, 0, &rd),
@@ -604,8 +649,11 @@ static void test_pci_config_decoding(void **state)
 static void test_invalidate_count_zero(void **state)
 {
 	/* exactly what ioreq_signal_mapcache_invalidate sends */
-	struct xreq inv = { .type = IOREQ_TYPE_INVALIDATE, .dir = IOREQ_WRITE, .size = 4,
-			    .count = 0, .data = ~0ULL };
+	struct xreq inv = {.type = IOREQ_TYPE_INVALIDATE,
+			   .dir = IOREQ_WRITE,
+			   .size = 4,
+			   .count = 0,
+			   .data = ~0ULL};
 	const struct log_entry *l, *n;
 
 	roundtrip(*state, 3, &inv);
@@ -627,10 +675,16 @@ static void test_invalidate_without_callback(void **state)
 {
 	struct ioreq_engine_ops ops = test_ops;
 	struct ioreq_engine_config cfg = {
-		.shared = (shared_iopage_t *)w->page, .nr_vcpus = 2, .io = &test_io, .ops = &ops,
+	    .shared = (shared_iopage_t *)w->page,
+	    .nr_vcpus = 2,
+	    .io = &test_io,
+	    .ops = &ops,
 	};
-	struct xreq inv = { .type = IOREQ_TYPE_INVALIDATE, .dir = IOREQ_WRITE, .size = 4,
-			    .count = 0, .data = ~0ULL };
+	struct xreq inv = {.type = IOREQ_TYPE_INVALIDATE,
+			   .dir = IOREQ_WRITE,
+			   .size = 4,
+			   .count = 0,
+			   .data = ~0ULL};
 	struct ioreq_engine *e;
 
 	ops.invalidate = NULL;
@@ -643,8 +697,11 @@ static void test_invalidate_without_callback(void **state)
 
 static void test_timeoffset_acknowledged(void **state)
 {
-	struct xreq t = { .type = IOREQ_TYPE_TIMEOFFSET, .dir = IOREQ_WRITE, .size = 8,
-			  .count = 1, .data = (uint64_t)-3600 };
+	struct xreq t = {.type = IOREQ_TYPE_TIMEOFFSET,
+			 .dir = IOREQ_WRITE,
+			 .size = 8,
+			 .count = 1,
+			 .data = (uint64_t)-3600};
 
 	roundtrip(*state, 0, &t);
 	assert_int_equal(w->n_trace, 0);
@@ -655,16 +712,33 @@ static void test_timeoffset_acknowledged(void **state)
 
 static void test_failures_still_answered(void **state)
 {
-	struct xreq unknown = { .type = 5, .dir = IOREQ_READ, .size = 2, .count = 1,
-				.addr = 0x10, .data = 0 };
-	struct xreq bad_size = { .type = IOREQ_TYPE_COPY, .dir = IOREQ_READ, .size = 3,
-				 .count = 1, .addr = 0x1000, .data = 0 };
-	struct xreq huge_size = { .type = IOREQ_TYPE_COPY, .dir = IOREQ_READ, .size = 0x108,
-				  .count = 1, .addr = 0x1000, .data = 0 };
-	struct xreq dev_err = { .type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .size = 2,
-				.count = 1, .addr = 0x70, .data = 0 };
-	struct xreq outside = { .type = IOREQ_TYPE_PIO, .dir = IOREQ_WRITE, .ptr = true,
-				.size = 1, .count = 2, .addr = 0x70, .data = 0x10 };
+	struct xreq unknown = {
+	    .type = 5, .dir = IOREQ_READ, .size = 2, .count = 1, .addr = 0x10, .data = 0};
+	struct xreq bad_size = {.type = IOREQ_TYPE_COPY,
+				.dir = IOREQ_READ,
+				.size = 3,
+				.count = 1,
+				.addr = 0x1000,
+				.data = 0};
+	struct xreq huge_size = {.type = IOREQ_TYPE_COPY,
+				 .dir = IOREQ_READ,
+				 .size = 0x108,
+				 .count = 1,
+				 .addr = 0x1000,
+				 .data = 0};
+	struct xreq dev_err = {.type = IOREQ_TYPE_PIO,
+			       .dir = IOREQ_READ,
+			       .size = 2,
+			       .count = 1,
+			       .addr = 0x70,
+			       .data = 0};
+	struct xreq outside = {.type = IOREQ_TYPE_PIO,
+			       .dir = IOREQ_WRITE,
+			       .ptr = true,
+			       .size = 1,
+			       .count = 2,
+			       .addr = 0x70,
+			       .data = 0x10};
 
 	assert_int_equal(roundtrip(*state, 0, &unknown), 0xffff);
 	assert_int_equal(roundtrip(*state, 0, &bad_size), 0xffffff);
@@ -685,8 +759,12 @@ static void test_failures_still_answered(void **state)
 
 static void test_notify_error_after_answer(void **state)
 {
-	struct xreq r = { .type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .size = 1, .count = 1,
-			  .addr = 0x61, .data = 0 };
+	struct xreq r = {.type = IOREQ_TYPE_PIO,
+			 .dir = IOREQ_READ,
+			 .size = 1,
+			 .count = 1,
+			 .addr = 0x61,
+			 .data = 0};
 
 	w->notify_err = -EBADF;
 	xen_post(2, &r);
@@ -697,10 +775,18 @@ static void test_notify_error_after_answer(void **state)
 static void test_process_events_order(void **state)
 {
 	struct ioreq_engine *e = *state;
-	struct xreq a = { .type = IOREQ_TYPE_PIO, .dir = IOREQ_WRITE, .size = 1, .count = 1,
-			  .addr = 0x80, .data = 0xa };
-	struct xreq b = { .type = IOREQ_TYPE_COPY, .dir = IOREQ_READ, .size = 4, .count = 1,
-			  .addr = 0xfe000000, .data = 0 };
+	struct xreq a = {.type = IOREQ_TYPE_PIO,
+			 .dir = IOREQ_WRITE,
+			 .size = 1,
+			 .count = 1,
+			 .addr = 0x80,
+			 .data = 0xa};
+	struct xreq b = {.type = IOREQ_TYPE_COPY,
+			 .dir = IOREQ_READ,
+			 .size = 4,
+			 .count = 1,
+			 .addr = 0xfe000000,
+			 .data = 0};
 
 	xen_post(5, &a);
 	xen_post(1, &b);
@@ -737,16 +823,16 @@ static void dm_child(void)
 {
 	struct ioreq_engine *e;
 	struct ioreq_engine_config cfg = {
-		.shared = (shared_iopage_t *)w->page,
-		.nr_vcpus = NR_VCPUS,
-		.io = &test_io,
-		.ops = &test_ops,
+	    .shared = (shared_iopage_t *)w->page,
+	    .nr_vcpus = NR_VCPUS,
+	    .io = &test_io,
+	    .ops = &test_ops,
 	};
 
 	if (ioreq_engine_create(&cfg, &e) < 0)
 		_exit(2);
 	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
-		struct pollfd p = { .fd = w->to_dm, .events = POLLIN };
+		struct pollfd p = {.fd = w->to_dm, .events = POLLIN};
 		uint64_t n;
 
 		if (poll(&p, 1, 50) < 0)
@@ -807,7 +893,7 @@ static void xen_wait_notify(uint32_t vcpu, uint32_t n)
 	uint64_t deadline = now_ns() + 5000000000ULL;
 
 	while (__atomic_load_n(&w->notified[vcpu], __ATOMIC_ACQUIRE) < n) {
-		struct pollfd p = { .fd = w->to_xen, .events = POLLIN };
+		struct pollfd p = {.fd = w->to_xen, .events = POLLIN};
 		uint64_t v;
 
 		if (now_ns() > deadline)
@@ -821,25 +907,61 @@ static void test_forked_protocol(void **state)
 {
 	uint64_t buf = RAM_BASE + 0x2000 - 6;
 	struct xreq reqs[] = {
-		{ .type = IOREQ_TYPE_PIO, .dir = IOREQ_WRITE, .size = 1, .count = 1, .addr = 0x3f8,
-		  .data = 0x1234 },
-		{ .type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .size = 2, .count = 1, .addr = 0x3fa,
-		  .data = ~0ULL },
-		{ .type = IOREQ_TYPE_PIO, .dir = IOREQ_WRITE, .ptr = true, .size = 4, .count = 3,
-		  .addr = 0x1f0, .data = buf },
-		{ .type = IOREQ_TYPE_PIO, .dir = IOREQ_READ, .ptr = true, .df = true, .size = 2,
-		  .count = 5, .addr = 0x1f2, .data = RAM_BASE + 0x100 },
-		{ .type = IOREQ_TYPE_COPY, .dir = IOREQ_WRITE, .ptr = true, .df = true, .size = 8,
-		  .count = 2, .addr = 0xfe000ff8, .data = RAM_BASE + 0x800 },
-		{ .type = IOREQ_TYPE_COPY, .dir = IOREQ_READ, .size = 8, .count = 1,
-		  .addr = 0xfe000000, .data = 0 },
-		{ .type = IOREQ_TYPE_PCI_CONFIG, .dir = IOREQ_READ, .size = 1, .count = 1,
-		  .addr = ((uint64_t)(2u << 3) << 32) | 0x3d, .data = ~0ULL },
-		{ .type = IOREQ_TYPE_INVALIDATE, .dir = IOREQ_WRITE, .size = 4, .count = 0,
-		  .data = ~0ULL },
+	    {.type = IOREQ_TYPE_PIO,
+	     .dir = IOREQ_WRITE,
+	     .size = 1,
+	     .count = 1,
+	     .addr = 0x3f8,
+	     .data = 0x1234},
+	    {.type = IOREQ_TYPE_PIO,
+	     .dir = IOREQ_READ,
+	     .size = 2,
+	     .count = 1,
+	     .addr = 0x3fa,
+	     .data = ~0ULL},
+	    {.type = IOREQ_TYPE_PIO,
+	     .dir = IOREQ_WRITE,
+	     .ptr = true,
+	     .size = 4,
+	     .count = 3,
+	     .addr = 0x1f0,
+	     .data = buf},
+	    {.type = IOREQ_TYPE_PIO,
+	     .dir = IOREQ_READ,
+	     .ptr = true,
+	     .df = true,
+	     .size = 2,
+	     .count = 5,
+	     .addr = 0x1f2,
+	     .data = RAM_BASE + 0x100},
+	    {.type = IOREQ_TYPE_COPY,
+	     .dir = IOREQ_WRITE,
+	     .ptr = true,
+	     .df = true,
+	     .size = 8,
+	     .count = 2,
+	     .addr = 0xfe000ff8,
+	     .data = RAM_BASE + 0x800},
+	    {.type = IOREQ_TYPE_COPY,
+	     .dir = IOREQ_READ,
+	     .size = 8,
+	     .count = 1,
+	     .addr = 0xfe000000,
+	     .data = 0},
+	    {.type = IOREQ_TYPE_PCI_CONFIG,
+	     .dir = IOREQ_READ,
+	     .size = 1,
+	     .count = 1,
+	     .addr = ((uint64_t)(2u << 3) << 32) | 0x3d,
+	     .data = ~0ULL},
+	    {.type = IOREQ_TYPE_INVALIDATE,
+	     .dir = IOREQ_WRITE,
+	     .size = 4,
+	     .count = 0,
+	     .data = ~0ULL},
 	};
 	const unsigned n = sizeof(reqs) / sizeof(reqs[0]);
-	uint32_t notified[NR_VCPUS] = { 0 };
+	uint32_t notified[NR_VCPUS] = {0};
 	unsigned inprocess_seen = 0;
 
 	/* one request at a time, each on its own vCPU */
@@ -896,14 +1018,15 @@ static void test_forked_protocol(void **state)
 		struct xreq r[NR_VCPUS];
 
 		for (uint32_t v = 0; v < NR_VCPUS; v++) {
-			r[v] = (struct xreq){ .type = IOREQ_TYPE_COPY, .dir = IOREQ_READ,
-					      .size = 4, .count = 1,
-					      .addr = 0xfe100000 + 0x100 * v + round };
+			r[v] = (struct xreq){.type = IOREQ_TYPE_COPY,
+					     .dir = IOREQ_READ,
+					     .size = 4,
+					     .count = 1,
+					     .addr = 0xfe100000 + 0x100 * v + round};
 			xen_post(v, &r[v]);
 		}
 		for (uint32_t v = 0; v < NR_VCPUS; v++) {
-			assert_int_equal(xen_wait(v, &r[v]).data,
-					 pattern(r[v].addr) & 0xffffffff);
+			assert_int_equal(xen_wait(v, &r[v]).data, pattern(r[v].addr) & 0xffffffff);
 			xen_wait_notify(v, ++notified[v]);
 		}
 	}
@@ -917,24 +1040,23 @@ static void test_forked_protocol(void **state)
 int main(void)
 {
 	const struct CMUnitTest direct[] = {
-		cmocka_unit_test_setup_teardown(test_create_checks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_spurious_events, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pio_write_masked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reads_zero_extended, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mmio_write_masked_on_arm_style_data, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_rep_forms, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pci_config_decoding, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalidate_count_zero, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalidate_without_callback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_timeoffset_acknowledged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failures_still_answered, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_notify_error_after_answer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_process_events_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_checks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spurious_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pio_write_masked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reads_zero_extended, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mmio_write_masked_on_arm_style_data, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rep_forms, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pci_config_decoding, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalidate_count_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalidate_without_callback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timeoffset_acknowledged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failures_still_answered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_error_after_answer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_process_events_order, setup, teardown),
 	};
 	const struct CMUnitTest forked[] = {
-		cmocka_unit_test_setup_teardown(test_forked_protocol, setup_forked,
-						teardown_forked),
+	    cmocka_unit_test_setup_teardown(test_forked_protocol, setup_forked, teardown_forked),
 	};
 	int failed;
 

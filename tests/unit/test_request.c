@@ -23,8 +23,8 @@
 
 #define RAM_BASE 0x10000ULL
 #define RAM_SIZE 0x3000ULL
-#define RAM_END  (RAM_BASE + RAM_SIZE)
-#define MAX_OPS  4096
+#define RAM_END	 (RAM_BASE + RAM_SIZE)
+#define MAX_OPS	 4096
 
 struct op {
 	enum vdev_space space;
@@ -112,10 +112,10 @@ static int dev_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t length
 }
 
 static const struct dm_io io = {
-	.access = dev_access,
-	.mem_read = dev_mem_read,
-	.mem_write = dev_mem_write,
-	.ctx = &dev,
+    .access = dev_access,
+    .mem_read = dev_mem_read,
+    .mem_write = dev_mem_write,
+    .ctx = &dev,
 };
 
 static int setup(void **state)
@@ -140,8 +140,8 @@ static uint64_t ram_le(uint64_t gpa, unsigned size)
 	return v;
 }
 
-static void check_op(unsigned i, enum vdev_space space, uint64_t addr, unsigned size,
-		     bool is_write, uint64_t value)
+static void check_op(unsigned i, enum vdev_space space, uint64_t addr, unsigned size, bool is_write,
+		     uint64_t value)
 {
 	assert_true(i < dev.n);
 	assert_int_equal(dev.ops[i].space, space);
@@ -155,8 +155,13 @@ static void check_op(unsigned i, enum vdev_space space, uint64_t addr, unsigned 
 
 static void test_out_masks_data(void **state)
 {
-	struct dm_request r = { .space = VDEV_SPACE_PIO, .addr = 0x3f8, .size = 2, .count = 1,
-				.dir = DM_WRITE, .data = 0xdeadbeefcafef00dULL, .vcpu = 3 };
+	struct dm_request r = {.space = VDEV_SPACE_PIO,
+			       .addr = 0x3f8,
+			       .size = 2,
+			       .count = 1,
+			       .dir = DM_WRITE,
+			       .data = 0xdeadbeefcafef00dULL,
+			       .vcpu = 3};
 
 	assert_int_equal(dm_request_execute(&io, &r), 0);
 	assert_int_equal(dev.n, 1);
@@ -167,8 +172,12 @@ static void test_out_masks_data(void **state)
 
 static void test_in_zero_extends(void **state)
 {
-	struct dm_request r = { .space = VDEV_SPACE_PIO, .addr = 0x60, .size = 1, .count = 1,
-				.dir = DM_READ, .data = ~0ULL };
+	struct dm_request r = {.space = VDEV_SPACE_PIO,
+			       .addr = 0x60,
+			       .size = 1,
+			       .count = 1,
+			       .dir = DM_READ,
+			       .data = ~0ULL};
 
 	dev.garbage = true;
 	assert_int_equal(dm_request_execute(&io, &r), 0);
@@ -179,17 +188,23 @@ static void test_in_zero_extends(void **state)
 
 static void test_mmio_mov_sizes(void **state)
 {
-	static const unsigned sizes[] = { 1, 2, 4, 8 };
+	static const unsigned sizes[] = {1, 2, 4, 8};
 
 	dev.garbage = true;
 	for (unsigned i = 0; i < 4; i++) {
 		unsigned s = sizes[i];
-		struct dm_request w = { .space = VDEV_SPACE_MMIO, .addr = 0xfe000000 + 8 * i,
-					.size = (uint8_t)s, .count = 1, .dir = DM_WRITE,
-					.data = 0x0123456789abcdefULL };
-		struct dm_request rd = { .space = VDEV_SPACE_MMIO, .addr = 0xfe001000 + 8 * i,
-					 .size = (uint8_t)s, .count = 1, .dir = DM_READ,
-					 .data = 0x5555555555555555ULL };
+		struct dm_request w = {.space = VDEV_SPACE_MMIO,
+				       .addr = 0xfe000000 + 8 * i,
+				       .size = (uint8_t)s,
+				       .count = 1,
+				       .dir = DM_WRITE,
+				       .data = 0x0123456789abcdefULL};
+		struct dm_request rd = {.space = VDEV_SPACE_MMIO,
+					.addr = 0xfe001000 + 8 * i,
+					.size = (uint8_t)s,
+					.count = 1,
+					.dir = DM_READ,
+					.data = 0x5555555555555555ULL};
 
 		assert_int_equal(dm_request_execute(&io, &w), 0);
 		check_op(dev.n - 1, VDEV_SPACE_MMIO, 0xfe000000 + 8 * i, s, true,
@@ -205,8 +220,13 @@ static void test_mmio_mov_sizes(void **state)
 static void test_rep_outs_up(void **state)
 {
 	uint64_t buf = RAM_BASE + 0x100;
-	struct dm_request r = { .space = VDEV_SPACE_PIO, .addr = 0x1f0, .size = 2, .count = 5,
-				.dir = DM_WRITE, .data_is_ptr = true, .data = buf };
+	struct dm_request r = {.space = VDEV_SPACE_PIO,
+			       .addr = 0x1f0,
+			       .size = 2,
+			       .count = 5,
+			       .dir = DM_WRITE,
+			       .data_is_ptr = true,
+			       .data = buf};
 
 	assert_int_equal(dm_request_execute(&io, &r), 0);
 	assert_int_equal(dev.n, 5);
@@ -218,8 +238,14 @@ static void test_rep_outs_up(void **state)
 static void test_rep_outs_down(void **state)
 {
 	uint64_t buf = RAM_BASE + 0x200;
-	struct dm_request r = { .space = VDEV_SPACE_PIO, .addr = 0x1f0, .size = 4, .count = 4,
-				.dir = DM_WRITE, .data_is_ptr = true, .df = true, .data = buf };
+	struct dm_request r = {.space = VDEV_SPACE_PIO,
+			       .addr = 0x1f0,
+			       .size = 4,
+			       .count = 4,
+			       .dir = DM_WRITE,
+			       .data_is_ptr = true,
+			       .df = true,
+			       .data = buf};
 
 	assert_int_equal(dm_request_execute(&io, &r), 0);
 	assert_int_equal(dev.n, 4);
@@ -230,11 +256,21 @@ static void test_rep_outs_down(void **state)
 static void test_rep_ins_up_and_down(void **state)
 {
 	uint64_t buf = RAM_BASE + 0x400;
-	struct dm_request up = { .space = VDEV_SPACE_PIO, .addr = 0x170, .size = 4, .count = 3,
-				 .dir = DM_READ, .data_is_ptr = true, .data = buf };
-	struct dm_request down = { .space = VDEV_SPACE_PIO, .addr = 0x171, .size = 2, .count = 3,
-				   .dir = DM_READ, .data_is_ptr = true, .df = true,
-				   .data = buf + 0x100 };
+	struct dm_request up = {.space = VDEV_SPACE_PIO,
+				.addr = 0x170,
+				.size = 4,
+				.count = 3,
+				.dir = DM_READ,
+				.data_is_ptr = true,
+				.data = buf};
+	struct dm_request down = {.space = VDEV_SPACE_PIO,
+				  .addr = 0x171,
+				  .size = 2,
+				  .count = 3,
+				  .dir = DM_READ,
+				  .data_is_ptr = true,
+				  .df = true,
+				  .data = buf + 0x100};
 	uint8_t before[0x200];
 
 	dev.garbage = true; /* bits above size must not reach RAM */
@@ -264,13 +300,18 @@ static void test_rep_ins_up_and_down(void **state)
 
 static void test_rep_movs_ram_to_mmio(void **state)
 {
-	static const bool dfs[] = { false, true };
+	static const bool dfs[] = {false, true};
 
 	for (unsigned k = 0; k < 2; k++) {
 		uint64_t buf = RAM_BASE + 0x800, mmio = 0xfed00100;
-		struct dm_request r = { .space = VDEV_SPACE_MMIO, .addr = mmio, .size = 8,
-					.count = 6, .dir = DM_WRITE, .data_is_ptr = true,
-					.df = dfs[k], .data = buf };
+		struct dm_request r = {.space = VDEV_SPACE_MMIO,
+				       .addr = mmio,
+				       .size = 8,
+				       .count = 6,
+				       .dir = DM_WRITE,
+				       .data_is_ptr = true,
+				       .df = dfs[k],
+				       .data = buf};
 
 		dev.n = 0;
 		assert_int_equal(dm_request_execute(&io, &r), 0);
@@ -285,13 +326,18 @@ static void test_rep_movs_ram_to_mmio(void **state)
 
 static void test_rep_movs_mmio_to_ram(void **state)
 {
-	static const bool dfs[] = { false, true };
+	static const bool dfs[] = {false, true};
 
 	for (unsigned k = 0; k < 2; k++) {
 		uint64_t buf = RAM_BASE + 0x1800, mmio = 0xfed00800;
-		struct dm_request r = { .space = VDEV_SPACE_MMIO, .addr = mmio, .size = 2,
-					.count = 7, .dir = DM_READ, .data_is_ptr = true,
-					.df = dfs[k], .data = buf };
+		struct dm_request r = {.space = VDEV_SPACE_MMIO,
+				       .addr = mmio,
+				       .size = 2,
+				       .count = 7,
+				       .dir = DM_READ,
+				       .data_is_ptr = true,
+				       .df = dfs[k],
+				       .data = buf};
 
 		dev.n = 0;
 		assert_int_equal(dm_request_execute(&io, &r), 0);
@@ -312,10 +358,19 @@ static void test_rep_movs_mmio_to_ram(void **state)
 
 static void test_rep_stos(void **state)
 {
-	struct dm_request up = { .space = VDEV_SPACE_MMIO, .addr = 0xa0000, .size = 4, .count = 5,
-				 .dir = DM_WRITE, .data = 0xffffffff11223344ULL };
-	struct dm_request down = { .space = VDEV_SPACE_MMIO, .addr = 0xa1000, .size = 1,
-				   .count = 3, .dir = DM_WRITE, .df = true, .data = 0x1ab };
+	struct dm_request up = {.space = VDEV_SPACE_MMIO,
+				.addr = 0xa0000,
+				.size = 4,
+				.count = 5,
+				.dir = DM_WRITE,
+				.data = 0xffffffff11223344ULL};
+	struct dm_request down = {.space = VDEV_SPACE_MMIO,
+				  .addr = 0xa1000,
+				  .size = 1,
+				  .count = 3,
+				  .dir = DM_WRITE,
+				  .df = true,
+				  .data = 0x1ab};
 
 	assert_int_equal(dm_request_execute(&io, &up), 0);
 	assert_int_equal(dm_request_execute(&io, &down), 0);
@@ -330,8 +385,8 @@ static void test_rep_stos(void **state)
 /* A value read with count > 1 (not sent by Xen) reads every item, keeps the last. */
 static void test_read_count_keeps_last(void **state)
 {
-	struct dm_request r = { .space = VDEV_SPACE_MMIO, .addr = 0x1000, .size = 4, .count = 3,
-				.dir = DM_READ };
+	struct dm_request r = {
+	    .space = VDEV_SPACE_MMIO, .addr = 0x1000, .size = 4, .count = 3, .dir = DM_READ};
 
 	assert_int_equal(dm_request_execute(&io, &r), 0);
 	assert_int_equal(dev.n, 3);
@@ -344,12 +399,21 @@ static void test_read_count_keeps_last(void **state)
 static void test_pcicfg(void **state)
 {
 	uint64_t a = VDEV_PCICFG_ADDR(0, 3, 0, 0x10);
-	struct dm_request rd = { .space = VDEV_SPACE_PCICFG, .addr = a, .size = 4, .count = 1,
-				 .dir = DM_READ };
-	struct dm_request wp = { .space = VDEV_SPACE_PCICFG, .addr = a, .size = 2, .count = 1,
-				 .dir = DM_WRITE, .data_is_ptr = true, .data = RAM_BASE + 6 };
-	struct dm_request two = { .space = VDEV_SPACE_PCICFG, .addr = a, .size = 4, .count = 2,
-				  .dir = DM_WRITE, .data = 1 };
+	struct dm_request rd = {
+	    .space = VDEV_SPACE_PCICFG, .addr = a, .size = 4, .count = 1, .dir = DM_READ};
+	struct dm_request wp = {.space = VDEV_SPACE_PCICFG,
+				.addr = a,
+				.size = 2,
+				.count = 1,
+				.dir = DM_WRITE,
+				.data_is_ptr = true,
+				.data = RAM_BASE + 6};
+	struct dm_request two = {.space = VDEV_SPACE_PCICFG,
+				 .addr = a,
+				 .size = 4,
+				 .count = 2,
+				 .dir = DM_WRITE,
+				 .data = 1};
 
 	assert_int_equal(dm_request_execute(&io, &rd), 0);
 	assert_int_equal(rd.data, pattern(a, 1) & 0xffffffff);
@@ -364,15 +428,24 @@ static void test_pcicfg(void **state)
 static void test_count_zero(void **state)
 {
 	struct dm_request forms[] = {
-		{ .space = VDEV_SPACE_PIO, .addr = 0x80, .size = 1, .dir = DM_WRITE, .data = 5 },
-		{ .space = VDEV_SPACE_PIO, .addr = 0x80, .size = 1, .dir = DM_READ, .data = 77 },
-		{ .space = VDEV_SPACE_PIO, .addr = 0x80, .size = 2, .dir = DM_READ,
-		  .data_is_ptr = true, .data = RAM_BASE },
-		{ .space = VDEV_SPACE_MMIO, .addr = 0x1000, .size = 4, .dir = DM_WRITE,
-		  .data_is_ptr = true, .df = true, .data = RAM_BASE },
-		{ .space = VDEV_SPACE_MMIO, .addr = 0x1000, .size = 8, .dir = DM_READ, .data = 99 },
-		/* an address that would wrap with any item is still fine with none */
-		{ .space = VDEV_SPACE_MMIO, .addr = ~0ULL, .size = 8, .dir = DM_WRITE },
+	    {.space = VDEV_SPACE_PIO, .addr = 0x80, .size = 1, .dir = DM_WRITE, .data = 5},
+	    {.space = VDEV_SPACE_PIO, .addr = 0x80, .size = 1, .dir = DM_READ, .data = 77},
+	    {.space = VDEV_SPACE_PIO,
+	     .addr = 0x80,
+	     .size = 2,
+	     .dir = DM_READ,
+	     .data_is_ptr = true,
+	     .data = RAM_BASE},
+	    {.space = VDEV_SPACE_MMIO,
+	     .addr = 0x1000,
+	     .size = 4,
+	     .dir = DM_WRITE,
+	     .data_is_ptr = true,
+	     .df = true,
+	     .data = RAM_BASE},
+	    {.space = VDEV_SPACE_MMIO, .addr = 0x1000, .size = 8, .dir = DM_READ, .data = 99},
+	    /* an address that would wrap with any item is still fine with none */
+	    {.space = VDEV_SPACE_MMIO, .addr = ~0ULL, .size = 8, .dir = DM_WRITE},
 	};
 	uint8_t before[RAM_SIZE];
 
@@ -395,23 +468,34 @@ static void test_count_zero(void **state)
 
 static void test_bad_sizes(void **state)
 {
-	static const uint8_t bad[] = { 0, 3, 5, 6, 7, 9, 16, 255 };
+	static const uint8_t bad[] = {0, 3, 5, 6, 7, 9, 16, 255};
 
 	for (unsigned i = 0; i < sizeof(bad); i++) {
-		struct dm_request r = { .space = VDEV_SPACE_MMIO, .addr = 0x1000, .size = bad[i],
-					.count = 1, .dir = DM_WRITE, .data = 1 };
-		struct dm_request rd = { .space = VDEV_SPACE_PIO, .addr = 0x10, .size = bad[i],
-					 .count = 1, .dir = DM_READ, .data = 42 };
+		struct dm_request r = {.space = VDEV_SPACE_MMIO,
+				       .addr = 0x1000,
+				       .size = bad[i],
+				       .count = 1,
+				       .dir = DM_WRITE,
+				       .data = 1};
+		struct dm_request rd = {.space = VDEV_SPACE_PIO,
+					.addr = 0x10,
+					.size = bad[i],
+					.count = 1,
+					.dir = DM_READ,
+					.data = 42};
 
 		assert_int_equal(dm_request_execute(&io, &r), -EINVAL);
 		assert_int_equal(dm_request_execute(&io, &rd), -EINVAL);
 		assert_int_equal(rd.data, 42);
 	}
 	{
-		struct dm_request pio8 = { .space = VDEV_SPACE_PIO, .addr = 0x10, .size = 8,
-					   .count = 1, .dir = DM_WRITE };
-		struct dm_request space = { .space = (enum vdev_space)7, .addr = 0x10, .size = 4,
-					    .count = 1, .dir = DM_WRITE };
+		struct dm_request pio8 = {
+		    .space = VDEV_SPACE_PIO, .addr = 0x10, .size = 8, .count = 1, .dir = DM_WRITE};
+		struct dm_request space = {.space = (enum vdev_space)7,
+					   .addr = 0x10,
+					   .size = 4,
+					   .count = 1,
+					   .dir = DM_WRITE};
 
 		assert_int_equal(dm_request_execute(&io, &pio8), -EINVAL);
 		assert_int_equal(dm_request_execute(&io, &space), -EINVAL);
@@ -421,25 +505,60 @@ static void test_bad_sizes(void **state)
 
 static void test_wrapping_ranges(void **state)
 {
-	struct dm_request ok_top = { .space = VDEV_SPACE_MMIO, .addr = 0xfffffffffffffffcULL,
-				     .size = 4, .count = 1, .dir = DM_WRITE, .data = 1 };
-	struct dm_request up = { .space = VDEV_SPACE_MMIO, .addr = 0xfffffffffffffffcULL,
-				 .size = 4, .count = 2, .dir = DM_WRITE, .data = 1 };
-	struct dm_request top_item = { .space = VDEV_SPACE_MMIO, .addr = 0xfffffffffffffffeULL,
-				       .size = 4, .count = 1, .dir = DM_WRITE, .data = 1 };
-	struct dm_request down = { .space = VDEV_SPACE_MMIO, .addr = 4, .size = 4, .count = 3,
-				   .dir = DM_WRITE, .df = true, .data = 1 };
-	struct dm_request down_ok = { .space = VDEV_SPACE_MMIO, .addr = 8, .size = 4, .count = 3,
-				      .dir = DM_WRITE, .df = true, .data = 1 };
-	struct dm_request ram_wrap = { .space = VDEV_SPACE_PIO, .addr = 0x10, .size = 2,
-				       .count = 4, .dir = DM_READ, .data_is_ptr = true, .df = true,
-				       .data = 2 };
-	struct dm_request ram_wrap_up = { .space = VDEV_SPACE_MMIO, .addr = 0x1000, .size = 8,
-					  .count = 2, .dir = DM_WRITE, .data_is_ptr = true,
-					  .data = 0xfffffffffffffff8ULL };
+	struct dm_request ok_top = {.space = VDEV_SPACE_MMIO,
+				    .addr = 0xfffffffffffffffcULL,
+				    .size = 4,
+				    .count = 1,
+				    .dir = DM_WRITE,
+				    .data = 1};
+	struct dm_request up = {.space = VDEV_SPACE_MMIO,
+				.addr = 0xfffffffffffffffcULL,
+				.size = 4,
+				.count = 2,
+				.dir = DM_WRITE,
+				.data = 1};
+	struct dm_request top_item = {.space = VDEV_SPACE_MMIO,
+				      .addr = 0xfffffffffffffffeULL,
+				      .size = 4,
+				      .count = 1,
+				      .dir = DM_WRITE,
+				      .data = 1};
+	struct dm_request down = {.space = VDEV_SPACE_MMIO,
+				  .addr = 4,
+				  .size = 4,
+				  .count = 3,
+				  .dir = DM_WRITE,
+				  .df = true,
+				  .data = 1};
+	struct dm_request down_ok = {.space = VDEV_SPACE_MMIO,
+				     .addr = 8,
+				     .size = 4,
+				     .count = 3,
+				     .dir = DM_WRITE,
+				     .df = true,
+				     .data = 1};
+	struct dm_request ram_wrap = {.space = VDEV_SPACE_PIO,
+				      .addr = 0x10,
+				      .size = 2,
+				      .count = 4,
+				      .dir = DM_READ,
+				      .data_is_ptr = true,
+				      .df = true,
+				      .data = 2};
+	struct dm_request ram_wrap_up = {.space = VDEV_SPACE_MMIO,
+					 .addr = 0x1000,
+					 .size = 8,
+					 .count = 2,
+					 .dir = DM_WRITE,
+					 .data_is_ptr = true,
+					 .data = 0xfffffffffffffff8ULL};
 	/* ports do not move: a long rep at the top port is no wrap */
-	struct dm_request pio_rep = { .space = VDEV_SPACE_PIO, .addr = 0xfffffffffffffffcULL,
-				      .size = 4, .count = 3, .dir = DM_WRITE, .data = 9 };
+	struct dm_request pio_rep = {.space = VDEV_SPACE_PIO,
+				     .addr = 0xfffffffffffffffcULL,
+				     .size = 4,
+				     .count = 3,
+				     .dir = DM_WRITE,
+				     .data = 9};
 
 	assert_int_equal(dm_request_execute(&io, &up), -EINVAL);
 	assert_int_equal(dm_request_execute(&io, &top_item), -EINVAL);
@@ -463,10 +582,20 @@ static void test_wrapping_ranges(void **state)
 static void test_item_straddles_page(void **state)
 {
 	uint64_t gpa = RAM_BASE + 0x1000 - 3; /* 3 bytes in page 0, 5 in page 1 */
-	struct dm_request w = { .space = VDEV_SPACE_MMIO, .addr = 0xfe000000, .size = 8,
-				.count = 1, .dir = DM_WRITE, .data_is_ptr = true, .data = gpa };
-	struct dm_request r = { .space = VDEV_SPACE_PIO, .addr = 0x40, .size = 4, .count = 1,
-				.dir = DM_READ, .data_is_ptr = true, .data = RAM_BASE + 0x2000 - 1 };
+	struct dm_request w = {.space = VDEV_SPACE_MMIO,
+			       .addr = 0xfe000000,
+			       .size = 8,
+			       .count = 1,
+			       .dir = DM_WRITE,
+			       .data_is_ptr = true,
+			       .data = gpa};
+	struct dm_request r = {.space = VDEV_SPACE_PIO,
+			       .addr = 0x40,
+			       .size = 4,
+			       .count = 1,
+			       .dir = DM_READ,
+			       .data_is_ptr = true,
+			       .data = RAM_BASE + 0x2000 - 1};
 
 	assert_int_equal(dm_request_execute(&io, &w), 0);
 	check_op(0, VDEV_SPACE_MMIO, 0xfe000000, 8, true, ram_le(gpa, 8));
@@ -477,13 +606,18 @@ static void test_item_straddles_page(void **state)
 static void test_rep_buffer_straddles_pages(void **state)
 {
 	/* 600 bytes across the page boundary, down and up, size 1 (chunked) */
-	static const bool dfs[] = { false, true };
+	static const bool dfs[] = {false, true};
 
 	for (unsigned k = 0; k < 2; k++) {
 		uint64_t buf = dfs[k] ? RAM_BASE + 0x1000 + 299 : RAM_BASE + 0x1000 - 300;
-		struct dm_request r = { .space = VDEV_SPACE_PIO, .addr = 0xe9, .size = 1,
-					.count = 600, .dir = DM_WRITE, .data_is_ptr = true,
-					.df = dfs[k], .data = buf };
+		struct dm_request r = {.space = VDEV_SPACE_PIO,
+				       .addr = 0xe9,
+				       .size = 1,
+				       .count = 600,
+				       .dir = DM_WRITE,
+				       .data_is_ptr = true,
+				       .df = dfs[k],
+				       .data = buf};
 
 		dev.n = 0;
 		assert_int_equal(dm_request_execute(&io, &r), 0);
@@ -498,12 +632,22 @@ static void test_rep_outs_end_of_ram(void **state)
 {
 	/* items 0 and 1 fit, item 2 straddles the end: stop there, -EFAULT */
 	uint64_t buf = RAM_END - 10;
-	struct dm_request r = { .space = VDEV_SPACE_PIO, .addr = 0x1f0, .size = 4, .count = 4,
-				.dir = DM_WRITE, .data_is_ptr = true, .data = buf };
+	struct dm_request r = {.space = VDEV_SPACE_PIO,
+			       .addr = 0x1f0,
+			       .size = 4,
+			       .count = 4,
+			       .dir = DM_WRITE,
+			       .data_is_ptr = true,
+			       .data = buf};
 	/* going down from the start of RAM: items at base+4, base, base-4 */
-	struct dm_request down = { .space = VDEV_SPACE_MMIO, .addr = 0xfe000100, .size = 4,
-				   .count = 3, .dir = DM_WRITE, .data_is_ptr = true, .df = true,
-				   .data = RAM_BASE + 4 };
+	struct dm_request down = {.space = VDEV_SPACE_MMIO,
+				  .addr = 0xfe000100,
+				  .size = 4,
+				  .count = 3,
+				  .dir = DM_WRITE,
+				  .data_is_ptr = true,
+				  .df = true,
+				  .data = RAM_BASE + 4};
 
 	assert_int_equal(dm_request_execute(&io, &r), -EFAULT);
 	assert_int_equal(dev.n, 2);
@@ -520,8 +664,13 @@ static void test_rep_outs_chunk_partly_outside(void **state)
 {
 	/* 300 items, the first 280 in RAM: the second chunk falls back per item */
 	uint64_t buf = RAM_END - 280;
-	struct dm_request r = { .space = VDEV_SPACE_PIO, .addr = 0x80, .size = 1, .count = 300,
-				.dir = DM_WRITE, .data_is_ptr = true, .data = buf };
+	struct dm_request r = {.space = VDEV_SPACE_PIO,
+			       .addr = 0x80,
+			       .size = 1,
+			       .count = 300,
+			       .dir = DM_WRITE,
+			       .data_is_ptr = true,
+			       .data = buf};
 
 	assert_int_equal(dm_request_execute(&io, &r), -EFAULT);
 	assert_int_equal(dev.n, 280);
@@ -534,8 +683,13 @@ static void test_rep_ins_end_of_ram(void **state)
 	/* the third item's RAM straddles the end: its port read has happened */
 	uint64_t buf = RAM_END - 5;
 	uint8_t before[5];
-	struct dm_request r = { .space = VDEV_SPACE_PIO, .addr = 0x60, .size = 2, .count = 4,
-				.dir = DM_READ, .data_is_ptr = true, .data = buf };
+	struct dm_request r = {.space = VDEV_SPACE_PIO,
+			       .addr = 0x60,
+			       .size = 2,
+			       .count = 4,
+			       .dir = DM_READ,
+			       .data_is_ptr = true,
+			       .data = buf};
 
 	memcpy(before, ram_at(buf), 5);
 	assert_int_equal(dm_request_execute(&io, &r), -EFAULT);
@@ -548,8 +702,13 @@ static void test_rep_ins_end_of_ram(void **state)
 
 static void test_buffer_outside_ram(void **state)
 {
-	struct dm_request r = { .space = VDEV_SPACE_MMIO, .addr = 0x1000, .size = 4, .count = 2,
-				.dir = DM_WRITE, .data_is_ptr = true, .data = 0x100 };
+	struct dm_request r = {.space = VDEV_SPACE_MMIO,
+			       .addr = 0x1000,
+			       .size = 4,
+			       .count = 2,
+			       .dir = DM_WRITE,
+			       .data_is_ptr = true,
+			       .data = 0x100};
 
 	assert_int_equal(dm_request_execute(&io, &r), -EFAULT);
 	assert_int_equal(dev.n, 0);
@@ -559,10 +718,19 @@ static void test_buffer_outside_ram(void **state)
 
 static void test_device_error_stops(void **state)
 {
-	struct dm_request r = { .space = VDEV_SPACE_MMIO, .addr = 0x2000, .size = 4, .count = 6,
-				.dir = DM_WRITE, .data = 0x77 };
-	struct dm_request ins = { .space = VDEV_SPACE_PIO, .addr = 0x60, .size = 1, .count = 4,
-				  .dir = DM_READ, .data_is_ptr = true, .data = RAM_BASE + 0x10 };
+	struct dm_request r = {.space = VDEV_SPACE_MMIO,
+			       .addr = 0x2000,
+			       .size = 4,
+			       .count = 6,
+			       .dir = DM_WRITE,
+			       .data = 0x77};
+	struct dm_request ins = {.space = VDEV_SPACE_PIO,
+				 .addr = 0x60,
+				 .size = 1,
+				 .count = 4,
+				 .dir = DM_READ,
+				 .data_is_ptr = true,
+				 .data = RAM_BASE + 0x10};
 	uint8_t before[4];
 
 	dev.fail_at = 3;
@@ -585,27 +753,27 @@ static void test_device_error_stops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_out_masks_data, setup),
-		cmocka_unit_test_setup(test_in_zero_extends, setup),
-		cmocka_unit_test_setup(test_mmio_mov_sizes, setup),
-		cmocka_unit_test_setup(test_rep_outs_up, setup),
-		cmocka_unit_test_setup(test_rep_outs_down, setup),
-		cmocka_unit_test_setup(test_rep_ins_up_and_down, setup),
-		cmocka_unit_test_setup(test_rep_movs_ram_to_mmio, setup),
-		cmocka_unit_test_setup(test_rep_movs_mmio_to_ram, setup),
-		cmocka_unit_test_setup(test_rep_stos, setup),
-		cmocka_unit_test_setup(test_read_count_keeps_last, setup),
-		cmocka_unit_test_setup(test_pcicfg, setup),
-		cmocka_unit_test_setup(test_count_zero, setup),
-		cmocka_unit_test_setup(test_bad_sizes, setup),
-		cmocka_unit_test_setup(test_wrapping_ranges, setup),
-		cmocka_unit_test_setup(test_item_straddles_page, setup),
-		cmocka_unit_test_setup(test_rep_buffer_straddles_pages, setup),
-		cmocka_unit_test_setup(test_rep_outs_end_of_ram, setup),
-		cmocka_unit_test_setup(test_rep_outs_chunk_partly_outside, setup),
-		cmocka_unit_test_setup(test_rep_ins_end_of_ram, setup),
-		cmocka_unit_test_setup(test_buffer_outside_ram, setup),
-		cmocka_unit_test_setup(test_device_error_stops, setup),
+	    cmocka_unit_test_setup(test_out_masks_data, setup),
+	    cmocka_unit_test_setup(test_in_zero_extends, setup),
+	    cmocka_unit_test_setup(test_mmio_mov_sizes, setup),
+	    cmocka_unit_test_setup(test_rep_outs_up, setup),
+	    cmocka_unit_test_setup(test_rep_outs_down, setup),
+	    cmocka_unit_test_setup(test_rep_ins_up_and_down, setup),
+	    cmocka_unit_test_setup(test_rep_movs_ram_to_mmio, setup),
+	    cmocka_unit_test_setup(test_rep_movs_mmio_to_ram, setup),
+	    cmocka_unit_test_setup(test_rep_stos, setup),
+	    cmocka_unit_test_setup(test_read_count_keeps_last, setup),
+	    cmocka_unit_test_setup(test_pcicfg, setup),
+	    cmocka_unit_test_setup(test_count_zero, setup),
+	    cmocka_unit_test_setup(test_bad_sizes, setup),
+	    cmocka_unit_test_setup(test_wrapping_ranges, setup),
+	    cmocka_unit_test_setup(test_item_straddles_page, setup),
+	    cmocka_unit_test_setup(test_rep_buffer_straddles_pages, setup),
+	    cmocka_unit_test_setup(test_rep_outs_end_of_ram, setup),
+	    cmocka_unit_test_setup(test_rep_outs_chunk_partly_outside, setup),
+	    cmocka_unit_test_setup(test_rep_ins_end_of_ram, setup),
+	    cmocka_unit_test_setup(test_buffer_outside_ram, setup),
+	    cmocka_unit_test_setup(test_device_error_stops, setup),
 	};
 
 	return cmocka_run_group_tests_name("request", tests, NULL, NULL);
