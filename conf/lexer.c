@@ -179,8 +179,11 @@ int conf_lex_text(const char *text, const char *file, const struct conf_env *env
 				if (!*s) {
 					conf_diag_error(diag, &open,
 							"unterminated quoted string: missing '\"'");
-					free(b.text);
-					free(b.cpos);
+					/* The word is kept, marked bad, so that the
+					 * option before it does not also complain. */
+					b.bad = true;
+					if (tokbuf_emit(&b, &start, &pos, true, out))
+						goto nomem;
 					return 0;
 				}
 				ADVANCE(); /* the closing quote */

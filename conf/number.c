@@ -343,8 +343,12 @@ int conf_loc_parse_ext(const char *text, enum vdev_space default_space, bool pas
 			(unsigned long long)addr, (unsigned long long)length);
 		return -EINVAL;
 	}
-	if (loc->space == VDEV_SPACE_PIO &&
-	    (addr > 0xffff || (length && addr + length - 1 > 0xffff))) {
+	if (loc->space == VDEV_SPACE_PIO && addr > 0xffff) {
+		set_err(errbuf, errlen, bad_offset, p, "I/O port 0x%llx is above 0xffff",
+			(unsigned long long)addr);
+		return -EINVAL;
+	}
+	if (loc->space == VDEV_SPACE_PIO && length && addr + length - 1 > 0xffff) {
 		set_err(errbuf, errlen, bad_offset, p,
 			"I/O port range 0x%llx,0x%llx goes beyond port 0xffff",
 			(unsigned long long)addr, (unsigned long long)length);

@@ -271,7 +271,7 @@ static void resolve_pending(struct parser *p)
 			const struct conf_pos *dp = def->name ? &def->name_pos : &def->type_pos;
 
 			perr(p, &pi->pos,
-			     "interrupt controller '%s' is defined later (%s:%u:%u): it must come before any vdev that uses it",
+			     "interrupt controller '%s' is defined later (%s:%u:%u): a controller must come before any intr that names it",
 			     pi->controller, dp->file, dp->line, dp->col);
 			conf_diag_note(p->diag, dp, "'%s' is defined here", pi->controller);
 			continue;

@@ -35,30 +35,36 @@ void *conf_array_push(void *array_ptr, unsigned *count, size_t size)
 unsigned conf_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	unsigned row[SUGGEST_MAX_LEN + 1];
+	unsigned rows[3][SUGGEST_MAX_LEN + 1];
+	unsigned *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
 
 	/* Long words are never typos of option names: no table needed. */
 	if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
 		return ~0u;
+	/* Levenshtein plus adjacent transpositions ("rma" is one edit from
+	 * "ram"): the optimal-string-alignment distance, three rows. */
 	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
+		prev[j] = (unsigned)j;
 	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-
-		row[0] = (unsigned)i;
+		cur[0] = (unsigned)i;
 		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j];
-			unsigned best = diag + (a[i - 1] != b[j - 1]);
+			unsigned best = prev[j - 1] + (a[i - 1] != b[j - 1]);
 
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
+			cur[j] = best;
 		}
+		unsigned *t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
 	}
-	return row[lb];
+	return prev[lb];
 }
 
 const char *conf_suggest(const char *word, const char *const *candidates, unsigned count)

@@ -166,7 +166,7 @@ static void test_loc_errors(void **state)
 	expect_bad_loc("0x1000,0x40000000000000000k",
 		       "length '0x40000000000000000k' is too large", 7);
 	expect_bad_loc("io:0xfff8,9", "I/O port range 0xfff8,0x9 goes beyond port 0xffff", 3);
-	expect_bad_loc("io:0x10000", "I/O port range 0x10000,0x0 goes beyond port 0xffff", 3);
+	expect_bad_loc("io:0x10000", "I/O port 0x10000 is above 0xffff", 3);
 	expect_bad_loc("pci:0:32", "PCI device 32 is above 31", 6);
 	expect_bad_loc("pci:256:0", "PCI bus 256 is above 255", 4);
 	expect_bad_loc("pci:0:1.8", "PCI function 8 is above 7", 8);

@@ -201,7 +201,7 @@ static void seed_controller_before_user(void **state)
 	assert_int_equal(r.errors, 1);
 	assert_string_equal(r.diag,
 			    "t.vmconf:1:19: error: interrupt controller 'myioapic' is defined later "
-			    "(t.vmconf:2:43): it must come before any vdev that uses it\n"
+			    "(t.vmconf:2:43): a controller must come before any intr that names it\n"
 			    "vdev ser8250 intr myioapic:4\n"
 			    "                  ^\n"
 			    "t.vmconf:2:43: note: 'myioapic' is defined here\n"
