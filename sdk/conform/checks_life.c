@@ -1,0 +1,146 @@
+/*
+ * sdk/conform/checks_life.c: lifecycle checks: lifecycle-repeat,
+ * lifecycle-no-leftovers and time-budget.
+ *
+ * Leaks are found with LeakSanitizer when the runner is built with ASan
+ * (build/san): its interface is declared weak, so the same source links
+ * without the sanitizer and the memory part of the check then says it did
+ * not run.
+ */
+#include <stdio.h>
+
+#include "sdk/conform/conform.h"
+
+/* From <sanitizer/lsan_interface.h>, weak so that a plain build links. */
+int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
+
+#define REPEAT_CYCLES 200
+
+void conform_check_lifecycle_repeat(struct conform_run *run)
+{
+	struct conform_session s;
+	unsigned i;
+
+	if (conform_session_open(&s, run) < 0)
+		return;
+	for (i = 0; i < REPEAT_CYCLES; i++) {
+		struct vdev_testdev *dev;
+
+		conform_where(run, "cycle %u of %u: create", i + 1, REPEAT_CYCLES);
+		dev = conform_create(&s, false, i != 0);
+		if (!dev) {
+			if (i)
+				conform_fail(run, "create failed in cycle %u after %u successes: %s",
+					     i + 1, i, vdev_testhost_error(s.th));
+			break;
+		}
+		conform_where(run, "cycle %u of %u: destroy", i + 1, REPEAT_CYCLES);
+		vdev_testhost_destroy(dev);
+	}
+	conform_session_close(&s);
+	if (i < REPEAT_CYCLES)
+		return;
+	if (!__lsan_do_recoverable_leak_check) {
+		conform_note(run, "%u cycles; leak check not run (build with SAN=1 for it)",
+			     REPEAT_CYCLES);
+		return;
+	}
+	conform_where(run, "LeakSanitizer leak check");
+	if (__lsan_do_recoverable_leak_check())
+		conform_fail(run, "LeakSanitizer found memory leaked after %u create/destroy "
+				  "cycles (its report is on stderr)",
+			     REPEAT_CYCLES);
+	else
+		conform_note(run, "%u cycles, no leak", REPEAT_CYCLES);
+}
+
+void conform_check_lifecycle_no_leftovers(struct conform_run *run)
+{
+	struct conform_session s;
+	struct vdev_testhost_usage usage;
+	struct vdev_testdev *dev;
+	int before, after;
+
+	if (conform_session_open(&s, run) < 0)
+		return;
+	/* A first cycle lets the host open whatever it opens once. */
+	dev = conform_create(&s, false, false);
+	if (!dev)
+		goto out;
+	vdev_testhost_destroy(dev);
+
+	before = conform_open_fds();
+	for (unsigned cycle = 0; cycle < 3; cycle++) {
+		dev = conform_create(&s, false, false);
+		if (!dev)
+			goto out;
+		conform_workload(&s, dev, &s.rng, 500, CONFORM_WL_ALL);
+		conform_where(run, "destroy");
+		vdev_testhost_destroy(dev);
+		vdev_testhost_usage(s.th, &usage);
+		if (usage.regions || usage.lines || usage.timers || usage.watches || usage.maps) {
+			conform_fail(run, "after destroy the host still holds %u region(s), %u "
+					  "line(s), %u timer(s), %u fd watch(es), %u mapping(s)",
+				     usage.regions, usage.lines, usage.timers, usage.watches,
+				     usage.maps);
+			break;
+		}
+	}
+	after = conform_open_fds();
+	if (before >= 0 && after > before)
+		conform_fail(run, "%d file descriptor(s) still open after 3 create/destroy cycles "
+				  "(%d before, %d after): destroy must close what create opened",
+			     after - before, before, after);
+out:
+	conform_session_close(&s);
+}
+
+#define CREATE_BUDGET_NS 100000000ull
+#define ACCESS_BUDGET_NS 10000000ull
+#define WARM_CREATES 10
+#define TIMED_ACCESSES 2000
+
+void conform_check_time_budget(struct conform_run *run)
+{
+	struct conform_session s;
+	struct vdev_testdev *dev;
+	struct conform_rng rng;
+	uint64_t t0, cold, warm = 0, access;
+
+	if (conform_session_open(&s, run) < 0)
+		return;
+	t0 = conform_now_ns();
+	dev = conform_create(&s, false, false);
+	cold = conform_now_ns() - t0;
+	if (!dev)
+		goto out;
+	vdev_testhost_destroy(dev);
+	for (unsigned i = 0; i < WARM_CREATES; i++) {
+		t0 = conform_now_ns();
+		dev = conform_create(&s, false, false);
+		warm += conform_now_ns() - t0;
+		if (!dev)
+			goto out;
+		if (i + 1 < WARM_CREATES)
+			vdev_testhost_destroy(dev);
+	}
+	warm /= WARM_CREATES;
+	conform_rng_seed(&rng, run->opts->seed);
+	t0 = conform_now_ns();
+	conform_workload(&s, dev, &rng, TIMED_ACCESSES, CONFORM_WL_READ | CONFORM_WL_WRITE);
+	access = (conform_now_ns() - t0) / TIMED_ACCESSES;
+	vdev_testhost_destroy(dev);
+
+	if (cold > CREATE_BUDGET_NS)
+		conform_warn(run, "the first create took %.1f ms (budget 100 ms)", cold / 1e6);
+	if (warm > CREATE_BUDGET_NS)
+		conform_warn(run, "create took %.1f ms on average (budget 100 ms)", warm / 1e6);
+	if (access > ACCESS_BUDGET_NS)
+		conform_warn(run, "a register access took %.2f ms on average (budget 10 ms)",
+			     access / 1e6);
+	conform_note(run, "create: first %.2f ms, then %.2f ms on average; access %.1f us on "
+			  "average",
+		     cold / 1e6, warm / 1e6, access / 1e3);
+out:
+	conform_session_close(&s);
+}
