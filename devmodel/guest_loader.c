@@ -330,7 +330,7 @@ int guest_write_start_info(const struct guest_loader_mem *mem, const struct gues
 	uint64_t need, map_at, cmdline_at;
 	int err = 0;
 
-	if (cmdline_len >= GUEST_CMDLINE_MAX)
+	if (cmdline_len > GUEST_CMDLINE_MAX)
 		return -E2BIG;
 	if (entries > 1024)
 		return -E2BIG;

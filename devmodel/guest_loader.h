@@ -83,7 +83,7 @@ int guest_load_file(const struct guest_loader_mem *mem, const char *path, bool r
  * overlap the image. The map lists every region (RAM as type RAM, ROM as
  * RESERVED) and then `extra` (e.g. MMIO holes, reserved areas), sorted by
  * address. Returns 0 and *start_info_gpa (below 4 GiB, for EBX); -E2BIG for
- * a command line of GUEST_CMDLINE_MAX or more; -ENOSPC when no place fits;
+ * a command line longer than GUEST_CMDLINE_MAX - 1 characters; -ENOSPC when no place fits;
  * -EFAULT when `at` is not writable RAM.
  */
 int guest_write_start_info(const struct guest_loader_mem *mem, const struct guest_image *image,

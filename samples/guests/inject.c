@@ -6,7 +6,9 @@
  * It needs the engine test's interrupt requester at port 0x510 (test
  * scaffolding in tests/kvm, not a product device): reading 0x510 gives
  * 0x5a, writing V to 0x511 sends an MSI with vector V, writing V to 0x512
- * raises the ExtINT line whose acknowledge returns V. Elsewhere (QEMU) the
+ * raises the ExtINT line whose acknowledge returns V, writing V to 0x513
+ * sends a level-triggered MSI through an IOAPIC route (the host checks
+ * that our EOI comes back to it). Elsewhere (QEMU) the
  * port reads 0xff and the guest only reports that it skipped.
  */
 #include "rt/rt.h"
@@ -14,10 +16,19 @@
 #define REQ_PRESENT 0x510
 #define REQ_MSI 0x511
 #define REQ_EXTINT 0x512
+#define REQ_LEVEL_MSI 0x513
+#define LEVEL_VECTOR 0x43
 #define MSI_VECTOR 0x41
 #define EXTINT_VECTOR 0x42
 
-static volatile unsigned msi_count, extint_count;
+static volatile unsigned msi_count, extint_count, level_count;
+
+static void level_handler(struct rt_irq_frame *frame)
+{
+	(void)frame;
+	level_count++;
+	lapic_write(LAPIC_EOI, 0); /* the host sees this EOI (IOAPIC remote IRR) */
+}
 
 static void msi_handler(struct rt_irq_frame *frame)
 {
@@ -47,6 +58,7 @@ void guest_main(void)
 	}
 	rt_irq_set_handler(MSI_VECTOR, msi_handler);
 	rt_irq_set_handler(EXTINT_VECTOR, extint_handler);
+	rt_irq_set_handler(LEVEL_VECTOR, level_handler);
 	lapic_write(LAPIC_SVR, 0x1ff);
 	lapic_write(LAPIC_LVT_LINT0, 0x700); /* ExtINT, unmasked */
 
@@ -78,4 +90,12 @@ void guest_main(void)
 		irq_wait();
 	irq_disable();
 	rt_check("extint-wakes-hlt", extint_count == 2);
+
+	/* Level-triggered, as an IOAPIC pin sends it. */
+	outb(REQ_LEVEL_MSI, LEVEL_VECTOR);
+	irq_enable();
+	while (level_count == 0)
+		irq_wait();
+	irq_disable();
+	rt_check("level-msi-delivered", level_count == 1);
 }

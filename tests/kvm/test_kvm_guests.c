@@ -45,6 +45,8 @@ struct testbed {
 	char unexpected_what[128];
 	atomic_int extint_vector; /* what the next acknowledge returns, -1 none */
 	unsigned acks;
+	int eoi_vector;          /* last KVM_EXIT_IOAPIC_EOI vector, -1 none */
+	unsigned eois;
 	pthread_t raiser;
 	bool raiser_started;
 };
@@ -86,6 +88,14 @@ static int extint_ack(void *ctx)
 	kvm_vm_set_extint(tb->vm, false);
 	tb->acks++;
 	return vector;
+}
+
+static void ioapic_eoi(void *ctx, uint8_t vector)
+{
+	struct testbed *tb = ctx;
+
+	tb->eoi_vector = vector;
+	tb->eois++;
 }
 
 static void note_unexpected(struct testbed *tb, const char *what, uint64_t addr, bool is_write)
@@ -144,6 +154,18 @@ static int test_access(void *ctx, enum vdev_space space, uint64_t addr, unsigned
 			if (tb->raiser_started)
 				pthread_join(tb->raiser, NULL);
 			tb->raiser_started = pthread_create(&tb->raiser, NULL, raise_later, tb) == 0;
+		} else {
+			*value = ~0ull;
+		}
+		return 0;
+	case 0x513:
+		if (is_write) {
+			/* What a userspace IOAPIC does for a level pin: route
+			 * it (so KVM reports the EOI), then send its MSI. */
+			uint32_t data = (uint32_t)(*value & 0xff) | (1u << 15); /* level */
+
+			if (kvm_vm_set_ioapic_route(tb->vm, 3, true, 0xfee00000u, data) == 0)
+				kvm_vm_signal_msi(tb->vm, 0xfee00000u, data | (1u << 14));
 		} else {
 			*value = ~0ull;
 		}
@@ -216,6 +238,7 @@ static int run_guest(struct testbed *tb, const struct run_options *opt, struct r
 
 	memset(tb, 0, sizeof(*tb));
 	tb->exit_value = EXIT_VALUE_NONE;
+	tb->eoi_vector = -1;
 	tb->debug_exit_present = opt->debug_exit;
 	atomic_init(&tb->extint_vector, -1);
 	tb->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -252,6 +275,7 @@ static int run_guest(struct testbed *tb, const struct run_options *opt, struct r
 	cfg.exit_on_halt = true;
 	cfg.io = &io;
 	cfg.extint_ack = extint_ack;
+	cfg.eoi = ioapic_eoi;
 	cfg.ctx = tb;
 	err = kvm_vm_create(&cfg, &tb->vm);
 	if (err) {
@@ -368,7 +392,7 @@ static void test_inject(void)
 	struct run_result res;
 	static const char *const passes[] = { "msi-held-while-cli", "msi-delivered",
 					      "extint-held-while-cli", "extint-delivered",
-					      "extint-wakes-hlt", NULL };
+					      "extint-wakes-hlt", "level-msi-delivered", NULL };
 	struct run_options opt = { .image = "inject.elf", .debug_exit = true };
 
 	if (run_guest(&tb, &opt, &res))
@@ -378,6 +402,9 @@ static void test_inject(void)
 	check(tb.acks == 2, "inject: %u ExtINT acknowledges, want 2", tb.acks);
 	check(res.stats.extint_injected == 2, "inject: %llu ExtINT injections, want 2",
 	      (unsigned long long)res.stats.extint_injected);
+	check(tb.eois == 1 && tb.eoi_vector == 0x43,
+	      "inject: %u IOAPIC EOI exits (last vector %d), want 1 for vector 0x43", tb.eois,
+	      tb.eoi_vector);
 	expect_passes(&tb, "inject", passes);
 }
 
