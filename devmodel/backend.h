@@ -42,6 +42,13 @@ struct vm;
 struct backend_ops {
 	const char *name;        /* "xen", "kvm", "sim" */
 	const char *description; /* one line, for --help */
+	/*
+	 * The names of the controllers setup() registers, NULL-terminated, so
+	 * that the config parser accepts `intr NAME:N` for them before any
+	 * vdev defines NAME (conf_env.native_controllers). NULL: the parser's
+	 * default list.
+	 */
+	const char *const *native_controllers;
 	int (*setup)(struct vm *vm);
 	void *(*mem_backing)(struct vm *vm, enum guest_mem_kind kind, uint64_t start,
 			     uint64_t length);

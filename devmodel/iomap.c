@@ -234,13 +234,18 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 		return -EINVAL;
 
 	pthread_mutex_lock(&m->lock);
-	old = m->table[space];
-	for (unsigned i = 0; i < old->count; i++) {
-		if (old->entry[i].owner == owner && old->entry[i].id == id) {
-			pthread_mutex_unlock(&m->lock);
-			return -EINVAL;
+	/* ids name a region across spaces (iomap_remove takes no space) */
+	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
+		const struct iomap_table *cur = m->table[s];
+
+		for (unsigned i = 0; i < cur->count; i++) {
+			if (cur->entry[i].owner == owner && cur->entry[i].id == id) {
+				pthread_mutex_unlock(&m->lock);
+				return -EINVAL;
+			}
 		}
 	}
+	old = m->table[space];
 	below = iomap_search(old, base);
 	/* Neighbours are the only candidates for overlap in a sorted, disjoint set. */
 	if (below >= 0 && old->entry[below].last >= base) {

@@ -440,6 +440,12 @@ int main(int argc, char **argv)
 	env.asinfo = table;
 	env.asinfo_count = cli.asinfo_count + (unsigned)n_iomem;
 
+	/* The backend first: its native controllers are names the parser accepts. */
+	backend_name = cli_pick_backend(&cli);
+	opts.backend = backend_find(backend_name);
+	if (opts.backend)
+		env.native_controllers = opts.backend->native_controllers;
+
 	diag = conf_diag_new(stderr);
 	if (!diag) {
 		rc = VDM_EXIT_FATAL_START;
@@ -457,8 +463,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	backend_name = cli_pick_backend(&cli);
-	opts.backend = backend_find(backend_name);
 	opts.backend_name = backend_name;
 	opts.plugin_dirs = cli.dirs;
 	opts.plugin_dir_count = cli.dir_count;
