@@ -43,7 +43,7 @@ struct conf_vm *conf_parse_string(const char *text, const char *file, const stru
 		return NULL;
 	}
 	conf_diag_source(diag, name, text);
-	if (conf_lex_text(text, name, env, diag, &toks) < 0)
+	if (conf_lex_text(text, name, env, &toks) < 0)
 		conf_diag_error(diag, NULL, "out of memory while reading %s", name);
 	return finish(vm, &toks, env, diag, errors_before);
 }
@@ -145,12 +145,16 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 			if (in_words && conf_tokens_push_boundary(&toks))
 				goto nomem;
 			in_words = false;
+			/* Reported in order with the parser's errors. */
 			if (!w[1]) {
-				conf_diag_error(diag, &pos, "'@' needs a file name: @file.vmconf");
+				if (conf_tokens_msg(&toks, &pos, false,
+						    "'@' needs a file name: @file.vmconf"))
+					goto nomem;
 			} else if (!(text = read_file(w + 1))) {
-				conf_diag_error(diag, &pos, "cannot read '%s': %s", w + 1,
-						errno == EILSEQ ? "it contains a NUL byte"
-								: strerror(errno));
+				if (conf_tokens_msg(&toks, &pos, false, "cannot read '%s': %s", w + 1,
+						    errno == EILSEQ ? "it contains a NUL byte"
+								    : strerror(errno)))
+					goto nomem;
 			} else {
 				name = conf_vm_add_file(vm, w + 1);
 				if (!name) {
@@ -158,13 +162,13 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 					goto nomem;
 				}
 				conf_diag_source(diag, name, text);
-				int rc = conf_lex_text(text, name, env, diag, &toks);
+				int rc = conf_lex_text(text, name, env, &toks);
 				free(text);
 				if (rc < 0 || conf_tokens_push_boundary(&toks))
 					goto nomem;
 			}
 		} else {
-			if (conf_lex_word(w, cmd_name, col, env, diag, &toks) < 0)
+			if (conf_lex_word(w, cmd_name, col, env, &toks) < 0)
 				goto nomem;
 			in_words = true;
 		}

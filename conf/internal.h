@@ -62,10 +62,27 @@ struct conf_token {
 	bool bad;              /* a substitution in it failed (already reported) */
 };
 
+/* A lexer diagnostic, held back so that the parser reports it in input
+ * order with its own errors (when it reaches word `token`). */
+struct conf_lex_msg {
+	unsigned token;
+	bool note;
+	struct conf_pos pos;
+	char *text;
+};
+
 struct conf_tokens {
 	struct conf_token *v;
 	unsigned count;
+	struct conf_lex_msg *msgs;
+	unsigned msg_count;
 };
+
+/* Queue a diagnostic about the word being built (index t->count). */
+int conf_tokens_msg(struct conf_tokens *t, const struct conf_pos *pos, bool note,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Report the queued diagnostics of words before `upto` to diag. */
+void conf_tokens_flush(struct conf_tokens *t, unsigned upto, struct conf_diag *diag);
 
 /*
  * conf_lex_text: split the text of one config file (named `file`, a string
@@ -75,12 +92,12 @@ struct conf_tokens {
  * substitution, and stops at an unterminated quote. Returns 0 or -ENOMEM.
  */
 int conf_lex_text(const char *text, const char *file, const struct conf_env *env,
-		  struct conf_diag *diag, struct conf_tokens *out);
+		  struct conf_tokens *out);
 /* conf_lex_word: one command-line word, at column `col` of line 1 of
  * `file`: a single token (the shell already split and unquoted it), with
  * substitutions expanded. Returns 0 or -ENOMEM. */
 int conf_lex_word(const char *word, const char *file, unsigned col, const struct conf_env *env,
-		  struct conf_diag *diag, struct conf_tokens *out);
+		  struct conf_tokens *out);
 int conf_tokens_push_boundary(struct conf_tokens *out);
 void conf_tokens_free(struct conf_tokens *t);
 
@@ -90,10 +107,12 @@ void conf_tokens_free(struct conf_tokens *t);
  * *value (malloc'd) and *consumed; an error is reported at `pos` and
  * returns -EINVAL with *consumed covering the bad construct. Returns 0 when
  * the '$' is a plain character. `stop` lists characters that end the name
- * search (besides NUL). -ENOMEM when out of memory.
+ * search (besides NUL). Errors are queued on `toks`. -ENOMEM when out of
+ * memory.
  */
 int conf_subst(const char *s, const char *stop, const struct conf_env *env,
-	       struct conf_diag *diag, const struct conf_pos *pos, char **value, size_t *consumed);
+	       struct conf_tokens *toks, const struct conf_pos *pos, char **value,
+	       size_t *consumed);
 
 /* ------------------------------------------------------------ the tree */
 
@@ -107,5 +126,5 @@ char *conf_vm_strdup(struct conf_vm *vm, const char *s);
 const char *conf_vm_add_file(struct conf_vm *vm, const char *name);
 
 /* The parser's entry on a token list (conf_parse_string/argv lex first). */
-struct conf_vm *conf_parse_tokens(struct conf_vm *vm, const struct conf_tokens *toks,
+struct conf_vm *conf_parse_tokens(struct conf_vm *vm, struct conf_tokens *toks,
 				  const struct conf_env *env, struct conf_diag *diag);

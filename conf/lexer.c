@@ -6,6 +6,7 @@
  * right column; characters produced by a substitution point at its `$`.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,47 @@ int conf_tokens_push_boundary(struct conf_tokens *out)
 	return 0;
 }
 
+int conf_tokens_msg(struct conf_tokens *t, const struct conf_pos *pos, bool note,
+		    const char *fmt, ...)
+{
+	struct conf_lex_msg *m;
+	char *text;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -ENOMEM;
+	m = conf_array_push(&t->msgs, &t->msg_count, sizeof(*m));
+	if (!m) {
+		free(text);
+		return -ENOMEM;
+	}
+	m->token = t->count;
+	m->note = note;
+	m->pos = *pos;
+	m->text = text;
+	return 0;
+}
+
+void conf_tokens_flush(struct conf_tokens *t, unsigned upto, struct conf_diag *diag)
+{
+	for (unsigned i = 0; i < t->msg_count; i++) {
+		struct conf_lex_msg *m = &t->msgs[i];
+
+		if (!m->text || m->token >= upto)
+			continue;
+		if (m->note)
+			conf_diag_note(diag, &m->pos, "%s", m->text);
+		else
+			conf_diag_error(diag, &m->pos, "%s", m->text);
+		free(m->text);
+		m->text = NULL;
+	}
+}
+
 void conf_tokens_free(struct conf_tokens *t)
 {
 	for (unsigned i = 0; i < t->count; i++) {
@@ -85,18 +127,20 @@ void conf_tokens_free(struct conf_tokens *t)
 		free(t->v[i].cpos);
 	}
 	free(t->v);
-	t->v = NULL;
-	t->count = 0;
+	for (unsigned i = 0; i < t->msg_count; i++)
+		free(t->msgs[i].text);
+	free(t->msgs);
+	memset(t, 0, sizeof(*t));
 }
 
 /* Expand the substitution at s[0] == '$' into b. Returns the number of
  * input bytes used (at least 1), or -ENOMEM. */
 static long lex_dollar(const char *s, const char *stop, const struct conf_pos *pos,
-		       const struct conf_env *env, struct conf_diag *diag, struct tokbuf *b)
+		       const struct conf_env *env, struct conf_tokens *out, struct tokbuf *b)
 {
 	char *value = NULL;
 	size_t used = 0;
-	int rc = conf_subst(s, stop, env, diag, pos, &value, &used);
+	int rc = conf_subst(s, stop, env, out, pos, &value, &used);
 
 	if (rc == -ENOMEM)
 		return -ENOMEM;
@@ -121,7 +165,7 @@ static bool is_space(char c)
 }
 
 int conf_lex_text(const char *text, const char *file, const struct conf_env *env,
-		  struct conf_diag *diag, struct conf_tokens *out)
+		  struct conf_tokens *out)
 {
 	struct conf_pos pos = {file, 1, 1}, start;
 	struct tokbuf b = {0};
@@ -165,7 +209,7 @@ int conf_lex_text(const char *text, const char *file, const struct conf_env *env
 							goto nomem;
 						ADVANCE();
 					} else if (*s == '$') {
-						used = lex_dollar(s, "\"\n", &pos, env, diag, &b);
+						used = lex_dollar(s, "\"\n", &pos, env, out, &b);
 						if (used < 0)
 							goto nomem;
 						for (long i = 0; i < used; i++)
@@ -177,8 +221,9 @@ int conf_lex_text(const char *text, const char *file, const struct conf_env *env
 					}
 				}
 				if (!*s) {
-					conf_diag_error(diag, &open,
-							"unterminated quoted string: missing '\"'");
+					if (conf_tokens_msg(out, &open, false,
+							    "unterminated quoted string: missing '\"'"))
+						goto nomem;
 					/* The word is kept, marked bad, so that the
 					 * option before it does not also complain. */
 					b.bad = true;
@@ -188,7 +233,7 @@ int conf_lex_text(const char *text, const char *file, const struct conf_env *env
 				}
 				ADVANCE(); /* the closing quote */
 			} else if (*s == '$') {
-				used = lex_dollar(s, " \t\r\n\v\f\"", &pos, env, diag, &b);
+				used = lex_dollar(s, " \t\r\n\v\f\"", &pos, env, out, &b);
 				if (used < 0)
 					goto nomem;
 				for (long i = 0; i < used; i++)
@@ -211,7 +256,7 @@ nomem:
 }
 
 int conf_lex_word(const char *word, const char *file, unsigned col, const struct conf_env *env,
-		  struct conf_diag *diag, struct conf_tokens *out)
+		  struct conf_tokens *out)
 {
 	struct conf_pos pos = {file, 1, col}, start = pos;
 	struct tokbuf b = {0};
@@ -220,7 +265,7 @@ int conf_lex_word(const char *word, const char *file, unsigned col, const struct
 
 	while (*s) {
 		if (*s == '$') {
-			used = lex_dollar(s, "", &pos, env, diag, &b);
+			used = lex_dollar(s, "", &pos, env, out, &b);
 			if (used < 0)
 				goto nomem;
 		} else {

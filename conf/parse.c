@@ -849,12 +849,14 @@ static void unknown_option(struct parser *p, const struct conf_token *tok)
 		     p->ctx == CTX_PASS ? "pass" : "reserve");
 	else
 		perr(p, &tok->pos, "unknown option '%s'", tok->text);
-	/* Skip its arguments: up to the next word we know. */
+	/* Skip its arguments: the words after it on the same line, up to the
+	 * next word we know. */
 	p->i++;
 	while (p->i < p->n) {
 		const struct conf_token *t = &p->t[p->i];
 
-		if (ends_options(p, t))
+		if (ends_options(p, t) || t->pos.file != tok->pos.file ||
+		    t->pos.line != tok->pos.line)
 			break;
 		if (p->ctx == CTX_CPU && find_word(t->text, cpu_options, COUNT(cpu_options)) >= 0)
 			break;
@@ -992,7 +994,7 @@ static void parse_top(struct parser *p)
 	}
 }
 
-struct conf_vm *conf_parse_tokens(struct conf_vm *vm, const struct conf_tokens *toks,
+struct conf_vm *conf_parse_tokens(struct conf_vm *vm, struct conf_tokens *toks,
 				  const struct conf_env *env, struct conf_diag *diag)
 {
 	struct parser p = {
@@ -1006,6 +1008,10 @@ struct conf_vm *conf_parse_tokens(struct conf_vm *vm, const struct conf_tokens *
 	while (p.i < p.n && !p.oom && !p.stopped) {
 		const struct conf_token *tok = &p.t[p.i];
 		bool handled = false;
+
+		/* The lexer's errors about words already consumed come now, in
+		 * input order with the parser's own. */
+		conf_tokens_flush(toks, p.i + 1, diag);
 
 		if (tok->boundary) {
 			close_ctx(&p);
@@ -1028,6 +1034,7 @@ struct conf_vm *conf_parse_tokens(struct conf_vm *vm, const struct conf_tokens *
 			parse_top(&p);
 	}
 	if (!p.oom && !p.stopped) {
+		conf_tokens_flush(toks, toks->count + 1, diag);
 		close_ctx(&p);
 		resolve_pending(&p);
 	}

@@ -29,8 +29,8 @@ static const struct conf_asinfo *asinfo_find(const struct conf_env *env, const c
 	return NULL;
 }
 
-static void asinfo_suggest(const struct conf_env *env, const char *name, struct conf_diag *diag,
-			   const struct conf_pos *pos)
+static void asinfo_suggest(const struct conf_env *env, const char *name,
+			   struct conf_tokens *toks, const struct conf_pos *pos)
 {
 	const char *best = NULL;
 	unsigned best_d = ~0u;
@@ -49,11 +49,12 @@ static void asinfo_suggest(const struct conf_env *env, const char *name, struct 
 		}
 	}
 	if (best && best_d <= 2)
-		conf_diag_note(diag, pos, "did you mean '%s'?", best);
+		conf_tokens_msg(toks, pos, true, "did you mean '%s'?", best);
 }
 
 int conf_subst(const char *s, const char *stop, const struct conf_env *env,
-	       struct conf_diag *diag, const struct conf_pos *pos, char **value, size_t *consumed)
+	       struct conf_tokens *toks, const struct conf_pos *pos, char **value,
+	       size_t *consumed)
 {
 	static const struct {
 		const char *prefix;
@@ -87,7 +88,7 @@ int conf_subst(const char *s, const char *stop, const struct conf_env *env,
 	close = memchr(name_start, '}', n);
 	if (!close) {
 		*consumed = (size_t)(name_start - s) + n;
-		conf_diag_error(diag, pos, "unterminated substitution: missing '}' after '%.*s'",
+		conf_tokens_msg(toks, pos, false, "unterminated substitution: missing '}' after '%.*s'",
 				(int)(name_start - s), s);
 		return -EINVAL;
 	}
@@ -96,14 +97,14 @@ int conf_subst(const char *s, const char *stop, const struct conf_env *env,
 	if (!name)
 		return -ENOMEM;
 	if (!name[0]) {
-		conf_diag_error(diag, pos, "empty name in '%.*s'", (int)*consumed, s);
+		conf_tokens_msg(toks, pos, false, "empty name in '%.*s'", (int)*consumed, s);
 		free(name);
 		return -EINVAL;
 	}
 	if (kind == 0) {
 		val = subst_getenv(env, name);
 		if (!val) {
-			conf_diag_error(diag, pos, "environment variable '%s' is not set", name);
+			conf_tokens_msg(toks, pos, false, "environment variable '%s' is not set", name);
 			free(name);
 			return -EINVAL;
 		}
@@ -116,7 +117,7 @@ int conf_subst(const char *s, const char *stop, const struct conf_env *env,
 		 * the asinfo entry's own name, not a path. */
 		const char *base = strrchr(name, '/') + 1;
 
-		conf_diag_error(diag, pos,
+		conf_tokens_msg(toks, pos, false,
 				"asinfo names are plain names, not paths: write '%s{%s}', not '%.*s'",
 				kind == 1 ? "$asinfo_start" : "$asinfo_length", base,
 				(int)*consumed, s);
@@ -125,8 +126,8 @@ int conf_subst(const char *s, const char *stop, const struct conf_env *env,
 	}
 	as = asinfo_find(env, name);
 	if (!as) {
-		conf_diag_error(diag, pos, "no asinfo entry named '%s'", name);
-		asinfo_suggest(env, name, diag, pos);
+		conf_tokens_msg(toks, pos, false, "no asinfo entry named '%s'", name);
+		asinfo_suggest(env, name, toks, pos);
 		free(name);
 		return -EINVAL;
 	}

@@ -712,12 +712,12 @@ static void test_argv_errors(void **state)
 			    "such file or directory\n"
 			    "ram 1m @tests/conf/no-such.vmconf ramm 2m @\n"
 			    "       ^\n"
-			    "<command line>:1:43: error: '@' needs a file name: @file.vmconf\n"
-			    "ram 1m @tests/conf/no-such.vmconf ramm 2m @\n"
-			    "                                          ^\n"
 			    "<command line>:1:35: error: unknown option 'ramm'; did you mean 'ram'?\n"
 			    "ram 1m @tests/conf/no-such.vmconf ramm 2m @\n"
-			    "                                  ^\n");
+			    "                                  ^\n"
+			    "<command line>:1:43: error: '@' needs a file name: @file.vmconf\n"
+			    "ram 1m @tests/conf/no-such.vmconf ramm 2m @\n"
+			    "                                          ^\n");
 	free(r.diag);
 }
 

@@ -1,0 +1,3 @@
+# The conf/ fuzz target: the fuzz source, the sources it links (globs are
+# expanded by tests/fuzz/run) and a seed corpus directory (trailing '/').
+FUZZERS += tests/fuzz/fuzz_conf.c:conf/*.c:tests/conf/valid/:tests/conf/invalid/
