@@ -46,8 +46,11 @@ int vdev_testhost_add_intc(struct vdev_testhost *th, const char *name, unsigned 
 
 /*
  * Plugins. load: dlopen(RTLD_NOW|RTLD_LOCAL) the file, check the entry
- * symbol, ABI and descriptor (the loader's rules). use: a descriptor linked
- * into the test program, checked the same way.
+ * symbol, ABI and descriptor (the loader's rules). A path names a file (it
+ * contains '/' or ends in .so); a bare NAME is searched as vdev-NAME.so on
+ * VDM_PLUGIN_PATH (colon-separated). Loading the same file again returns
+ * the same descriptor. use: a descriptor linked into the test program,
+ * checked the same way.
  */
 int vdev_testhost_load(struct vdev_testhost *th, const char *path,
 		       const struct vdev_descriptor **desc);
@@ -59,11 +62,20 @@ int vdev_testhost_use(struct vdev_testhost *th, const struct vdev_descriptor *de
  * The common options (loc, intr, name, log) and the device options are
  * validated like vdm does. Returns NULL with vdev_testhost_error() set.
  * An instance that names a plugin interrupt controller (VDEV_F_INTC) with
- * `name X` becomes a controller others reference as "X:N".
+ * `name X` becomes a controller others reference as "X:N" (without `name`,
+ * it takes the device's name if no controller has it yet); a line change
+ * on it reaches its intc set_level. A create() that fails is undone: every
+ * region, line, timer, watch and map it took is released.
  */
 struct vdev_testdev *vdev_testhost_create(struct vdev_testhost *th,
 					  const struct vdev_descriptor *desc,
 					  const char *options);
+/* destroy: no new access, timer or fd event reaches the instance once it
+ * starts; destroy() runs after callbacks in flight finished; whatever the
+ * plugin left registered is released (asserted lines are deasserted, and
+ * that shows in the trace). The handle stays recognisable: a late call by
+ * the plugin is reported (service hook, log), and a second destroy is
+ * refused with vdev_testhost_error set. */
 void vdev_testhost_destroy(struct vdev_testdev *dev);
 /* The plugin's instance pointer (what create() stored in *dev). */
 void *vdev_testdev_state(struct vdev_testdev *dev);
@@ -78,11 +90,30 @@ int vdev_testhost_read(struct vdev_testhost *th, enum vdev_space space, uint64_t
 		       unsigned size, uint64_t *value);
 int vdev_testhost_write(struct vdev_testhost *th, enum vdev_space space, uint64_t addr,
 			unsigned size, uint64_t value);
+/*
+ * access: the general form of read/write: is_write selects the direction,
+ * *value is read or written (a write uses its low `size` bytes), and vcpu is
+ * what the device sees in vdev_access.vcpu (read/write pass 0; a
+ * host-originated access such as a conformance sweep passes -1). An access
+ * that runs past the end of its region is unclaimed (-ENXIO). A read that
+ * fails leaves all-ones (of the access size) in *value.
+ */
+int vdev_testhost_access(struct vdev_testhost *th, enum vdev_space space, uint64_t addr,
+			 unsigned size, bool is_write, uint64_t *value, int32_t vcpu);
 /* Shorthands that return the value read (all-ones on error). */
 uint64_t vdev_testhost_mmio_read(struct vdev_testhost *th, uint64_t addr, unsigned size);
 uint64_t vdev_testhost_pio_read(struct vdev_testhost *th, uint64_t port, unsigned size);
 
-/* Lifecycle calls on one instance. */
+/*
+ * start: the guest is about to run: guest_starting on every live instance,
+ * in creation order. From then on region_add answers -EPERM except for
+ * PCICFG, as in vdm.
+ */
+int vdev_testhost_start(struct vdev_testhost *th);
+
+/* Lifecycle calls on one instance. save refuses (-ENOSPC) a buffer smaller
+ * than the descriptor's state_size, and reports a plugin whose save returns
+ * more than cap or state_size (-EPROTO, a "host: error" log line). */
 void vdev_testhost_reset(struct vdev_testdev *dev);
 ssize_t vdev_testhost_save(struct vdev_testdev *dev, void *buf, size_t cap);
 int vdev_testhost_restore(struct vdev_testdev *dev, const void *buf, size_t length);
@@ -106,12 +137,22 @@ void vdev_testhost_advance(struct vdev_testhost *th, uint64_t ns);
  * timeout_ms. Returns how many callbacks ran. */
 int vdev_testhost_poll(struct vdev_testhost *th, int timeout_ms);
 
-/* Everything the instances logged, one line each ("name: level: text"). */
+/*
+ * Everything the instances logged, one line each ("name: level: text"),
+ * filtered by each instance's `log` option (without one, every level is
+ * kept; destination `none` keeps nothing). Contract violations the host
+ * detects in a plugin (a read wider than its size, a call with a destroyed
+ * handle, save overflowing, ...) appear as "host: error: text" lines.
+ * clear_log empties it.
+ */
 const char *vdev_testhost_log(struct vdev_testhost *th);
+void vdev_testhost_clear_log(struct vdev_testhost *th);
 /* The cause given to terminate(), or -1 when none. */
 int vdev_testhost_terminated(struct vdev_testhost *th);
 
-/* What the host holds for an instance, for leak checks. */
+/* What the host holds for its live instances (summed), for leak checks:
+ * regions, line handles from intr_lookup, timers not destroyed, fd watches,
+ * mem_map mappings not unmapped. All zero once every instance is destroyed. */
 struct vdev_testhost_usage {
 	unsigned regions, lines, timers, watches, maps;
 };
