@@ -18,9 +18,10 @@ $(O)/tests/unit/test_guest_mem: $(O)/tests/unit/test_guest_mem.o $(O)/devmodel/g
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CORE_CMOCKA_LIBS)
 
 # VM assembly: the whole core plus the plugin loader; the test plugins of
-# tests/unit/sdkhost.mk (vdev-good.so) are what it assembles.
+# tests/unit/sdkhost.mk (vdev-good.so; named here because that fragment is
+# read after this one) are what it assembles.
 $(O)/tests/unit/test_vm: $(O)/tests/unit/test_vm.o $(VDM_CORE_OBJS) $(VDEV_HOST_LIB) $(CONF_LIB) \
-		| $(SDKHOST_TEST_PLUGINS)
+		| $(O)/tests/unit/plugins/vdev-good.so
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(O)/tests/unit/test_vm.o $(VDM_CORE_OBJS) $(VDEV_HOST_LIB) \
 		$(CONF_LIB) $(CORE_CMOCKA_LIBS) -ldl -lpthread -luuid
