@@ -191,11 +191,11 @@ void conform_check_reset_power_on(struct conform_run *run)
 		conform_skip(run, "the device has no reset op");
 		goto out;
 	}
-	width = conform_compare_width(s.desc);
 	/* The reset instance first: its point list sizes the others. */
 	dev = conform_create(&s, false, false);
 	if (!dev)
 		goto out;
+	width = conform_compare_width(s.desc, dev);
 	n = conform_points(dev, width, &points);
 	if (!n) {
 		conform_skip(run, "the instance registered no region to compare");

@@ -19,7 +19,7 @@
 static void randomise(struct conform_session *s, struct vdev_testdev *dev)
 {
 	struct conform_point *points;
-	unsigned width = conform_compare_width(s->desc);
+	unsigned width = conform_compare_width(s->desc, dev);
 	size_t n = conform_points(dev, width, &points);
 
 	conform_write_all(s, points, n, width);
@@ -64,10 +64,10 @@ void conform_check_save_restore_roundtrip(struct conform_run *run)
 	cap = s.desc->state_size * 2 + 64;
 	s1 = calloc(1, cap);
 	s2 = calloc(1, cap);
-	width = conform_compare_width(s.desc);
 	dev = conform_create(&s, false, false);
 	if (!dev || !s1 || !s2)
 		goto out;
+	width = conform_compare_width(s.desc, dev);
 	randomise(&s, dev);
 	len1 = save(&s, dev, s1, cap, "first");
 	n = conform_points(dev, width, &points);

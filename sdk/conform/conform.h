@@ -147,8 +147,9 @@ struct vdev_testdev *conform_create(struct conform_session *s, bool second, bool
 void conform_record_reset(void);
 void conform_record_get(struct conform_record *rec);
 
-/* The compare width: the widest of 4, 8, 2, 1 the device declares. */
-unsigned conform_compare_width(const struct vdev_descriptor *desc);
+/* The compare width: the first of 4, 8, 2, 1 the device declares that
+ * fits in every region of dev (else the first it declares). */
+unsigned conform_compare_width(const struct vdev_descriptor *desc, struct vdev_testdev *dev);
 
 /* A register address in one of an instance's regions. */
 struct conform_point {

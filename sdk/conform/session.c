@@ -238,10 +238,22 @@ struct vdev_testdev *conform_create(struct conform_session *s, bool second, bool
 	return dev;
 }
 
-unsigned conform_compare_width(const struct vdev_descriptor *desc)
+unsigned conform_compare_width(const struct vdev_descriptor *desc, struct vdev_testdev *dev)
 {
 	static const unsigned order[] = { 4, 8, 2, 1 };
+	struct vdev_testhost_region regions[CONFORM_MAX_REGIONS];
+	unsigned count = vdev_testhost_regions(dev, regions, CONFORM_MAX_REGIONS);
+	uint64_t shortest = UINT64_MAX;
 
+	if (count > CONFORM_MAX_REGIONS)
+		count = CONFORM_MAX_REGIONS;
+	for (unsigned i = 0; i < count; i++)
+		if (regions[i].length < shortest)
+			shortest = regions[i].length;
+	/* Prefer a width every region can hold, so no region is left out. */
+	for (unsigned i = 0; i < 4; i++)
+		if ((desc->access_sizes & VDEV_ACCESS_SIZE(order[i])) && order[i] <= shortest)
+			return order[i];
 	for (unsigned i = 0; i < 4; i++)
 		if (desc->access_sizes & VDEV_ACCESS_SIZE(order[i]))
 			return order[i];

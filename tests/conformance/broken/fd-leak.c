@@ -1,7 +1,7 @@
 /*
  * vdev-broken-fd-leak.so: create opens an eventfd and watches it; destroy
- * stops watching but never closes it. Caught by: lifecycle-no-leftovers
- * (fail: the open descriptor count grows).
+ * stops watching but never closes it, so the open descriptor count grows.
+ * Caught by: lifecycle-no-leftovers (fail).
  */
 #include <stdlib.h>
 #include <sys/eventfd.h>

@@ -1,8 +1,9 @@
 /*
  * vdev-broken-option-crash.so: an option used as a divisor with no RANGE
  * in its schema, so "ticks 0" passes the host's validation and create
- * divides by zero. The default (4) is fine. Caught by: options-reject-bad
- * (crashed), which tries 0 among the extreme values of every number.
+ * divides by zero. The default (4) is fine.
+ * Caught by: options-reject-bad (crashed), which tries 0 among the extreme
+ * values of every number.
  */
 #include "tests/conformance/refdev.h"
 

@@ -1,0 +1,137 @@
+#!/bin/sh
+# tests/conformance/check-broken.sh: vdev-conform catches each defect with
+# the right check and with no other.
+#
+# Every tests/conformance/broken/NAME.c says in its top comment
+#   Caught by: CHECK-ID (OUTCOME)
+# and this script holds vdev-conform --json to it: CHECK-ID has OUTCOME,
+# every other check passes or skips, and the exit status is 1 exactly when
+# OUTCOME is fail or crashed. A fixture whose comment says it needs ASan
+# expects nothing to fail in a build without it. The reference device
+# (vdev-conform-ref.so) must pass every check. Then the command line:
+# --list, --only/--skip, --seed, --tap, usage errors.
+# Env (from tests/run-tests): O, BIN, SAN.
+set -u
+O=${O:-build/release}
+BIN=${BIN:-$O/bin}
+SAN=${SAN:-0}
+CONFORM="$BIN/vdev-conform"
+FIXTURES="$O/tests/conformance"
+SRC=$(dirname "$0")
+SEED=12345
+failures=0
+
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+if [ ! -x "$CONFORM" ] || [ ! -f "$FIXTURES/vdev-conform-ref.so" ]; then
+	echo "FAIL: $CONFORM or the fixtures under $FIXTURES are not built (make all)"
+	exit 1
+fi
+
+# "id outcome" per line from vdev-conform --json (one result per line).
+outcomes() {
+	sed -n 's/^ *{"id": "\([a-z0-9-]*\)", "outcome": "\([a-z]*\)".*/\1 \2/p' "$1"
+}
+
+all_ids=$("$CONFORM" --list | awk '{print $1}')
+nchecks=$(echo "$all_ids" | wc -l)
+[ "$nchecks" -ge 18 ] || fail "--list shows $nchecks checks, expected at least 18"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# run_fixture SO EXPECT_ID EXPECT_OUTCOME [ARGS...]: EXPECT_ID "-" = all pass.
+run_fixture() {
+	so=$1 want_id=$2 want=$3
+	shift 3
+	name=$(basename "$so" .so)
+	out="$tmp/$name.json"
+	"$CONFORM" --json --seed $SEED "$@" "$so" >"$out" 2>"$tmp/$name.err"
+	rc=$?
+	got=$(outcomes "$out")
+	n=$(echo "$got" | grep -c .)
+	if [ "$n" -ne "$nchecks" ]; then
+		fail "$name: $n results in --json, expected $nchecks"
+		sed 's/^/    | /' "$out" "$tmp/$name.err" | head -40
+		return
+	fi
+	grep -q "\"seed\": $SEED," "$out" || fail "$name: the seed is not in the --json output"
+	bad=0
+	echo "$got" | while read -r id outcome; do
+		if [ "$id" = "$want_id" ]; then
+			[ "$outcome" = "$want" ] || echo "$name: $id is $outcome, expected $want"
+		elif [ "$outcome" != pass ] && [ "$outcome" != skip ]; then
+			echo "$name: $id is $outcome, expected pass or skip"
+		elif [ "$want_id" = - ] && [ "$outcome" != pass ]; then
+			echo "$name: $id is $outcome, expected pass"
+		fi
+	done >"$tmp/$name.bad"
+	if [ -s "$tmp/$name.bad" ]; then
+		while read -r line; do fail "$line"; done <"$tmp/$name.bad"
+		grep -v '"outcome": "pass"' "$out" | cut -c1-400 | sed 's/^/    | /'
+		bad=1
+	fi
+	if [ "$want_id" != - ] && ! echo "$got" | grep -q "^$want_id "; then
+		fail "$name: no result for $want_id"
+		bad=1
+	fi
+	case $want in
+	fail | crashed) want_rc=1 ;;
+	*) want_rc=0 ;;
+	esac
+	[ $rc -eq $want_rc ] || fail "$name: exit status $rc, expected $want_rc"
+	[ $bad -eq 0 ] && [ $rc -eq $want_rc ] && echo "ok: $name: ${want_id} ${want}"
+}
+
+run_fixture "$FIXTURES/vdev-conform-ref.so" - pass
+
+for src in "$SRC"/broken/*.c; do
+	name=$(basename "$src" .c)
+	so="$FIXTURES/broken/vdev-broken-$name.so"
+	[ -f "$so" ] || { fail "$so is not built"; continue; }
+	spec=$(tr '\n' ' ' <"$src" | sed -n 's/.*Caught by: *\** *\([a-z0-9-]*\) (\([a-z]*\)[:)].*/\1 \2/p')
+	id=${spec% *}
+	want=${spec#* }
+	if [ -z "$spec" ] || ! echo "$all_ids" | grep -qx "$id"; then
+		fail "$src: no valid 'Caught by: CHECK-ID (OUTCOME)' in its comment"
+		continue
+	fi
+	args=""
+	grep -q -- "--timeout 2" "$src" && args="--timeout 2"
+	if grep -q "built with ASan" "$src" && [ "$SAN" != 1 ]; then
+		run_fixture "$so" - pass $args
+	else
+		run_fixture "$so" "$id" "$want" $args
+	fi
+done
+
+# The command line.
+ref="$FIXTURES/vdev-conform-ref.so"
+"$CONFORM" --only abi-version,random-access --seed 7 "$ref" >"$tmp/only.txt"
+[ $? -eq 0 ] || fail "--only: exit status not 0"
+grep -q "^PASS *abi-version" "$tmp/only.txt" && grep -q "^PASS *random-access" "$tmp/only.txt" &&
+	[ "$(grep -c '^PASS' "$tmp/only.txt")" -eq 2 ] || fail "--only did not run exactly the 2 checks"
+grep -q "seed 7 (replay with --seed 7)" "$tmp/only.txt" || fail "the human output does not print the seed"
+"$CONFORM" --skip register-sweep "$FIXTURES/broken/vdev-broken-read-crash.so" >/dev/null 2>&1 ||
+	fail "--skip register-sweep on read-crash should leave nothing failing"
+"$CONFORM" --tap --only load-rtld-now,exports-one-symbol "$FIXTURES/broken/vdev-broken-extra-export.so" >"$tmp/tap.txt"
+[ $? -eq 1 ] || fail "--tap: exit status not 1 for a failing check"
+grep -q "^1\.\.2$" "$tmp/tap.txt" && grep -q "^ok 1 - load-rtld-now" "$tmp/tap.txt" &&
+	grep -q "^not ok 2 - exports-one-symbol" "$tmp/tap.txt" &&
+	grep -q 'see: "see sdk/README.md section 2 (The descriptor and ABI)"' "$tmp/tap.txt" ||
+	{ fail "--tap output is not as expected"; sed 's/^/    | /' "$tmp/tap.txt"; }
+"$CONFORM" --only no-such-check "$ref" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "an unknown check id is not a usage error (exit 2)"
+"$CONFORM" "$tmp/does-not-exist.so" >/dev/null 2>&1
+[ $? -eq 2 ] || fail "a missing plugin file is not a usage error (exit 2)"
+"$CONFORM" --in-process --only register-sweep,reset-power-on "$ref" >/dev/null 2>&1 ||
+	fail "--in-process on the reference device did not pass"
+
+if [ $failures -ne 0 ]; then
+	echo "$failures failure(s)"
+	exit 1
+fi
+echo "all fixtures caught by the right check"
