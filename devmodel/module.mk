@@ -5,8 +5,14 @@
 VDM_SRCS := $(filter-out %_test.c %_test_%.c,$(sort $(wildcard devmodel/*.c devmodel/*/*.c)))
 VDM_OBJS := $(VDM_SRCS:%.c=$(O)/%.o)
 VDM_LIBS := -ldl -lpthread -luuid -lfdt
-# Backends may need more (libxen*): they add to VDM_EXTRA_LIBS in their own fragment.
+# Backends may need more: they add to VDM_EXTRA_LIBS in their own fragment.
 VDM_EXTRA_LIBS ?=
+# The Xen backend's libraries, whenever devmodel/xen/ has sources (Debian's
+# libxen-dev ships their .pc files).
+ifneq ($(wildcard devmodel/xen/*.c),)
+VDM_XEN_LIBS := $(shell $(PKG_CONFIG) --libs xendevicemodel xenforeignmemory xenevtchn \
+	xencontrol xenstore xentoolcore 2>/dev/null)
+endif
 
 # The core objects without main() and without backends: what unit tests link.
 VDM_CORE_SRCS := devmodel/log.c devmodel/iomap.c devmodel/irq.c devmodel/guest_mem.c \
@@ -20,7 +26,7 @@ $(O)/devmodel/main.o: CPPFLAGS_ALL += -DVDM_PLUGIN_INSTALL_DIR='"$(PREFIX)/lib/v
 $(O)/bin/vdm: $(VDM_OBJS) $(VDEV_HOST_LIB) $(CONF_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(VDM_OBJS) $(VDEV_HOST_LIB) $(CONF_LIB) \
-		$(VDM_EXTRA_LIBS) $(VDM_LIBS)
+		$(VDM_EXTRA_LIBS) $(VDM_XEN_LIBS) $(VDM_LIBS)
 
 BINS += $(O)/bin/vdm
 

@@ -1,0 +1,37 @@
+#!/bin/sh
+# vdm's command line itself: --help, --version, bad flags, missing config,
+# exit codes (65 for bad command-line configuration).
+set -u
+. tests/cli/lib.sh
+
+run help 0 --help
+expect help out "usage: vdm [options] @file.vmconf"
+expect help out "--describe NAME"
+expect help out "Backends compiled in:"
+run version 0 --version
+expect version out "vdev ABI 1.0"
+run badflag 65 --frobnicate
+expect badflag err "unknown option --frobnicate"
+run noconfig 65
+expect noconfig err "no configuration given"
+run badbackend 65 --backend qemu dryrun
+expect badbackend err "--backend qemu: expected xen, kvm or sim"
+run baddomid 65 --domid abc dryrun
+expect baddomid err "--domid abc"
+run noval 65 --plugin-path
+expect noval err "--plugin-path needs a value"
+run badasinfo 65 --asinfo foo dryrun
+expect badasinfo err "expected NAME=START,LENGTH"
+
+# A backend that is not compiled in: exit 64 with a message (when one exists).
+compiled=$("$VDM" --help | sed -n 's/^Backends compiled in: //p')
+missing=""
+for b in xen kvm sim; do
+	case " $compiled " in *" $b "*) ;; *) missing=$b; break ;; esac
+done
+if [ -n "$missing" ]; then
+	printf 'ram 0,1m\n' >"$TMP/min.vmconf"
+	run nobackend 64 --backend "$missing" "@$TMP/min.vmconf"
+	expect nobackend err "backend $missing is not compiled into this vdm"
+fi
+finish
