@@ -3,12 +3,14 @@
 #                    dm_request_execute (skips with 77 without usable KVM).
 #   test_guest_loader: cmocka unit test of devmodel/guest_loader.c.
 #   qemu-guests.sh: the same guest ELFs on QEMU -M microvm (baseline).
+#   vdm-kvm-guests.sh: the whole vdm on the kvm backend with ser8250 and
+#                      debug-exit plugins.
 
 KVM_TEST_GUESTS := $(addprefix $(O)/guests/,hello.elf irq.elf inject.elf exitbench.elf)
 KVM_CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 UNIT_TESTS += $(O)/tests/kvm/test_kvm_guests $(O)/tests/kvm/test_guest_loader
-CHECK_SCRIPTS += tests/kvm/qemu-guests.sh
+CHECK_SCRIPTS += tests/kvm/qemu-guests.sh tests/kvm/vdm-kvm-guests.sh
 
 # The guests are built before the test that boots them, so `make check`
 # never runs it against stale or missing images.

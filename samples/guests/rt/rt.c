@@ -22,11 +22,11 @@ static unsigned rt_failures;
 
 void rt_putc(char c)
 {
-	/* A virtual UART has THRE set at once; a missing one reads 0xff. The
-	 * bound keeps a wedged UART from hanging the guest forever. */
-	for (unsigned tries = 0; tries < 1000; tries++)
-		if (inb(RT_COM1 + UART_LSR) & UART_LSR_THRE)
-			break;
+	/* Wait for THRE however long it takes: a virtual UART holds it clear
+	 * while its host side drains (backpressure), and a byte written then
+	 * is lost. A missing UART reads 0xff, which has THRE set. */
+	while (!(inb(RT_COM1 + UART_LSR) & UART_LSR_THRE))
+		;
 	outb(RT_COM1 + UART_THR, (uint8_t)c);
 }
 

@@ -137,8 +137,8 @@ typedef void (*rt_irq_handler)(struct rt_irq_frame *frame);
  * without a handler is reported as a failure and ends the guest. */
 void rt_irq_set_handler(unsigned vector, rt_irq_handler handler);
 
-/* COM1 output (16550: waits for THRE, bounded, so a missing UART cannot
- * hang the guest). */
+/* COM1 output (16550: waits for THRE before each byte; an absent UART
+ * reads 0xff and so never blocks). */
 void rt_putc(char c);
 void rt_puts(const char *s);
 /* %s %c %d %u %x %08x %llx %p, nothing else. */
