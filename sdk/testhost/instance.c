@@ -78,9 +78,16 @@ static int instance_configure(struct vdev_testhost *th, struct vdev_testdev *dev
 	vm = conf_parse_string(text, "<options>", &env, diag);
 	if (!vm)
 		goto out;
-	if (vm->vdev_count != 1) {
-		conf_diag_error(diag, &vm->vdevs[vm->vdev_count ? 1 : 0].pos,
-				"the options of one instance must not start another context.");
+	/* Option text that starts another context (a second vdev, ram, ...)
+	 * is not the options of one instance. */
+	if (vm->vdev_count != 1 || vm->ram_count || vm->rom_count || vm->load_count ||
+	    vm->pass_count || vm->reserve_count || vm->cpu_count || vm->system) {
+		struct conf_pos at = { "<options>", 1, 1 };
+
+		conf_diag_error(diag, &at,
+				"'%s' holds more than the options of one vdev: keep to device and "
+				"common options (loc, intr, name, log).",
+				options ? options : "");
 		goto out;
 	}
 	dev->arena = vdev_arena_new();

@@ -527,6 +527,10 @@ static void test_create_errors(void **state)
 	assert_null(vdev_testhost_create(th, &probe_desc, "loc 0x1000 colour red"));
 	assert_non_null(strstr(vdev_testhost_error(th), "vdev probe has no option 'colour'"));
 	assert_non_null(strstr(vdev_testhost_error(th), "<options>:1:"));
+	assert_null(vdev_testhost_create(th, &probe_desc, "loc 0x1000 vdev probe loc 0x2000"));
+	assert_non_null(strstr(vdev_testhost_error(th), "more than the options of one vdev"));
+	assert_null(vdev_testhost_create(th, &probe_desc, "loc 0x1000 ram 0x10000"));
+	assert_non_null(strstr(vdev_testhost_error(th), "more than the options of one vdev"));
 	assert_int_equal(vdev_testhost_load(th, "/nonexistent/vdev-x.so", NULL), -ENOENT);
 	assert_non_null(strstr(vdev_testhost_error(th), "/nonexistent/vdev-x.so: cannot load"));
 	vdev_testhost_free(th);
@@ -869,6 +873,30 @@ static void test_good_plugin_so(void **state)
 	vdev_testhost_free(th);
 }
 
+static void test_load_by_name(void **state)
+{
+	struct vdev_testhost *th = vdev_testhost_new();
+	const struct vdev_descriptor *by_path, *by_name;
+	char path[2 * PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/vdev-good.so", plugin_dir);
+	assert_int_equal(vdev_testhost_load(th, path, &by_path), 0);
+	unsetenv("VDM_PLUGIN_PATH");
+	assert_int_equal(vdev_testhost_load(th, "good", &by_name), -ENOENT);
+	setenv("VDM_PLUGIN_PATH", "/nonexistent:", 1);
+	assert_int_equal(vdev_testhost_load(th, "good", &by_name), -ENOENT);
+	assert_non_null(strstr(vdev_testhost_error(th), "no vdev-good.so in /nonexistent"));
+	snprintf(path, sizeof(path), "/nonexistent:%s", plugin_dir);
+	setenv("VDM_PLUGIN_PATH", path, 1);
+	assert_int_equal(vdev_testhost_load(th, "good", &by_name), 0);
+	/* One file, loaded once. */
+	assert_ptr_equal(by_name, by_path);
+	assert_int_equal(vdev_testhost_load(th, "bad-abi2", &by_name), -EPROTONOSUPPORT);
+	assert_non_null(strstr(vdev_testhost_error(th), "built for vdev ABI 2, this host speaks 1"));
+	unsetenv("VDM_PLUGIN_PATH");
+	vdev_testhost_free(th);
+}
+
 /* --------------------------------------------------------------- threads */
 
 struct hammer {
@@ -906,6 +934,66 @@ static void test_serialised_callbacks(void **state)
 	vdev_testhost_free(th);
 }
 
+/* A SELF_LOCKED device's reads may overlap: the host takes no lock. Each
+ * read waits (bounded) until another thread is inside read too. */
+static volatile int inside, overlapped;
+
+static int selfl_read(void *dev, const struct vdev_access *a, uint64_t *value)
+{
+	int i;
+
+	__atomic_add_fetch(&inside, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 2000000 && !overlapped; i++) {
+		if (__atomic_load_n(&inside, __ATOMIC_SEQ_CST) > 1)
+			overlapped = 1;
+	}
+	__atomic_sub_fetch(&inside, 1, __ATOMIC_SEQ_CST);
+	*value = 0;
+	return 0;
+}
+
+static const struct vdev_ops selfl_ops = {
+	.struct_size = sizeof(struct vdev_ops),
+	.create = probe_create,
+	.destroy = probe_destroy,
+	.read = selfl_read,
+	.write = probe_write,
+};
+
+static const struct vdev_descriptor selfl_desc = {
+	VDEV_DESCRIPTOR_INIT,
+	.name = "selfl",
+	.version = "1",
+	.flags = VDEV_F_SELF_LOCKED,
+	.access_sizes = VDEV_ACCESS_SIZE(4),
+	.ops = &selfl_ops,
+};
+
+static void *reader_run(void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < 50 && !overlapped; i++)
+		(void)vdev_testhost_mmio_read(arg, 0x1000, 4);
+	return NULL;
+}
+
+static void test_self_locked(void **state)
+{
+	struct vdev_testhost *th = vdev_testhost_new();
+	pthread_t t[2];
+
+	assert_int_equal(vdev_testhost_use(th, &selfl_desc), 0);
+	assert_non_null(vdev_testhost_create(th, &selfl_desc, "loc 0x1000"));
+	overlapped = 0;
+	assert_int_equal(pthread_create(&t[0], NULL, reader_run, th), 0);
+	assert_int_equal(pthread_create(&t[1], NULL, reader_run, th), 0);
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	assert_true(overlapped);
+	vdev_testhost_free(th);
+}
+
 static int find_plugin_dir(void)
 {
 	char exe[PATH_MAX];
@@ -938,7 +1026,9 @@ int main(void)
 		cmocka_unit_test(test_hooks_and_graveyard),
 		cmocka_unit_test(test_plugin_intc),
 		cmocka_unit_test(test_good_plugin_so),
+		cmocka_unit_test(test_load_by_name),
 		cmocka_unit_test(test_serialised_callbacks),
+		cmocka_unit_test(test_self_locked),
 	};
 
 	if (find_plugin_dir() < 0) {
