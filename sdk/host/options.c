@@ -137,8 +137,15 @@ static int parse_bool(const struct vdev_option_spec *spec, const char *text,
 			return 0;
 		}
 	}
-	fmt_err(err, errlen, "option '%s' is on or off (also yes/no, true/false, 1/0), not '%s'.",
-		spec->name, text);
+	if (spec->flags & VDEV_OPTF_NOARG)
+		fmt_err(err, errlen,
+			"option '%s' is written alone, or followed by on or off (also yes/no, "
+			"true/false, 1/0); '%s' is neither.",
+			spec->name, text);
+	else
+		fmt_err(err, errlen,
+			"option '%s' is on or off (also yes/no, true/false, 1/0), not '%s'.",
+			spec->name, text);
 	return -EINVAL;
 }
 

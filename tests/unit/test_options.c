@@ -247,6 +247,8 @@ static const struct bad_case bad_cases[] = {
 	{ "irq", "pic", "t.conf:2:", "option 'irq' names an interrupt as controller:line" },
 	{ "irq", "pic:x", "t.conf:2:13: error: ", "option 'irq': 'x' is not a line number" },
 	{ "window", "pci:zz", "t.conf:2:", "option 'window': " },
+	{ "fast", "period", "t.conf:2:10: error: ",
+	  "option 'fast' is written alone, or followed by on or off" },
 	{ "label", NULL, "t.conf:2:5: error: ", "option 'label' needs a value (string)." },
 	{ "verbose", NULL, "t.conf:2:5: error: ", "option 'verbose' needs a value (bool)." },
 };
