@@ -60,7 +60,8 @@ int vdev_options_validate(const struct vdev_descriptor *desc, const struct conf_
  * options as vdev_options_validate; locations (a bare address takes the
  * descriptor's default_space); intr texts; instance_name (`name`, else
  * "<device>.<index>"); `loc` and `intr` given when the descriptor's flags require them. `index` is the
- * instance's number among this plugin's instances. Everything is allocated
+ * instance's number among this plugin's instances. VDEV_F_SINGLETON is the
+ * caller's to check (it knows the other instances). Everything is allocated
  * in arena and reported to diag. Returns 0; -EINVAL when anything was
  * reported; -ENOMEM.
  */
