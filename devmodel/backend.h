@@ -40,7 +40,7 @@
 struct vm;
 
 struct backend_ops {
-	const char *name;        /* "xen", "kvm", "sim" */
+	const char *name;	 /* "xen", "kvm", "sim" */
 	const char *description; /* one line, for --help */
 	/*
 	 * The names of the controllers setup() registers, NULL-terminated, so
@@ -67,7 +67,7 @@ const struct backend_ops *backend_find(const char *name);
 const struct backend_ops *backend_first(void);
 
 #define BACKEND_REGISTER(ops)                                                                      \
-	static void __attribute__((constructor)) backend_register_##ops(void)                     \
+	static void __attribute__((constructor)) backend_register_##ops(void)                      \
 	{                                                                                          \
 		backend_register(&(ops));                                                          \
 	}

@@ -36,7 +36,7 @@ struct evloop {
 	pthread_mutex_t lock;
 	struct evloop_item *items;
 	struct evloop_item *zombies;
-	bool running;   /* a thread (or evloop_run_once) may hold item pointers */
+	bool running; /* a thread (or evloop_run_once) may hold item pointers */
 	bool stopping;
 	bool has_thread;
 	pthread_t thread;
@@ -47,7 +47,7 @@ struct evloop {
 struct evloop *evloop_new(void)
 {
 	struct evloop *l = calloc(1, sizeof(*l));
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 
 	if (!l)
 		return NULL;
@@ -129,7 +129,7 @@ bool evloop_on_loop_thread(const struct evloop *l)
 
 static int evloop_add_item(struct evloop *l, struct evloop_item *it, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = it };
+	struct epoll_event ev = {.events = events, .data.ptr = it};
 
 	pthread_mutex_lock(&l->lock);
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, it->fd, &ev) < 0) {
@@ -155,7 +155,7 @@ int evloop_watch(struct evloop *l, int fd, uint32_t events, evloop_fn *fn, void 
 	it = calloc(1, sizeof(*it));
 	if (!it)
 		return -ENOMEM;
-	*it = (struct evloop_item){ .fd = fd, .fn = fn, .ctx = ctx, .release = release };
+	*it = (struct evloop_item){.fd = fd, .fn = fn, .ctx = ctx, .release = release};
 	ret = evloop_add_item(l, it, events);
 	if (ret < 0) {
 		free(it);
@@ -167,7 +167,7 @@ int evloop_watch(struct evloop *l, int fd, uint32_t events, evloop_fn *fn, void 
 
 int evloop_modify(struct evloop *l, struct evloop_item *item, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = item };
+	struct epoll_event ev = {.events = events, .data.ptr = item};
 	int ret = 0;
 
 	pthread_mutex_lock(&l->lock);
@@ -241,8 +241,8 @@ int evloop_timer_new(struct evloop *l, evloop_fn *fn, void *ctx, evloop_release_
 
 static struct timespec evloop_ts(uint64_t ns)
 {
-	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000ull),
-				  .tv_nsec = (long)(ns % 1000000000ull) };
+	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000ull),
+				 .tv_nsec = (long)(ns % 1000000000ull)};
 }
 
 int evloop_timer_arm(struct evloop_item *timer, uint64_t delay_ns, uint64_t period_ns)

@@ -39,9 +39,12 @@ void guest_mem_free(struct guest_mem *gm)
 const char *guest_mem_kind_name(enum guest_mem_kind kind)
 {
 	switch (kind) {
-	case GUEST_MEM_RAM: return "ram";
-	case GUEST_MEM_ROM: return "rom";
-	case GUEST_MEM_RESERVE: return "reserve";
+	case GUEST_MEM_RAM:
+		return "ram";
+	case GUEST_MEM_ROM:
+		return "rom";
+	case GUEST_MEM_RESERVE:
+		return "reserve";
 	}
 	return "?";
 }
@@ -64,16 +67,16 @@ static long guest_mem_search(const struct guest_mem *gm, uint64_t gpa)
 	return found;
 }
 
-int guest_mem_add(struct guest_mem *gm, enum guest_mem_kind kind, uint64_t start,
-		  uint64_t length, void *host, struct guest_mem_range *conflict)
+int guest_mem_add(struct guest_mem *gm, enum guest_mem_kind kind, uint64_t start, uint64_t length,
+		  void *host, struct guest_mem_range *conflict)
 {
 	uint64_t last;
 	long below;
 	unsigned at;
-	struct guest_mem_range r = { .kind = kind, .start = start, .length = length };
+	struct guest_mem_range r = {.kind = kind, .start = start, .length = length};
 
-	if (length == 0 || (kind != GUEST_MEM_RAM && kind != GUEST_MEM_ROM &&
-			    kind != GUEST_MEM_RESERVE))
+	if (length == 0 ||
+	    (kind != GUEST_MEM_RAM && kind != GUEST_MEM_ROM && kind != GUEST_MEM_RESERVE))
 		return -EINVAL;
 	last = start + (length - 1);
 	if (last < start)

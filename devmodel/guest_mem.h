@@ -25,8 +25,8 @@ enum guest_mem_kind { GUEST_MEM_RAM, GUEST_MEM_ROM, GUEST_MEM_RESERVE };
 struct guest_mem_range {
 	enum guest_mem_kind kind;
 	uint64_t start, length;
-	uint8_t *host;  /* NULL for a reserve */
-	int external;   /* host memory belongs to the caller (not freed) */
+	uint8_t *host; /* NULL for a reserve */
+	int external;  /* host memory belongs to the caller (not freed) */
 };
 
 struct guest_mem;
@@ -42,8 +42,8 @@ void guest_mem_free(struct guest_mem *gm);
  * -EINVAL for length 0 or a range past 2^64; -EEXIST when it overlaps a
  * range already present (copied to *conflict when not NULL); -ENOMEM.
  */
-int guest_mem_add(struct guest_mem *gm, enum guest_mem_kind kind, uint64_t start,
-		  uint64_t length, void *host, struct guest_mem_range *conflict);
+int guest_mem_add(struct guest_mem *gm, enum guest_mem_kind kind, uint64_t start, uint64_t length,
+		  void *host, struct guest_mem_range *conflict);
 
 /* How many ranges, and the index-th in address order (NULL past the end). */
 unsigned guest_mem_count(const struct guest_mem *gm);

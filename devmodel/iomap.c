@@ -131,9 +131,12 @@ void iomap_set_policy(struct iomap *m, enum conf_unsupported_action policy,
 const char *iomap_space_name(enum vdev_space space)
 {
 	switch (space) {
-	case VDEV_SPACE_MMIO: return "mmio";
-	case VDEV_SPACE_PIO: return "pio";
-	case VDEV_SPACE_PCICFG: return "pcicfg";
+	case VDEV_SPACE_MMIO:
+		return "mmio";
+	case VDEV_SPACE_PIO:
+		return "pio";
+	case VDEV_SPACE_PCICFG:
+		return "pcicfg";
 	}
 	return "?";
 }
@@ -265,7 +268,7 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 		return -ENOMEM;
 	}
 	memcpy(t->entry, old->entry, at * sizeof(t->entry[0]));
-	t->entry[at] = (struct iomap_entry){ .base = base, .last = last, .owner = owner, .id = id };
+	t->entry[at] = (struct iomap_entry){.base = base, .last = last, .owner = owner, .id = id};
 	memcpy(&t->entry[at + 1], &old->entry[at], (old->count - at) * sizeof(t->entry[0]));
 	iomap_table_swap_locked(m, space, t);
 	pthread_mutex_unlock(&m->lock);
@@ -388,7 +391,7 @@ static uint64_t iomap_mask(unsigned size)
 /* The largest declared size <= room, or 0. */
 static unsigned iomap_fit(uint32_t sizes, uint64_t room)
 {
-	static const unsigned order[] = { 8, 4, 2, 1 };
+	static const unsigned order[] = {8, 4, 2, 1};
 
 	for (unsigned i = 0; i < 4; i++)
 		if ((sizes & VDEV_ACCESS_SIZE(order[i])) && order[i] <= room)

@@ -38,9 +38,9 @@ typedef int iomap_access_fn(void *ctx, uint32_t id, enum vdev_space space, uint6
  * is claimed but not routable (a `reserve`): accesses to it are unowned.
  */
 struct iomap_owner {
-	const char *name;        /* in overlap messages and listings */
+	const char *name; /* in overlap messages and listings */
 	iomap_access_fn *access;
-	uint32_t access_sizes;   /* VDEV_ACCESS_SIZE() bits */
+	uint32_t access_sizes; /* VDEV_ACCESS_SIZE() bits */
 	void *ctx;
 };
 

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct irq_controller {
 	struct irq_controller *next;
 	char *name;
@@ -92,8 +91,7 @@ static bool irq_name_valid(const char *name)
 	return true;
 }
 
-static struct irq_controller *irq_find_locked(struct irq_registry *r, const char *name,
-					      size_t len)
+static struct irq_controller *irq_find_locked(struct irq_registry *r, const char *name, size_t len)
 {
 	for (struct irq_controller *c = r->controllers; c; c = c->next)
 		if (strlen(c->name) == len && memcmp(c->name, name, len) == 0)
@@ -330,8 +328,7 @@ int irq_msi_send(struct irq_registry *r, uint64_t address, uint32_t data)
 	return ret;
 }
 
-int irq_controller_at(struct irq_registry *r, unsigned index, const char **name,
-		      unsigned *lines)
+int irq_controller_at(struct irq_registry *r, unsigned index, const char **name, unsigned *lines)
 {
 	int ret = -ENOENT;
 	unsigned i = 0;

@@ -80,8 +80,7 @@ int irq_msi_send(struct irq_registry *r, uint64_t address, uint32_t data);
 
 /* Listing for dryrun/status: the index-th controller's name and line count
  * (0, or -ENOENT past the end). */
-int irq_controller_at(struct irq_registry *r, unsigned index, const char **name,
-		      unsigned *lines);
+int irq_controller_at(struct irq_registry *r, unsigned index, const char **name, unsigned *lines);
 /* How many line handles are alive (leak checks). */
 unsigned irq_line_count(struct irq_registry *r);
 

@@ -36,13 +36,20 @@ void log_init(struct logger *lg, const struct conf_logger *loggers, unsigned cou
 const char *log_level_name(enum log_level level)
 {
 	switch (level) {
-	case LOG_LVL_FATAL: return "fatal";
-	case LOG_LVL_INTERNAL: return "internal";
-	case LOG_LVL_ERROR: return "error";
-	case LOG_LVL_WARN: return "warn";
-	case LOG_LVL_INFO: return "info";
-	case LOG_LVL_DEBUG: return "debug";
-	case LOG_LVL_VERBOSE: return "verbose";
+	case LOG_LVL_FATAL:
+		return "fatal";
+	case LOG_LVL_INTERNAL:
+		return "internal";
+	case LOG_LVL_ERROR:
+		return "error";
+	case LOG_LVL_WARN:
+		return "warn";
+	case LOG_LVL_INFO:
+		return "info";
+	case LOG_LVL_DEBUG:
+		return "debug";
+	case LOG_LVL_VERBOSE:
+		return "verbose";
 	}
 	return "?";
 }
@@ -50,24 +57,35 @@ const char *log_level_name(enum log_level level)
 enum log_level log_from_vdev(int vdev_level)
 {
 	switch (vdev_level) {
-	case VDEV_LOG_FATAL: return LOG_LVL_FATAL;
-	case VDEV_LOG_ERROR: return LOG_LVL_ERROR;
-	case VDEV_LOG_WARN: return LOG_LVL_WARN;
-	case VDEV_LOG_INFO: return LOG_LVL_INFO;
-	case VDEV_LOG_DEBUG: return LOG_LVL_DEBUG;
-	default: return LOG_LVL_VERBOSE;
+	case VDEV_LOG_FATAL:
+		return LOG_LVL_FATAL;
+	case VDEV_LOG_ERROR:
+		return LOG_LVL_ERROR;
+	case VDEV_LOG_WARN:
+		return LOG_LVL_WARN;
+	case VDEV_LOG_INFO:
+		return LOG_LVL_INFO;
+	case VDEV_LOG_DEBUG:
+		return LOG_LVL_DEBUG;
+	default:
+		return LOG_LVL_VERBOSE;
 	}
 }
 
 static int log_syslog_priority(enum log_level level)
 {
 	switch (level) {
-	case LOG_LVL_FATAL: return LOG_CRIT;
+	case LOG_LVL_FATAL:
+		return LOG_CRIT;
 	case LOG_LVL_INTERNAL:
-	case LOG_LVL_ERROR: return LOG_ERR;
-	case LOG_LVL_WARN: return LOG_WARNING;
-	case LOG_LVL_INFO: return LOG_INFO;
-	default: return LOG_DEBUG;
+	case LOG_LVL_ERROR:
+		return LOG_ERR;
+	case LOG_LVL_WARN:
+		return LOG_WARNING;
+	case LOG_LVL_INFO:
+		return LOG_INFO;
+	default:
+		return LOG_DEBUG;
 	}
 }
 

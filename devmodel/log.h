@@ -33,7 +33,7 @@ enum log_level {
 #define LOG_MAX_SINKS 8
 
 struct log_sink {
-	unsigned filters;       /* CONF_LOG_* bits */
+	unsigned filters; /* CONF_LOG_* bits */
 	enum conf_log_dest dest;
 };
 
@@ -45,7 +45,7 @@ struct log_sinks {
 
 struct logger {
 	struct log_sinks sinks;
-	char prefix[96]; /* "vdm[name/uuid8]" */
+	char prefix[96];	       /* "vdm[name/uuid8]" */
 	FILE *out_stdout, *out_stderr; /* where stdout/stderr sinks go (tests redirect) */
 };
 

@@ -32,7 +32,7 @@
 #define VDM_VERSION "0.1"
 #endif
 
-#define MAX_DIRS 64
+#define MAX_DIRS   64
 #define MAX_ASINFO 64
 
 struct cli {
@@ -128,12 +128,14 @@ static int cli_asinfo(struct cli *cli, const char *text)
 	if (!cli->asinfo_names[cli->asinfo_count])
 		return -1;
 	cli->asinfo[cli->asinfo_count] = (struct conf_asinfo){
-		.name = cli->asinfo_names[cli->asinfo_count], .start = start, .length = length };
+	    .name = cli->asinfo_names[cli->asinfo_count], .start = start, .length = length};
 	cli->asinfo_count++;
 	return 0;
 bad:
-	fprintf(stderr, "vdm: --asinfo %s: expected NAME=START,LENGTH (numbers: decimal or 0x hex, K/M/G)\n",
-		text);
+	fprintf(
+	    stderr,
+	    "vdm: --asinfo %s: expected NAME=START,LENGTH (numbers: decimal or 0x hex, K/M/G)\n",
+	    text);
 	return -1;
 }
 
@@ -179,8 +181,8 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
 			if (!(v = cli_value(argc, argv, &i, "--domid")))
 				return VDM_EXIT_CONFIG;
 			if (conf_number_parse(v, 0, &n, NULL) < 0 || n > 0x7fef) {
-				fprintf(stderr, "vdm: --domid %s: expected a domain id (0..32751)\n",
-					v);
+				fprintf(stderr,
+					"vdm: --domid %s: expected a domain id (0..32751)\n", v);
 				return VDM_EXIT_CONFIG;
 			}
 			cli->domid = (int)n;
@@ -267,11 +269,11 @@ static int cli_describe(struct cli *cli)
 		uint32_t bit;
 		const char *name;
 	} flags[] = {
-		{ VDEV_F_INTC, "intc" },
-		{ VDEV_F_LOC_REQUIRED, "loc-required" },
-		{ VDEV_F_INTR_REQUIRED, "intr-required" },
-		{ VDEV_F_SELF_LOCKED, "self-locked" },
-		{ VDEV_F_SINGLETON, "singleton" },
+	    {VDEV_F_INTC, "intc"},
+	    {VDEV_F_LOC_REQUIRED, "loc-required"},
+	    {VDEV_F_INTR_REQUIRED, "intr-required"},
+	    {VDEV_F_SELF_LOCKED, "self-locked"},
+	    {VDEV_F_SINGLETON, "singleton"},
 	};
 	int ret;
 
@@ -391,12 +393,12 @@ static const char *cli_pick_backend(const struct cli *cli)
 int main(int argc, char **argv)
 {
 	struct cli cli;
-	struct conf_env env = { 0 };
+	struct conf_env env = {0};
 	struct conf_asinfo *iomem = NULL, *table = NULL;
 	struct conf_diag *diag = NULL;
 	struct conf_vm *conf = NULL;
 	struct vm *vm = NULL;
-	struct vm_options opts = { 0 };
+	struct vm_options opts = {0};
 	const char *backend_name;
 	int rc, n_iomem = 0;
 
@@ -487,7 +489,8 @@ int main(int argc, char **argv)
 	}
 	if (!opts.backend)
 		vm_log(vm, CONF_LOG_WARN,
-		       "backend %s is not compiled in: dryrun without its native interrupt controllers",
+		       "backend %s is not compiled in: dryrun without its native interrupt "
+		       "controllers",
 		       backend_name);
 	rc = vm_assemble(vm, diag);
 	if (rc)

@@ -106,10 +106,9 @@ static struct vdev_host_ctx *plugin_host_check(vdev_host_t *h)
 	return h && h->magic == PLUGIN_HOST_MAGIC ? h : NULL;
 }
 
-static void plugin_host_logf(struct vdev_host_ctx *inst, enum log_level level, const char *fmt,
-			     ...) __attribute__((format(printf, 3, 4)));
-static void plugin_host_logf(struct vdev_host_ctx *inst, enum log_level level, const char *fmt,
-			     ...)
+static void plugin_host_logf(struct vdev_host_ctx *inst, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void plugin_host_logf(struct vdev_host_ctx *inst, enum log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -150,7 +149,11 @@ static int plugin_host_access(void *ctx, uint32_t id, enum vdev_space space, uin
 	struct vdev_host_ctx *inst = ctx;
 	const struct vdev_ops *ops = inst->desc->ops;
 	struct vdev_access access = {
-		.region = id, .space = space, .offset = offset, .size = (uint8_t)size, .vcpu = vcpu,
+	    .region = id,
+	    .space = space,
+	    .offset = offset,
+	    .size = (uint8_t)size,
+	    .vcpu = vcpu,
 	};
 	bool was_pcicfg = plugin_host_in_pcicfg;
 	int ret;
@@ -197,12 +200,13 @@ static int plugin_host_region_add(vdev_host_t *h, enum vdev_space space, uint64_
 		const char *what = iomap_space_name(space);
 
 		if (inst->diag)
-			conf_diag_error(inst->diag, plugin_host_loc_pos(inst, base),
-					"vdev %s: %s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx",
-					inst->name, what, (unsigned long long)base,
-					(unsigned long long)(base + length - 1), conflict.owner,
-					(unsigned long long)conflict.base,
-					(unsigned long long)(conflict.base + conflict.length - 1));
+			conf_diag_error(
+			    inst->diag, plugin_host_loc_pos(inst, base),
+			    "vdev %s: %s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx",
+			    inst->name, what, (unsigned long long)base,
+			    (unsigned long long)(base + length - 1), conflict.owner,
+			    (unsigned long long)conflict.base,
+			    (unsigned long long)(conflict.base + conflict.length - 1));
 		else
 			plugin_host_logf(inst, LOG_LVL_ERROR,
 					 "%s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx", what,
@@ -498,8 +502,8 @@ static uint32_t plugin_host_epoll_events(uint32_t events)
 	return events & (VDEV_FD_IN | VDEV_FD_OUT);
 }
 
-static int plugin_host_fd_watch(vdev_host_t *h, int fd, uint32_t events, vdev_fd_fn *fn,
-				void *arg, struct vdev_watch **watch)
+static int plugin_host_fd_watch(vdev_host_t *h, int fd, uint32_t events, vdev_fd_fn *fn, void *arg,
+				struct vdev_watch **watch)
 {
 	struct vdev_host_ctx *inst = plugin_host_check(h);
 	struct vdev_watch *w;
@@ -573,8 +577,7 @@ static void plugin_host_fd_unwatch(vdev_host_t *h, struct vdev_watch *watch)
 
 /* --------------------------------------------------------- log, terminate */
 
-static void plugin_host_vlog(vdev_host_t *h, enum vdev_log_level level, const char *fmt,
-			     va_list ap)
+static void plugin_host_vlog(vdev_host_t *h, enum vdev_log_level level, const char *fmt, va_list ap)
 {
 	struct vdev_host_ctx *inst = plugin_host_check(h);
 
@@ -609,30 +612,30 @@ static int plugin_host_terminate(vdev_host_t *h, int cause)
 }
 
 static const struct vdev_host plugin_host_table = {
-	.struct_size = sizeof(struct vdev_host),
-	.abi_major = VDEV_ABI_MAJOR,
-	.abi_minor = VDEV_ABI_MINOR,
-	.region_add = plugin_host_region_add,
-	.region_remove = plugin_host_region_remove,
-	.intr_lookup = plugin_host_intr_lookup,
-	.line_set = plugin_host_line_set,
-	.line_pulse = plugin_host_line_pulse,
-	.msi_send = plugin_host_msi_send,
-	.mem_read = plugin_host_mem_read,
-	.mem_write = plugin_host_mem_write,
-	.mem_map = plugin_host_mem_map,
-	.mem_unmap = plugin_host_mem_unmap,
-	.timer_create = plugin_host_timer_create,
-	.timer_arm = plugin_host_timer_arm,
-	.timer_cancel = plugin_host_timer_cancel,
-	.timer_destroy = plugin_host_timer_destroy,
-	.clock_ns = plugin_host_clock_ns,
-	.fd_watch = plugin_host_fd_watch,
-	.fd_modify = plugin_host_fd_modify,
-	.fd_unwatch = plugin_host_fd_unwatch,
-	.log = plugin_host_log,
-	.vlog = plugin_host_vlog,
-	.terminate = plugin_host_terminate,
+    .struct_size = sizeof(struct vdev_host),
+    .abi_major = VDEV_ABI_MAJOR,
+    .abi_minor = VDEV_ABI_MINOR,
+    .region_add = plugin_host_region_add,
+    .region_remove = plugin_host_region_remove,
+    .intr_lookup = plugin_host_intr_lookup,
+    .line_set = plugin_host_line_set,
+    .line_pulse = plugin_host_line_pulse,
+    .msi_send = plugin_host_msi_send,
+    .mem_read = plugin_host_mem_read,
+    .mem_write = plugin_host_mem_write,
+    .mem_map = plugin_host_mem_map,
+    .mem_unmap = plugin_host_mem_unmap,
+    .timer_create = plugin_host_timer_create,
+    .timer_arm = plugin_host_timer_arm,
+    .timer_cancel = plugin_host_timer_cancel,
+    .timer_destroy = plugin_host_timer_destroy,
+    .clock_ns = plugin_host_clock_ns,
+    .fd_watch = plugin_host_fd_watch,
+    .fd_modify = plugin_host_fd_modify,
+    .fd_unwatch = plugin_host_fd_unwatch,
+    .log = plugin_host_log,
+    .vlog = plugin_host_vlog,
+    .terminate = plugin_host_terminate,
 };
 
 const struct vdev_host *plugin_host_services(void)
@@ -720,10 +723,10 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 	pthread_mutexattr_destroy(&attr);
 	pthread_mutex_init(&inst->res_lock, NULL);
 	inst->owner = (struct iomap_owner){
-		.name = inst->name,
-		.access = plugin_host_access,
-		.access_sizes = desc->access_sizes,
-		.ctx = inst,
+	    .name = inst->name,
+	    .access = plugin_host_access,
+	    .access_sizes = desc->access_sizes,
+	    .ctx = inst,
 	};
 	atomic_init(&inst->regions, 0);
 	atomic_init(&inst->maps, 0);
@@ -755,8 +758,8 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 		ret = irq_controller_register(vm_irq(vm), inst->name, lines, &inst->intc_ops, inst,
 					      &inst->intc);
 		if (ret < 0 && diag) {
-			const struct conf_pos *pos = vdev ? (vdev->name ? &vdev->name_pos : &vdev->pos)
-							  : NULL;
+			const struct conf_pos *pos =
+			    vdev ? (vdev->name ? &vdev->name_pos : &vdev->pos) : NULL;
 
 			conf_diag_error(diag, pos,
 					"vdev %s: cannot register interrupt controller '%s': %s",

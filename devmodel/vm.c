@@ -78,19 +78,58 @@ struct vm {
 
 /* ------------------------------------------------------------ accessors */
 
-struct guest_mem *vm_mem(struct vm *vm) { return vm->mem; }
-struct iomap *vm_iomap(struct vm *vm) { return vm->iomap; }
-struct irq_registry *vm_irq(struct vm *vm) { return vm->irq; }
-struct evloop *vm_evloop(struct vm *vm) { return vm->loop; }
-struct logger *vm_logger(struct vm *vm) { return &vm->log; }
-const struct conf_vm *vm_conf(struct vm *vm) { return vm->conf; }
-const struct vm_options *vm_options(struct vm *vm) { return &vm->opts; }
-const char *vm_uuid(struct vm *vm) { return vm->uuid; }
-bool vm_guest_started(struct vm *vm) { return atomic_load(&vm->started); }
-void *vm_backend_data(struct vm *vm) { return vm->backend_data; }
-void vm_set_backend_data(struct vm *vm, void *data) { vm->backend_data = data; }
-const struct dm_io *vm_io(struct vm *vm) { return &vm->io; }
-unsigned vm_vdev_count(struct vm *vm) { return vm->vdev_count; }
+struct guest_mem *vm_mem(struct vm *vm)
+{
+	return vm->mem;
+}
+struct iomap *vm_iomap(struct vm *vm)
+{
+	return vm->iomap;
+}
+struct irq_registry *vm_irq(struct vm *vm)
+{
+	return vm->irq;
+}
+struct evloop *vm_evloop(struct vm *vm)
+{
+	return vm->loop;
+}
+struct logger *vm_logger(struct vm *vm)
+{
+	return &vm->log;
+}
+const struct conf_vm *vm_conf(struct vm *vm)
+{
+	return vm->conf;
+}
+const struct vm_options *vm_options(struct vm *vm)
+{
+	return &vm->opts;
+}
+const char *vm_uuid(struct vm *vm)
+{
+	return vm->uuid;
+}
+bool vm_guest_started(struct vm *vm)
+{
+	return atomic_load(&vm->started);
+}
+void *vm_backend_data(struct vm *vm)
+{
+	return vm->backend_data;
+}
+void vm_set_backend_data(struct vm *vm, void *data)
+{
+	vm->backend_data = data;
+}
+const struct dm_io *vm_io(struct vm *vm)
+{
+	return &vm->io;
+}
+unsigned vm_vdev_count(struct vm *vm)
+{
+	return vm->vdev_count;
+}
 
 struct vdev_host_ctx *vm_vdev_at(struct vm *vm, unsigned index)
 {
@@ -204,10 +243,10 @@ struct vm *vm_new(const struct conf_vm *conf, const struct vm_options *opts)
 	iomap_set_policy(vm->iomap, conf->unsupported[CONF_UNSUP_REFERENCE], vm_unsupported_abort,
 			 vm);
 	vm->io = (struct dm_io){
-		.access = vm_io_access,
-		.mem_read = vm_io_mem_read,
-		.mem_write = vm_io_mem_write,
-		.ctx = vm,
+	    .access = vm_io_access,
+	    .mem_read = vm_io_mem_read,
+	    .mem_write = vm_io_mem_write,
+	    .ctx = vm,
 	};
 	return vm;
 }
@@ -304,16 +343,15 @@ static int vm_add_owner(struct vm *vm, enum guest_mem_kind kind, enum vdev_space
 	int ret;
 
 	*mo = (struct vm_mem_owner){
-		.owner = { .name = guest_mem_kind_name(kind),
-			   .access = kind == GUEST_MEM_RESERVE ? NULL : vm_mem_access,
-			   .access_sizes = VDEV_ACCESS_SIZES_ALL,
-			   .ctx = mo },
-		.vm = vm,
-		.kind = kind,
-		.base = base,
+	    .owner = {.name = guest_mem_kind_name(kind),
+		      .access = kind == GUEST_MEM_RESERVE ? NULL : vm_mem_access,
+		      .access_sizes = VDEV_ACCESS_SIZES_ALL,
+		      .ctx = mo},
+	    .vm = vm,
+	    .kind = kind,
+	    .base = base,
 	};
-	ret = iomap_add(vm->iomap, space, base, length, &mo->owner, vm->mem_owner_count,
-			&conflict);
+	ret = iomap_add(vm->iomap, space, base, length, &mo->owner, vm->mem_owner_count, &conflict);
 	if (ret == -EEXIST) {
 		conf_diag_error(diag, pos, "%s %s 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx",
 				guest_mem_kind_name(kind), iomap_space_name(space),
@@ -333,8 +371,8 @@ static int vm_add_owner(struct vm *vm, enum guest_mem_kind kind, enum vdev_space
 	return 0;
 }
 
-static int vm_add_memory(struct vm *vm, enum guest_mem_kind kind, uint64_t start,
-			 uint64_t length, const struct conf_pos *pos, struct conf_diag *diag)
+static int vm_add_memory(struct vm *vm, enum guest_mem_kind kind, uint64_t start, uint64_t length,
+			 const struct conf_pos *pos, struct conf_diag *diag)
 {
 	struct guest_mem_range conflict;
 	void *host = NULL;
@@ -416,7 +454,8 @@ static int vm_build_memory(struct vm *vm, struct conf_diag *diag)
 						   0x1000, &cl->pos, diag);
 			else
 				vm_log(vm, LOG_LVL_WARN,
-				       "%s:%u:%u: reserve loc %s: a PCI vendor/device id reserves no address; ignored",
+				       "%s:%u:%u: reserve loc %s: a PCI vendor/device id reserves "
+				       "no address; ignored",
 				       cl->pos.file, cl->pos.line, cl->pos.col, cl->text);
 			if (ret && !rc)
 				rc = ret;
@@ -453,8 +492,10 @@ static int vm_check_intrs(struct vm *vm, const struct conf_vdev *v, struct conf_
 				snprintf(known + strlen(known), sizeof(known) - strlen(known),
 					 "%s%s", k ? ", " : "", name);
 			conf_diag_error(diag, &v->intrs[i].pos,
-					"intr %s: no interrupt controller '%s' (known: %s); a controller vdev must come before the vdevs that name it",
-					text, v->intrs[i].controller ? v->intrs[i].controller : text,
+					"intr %s: no interrupt controller '%s' (known: %s); a "
+					"controller vdev must come before the vdevs that name it",
+					text,
+					v->intrs[i].controller ? v->intrs[i].controller : text,
 					known[0] ? known : "none");
 		} else if (ret == -ERANGE) {
 			conf_diag_error(diag, &v->intrs[i].pos,
@@ -521,7 +562,8 @@ static int vm_build_vdevs(struct vm *vm, struct conf_diag *diag, int rc)
 			plugin->instances++;
 			continue;
 		}
-		ret = plugin_host_create(vm, plugin, v, config, diag, &vm->vdevs[vm->vdev_count].inst);
+		ret = plugin_host_create(vm, plugin, v, config, diag,
+					 &vm->vdevs[vm->vdev_count].inst);
 		if (ret != 0) {
 			vdev_arena_free(arena);
 			rc = ret;
@@ -561,7 +603,7 @@ int vm_assemble(struct vm *vm, struct conf_diag *diag)
 
 static void vm_print_size(FILE *out, uint64_t n)
 {
-	static const char *unit[] = { "", "K", "M", "G", "T" };
+	static const char *unit[] = {"", "K", "M", "G", "T"};
 	unsigned u = 0;
 
 	while (u < 4 && n >= 1024 && n % 1024 == 0) {
@@ -600,7 +642,8 @@ void vm_print(struct vm *vm, FILE *out)
 
 			fprintf(out, "  %-6s 0x%016llx-0x%016llx %s", iomap_space_name(s),
 				(unsigned long long)info.base,
-				(unsigned long long)(info.base + info.length - 1), info.owner->name);
+				(unsigned long long)(info.base + info.length - 1),
+				info.owner->name);
 			if (!is_mem)
 				fprintf(out, " (region %u)", info.id);
 			fputc('\n', out);
@@ -633,7 +676,9 @@ void vm_status(struct vm *vm, FILE *out)
 {
 	fprintf(out, "vm %s uuid %s: %s, backend %s\n",
 		vm->conf->system ? vm->conf->system : "guest", vm->uuid,
-		vm_stopping(vm) ? "stopping" : vm_guest_started(vm) ? "running" : "configured",
+		vm_stopping(vm)	       ? "stopping"
+		: vm_guest_started(vm) ? "running"
+				       : "configured",
 		vm->opts.backend ? vm->opts.backend->name : "none");
 	fprintf(out, "unowned accesses: mmio %llu pio %llu pcicfg %llu\n",
 		(unsigned long long)iomap_unowned_count(vm->iomap, VDEV_SPACE_MMIO),
@@ -701,8 +746,8 @@ int vm_run(struct vm *vm)
 	}
 	vm_signal_set(&set);
 	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (vm->signal_fd < 0 ||
-	    evloop_watch(vm->loop, vm->signal_fd, EPOLLIN, vm_signal_fire, vm, NULL, &sig_item) < 0) {
+	if (vm->signal_fd < 0 || evloop_watch(vm->loop, vm->signal_fd, EPOLLIN, vm_signal_fire, vm,
+					      NULL, &sig_item) < 0) {
 		vm_log(vm, LOG_LVL_FATAL, "cannot watch signals: %s", strerror(errno));
 		if (vm->signal_fd >= 0)
 			close(vm->signal_fd);

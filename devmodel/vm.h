@@ -34,10 +34,10 @@ struct vm_options {
 	const char *const *plugin_dirs; /* search order for vdev-NAME.so */
 	unsigned plugin_dir_count;
 	const struct backend_ops *backend; /* NULL: no backend (--check, tests) */
-	const char *backend_name;          /* for messages when backend is NULL */
-	int domid;                         /* -1 when not given */
-	const char *script;                /* sim: --script FILE */
-	FILE *log_stdout, *log_stderr;     /* NULL: the process's */
+	const char *backend_name;	   /* for messages when backend is NULL */
+	int domid;			   /* -1 when not given */
+	const char *script;		   /* sim: --script FILE */
+	FILE *log_stdout, *log_stderr;	   /* NULL: the process's */
 };
 
 /*
@@ -106,6 +106,6 @@ struct vdev_host_ctx *vm_vdev_find(struct vm *vm, const char *instance_name);
 
 /* vm_log: a line in the VM's log, tagged "vm". */
 void vm_log(struct vm *vm, unsigned level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif /* VDM_VM_H */

@@ -61,7 +61,7 @@ static void test_bounds(void **state)
 	memset(buf, 0x11, sizeof(buf));
 	assert_int_equal(guest_mem_read(gm, 0x1ff1, buf, 16), -EFAULT);
 	assert_int_equal(buf[0], 0x11);
-	assert_int_equal(guest_mem_write(gm, 0x1ff1, (uint8_t[16]){ 0 }, 16), -EFAULT);
+	assert_int_equal(guest_mem_write(gm, 0x1ff1, (uint8_t[16]){0}, 16), -EFAULT);
 	assert_int_equal(guest_mem_read(gm, 0x1ff0, buf, 16), 0);
 	assert_memory_equal(buf, pattern, 16); /* the partial write did not happen */
 	/* straddling the start, in front of RAM, and past 2^64 */
@@ -100,7 +100,7 @@ static void test_adjacent_and_gaps(void **state)
 static void test_rom_and_reserve(void **state)
 {
 	struct guest_mem *gm = guest_mem_new();
-	uint8_t buf[4] = { 1, 2, 3, 4 }, out[4];
+	uint8_t buf[4] = {1, 2, 3, 4}, out[4];
 	uint8_t *p;
 
 	assert_int_equal(guest_mem_add(gm, GUEST_MEM_ROM, 0xf0000, 0x10000, NULL, NULL), 0);
@@ -146,11 +146,11 @@ static void test_external_backing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_layout),
-		cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_adjacent_and_gaps),
-		cmocka_unit_test(test_rom_and_reserve),
-		cmocka_unit_test(test_external_backing),
+	    cmocka_unit_test(test_layout),
+	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_adjacent_and_gaps),
+	    cmocka_unit_test(test_rom_and_reserve),
+	    cmocka_unit_test(test_external_backing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,8 +52,8 @@ static int fake_access(void *ctx, uint32_t id, enum vdev_space space, uint64_t o
 		pthread_mutex_unlock(&f->lock);
 	}
 	if (f->ncalls < MAX_CALLS)
-		f->calls[f->ncalls++] = (struct call){ id, offset, size, is_write,
-						       is_write ? *value : 0 };
+		f->calls[f->ncalls++] =
+		    (struct call){id, offset, size, is_write, is_write ? *value : 0};
 	if (f->fail)
 		return f->fail;
 	if (!is_write) {
@@ -70,16 +70,15 @@ static int fake_access(void *ctx, uint32_t id, enum vdev_space space, uint64_t o
 static void fake_init(struct fake *f, const char *name, uint32_t sizes)
 {
 	memset(f, 0, sizeof(*f));
-	f->owner = (struct iomap_owner){ .name = name, .access = fake_access,
-					 .access_sizes = sizes, .ctx = f };
+	f->owner = (struct iomap_owner){
+	    .name = name, .access = fake_access, .access_sizes = sizes, .ctx = f};
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
 }
 
 static int abort_calls;
 static uint64_t abort_addr;
-static void on_abort(void *ctx, enum vdev_space space, uint64_t addr, unsigned size,
-		     bool is_write)
+static void on_abort(void *ctx, enum vdev_space space, uint64_t addr, unsigned size, bool is_write)
 {
 	abort_calls++;
 	abort_addr = addr;
@@ -115,11 +114,11 @@ static void test_overlaps(void **state)
 	static const struct {
 		uint64_t base, len;
 	} bad[] = {
-		{ 0x1000, 0x100 }, /* identical */
-		{ 0x0f00, 0x101 }, /* covers the first byte */
-		{ 0x10ff, 0x10 },  /* covers the last byte */
-		{ 0x1010, 0x10 },  /* inside */
-		{ 0x0f00, 0x400 }, /* around */
+	    {0x1000, 0x100}, /* identical */
+	    {0x0f00, 0x101}, /* covers the first byte */
+	    {0x10ff, 0x10},  /* covers the last byte */
+	    {0x1010, 0x10},  /* inside */
+	    {0x0f00, 0x400}, /* around */
 	};
 
 	fake_init(&a, "uart", VDEV_ACCESS_SIZES_ALL);
@@ -127,9 +126,9 @@ static void test_overlaps(void **state)
 	assert_int_equal(iomap_add(m, VDEV_SPACE_MMIO, 0x1000, 0x100, &a.owner, 0, NULL), 0);
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&c, 0, sizeof(c));
-		assert_int_equal(iomap_add(m, VDEV_SPACE_MMIO, bad[i].base, bad[i].len, &b.owner,
-					   0, &c),
-				 -EEXIST);
+		assert_int_equal(
+		    iomap_add(m, VDEV_SPACE_MMIO, bad[i].base, bad[i].len, &b.owner, 0, &c),
+		    -EEXIST);
 		assert_string_equal(c.owner, "uart");
 		assert_int_equal(c.base, 0x1000);
 		assert_int_equal(c.length, 0x100);
@@ -169,8 +168,8 @@ static void test_first_last_byte(void **state)
 	assert_int_equal(iomap_unowned_count(m, VDEV_SPACE_MMIO), 2);
 	/* a region at the very top of the address space */
 	assert_int_equal(iomap_add(m, VDEV_SPACE_MMIO, UINT64_MAX, 1, &f.owner, 1, NULL), 0);
-	assert_int_equal(iomap_access(m, VDEV_SPACE_MMIO, UINT64_MAX, 1, true,
-				      &(uint64_t){ 0x5a }, 0), 0);
+	assert_int_equal(
+	    iomap_access(m, VDEV_SPACE_MMIO, UINT64_MAX, 1, true, &(uint64_t){0x5a}, 0), 0);
 	assert_int_equal(f.calls[2].offset, 0);
 	assert_int_equal(f.calls[2].value, 0x5a);
 	iomap_free(m);
@@ -196,9 +195,8 @@ static void test_policies(void **state)
 	assert_int_equal(iomap_access(m, VDEV_SPACE_MMIO, 0x1234, 4, false, &v, 0), -ENXIO);
 	assert_int_equal(abort_calls, 0);
 	/* pcicfg: absent functions read all-ones whatever the policy */
-	assert_int_equal(iomap_access(m, VDEV_SPACE_PCICFG, VDEV_PCICFG_ADDR(0, 3, 0, 0), 4, false,
-				      &v, 0),
-			 0);
+	assert_int_equal(
+	    iomap_access(m, VDEV_SPACE_PCICFG, VDEV_PCICFG_ADDR(0, 3, 0, 0), 4, false, &v, 0), 0);
 	assert_int_equal(v, 0xffffffff);
 	assert_int_equal(iomap_unowned_count(m, VDEV_SPACE_PCICFG), 1);
 
@@ -251,8 +249,8 @@ static void test_split_sizes(void **state)
 
 	/* 4-byte write: each byte goes to its own offset */
 	bytes.ncalls = 0;
-	assert_int_equal(iomap_access(m, VDEV_SPACE_MMIO, 0x1000, 4, true,
-				      &(uint64_t){ 0x44332211 }, 0), 0);
+	assert_int_equal(
+	    iomap_access(m, VDEV_SPACE_MMIO, 0x1000, 4, true, &(uint64_t){0x44332211}, 0), 0);
 	assert_int_equal(bytes.ncalls, 4);
 	assert_int_equal(bytes.calls[0].value, 0x11);
 	assert_int_equal(bytes.calls[3].value, 0x44);
@@ -340,12 +338,12 @@ static void test_many_regions(void **state)
 	assert_int_equal(iomap_remove(m, &f.owner, 0), -ENOENT);
 	assert_int_equal(iomap_count(m, VDEV_SPACE_MMIO), N / 2);
 	f.ncalls = 0;
-	assert_int_equal(iomap_access(m, VDEV_SPACE_MMIO, 0x100000 + 0x40 * 501 + 3, 1, false, &v,
-				      0), 0);
+	assert_int_equal(
+	    iomap_access(m, VDEV_SPACE_MMIO, 0x100000 + 0x40 * 501 + 3, 1, false, &v, 0), 0);
 	assert_int_equal(f.ncalls, 1);
 	assert_int_equal(f.calls[0].id, 501);
-	assert_int_equal(iomap_access(m, VDEV_SPACE_MMIO, 0x100000 + 0x40 * 500 + 3, 1, false, &v,
-				      0), 0);
+	assert_int_equal(
+	    iomap_access(m, VDEV_SPACE_MMIO, 0x100000 + 0x40 * 500 + 3, 1, false, &v, 0), 0);
 	assert_int_equal(f.ncalls, 1);
 	assert_int_equal(iomap_remove_owner(m, &f.owner), N / 2);
 	assert_int_equal(iomap_count(m, VDEV_SPACE_MMIO), 0);
@@ -382,7 +380,7 @@ static void test_remove_in_flight(void **state)
 {
 	struct iomap *m = iomap_new();
 	struct fake f;
-	struct inflight in = { .m = m };
+	struct inflight in = {.m = m};
 	pthread_t reader, releaser;
 	uint64_t v;
 
@@ -419,10 +417,10 @@ static void test_remove_in_flight(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_range_checks),   cmocka_unit_test(test_overlaps),
-		cmocka_unit_test(test_first_last_byte), cmocka_unit_test(test_policies),
-		cmocka_unit_test(test_device_error),   cmocka_unit_test(test_split_sizes),
-		cmocka_unit_test(test_many_regions),   cmocka_unit_test(test_remove_in_flight),
+	    cmocka_unit_test(test_range_checks),    cmocka_unit_test(test_overlaps),
+	    cmocka_unit_test(test_first_last_byte), cmocka_unit_test(test_policies),
+	    cmocka_unit_test(test_device_error),    cmocka_unit_test(test_split_sizes),
+	    cmocka_unit_test(test_many_regions),    cmocka_unit_test(test_remove_in_flight),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

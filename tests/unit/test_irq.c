@@ -38,14 +38,13 @@ static void rec_pulse(void *ctx, unsigned line)
 	snprintf(r->trace + n, sizeof(r->trace) - n, "%u^ ", line);
 }
 
-static const struct irq_controller_ops rec_ops = { .set_level = rec_set };
-static const struct irq_controller_ops rec_pulse_ops = { .set_level = rec_set,
-							  .pulse = rec_pulse };
+static const struct irq_controller_ops rec_ops = {.set_level = rec_set};
+static const struct irq_controller_ops rec_pulse_ops = {.set_level = rec_set, .pulse = rec_pulse};
 
 static void test_names(void **state)
 {
 	struct irq_registry *r = irq_registry_new();
-	struct rec a = { .pulses = 0 };
+	struct rec a = {.pulses = 0};
 	struct irq_controller *c = NULL;
 	const char *name;
 	unsigned lines;
@@ -69,10 +68,10 @@ static void test_names(void **state)
 static void test_line_specs(void **state)
 {
 	struct irq_registry *r = irq_registry_new();
-	struct rec a = { .pulses = 0 };
+	struct rec a = {.pulses = 0};
 	struct vdev_line *l = NULL;
-	static const char *const malformed[] = { "ioapic", "ioapic:", "ioapic:x", ":3",
-						 "ioapic:3x", "ioapic:-1", "ioapic:0x" };
+	static const char *const malformed[] = {"ioapic",    "ioapic:",	  "ioapic:x", ":3",
+						"ioapic:3x", "ioapic:-1", "ioapic:0x"};
 
 	assert_int_equal(irq_controller_register(r, "ioapic", 24, &rec_ops, &a, NULL), 0);
 	assert_int_equal(irq_line_get(r, "ioapic:23", &l), 0);
@@ -98,7 +97,7 @@ static void test_line_specs(void **state)
 static void test_edge_filter(void **state)
 {
 	struct irq_registry *r = irq_registry_new();
-	struct rec a = { .pulses = 0 };
+	struct rec a = {.pulses = 0};
 	struct vdev_line *l;
 
 	assert_int_equal(irq_controller_register(r, "pic", 16, &rec_ops, &a, NULL), 0);
@@ -118,7 +117,7 @@ static void test_edge_filter(void **state)
 static void test_shared_line(void **state)
 {
 	struct irq_registry *r = irq_registry_new();
-	struct rec a = { .pulses = 0 };
+	struct rec a = {.pulses = 0};
 	struct vdev_line *l1, *l2;
 
 	assert_int_equal(irq_controller_register(r, "pic", 16, &rec_ops, &a, NULL), 0);
@@ -140,7 +139,7 @@ static void test_shared_line(void **state)
 static void test_pulse(void **state)
 {
 	struct irq_registry *r = irq_registry_new();
-	struct rec a = { .pulses = 0 }, b = { .pulses = 0 };
+	struct rec a = {.pulses = 0}, b = {.pulses = 0};
 	struct vdev_line *l, *held, *p;
 
 	assert_int_equal(irq_controller_register(r, "pic", 16, &rec_ops, &a, NULL), 0);
@@ -164,7 +163,7 @@ static void test_pulse(void **state)
 static void test_unregister(void **state)
 {
 	struct irq_registry *r = irq_registry_new();
-	struct rec a = { .pulses = 0 };
+	struct rec a = {.pulses = 0};
 	struct irq_controller *c;
 	struct vdev_line *l;
 
@@ -199,7 +198,7 @@ static int msi_sink(void *ctx, uint64_t address, uint32_t data)
 static void test_msi(void **state)
 {
 	struct irq_registry *r = irq_registry_new();
-	struct msi_rec m = { 0 };
+	struct msi_rec m = {0};
 
 	assert_int_equal(irq_msi_send(r, 0xfee00000, 0x31), -ENOTSUP);
 	irq_msi_set_sink(r, msi_sink, &m);
@@ -216,10 +215,10 @@ static void test_msi(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),	   cmocka_unit_test(test_line_specs),
-		cmocka_unit_test(test_edge_filter), cmocka_unit_test(test_shared_line),
-		cmocka_unit_test(test_pulse),	   cmocka_unit_test(test_unregister),
-		cmocka_unit_test(test_msi),
+	    cmocka_unit_test(test_names),	cmocka_unit_test(test_line_specs),
+	    cmocka_unit_test(test_edge_filter), cmocka_unit_test(test_shared_line),
+	    cmocka_unit_test(test_pulse),	cmocka_unit_test(test_unregister),
+	    cmocka_unit_test(test_msi),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

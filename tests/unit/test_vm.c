@@ -37,7 +37,7 @@ static struct test_backend {
 	char trace[1024]; /* tpic input changes: "3+ 3- " */
 	bool torn_down;
 	unsigned left_lines, left_items, left_regions;
-} tb = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+} tb = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static void tpic_set(void *ctx, unsigned line, int level)
 {
@@ -46,7 +46,7 @@ static void tpic_set(void *ctx, unsigned line, int level)
 	snprintf(tb.trace + n, sizeof(tb.trace) - n, "%u%c ", line, level ? '+' : '-');
 }
 
-static const struct irq_controller_ops tpic_ops = { .set_level = tpic_set };
+static const struct irq_controller_ops tpic_ops = {.set_level = tpic_set};
 
 static int tb_setup(struct vm *vm)
 {
@@ -81,25 +81,25 @@ static void tb_teardown(struct vm *vm)
 	tb.torn_down = true;
 	tb.left_lines = irq_line_count(vm_irq(vm));
 	tb.left_items = evloop_item_count(vm_evloop(vm));
-	tb.left_regions = iomap_count(vm_iomap(vm), VDEV_SPACE_MMIO) +
-			  iomap_count(vm_iomap(vm), VDEV_SPACE_PIO);
+	tb.left_regions =
+	    iomap_count(vm_iomap(vm), VDEV_SPACE_MMIO) + iomap_count(vm_iomap(vm), VDEV_SPACE_PIO);
 }
 
-static const char *const tb_natives[] = { "tpic", "apic", NULL };
+static const char *const tb_natives[] = {"tpic", "apic", NULL};
 
 static struct backend_ops test_backend = {
-	.name = "test",
-	.native_controllers = tb_natives,
-	.setup = tb_setup,
-	.run = tb_run,
-	.stop = tb_stop,
-	.teardown = tb_teardown,
+    .name = "test",
+    .native_controllers = tb_natives,
+    .setup = tb_setup,
+    .run = tb_run,
+    .stop = tb_stop,
+    .teardown = tb_teardown,
 };
 
 /* ------------------------------------------------------------ harness */
 
 static char plugin_dir[PATH_MAX + 16];
-static const char *dirs[1] = { plugin_dir };
+static const char *dirs[1] = {plugin_dir};
 
 struct fixture {
 	struct conf_diag *diag;
@@ -147,14 +147,14 @@ static int fixture_teardown(void **state)
 /* Parse and assemble `text`; returns vm_assemble's code (or 65 for a parse error). */
 static int assemble(struct fixture *f, const char *text)
 {
-	struct conf_env env = { .native_controllers = tb_natives };
+	struct conf_env env = {.native_controllers = tb_natives};
 	struct vm_options opts = {
-		.plugin_dirs = dirs,
-		.plugin_dir_count = 1,
-		.backend = &test_backend,
-		.domid = -1,
-		.log_stdout = f->log_out,
-		.log_stderr = f->log_out,
+	    .plugin_dirs = dirs,
+	    .plugin_dir_count = 1,
+	    .backend = &test_backend,
+	    .domid = -1,
+	    .log_stdout = f->log_out,
+	    .log_stderr = f->log_out,
 	};
 	int rc;
 
@@ -188,17 +188,15 @@ static uint64_t mmio_read(struct fixture *f, uint64_t addr, unsigned size)
 {
 	uint64_t v = 0;
 
-	assert_int_equal(vm_io(f->vm)->access(vm_io(f->vm)->ctx, VDEV_SPACE_MMIO, addr, size,
-					      false, &v, 0),
-			 0);
+	assert_int_equal(
+	    vm_io(f->vm)->access(vm_io(f->vm)->ctx, VDEV_SPACE_MMIO, addr, size, false, &v, 0), 0);
 	return v;
 }
 
 static void mmio_write(struct fixture *f, uint64_t addr, unsigned size, uint64_t v)
 {
-	assert_int_equal(vm_io(f->vm)->access(vm_io(f->vm)->ctx, VDEV_SPACE_MMIO, addr, size, true,
-					      &v, 0),
-			 0);
+	assert_int_equal(
+	    vm_io(f->vm)->access(vm_io(f->vm)->ctx, VDEV_SPACE_MMIO, addr, size, true, &v, 0), 0);
 }
 
 /* -------------------------------------------------------------- tests */
@@ -348,9 +346,9 @@ static void test_unsupported_abort(void **state)
 	uint64_t v = 0;
 
 	assert_int_equal(assemble(f, "unsupported reference abort\nram 0,1m\n"), 0);
-	assert_int_equal(vm_io(f->vm)->access(vm_io(f->vm)->ctx, VDEV_SPACE_MMIO, 0xfee00000, 4,
-					      false, &v, 0),
-			 -ENXIO);
+	assert_int_equal(
+	    vm_io(f->vm)->access(vm_io(f->vm)->ctx, VDEV_SPACE_MMIO, 0xfee00000, 4, false, &v, 0),
+	    -ENXIO);
 	assert_true(vm_stopping(f->vm));
 	assert_int_equal(vm_stop_code(f->vm), VDM_EXIT_UNSUPPORTED);
 	assert_int_equal(tb.stop_code, VDM_EXIT_UNSUPPORTED);
@@ -434,23 +432,23 @@ static void test_run_stop_code(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_memory_overlap, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_good_device, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_vdev_overlaps_ram, fixture_setup,
-						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_vdev_overlaps_vdev, fixture_setup,
-						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_line, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_plugin, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_option, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_create_refused, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_timer_and_teardown, fixture_setup,
-						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_unsupported_abort, fixture_setup,
-						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_print, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_run_signals, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_run_stop_code, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_memory_overlap, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_good_device, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_vdev_overlaps_ram, fixture_setup,
+					    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_vdev_overlaps_vdev, fixture_setup,
+					    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_line, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_plugin, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_option, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_create_refused, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_timer_and_teardown, fixture_setup,
+					    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_unsupported_abort, fixture_setup,
+					    fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_print, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_run_signals, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_run_stop_code, fixture_setup, fixture_teardown),
 	};
 	char exe[PATH_MAX];
 	ssize_t n;
