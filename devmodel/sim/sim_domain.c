@@ -5,6 +5,7 @@
 #include "devmodel/sim/sim_domain.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -32,7 +33,7 @@ int sim_domain_init(struct sim_domain *d, unsigned vcpus)
 	int sv[2];
 
 	memset(d, 0, sizeof(*d));
-	d->control_hv = d->control_dm = d->buf_to_dm = -1;
+	d->control_hv = d->control_dm = d->buf_to_dm = d->stop_fd = -1;
 	for (unsigned i = 0; i < SIM_MAX_VCPUS; i++)
 		d->to_dm[i] = d->to_hv[i] = -1;
 	if (vcpus == 0 || vcpus > SIM_MAX_VCPUS)
@@ -52,7 +53,8 @@ int sim_domain_init(struct sim_domain *d, unsigned vcpus)
 		d->iopage->vcpu_ioreq[i].vp_eport = i + 1;
 	}
 	d->buf_to_dm = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->buf_to_dm < 0)
+	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->buf_to_dm < 0 || d->stop_fd < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		goto fail;
@@ -73,6 +75,22 @@ int sim_domain_add_ram(struct sim_domain *d, uint64_t gpa, uint64_t size, void *
 		return -EINVAL;
 	d->ram[d->ram_count++] = (struct sim_ram){.gpa = gpa, .size = size, .host = host};
 	return 0;
+}
+
+void sim_domain_stop(struct sim_domain *d)
+{
+	uint64_t one = 1;
+
+	if (d->stop_fd >= 0 && write(d->stop_fd, &one, sizeof(one)) < 0) {
+		/* an eventfd only fails to count past 2^64-2: it is signalled already */
+	}
+}
+
+bool sim_domain_stopped(const struct sim_domain *d)
+{
+	struct pollfd pfd = {.fd = d->stop_fd, .events = POLLIN};
+
+	return d->stop_fd >= 0 && poll(&pfd, 1, 0) > 0;
 }
 
 uint8_t *sim_domain_ram(const struct sim_domain *d, uint64_t gpa, uint64_t len)
@@ -99,6 +117,7 @@ void sim_domain_destroy(struct sim_domain *d)
 		close_fd(&d->to_hv[i]);
 	}
 	close_fd(&d->buf_to_dm);
+	close_fd(&d->stop_fd);
 	close_fd(&d->control_hv);
 	close_fd(&d->control_dm);
 	if (d->iopage)

@@ -41,6 +41,7 @@ struct sim_domain {
 	int to_dm[SIM_MAX_VCPUS];   /* eventfd: Xen notified the vCPU's port */
 	int to_hv[SIM_MAX_VCPUS];   /* eventfd: the device model notified back */
 	int buf_to_dm;              /* eventfd: the buffered ring has entries */
+	int stop_fd;                /* eventfd: the VM is gone, stop waiting */
 	int control_hv;             /* socket end of the hypervisor side */
 	int control_dm;             /* socket end of the device-model side */
 	struct sim_ram ram[SIM_MAX_RAM];
@@ -78,6 +79,10 @@ struct sim_reply {
 int sim_domain_init(struct sim_domain *d, unsigned vcpus);
 int sim_domain_add_ram(struct sim_domain *d, uint64_t gpa, uint64_t size, void *host);
 void sim_domain_destroy(struct sim_domain *d);
+/* sim_domain_stop: wake and end every wait of both sides (any thread,
+ * signal-safe); sim_domain_stopped tells whether it happened. */
+void sim_domain_stop(struct sim_domain *d);
+bool sim_domain_stopped(const struct sim_domain *d);
 /* A host pointer to [gpa, gpa+len) if it lies inside one RAM range, else NULL. */
 uint8_t *sim_domain_ram(const struct sim_domain *d, uint64_t gpa, uint64_t len);
 

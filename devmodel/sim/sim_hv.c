@@ -99,7 +99,8 @@ int sim_hv_post(struct sim_domain *d, unsigned vcpu, ioreq_t *req, char *why, si
 	 */
 	deadline = now_ms() + d->timeout_ms;
 	for (;;) {
-		struct pollfd pfd = {.fd = d->to_hv[vcpu], .events = POLLIN};
+		struct pollfd pfd[2] = {{.fd = d->to_hv[vcpu], .events = POLLIN},
+					{.fd = d->stop_fd, .events = POLLIN}};
 		state = slot_state(slot);
 		if (state > STATE_IORESP_READY)
 			return why_set(why, whylen, "weird HVM iorequest state %u on vCPU %u", state,
@@ -120,8 +121,12 @@ int sim_hv_post(struct sim_domain *d, unsigned vcpu, ioreq_t *req, char *why, si
 				 d->timeout_ms, state);
 			return -ETIMEDOUT;
 		}
-		if (poll(&pfd, 1, 1) > 0) {
+		if (poll(pfd, 2, 1) > 0) {
 			uint64_t ignored;
+			if (pfd[1].revents) {
+				snprintf(why, whylen, "the VM stopped while vCPU %u waited", vcpu);
+				return -ECANCELED;
+			}
 			if (read(d->to_hv[vcpu], &ignored, sizeof(ignored)) < 0 && errno != EAGAIN)
 				return why_set(why, whylen, "event channel read: %s", strerror(errno));
 		}
@@ -187,14 +192,17 @@ int sim_hv_post_buffered(struct sim_domain *d, uint8_t type, uint64_t addr, unsi
 
 int sim_hv_control(struct sim_domain *d, const struct sim_msg *msg, struct sim_reply *reply)
 {
-	struct pollfd pfd = {.fd = d->control_hv, .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = d->control_hv, .events = POLLIN},
+				{.fd = d->stop_fd, .events = POLLIN}};
 	ssize_t n;
 
 	if (send(d->control_hv, msg, sizeof(*msg), MSG_NOSIGNAL) != (ssize_t)sizeof(*msg))
 		return -errno;
-	n = poll(&pfd, 1, (int)d->timeout_ms);
+	n = poll(pfd, 2, (int)d->timeout_ms);
 	if (n <= 0)
 		return n == 0 ? -ETIMEDOUT : -errno;
+	if (!pfd[0].revents)
+		return -ECANCELED;
 	n = recv(d->control_hv, reply, sizeof(*reply), 0);
 	if (n != (ssize_t)sizeof(*reply))
 		return n < 0 ? -errno : -EPROTO;
