@@ -81,7 +81,7 @@ static int mem_fill(const struct guest_loader_mem *mem, uint64_t gpa, const void
 }
 
 int guest_loader_write(const struct guest_loader_mem *mem, uint64_t gpa, const void *buf,
-		    size_t length)
+		       size_t length)
 {
 	return mem_fill(mem, gpa, buf, length);
 }
@@ -92,8 +92,8 @@ struct phdr {
 	uint64_t offset, paddr, filesz, memsz;
 };
 
-static int phdr_get(const uint8_t *image, size_t size, bool elf64, uint64_t phoff,
-		    unsigned index, struct phdr *ph)
+static int phdr_get(const uint8_t *image, size_t size, bool elf64, uint64_t phoff, unsigned index,
+		    struct phdr *ph)
 {
 	size_t entsize = elf64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
 	uint64_t at = phoff + (uint64_t)index * entsize;
@@ -104,12 +104,12 @@ static int phdr_get(const uint8_t *image, size_t size, bool elf64, uint64_t phof
 		Elf64_Phdr p;
 
 		memcpy(&p, image + at, sizeof(p));
-		*ph = (struct phdr){ p.p_type, p.p_offset, p.p_paddr, p.p_filesz, p.p_memsz };
+		*ph = (struct phdr){p.p_type, p.p_offset, p.p_paddr, p.p_filesz, p.p_memsz};
 	} else {
 		Elf32_Phdr p;
 
 		memcpy(&p, image + at, sizeof(p));
-		*ph = (struct phdr){ p.p_type, p.p_offset, p.p_paddr, p.p_filesz, p.p_memsz };
+		*ph = (struct phdr){p.p_type, p.p_offset, p.p_paddr, p.p_filesz, p.p_memsz};
 	}
 	return 0;
 }
@@ -120,8 +120,7 @@ static uint64_t align4(uint64_t v)
 }
 
 /* Look for Xen's PHYS32_ENTRY note in one PT_NOTE segment. */
-static bool note_find_pvh(const uint8_t *image, size_t size, const struct phdr *ph,
-			  uint64_t *entry)
+static bool note_find_pvh(const uint8_t *image, size_t size, const struct phdr *ph, uint64_t *entry)
 {
 	uint64_t at = ph->offset, end;
 
@@ -201,7 +200,7 @@ int guest_load_elf(const struct guest_loader_mem *mem, const void *image_, size_
 	if ((machine != EM_386 && machine != EM_X86_64) || type != ET_EXEC || phnum == 0)
 		return -ENOEXEC;
 
-	*out = (struct guest_image){ .low = UINT64_MAX, .elf64 = elf64 };
+	*out = (struct guest_image){.low = UINT64_MAX, .elf64 = elf64};
 	/* Validate the whole table before writing anything. */
 	for (unsigned i = 0; i < phnum; i++) {
 		struct phdr ph;
@@ -210,8 +209,8 @@ int guest_load_elf(const struct guest_loader_mem *mem, const void *image_, size_
 		if (err)
 			return err;
 		if (ph.type == PT_LOAD) {
-			if (ph.filesz > ph.memsz || ph.offset > size || ph.filesz > size - ph.offset ||
-			    ph.paddr + ph.memsz < ph.paddr)
+			if (ph.filesz > ph.memsz || ph.offset > size ||
+			    ph.filesz > size - ph.offset || ph.paddr + ph.memsz < ph.paddr)
 				return -ENOEXEC;
 			if (!range_in_memory(mem, ph.paddr, ph.memsz))
 				return -EFAULT;
@@ -243,16 +242,15 @@ int guest_load_elf(const struct guest_loader_mem *mem, const void *image_, size_
 	return 0;
 }
 
-int guest_load_raw(const struct guest_loader_mem *mem, const void *image, size_t size,
-		   uint64_t gpa, struct guest_image *out)
+int guest_load_raw(const struct guest_loader_mem *mem, const void *image, size_t size, uint64_t gpa,
+		   struct guest_image *out)
 {
 	int err = mem_fill(mem, gpa, image, size);
 
 	if (err)
 		return err;
 	*out = (struct guest_image){
-		.kind = GUEST_IMAGE_RAW, .entry = gpa, .low = gpa, .high = gpa + size
-	};
+	    .kind = GUEST_IMAGE_RAW, .entry = gpa, .low = gpa, .high = gpa + size};
 	return 0;
 }
 
@@ -294,7 +292,8 @@ int guest_load_file(const struct guest_loader_mem *mem, const char *path, bool r
 		done += (size_t)n;
 	}
 	close(fd);
-	err = raw ? guest_load_raw(mem, buf, done, raw_gpa, out) : guest_load_elf(mem, buf, done, out);
+	err = raw ? guest_load_raw(mem, buf, done, raw_gpa, out)
+		  : guest_load_elf(mem, buf, done, out);
 	if (err == -ENOEXEC)
 		fprintf(stderr, "vdm: %s: not a loadable x86 ELF executable\n", path);
 	else if (err == -EFAULT)

@@ -36,17 +36,17 @@ struct guest_loader_mem {
 };
 
 enum guest_image_kind {
-	GUEST_IMAGE_PVH,  /* ELF with a PVH entry note */
-	GUEST_IMAGE_ELF,  /* ELF without it: e_entry */
-	GUEST_IMAGE_RAW,  /* bytes at an address, entered there */
+	GUEST_IMAGE_PVH, /* ELF with a PVH entry note */
+	GUEST_IMAGE_ELF, /* ELF without it: e_entry */
+	GUEST_IMAGE_RAW, /* bytes at an address, entered there */
 };
 
 struct guest_image {
 	enum guest_image_kind kind;
-	uint64_t entry;   /* guest-physical entry point */
-	uint64_t low;     /* lowest byte loaded */
-	uint64_t high;    /* one past the highest byte loaded (bss included) */
-	bool elf64;       /* the ELF's class (not the entry mode) */
+	uint64_t entry; /* guest-physical entry point */
+	uint64_t low;	/* lowest byte loaded */
+	uint64_t high;	/* one past the highest byte loaded (bss included) */
+	bool elf64;	/* the ELF's class (not the entry mode) */
 };
 
 /* The longest command line guest_write_start_info accepts, with its NUL. */
@@ -65,8 +65,8 @@ int guest_load_elf(const struct guest_loader_mem *mem, const void *image, size_t
 
 /* guest_load_raw: copy `size` bytes to `gpa`; the entry is `gpa`. Returns 0,
  * or -EFAULT when the range is not entirely guest memory. */
-int guest_load_raw(const struct guest_loader_mem *mem, const void *image, size_t size,
-		   uint64_t gpa, struct guest_image *out);
+int guest_load_raw(const struct guest_loader_mem *mem, const void *image, size_t size, uint64_t gpa,
+		   struct guest_image *out);
 
 /*
  * guest_load_file: read `path` and load it as an ELF (raw = false) or as a
@@ -94,6 +94,6 @@ int guest_write_start_info(const struct guest_loader_mem *mem, const struct gues
  * regions. Returns 0 or -EFAULT if any byte is outside every region (then
  * nothing is written). */
 int guest_loader_write(const struct guest_loader_mem *mem, uint64_t gpa, const void *buf,
-		    size_t length);
+		       size_t length);
 
 #endif /* VDM_GUEST_LOADER_H */

@@ -31,7 +31,7 @@ struct backend_kvm {
 	struct kvm_vm *engine;
 	struct irq_controller *apic, *cpu;
 	pthread_mutex_t lock; /* engine creation vs. stop from another thread */
-	int early_stop;       /* a stop before the engine existed, or NO_STOP */
+	int early_stop;	      /* a stop before the engine existed, or NO_STOP */
 	bool extint_warned;
 };
 
@@ -70,7 +70,7 @@ static void backend_kvm_extint_level(void *ctx, unsigned line, int level)
 }
 
 static const struct irq_controller_ops backend_kvm_lint0_ops = {
-	.set_level = backend_kvm_extint_level,
+    .set_level = backend_kvm_extint_level,
 };
 
 static int backend_kvm_setup(struct vm *vm)
@@ -125,17 +125,17 @@ static int backend_kvm_regions(struct vm *vm, struct guest_loader_region **out, 
 
 		if (range->kind == GUEST_MEM_RESERVE) {
 			res[nr++] = (struct hvm_memmap_table_entry){
-				.addr = range->start,
-				.size = range->length,
-				.type = XEN_HVM_MEMMAP_TYPE_RESERVED,
+			    .addr = range->start,
+			    .size = range->length,
+			    .type = XEN_HVM_MEMMAP_TYPE_RESERVED,
 			};
 			continue;
 		}
 		regions[r++] = (struct guest_loader_region){
-			.host = range->host,
-			.gpa = range->start,
-			.size = range->length,
-			.read_only = range->kind == GUEST_MEM_ROM,
+		    .host = range->host,
+		    .gpa = range->start,
+		    .size = range->length,
+		    .read_only = range->kind == GUEST_MEM_ROM,
 		};
 	}
 	*out = regions;
@@ -151,7 +151,7 @@ static int backend_kvm_load(struct vm *vm, const struct guest_loader_mem *mem,
 			    struct kvm_vm_entry *entry)
 {
 	const struct conf_vm *conf = vm_conf(vm);
-	struct guest_image first = { 0 };
+	struct guest_image first = {0};
 	bool have_elf = false;
 
 	for (unsigned i = 0; i < conf->load_count; i++) {
@@ -187,8 +187,8 @@ static int backend_kvm_load(struct vm *vm, const struct guest_loader_mem *mem,
 	entry->start_info = 0;
 	if (first.kind == GUEST_IMAGE_PVH) {
 		uint64_t at;
-		int ret = guest_write_start_info(mem, &first, conf->cmdline, reserved, reserved_count,
-						 0, &at);
+		int ret = guest_write_start_info(mem, &first, conf->cmdline, reserved,
+						 reserved_count, 0, &at);
 
 		if (ret) {
 			vm_log(vm, LOG_LVL_FATAL, "kvm: cannot place hvm_start_info: %s",
@@ -217,7 +217,7 @@ static int backend_kvm_run(struct vm *vm)
 	ret = backend_kvm_regions(vm, &regions, &region_count, &reserved, &reserved_count);
 	if (ret)
 		return VDM_EXIT_FATAL_START;
-	struct guest_loader_mem mem = { regions, region_count };
+	struct guest_loader_mem mem = {regions, region_count};
 
 	memset(&cfg, 0, sizeof(cfg));
 	ret = backend_kvm_load(vm, &mem, reserved, reserved_count, &cfg.entry);
@@ -231,8 +231,8 @@ static int backend_kvm_run(struct vm *vm)
 		goto out;
 	}
 	for (unsigned i = 0; i < region_count; i++)
-		slots[i] = (struct kvm_vm_slot){ regions[i].host, regions[i].gpa, regions[i].size,
-						 regions[i].read_only };
+		slots[i] = (struct kvm_vm_slot){regions[i].host, regions[i].gpa, regions[i].size,
+						regions[i].read_only};
 	cfg.slots = slots;
 	cfg.slot_count = region_count;
 	cfg.vcpu_count = conf->cpu_count ? conf->cpu_count : 1;
@@ -315,12 +315,12 @@ static void backend_kvm_teardown(struct vm *vm)
 }
 
 static struct backend_ops backend_kvm = {
-	.name = "kvm",
-	.description = "runs the guest in its own VM on /dev/kvm (split irqchip, PVH/ELF loader)",
-	.setup = backend_kvm_setup,
-	.run = backend_kvm_run,
-	.stop = backend_kvm_stop,
-	.teardown = backend_kvm_teardown,
+    .name = "kvm",
+    .description = "runs the guest in its own VM on /dev/kvm (split irqchip, PVH/ELF loader)",
+    .setup = backend_kvm_setup,
+    .run = backend_kvm_run,
+    .stop = backend_kvm_stop,
+    .teardown = backend_kvm_teardown,
 };
 
 BACKEND_REGISTER(backend_kvm)

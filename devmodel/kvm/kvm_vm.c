@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #define X86_EFLAGS_IF 0x200u
-#define NO_EXIT_CODE INT_MIN
+#define NO_EXIT_CODE  INT_MIN
 
 struct kvm_vcpu {
 	struct kvm_vm *vm;
@@ -91,12 +91,12 @@ int kvm_vm_probe(char *reason, size_t reason_size)
 		int cap;
 		const char *name;
 	} needed[] = {
-		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-		{ KVM_CAP_SPLIT_IRQCHIP, "KVM_CAP_SPLIT_IRQCHIP" },
-		{ KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI" },
-		{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
-		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
-		{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
+	    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+	    {KVM_CAP_SPLIT_IRQCHIP, "KVM_CAP_SPLIT_IRQCHIP"},
+	    {KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI"},
+	    {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
+	    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+	    {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
 	};
 	int fd, api, err = 0;
 
@@ -108,6 +108,12 @@ int kvm_vm_probe(char *reason, size_t reason_size)
 		return err;
 	}
 	api = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (api < 0) {
+		err = -errno;
+		snprintf(reason, reason_size, "KVM_GET_API_VERSION: %s", strerror(errno));
+		close(fd);
+		return err;
+	}
 	if (api != KVM_API_VERSION) {
 		snprintf(reason, reason_size, "KVM API version %d, need %d", api, KVM_API_VERSION);
 		close(fd);
@@ -348,8 +354,7 @@ int kvm_vm_create(const struct kvm_vm_config *cfg, struct kvm_vm **out)
 		kvm_log("KVM_CREATE_VM: %s", strerror(errno));
 		goto fail;
 	}
-	struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP,
-					.args = { vm->cfg.ioapic_pins } };
+	struct kvm_enable_cap split = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {vm->cfg.ioapic_pins}};
 
 	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &split) < 0) {
 		err = -errno;
@@ -359,11 +364,11 @@ int kvm_vm_create(const struct kvm_vm_config *cfg, struct kvm_vm **out)
 	for (unsigned i = 0; i < cfg->slot_count; i++) {
 		const struct kvm_vm_slot *s = &cfg->slots[i];
 		struct kvm_userspace_memory_region region = {
-			.slot = i,
-			.flags = s->read_only ? KVM_MEM_READONLY : 0,
-			.guest_phys_addr = s->gpa,
-			.memory_size = s->size,
-			.userspace_addr = (uintptr_t)s->host,
+		    .slot = i,
+		    .flags = s->read_only ? KVM_MEM_READONLY : 0,
+		    .guest_phys_addr = s->gpa,
+		    .memory_size = s->size,
+		    .userspace_addr = (uintptr_t)s->host,
 		};
 
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
@@ -406,12 +411,13 @@ static void vcpu_report_rip(struct kvm_vcpu *vcpu, const char *what)
 	struct kvm_sregs sregs;
 	char bytes[3 * 16 + 1] = "";
 
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0) {
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0) {
 		kvm_log("vCPU %u: %s (registers unreadable: %s)", vcpu->index, what,
 			strerror(errno));
 		return;
 	}
-	struct kvm_translation tr = { .linear_address = sregs.cs.base + regs.rip };
+	struct kvm_translation tr = {.linear_address = sregs.cs.base + regs.rip};
 
 	if (ioctl(vcpu->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid) {
 		for (unsigned i = 0; i < vcpu->vm->cfg.slot_count; i++) {
@@ -438,13 +444,13 @@ static uint64_t vcpu_io_item(struct kvm_vcpu *vcpu, enum vdev_space space, uint6
 {
 	struct kvm_vm *vm = vcpu->vm;
 	struct dm_request req = {
-		.space = space,
-		.addr = addr,
-		.size = (uint8_t)size,
-		.count = 1,
-		.dir = is_write ? DM_WRITE : DM_READ,
-		.data = is_write ? value : 0,
-		.vcpu = (int32_t)vcpu->index,
+	    .space = space,
+	    .addr = addr,
+	    .size = (uint8_t)size,
+	    .count = 1,
+	    .dir = is_write ? DM_WRITE : DM_READ,
+	    .data = is_write ? value : 0,
+	    .vcpu = (int32_t)vcpu->index,
 	};
 	int err = dm_request_execute(vm->cfg.io, &req);
 
@@ -452,8 +458,9 @@ static uint64_t vcpu_io_item(struct kvm_vcpu *vcpu, enum vdev_space space, uint6
 		atomic_fetch_add(&vm->io_errors, 1);
 		if (vm->cfg.verbose)
 			kvm_log("vCPU %u: %s %s 0x%llx size %u: %s", vcpu->index,
-				space == VDEV_SPACE_PIO ? "port" : "mmio", is_write ? "write" : "read",
-				(unsigned long long)addr, size, strerror(-err));
+				space == VDEV_SPACE_PIO ? "port" : "mmio",
+				is_write ? "write" : "read", (unsigned long long)addr, size,
+				strerror(-err));
 		/* A failed read floats high, as an unclaimed bus does. */
 		return is_write ? 0 : ~0ull;
 	}
@@ -518,7 +525,7 @@ static void vcpu_exit_mmio(struct kvm_vcpu *vcpu)
 			vcpu_io_item(vcpu, VDEV_SPACE_MMIO, addr + i, 1, true, run->mmio.data[i]);
 		else
 			run->mmio.data[i] =
-				(uint8_t)vcpu_io_item(vcpu, VDEV_SPACE_MMIO, addr + i, 1, false, 0);
+			    (uint8_t)vcpu_io_item(vcpu, VDEV_SPACE_MMIO, addr + i, 1, false, 0);
 	}
 }
 
@@ -551,7 +558,7 @@ static void vcpu_extint(struct kvm_vcpu *vcpu)
 		int vector = vm->cfg.extint_ack(vm->cfg.ctx);
 
 		if (vector >= 0 && vector <= 255) {
-			struct kvm_interrupt irq = { .irq = (uint32_t)vector };
+			struct kvm_interrupt irq = {.irq = (uint32_t)vector};
 
 			if (ioctl(vcpu->fd, KVM_INTERRUPT, &irq) < 0)
 				kvm_log("vCPU 0: KVM_INTERRUPT vector %d: %s", vector,
@@ -594,7 +601,7 @@ static int vcpu_arm_halt_timer(struct kvm_vcpu *vcpu)
  */
 static void vcpu_eat_kicks(struct kvm_vcpu *vcpu)
 {
-	static const struct timespec no_wait = { 0, 0 };
+	static const struct timespec no_wait = {0, 0};
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -647,15 +654,13 @@ static bool vcpu_handle_exit(struct kvm_vcpu *vcpu)
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR: {
 		char what[160];
-		int n = snprintf(what, sizeof(what), "internal error, suberror %u%s",
-				 run->internal.suberror,
-				 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-					 ? " (emulation failure)"
-					 : "");
+		int n = snprintf(
+		    what, sizeof(what), "internal error, suberror %u%s", run->internal.suberror,
+		    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (emulation failure)"
+									   : "");
 
-		for (unsigned i = 0; i < run->internal.ndata && i < 4 && n > 0 &&
-				     (size_t)n < sizeof(what);
-		     i++)
+		for (unsigned i = 0;
+		     i < run->internal.ndata && i < 4 && n > 0 && (size_t)n < sizeof(what); i++)
 			n += snprintf(what + n, sizeof(what) - (size_t)n, " data%u=0x%llx", i,
 				      (unsigned long long)run->internal.data[i]);
 		vcpu_report_rip(vcpu, what);
@@ -815,9 +820,9 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 int kvm_vm_signal_msi(struct kvm_vm *vm, uint64_t address, uint32_t data)
 {
 	struct kvm_msi msi = {
-		.address_lo = (uint32_t)address,
-		.address_hi = (uint32_t)(address >> 32),
-		.data = data,
+	    .address_lo = (uint32_t)address,
+	    .address_hi = (uint32_t)(address >> 32),
+	    .data = data,
 	};
 	int r = ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi);
 

@@ -35,9 +35,9 @@
 #define KVM_VM_MAX_SLOTS 64
 
 /* Exit codes the engine itself produces (qvm's, see devmodel/exitcode.h). */
-#define KVM_VM_EXIT_HALT 0
+#define KVM_VM_EXIT_HALT     0
 #define KVM_VM_EXIT_SHUTDOWN 7
-#define KVM_VM_EXIT_FATAL 96
+#define KVM_VM_EXIT_FATAL    96
 
 /* One guest memory slot: the host mapping stays owned by the caller and must
  * outlive the VM. gpa, size and host must be page aligned. */
@@ -65,18 +65,18 @@ struct kvm_vm_entry {
 struct kvm_vm_config {
 	const struct kvm_vm_slot *slots;
 	unsigned slot_count;
-	unsigned vcpu_count;     /* 1..KVM_VM_MAX_VCPUS; vCPU 0 boots, the
-				  * others wait for INIT/SIPI from the LAPIC */
-	const int *vcpu_cpu;     /* NULL, or per vCPU a host CPU (-1 = any) */
+	unsigned vcpu_count; /* 1..KVM_VM_MAX_VCPUS; vCPU 0 boots, the
+			      * others wait for INIT/SIPI from the LAPIC */
+	const int *vcpu_cpu; /* NULL, or per vCPU a host CPU (-1 = any) */
 	struct kvm_vm_entry entry;
-	bool exit_on_halt;       /* vCPU 0 halting with IF=0 ends the VM with 0 */
-	unsigned halt_poll_ms;   /* how often to look for that (0: 20 ms) */
-	int kick_signal;         /* signal used to kick vCPUs out of KVM_RUN
-				  * (0: SIGRTMIN + 2); the engine installs an
-				  * empty handler for it */
-	unsigned ioapic_pins;    /* GSIs reserved for a userspace IOAPIC in the
-				  * split irqchip (0: 24) */
-	const struct dm_io *io;  /* every KVM_EXIT_IO / KVM_EXIT_MMIO goes here */
+	bool exit_on_halt;	/* vCPU 0 halting with IF=0 ends the VM with 0 */
+	unsigned halt_poll_ms;	/* how often to look for that (0: 20 ms) */
+	int kick_signal;	/* signal used to kick vCPUs out of KVM_RUN
+				 * (0: SIGRTMIN + 2); the engine installs an
+				 * empty handler for it */
+	unsigned ioapic_pins;	/* GSIs reserved for a userspace IOAPIC in the
+				 * split irqchip (0: 24) */
+	const struct dm_io *io; /* every KVM_EXIT_IO / KVM_EXIT_MMIO goes here */
 	/*
 	 * extint_ack: an 8259 acknowledge cycle, on vCPU 0's thread, when the
 	 * ExtINT line is asserted and the vCPU can take it. Returns the vector
@@ -86,8 +86,8 @@ struct kvm_vm_config {
 	/* eoi: KVM_EXIT_IOAPIC_EOI for a level-triggered vector routed with
 	 * kvm_vm_set_ioapic_route; on the vCPU thread. May be NULL. */
 	void (*eoi)(void *ctx, uint8_t vector);
-	void *ctx;               /* passed to extint_ack and eoi */
-	bool verbose;            /* log exits to stderr (debugging) */
+	void *ctx;    /* passed to extint_ack and eoi */
+	bool verbose; /* log exits to stderr (debugging) */
 };
 
 struct kvm_vm;
@@ -98,7 +98,7 @@ struct kvm_vm_stats {
 	uint64_t exits_mmio;
 	uint64_t exits_other;
 	uint64_t extint_injected;
-	uint64_t io_errors;       /* requests dm_request_execute refused */
+	uint64_t io_errors; /* requests dm_request_execute refused */
 };
 
 /*

@@ -28,7 +28,7 @@ void guest_main(void)
 
 	if (si->memmap_paddr && si->memmap_entries) {
 		const struct hvm_memmap_table_entry *map =
-			(const void *)(uintptr_t)si->memmap_paddr;
+		    (const void *)(uintptr_t)si->memmap_paddr;
 
 		for (uint32_t i = 0; i < si->memmap_entries && i < 64; i++) {
 			rt_printf("memmap %llx+%llx type %u\n", (unsigned long long)map[i].addr,

@@ -13,12 +13,12 @@
  */
 #include "rt/rt.h"
 
-#define REQ_PRESENT 0x510
-#define REQ_MSI 0x511
-#define REQ_EXTINT 0x512
+#define REQ_PRESENT   0x510
+#define REQ_MSI	      0x511
+#define REQ_EXTINT    0x512
 #define REQ_LEVEL_MSI 0x513
-#define LEVEL_VECTOR 0x43
-#define MSI_VECTOR 0x41
+#define LEVEL_VECTOR  0x43
+#define MSI_VECTOR    0x41
 #define EXTINT_VECTOR 0x42
 
 static volatile unsigned msi_count, extint_count, level_count;

@@ -39,7 +39,7 @@ void guest_main(void)
 	rt_irq_set_handler(TIMER_VECTOR, timer_handler);
 	/* Software-enable the APIC with spurious vector 0xff. */
 	lapic_write(LAPIC_SVR, 0x1ff);
-	lapic_write(LAPIC_TIMER_DIVIDE, 0x3); /* divide by 16 */
+	lapic_write(LAPIC_TIMER_DIVIDE, 0x3);			 /* divide by 16 */
 	lapic_write(LAPIC_LVT_TIMER, (1u << 17) | TIMER_VECTOR); /* periodic */
 	/* 62500 * 16 bus cycles: 1 ms at KVM's 1 GHz APIC bus. */
 	lapic_write(LAPIC_TIMER_INITIAL, 62500);

@@ -16,8 +16,8 @@
 
 #include "devmodel/guest_loader.h"
 
-#define RAM_SIZE 0x200000u  /* 2 MiB RAM at 0 */
-#define ROM_GPA 0xfff00000u /* 64 KiB ROM */
+#define RAM_SIZE 0x200000u   /* 2 MiB RAM at 0 */
+#define ROM_GPA	 0xfff00000u /* 64 KiB ROM */
 #define ROM_SIZE 0x10000u
 
 struct fixture {
@@ -37,9 +37,9 @@ static int setup(void **state)
 	assert_non_null(f->ram);
 	assert_non_null(f->rom);
 	memset(f->ram, 0xee, RAM_SIZE); /* so that zeroed bss is visible */
-	f->regions[0] = (struct guest_loader_region){ f->ram, 0, RAM_SIZE, false };
-	f->regions[1] = (struct guest_loader_region){ f->rom, ROM_GPA, ROM_SIZE, true };
-	f->mem = (struct guest_loader_mem){ f->regions, 2 };
+	f->regions[0] = (struct guest_loader_region){f->ram, 0, RAM_SIZE, false};
+	f->regions[1] = (struct guest_loader_region){f->rom, ROM_GPA, ROM_SIZE, true};
+	f->mem = (struct guest_loader_mem){f->regions, 2};
 	*state = f;
 	return 0;
 }
@@ -85,15 +85,15 @@ static void build_elf32(struct elf32_image *img, uint32_t paddr, uint32_t memsz,
 	img->eh.e_phnum = pvh ? 2 : 1;
 	for (unsigned i = 0; i < sizeof(img->payload); i++)
 		img->payload[i] = (uint8_t)(0xa0 + i);
-	img->ph[0] = (Elf32_Phdr){ .p_type = PT_LOAD,
-				   .p_offset = offsetof(struct elf32_image, payload),
-				   .p_vaddr = paddr,
-				   .p_paddr = paddr,
-				   .p_filesz = sizeof(img->payload),
-				   .p_memsz = memsz };
-	img->ph[1] = (Elf32_Phdr){ .p_type = PT_NOTE,
-				   .p_offset = offsetof(struct elf32_image, note),
-				   .p_filesz = sizeof(img->note) };
+	img->ph[0] = (Elf32_Phdr){.p_type = PT_LOAD,
+				  .p_offset = offsetof(struct elf32_image, payload),
+				  .p_vaddr = paddr,
+				  .p_paddr = paddr,
+				  .p_filesz = sizeof(img->payload),
+				  .p_memsz = memsz};
+	img->ph[1] = (Elf32_Phdr){.p_type = PT_NOTE,
+				  .p_offset = offsetof(struct elf32_image, note),
+				  .p_filesz = sizeof(img->note)};
 	img->note.namesz = 4;
 	img->note.descsz = 4;
 	img->note.type = 18; /* XEN_ELFNOTE_PHYS32_ENTRY */
@@ -117,7 +117,7 @@ static void test_pvh_elf(void **state)
 	assert_memory_equal(f->ram + 0x100000, img.payload, sizeof(img.payload));
 	for (unsigned i = sizeof(img.payload); i < 64; i++)
 		assert_int_equal(f->ram[0x100000 + i], 0); /* bss zeroed */
-	assert_int_equal(f->ram[0x100000 + 64], 0xee); /* nothing beyond */
+	assert_int_equal(f->ram[0x100000 + 64], 0xee);	   /* nothing beyond */
 }
 
 static void test_plain_elf(void **state)
@@ -169,11 +169,11 @@ static void test_elf64(void **state)
 	img.eh.e_phentsize = sizeof(Elf64_Phdr);
 	img.eh.e_phnum = 1;
 	memcpy(img.payload, "elf64!!", 8);
-	img.ph = (Elf64_Phdr){ .p_type = PT_LOAD,
-			       .p_offset = offsetof(__typeof__(img), payload),
-			       .p_paddr = 0x3000,
-			       .p_filesz = 8,
-			       .p_memsz = 8 };
+	img.ph = (Elf64_Phdr){.p_type = PT_LOAD,
+			      .p_offset = offsetof(__typeof__(img), payload),
+			      .p_paddr = 0x3000,
+			      .p_filesz = 8,
+			      .p_memsz = 8};
 	assert_int_equal(guest_load_elf(&f->mem, &img, sizeof(img), &out), 0);
 	assert_true(out.elf64);
 	assert_int_equal(out.kind, GUEST_IMAGE_ELF);
@@ -254,10 +254,10 @@ static void test_adjacent_regions(void **state)
 	struct fixture *f = *state;
 	uint8_t *low = calloc(1, 0x1000), *high = calloc(1, 0x1000);
 	struct guest_loader_region regions[2] = {
-		{ low, 0x10000, 0x1000, false },
-		{ high, 0x11000, 0x1000, false },
+	    {low, 0x10000, 0x1000, false},
+	    {high, 0x11000, 0x1000, false},
 	};
-	struct guest_loader_mem mem = { regions, 2 };
+	struct guest_loader_mem mem = {regions, 2};
 
 	(void)f;
 	assert_int_equal(guest_loader_write(&mem, 0x10ffe, "wxyz", 4), 0);
@@ -272,17 +272,16 @@ static void test_adjacent_regions(void **state)
 static void test_start_info(void **state)
 {
 	struct fixture *f = *state;
-	struct guest_image image = { .kind = GUEST_IMAGE_PVH, .entry = 0x100000,
-				     .low = 0x100000, .high = 0x104000 };
-	struct hvm_memmap_table_entry extra = { .addr = 0xfec00000u, .size = 0x1000,
-						.type = XEN_HVM_MEMMAP_TYPE_RESERVED };
+	struct guest_image image = {
+	    .kind = GUEST_IMAGE_PVH, .entry = 0x100000, .low = 0x100000, .high = 0x104000};
+	struct hvm_memmap_table_entry extra = {
+	    .addr = 0xfec00000u, .size = 0x1000, .type = XEN_HVM_MEMMAP_TYPE_RESERVED};
 	const struct hvm_start_info *si;
 	const struct hvm_memmap_table_entry *map;
 	uint64_t at = 0;
 
-	assert_int_equal(guest_write_start_info(&f->mem, &image, "console=ttyS0 x=1", &extra, 1, 0,
-						&at),
-			 0);
+	assert_int_equal(
+	    guest_write_start_info(&f->mem, &image, "console=ttyS0 x=1", &extra, 1, 0, &at), 0);
 	assert_int_equal(at, 0x1000);
 	si = (const void *)(f->ram + at);
 	assert_int_equal(si->magic, XEN_HVM_START_MAGIC_VALUE);
@@ -324,7 +323,7 @@ static void test_start_info(void **state)
 static void test_cmdline_limit(void **state)
 {
 	struct fixture *f = *state;
-	struct guest_image image = { .kind = GUEST_IMAGE_PVH, .low = 0x100000, .high = 0x101000 };
+	struct guest_image image = {.kind = GUEST_IMAGE_PVH, .low = 0x100000, .high = 0x101000};
 	char *cmdline = malloc(GUEST_CMDLINE_MAX + 1);
 	uint64_t at;
 
@@ -339,15 +338,15 @@ static void test_cmdline_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_pvh_elf, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plain_elf, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_elf64, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_raw, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_adjacent_regions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_start_info, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cmdline_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pvh_elf, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plain_elf, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_elf64, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_raw, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adjacent_regions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_start_info, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cmdline_limit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,24 +28,24 @@
 #include "devmodel/kvm/kvm_vm.h"
 #include "devmodel/request.h"
 
-#define RAM_SIZE (16u << 20)
+#define RAM_SIZE	 (16u << 20)
 #define WATCHDOG_SECONDS 30
-#define EXIT_VALUE_NONE (-1)
-#define WATCHDOG_CODE 124
+#define EXIT_VALUE_NONE	 (-1)
+#define WATCHDOG_CODE	 124
 
 struct testbed {
 	uint8_t *ram;
 	struct kvm_vm *vm;
 	char serial[16384];
 	size_t serial_len;
-	int exit_value;          /* value written to 0xf4, or EXIT_VALUE_NONE */
+	int exit_value;		 /* value written to 0xf4, or EXIT_VALUE_NONE */
 	bool debug_exit_present; /* false: 0xf4 writes are ignored */
 	uint64_t port80_writes;
 	unsigned unexpected;
 	char unexpected_what[128];
 	atomic_int extint_vector; /* what the next acknowledge returns, -1 none */
 	unsigned acks;
-	int eoi_vector;          /* last KVM_EXIT_IOAPIC_EOI vector, -1 none */
+	int eoi_vector; /* last KVM_EXIT_IOAPIC_EOI vector, -1 none */
 	unsigned eois;
 	pthread_t raiser;
 	bool raiser_started;
@@ -72,7 +72,7 @@ static void check(bool ok, const char *fmt, ...)
 static void *raise_later(void *arg)
 {
 	struct testbed *tb = arg;
-	struct timespec delay = { 0, 5 * 1000 * 1000 };
+	struct timespec delay = {0, 5 * 1000 * 1000};
 
 	nanosleep(&delay, NULL);
 	kvm_vm_set_extint(tb->vm, true);
@@ -153,7 +153,8 @@ static int test_access(void *ctx, enum vdev_space space, uint64_t addr, unsigned
 			atomic_store(&tb->extint_vector, (int)(*value & 0xff));
 			if (tb->raiser_started)
 				pthread_join(tb->raiser, NULL);
-			tb->raiser_started = pthread_create(&tb->raiser, NULL, raise_later, tb) == 0;
+			tb->raiser_started =
+			    pthread_create(&tb->raiser, NULL, raise_later, tb) == 0;
 		} else {
 			*value = ~0ull;
 		}
@@ -207,8 +208,8 @@ static void *watchdog(void *arg)
 }
 
 struct run_options {
-	const char *image;     /* guest file under $O/guests, or NULL */
-	const uint8_t *raw;    /* raw image bytes (entered flat 32-bit) */
+	const char *image;  /* guest file under $O/guests, or NULL */
+	const uint8_t *raw; /* raw image bytes (entered flat 32-bit) */
 	size_t raw_size;
 	const char *cmdline;
 	bool debug_exit;
@@ -226,10 +227,10 @@ static int run_guest(struct testbed *tb, const struct run_options *opt, struct r
 	const char *out_dir = getenv("O") ? getenv("O") : "build/release";
 	char path[512];
 	struct guest_loader_region region;
-	struct guest_loader_mem mem = { &region, 1 };
+	struct guest_loader_mem mem = {&region, 1};
 	struct guest_image image;
 	struct kvm_vm_slot slot;
-	struct dm_io io = { test_access, test_mem_read, test_mem_write, tb };
+	struct dm_io io = {test_access, test_mem_read, test_mem_write, tb};
 	struct kvm_vm_config cfg;
 	struct timespec t0, t1;
 	pthread_t dog;
@@ -244,7 +245,7 @@ static int run_guest(struct testbed *tb, const struct run_options *opt, struct r
 	tb->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (tb->ram == MAP_FAILED)
 		return -1;
-	region = (struct guest_loader_region){ tb->ram, 0, RAM_SIZE, false };
+	region = (struct guest_loader_region){tb->ram, 0, RAM_SIZE, false};
 	if (opt->image) {
 		snprintf(path, sizeof(path), "%s/guests/%s", out_dir, opt->image);
 		err = guest_load_file(&mem, path, false, 0, &image);
@@ -264,7 +265,7 @@ static int run_guest(struct testbed *tb, const struct run_options *opt, struct r
 			return -1;
 		}
 	}
-	slot = (struct kvm_vm_slot){ tb->ram, 0, RAM_SIZE, false };
+	slot = (struct kvm_vm_slot){tb->ram, 0, RAM_SIZE, false};
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.slots = &slot;
 	cfg.slot_count = 1;
@@ -307,8 +308,8 @@ static int run_guest(struct testbed *tb, const struct run_options *opt, struct r
 	printf("---- serial (%zu bytes, %.3f s, %llu port exits, %llu mmio, %llu other) ----\n%s"
 	       "----\n",
 	       tb->serial_len, res->seconds, (unsigned long long)res->stats.exits_io,
-	       (unsigned long long)res->stats.exits_mmio, (unsigned long long)res->stats.exits_other,
-	       tb->serial);
+	       (unsigned long long)res->stats.exits_mmio,
+	       (unsigned long long)res->stats.exits_other, tb->serial);
 	return 0;
 }
 
@@ -344,15 +345,16 @@ static void test_hello(void)
 {
 	struct testbed tb;
 	struct run_result res;
-	static const char *const passes[] = { "start-info", "memmap", "cmdline", "hello", NULL };
-	struct run_options opt = { .image = "hello.elf", .cmdline = "expect=vdm-hello",
-				   .debug_exit = true };
+	static const char *const passes[] = {"start-info", "memmap", "cmdline", "hello", NULL};
+	struct run_options opt = {
+	    .image = "hello.elf", .cmdline = "expect=vdm-hello", .debug_exit = true};
 
 	if (run_guest(&tb, &opt, &res))
 		return;
 	check(res.code == 0, "hello: VM exit code %d, want 0", res.code);
 	check(tb.exit_value == 0, "hello: debug-exit value %d, want 0", tb.exit_value);
-	check(has_line(&tb, "cmdline: \"expect=vdm-hello\""), "hello: command line reached the guest");
+	check(has_line(&tb, "cmdline: \"expect=vdm-hello\""),
+	      "hello: command line reached the guest");
 	expect_passes(&tb, "hello", passes);
 }
 
@@ -362,7 +364,7 @@ static void test_halt(void)
 {
 	struct testbed tb;
 	struct run_result res;
-	struct run_options opt = { .image = "hello.elf", .debug_exit = false };
+	struct run_options opt = {.image = "hello.elf", .debug_exit = false};
 
 	if (run_guest(&tb, &opt, &res))
 		return;
@@ -375,9 +377,9 @@ static void test_irq(void)
 {
 	struct testbed tb;
 	struct run_result res;
-	static const char *const passes[] = { "lapic-timer-ticks", "lapic-timer-vector",
-					      "irq-preserves-state", "lapic-timer-masked", NULL };
-	struct run_options opt = { .image = "irq.elf", .debug_exit = true };
+	static const char *const passes[] = {"lapic-timer-ticks", "lapic-timer-vector",
+					     "irq-preserves-state", "lapic-timer-masked", NULL};
+	struct run_options opt = {.image = "irq.elf", .debug_exit = true};
 
 	if (run_guest(&tb, &opt, &res))
 		return;
@@ -390,10 +392,14 @@ static void test_inject(void)
 {
 	struct testbed tb;
 	struct run_result res;
-	static const char *const passes[] = { "msi-held-while-cli", "msi-delivered",
-					      "extint-held-while-cli", "extint-delivered",
-					      "extint-wakes-hlt", "level-msi-delivered", NULL };
-	struct run_options opt = { .image = "inject.elf", .debug_exit = true };
+	static const char *const passes[] = {"msi-held-while-cli",
+					     "msi-delivered",
+					     "extint-held-while-cli",
+					     "extint-delivered",
+					     "extint-wakes-hlt",
+					     "level-msi-delivered",
+					     NULL};
+	struct run_options opt = {.image = "inject.elf", .debug_exit = true};
 
 	if (run_guest(&tb, &opt, &res))
 		return;
@@ -412,10 +418,10 @@ static void test_inject(void)
  * fault, which ends the VM with the shutdown code. */
 static void test_triple_fault(void)
 {
-	static const uint8_t code[] = { 0x0f, 0x0b };
+	static const uint8_t code[] = {0x0f, 0x0b};
 	struct testbed tb;
 	struct run_result res;
-	struct run_options opt = { .raw = code, .raw_size = sizeof(code), .debug_exit = true };
+	struct run_options opt = {.raw = code, .raw_size = sizeof(code), .debug_exit = true};
 
 	if (run_guest(&tb, &opt, &res))
 		return;
@@ -429,10 +435,10 @@ static void test_triple_fault(void)
  * way the VM must end with a non-zero engine code, not hang or crash. */
 static void test_int3(void)
 {
-	static const uint8_t code[] = { 0xcc };
+	static const uint8_t code[] = {0xcc};
 	struct testbed tb;
 	struct run_result res;
-	struct run_options opt = { .raw = code, .raw_size = sizeof(code), .debug_exit = true };
+	struct run_options opt = {.raw = code, .raw_size = sizeof(code), .debug_exit = true};
 
 	if (run_guest(&tb, &opt, &res))
 		return;
@@ -446,8 +452,8 @@ static void test_exit_cost(void)
 {
 	struct testbed tb;
 	struct run_result small, large;
-	struct run_options opt = { .image = "exitbench.elf", .cmdline = "n=1000",
-				   .debug_exit = true };
+	struct run_options opt = {
+	    .image = "exitbench.elf", .cmdline = "n=1000", .debug_exit = true};
 
 	if (run_guest(&tb, &opt, &small))
 		return;

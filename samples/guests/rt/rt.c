@@ -12,12 +12,12 @@ const struct hvm_start_info *rt_start_info;
 static unsigned rt_failures;
 
 /* 16550 registers, relative to RT_COM1. */
-#define UART_THR 0
-#define UART_IER 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
+#define UART_THR      0
+#define UART_IER      1
+#define UART_FCR      2
+#define UART_LCR      3
+#define UART_MCR      4
+#define UART_LSR      5
 #define UART_LSR_THRE 0x20
 
 void rt_putc(char c)
@@ -186,10 +186,9 @@ static rt_irq_handler handlers[256];
 extern const char rt_vector_stubs[];
 
 static const char *const exception_names[32] = {
-	[0] = "#DE", [1] = "#DB", [2] = "NMI", [3] = "#BP",   [4] = "#OF",
-	[5] = "#BR", [6] = "#UD", [7] = "#NM", [8] = "#DF",   [10] = "#TS",
-	[11] = "#NP", [12] = "#SS", [13] = "#GP", [14] = "#PF", [16] = "#MF",
-	[17] = "#AC", [18] = "#MC", [19] = "#XM",
+    [0] = "#DE",  [1] = "#DB",	[2] = "NMI",  [3] = "#BP",  [4] = "#OF",  [5] = "#BR",
+    [6] = "#UD",  [7] = "#NM",	[8] = "#DF",  [10] = "#TS", [11] = "#NP", [12] = "#SS",
+    [13] = "#GP", [14] = "#PF", [16] = "#MF", [17] = "#AC", [18] = "#MC", [19] = "#XM",
 };
 
 void rt_irq_dispatch(struct rt_irq_frame *frame);
@@ -225,7 +224,7 @@ static void idt_init(void)
 	struct {
 		uint16_t limit;
 		uint32_t base;
-	} __attribute__((packed)) descriptor = { sizeof(idt) - 1, (uint32_t)(uintptr_t)idt };
+	} __attribute__((packed)) descriptor = {sizeof(idt) - 1, (uint32_t)(uintptr_t)idt};
 
 	for (unsigned v = 0; v < 256; v++) {
 		uint32_t target = (uint32_t)(uintptr_t)rt_vector_stubs + v * 16;
@@ -241,7 +240,7 @@ static void idt_init(void)
 
 static void serial_init(void)
 {
-	outb(RT_COM1 + UART_IER, 0);    /* no UART interrupts */
+	outb(RT_COM1 + UART_IER, 0);	/* no UART interrupts */
 	outb(RT_COM1 + UART_LCR, 0x03); /* 8N1, DLAB off (keep the reset divisor) */
 	outb(RT_COM1 + UART_FCR, 0x01); /* FIFO on */
 	outb(RT_COM1 + UART_MCR, 0x03); /* DTR, RTS */

@@ -19,8 +19,8 @@
 
 #include <xen/arch-x86/hvm/start_info.h>
 
-#define RT_COM1 0x3f8
-#define RT_EXIT_PORT 0xf4
+#define RT_COM1		0x3f8
+#define RT_EXIT_PORT	0xf4
 #define RT_EXIT_SUCCESS 0
 #define RT_EXIT_FAILURE 1
 
@@ -112,15 +112,15 @@ static inline void lapic_write(unsigned reg, uint32_t v)
 	mmio_write32(RT_LAPIC_BASE + reg, v);
 }
 
-#define LAPIC_ID 0x20
-#define LAPIC_EOI 0xb0
-#define LAPIC_SVR 0xf0
-#define LAPIC_ISR0 0x100
-#define LAPIC_LVT_TIMER 0x320
-#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_ID	    0x20
+#define LAPIC_EOI	    0xb0
+#define LAPIC_SVR	    0xf0
+#define LAPIC_ISR0	    0x100
+#define LAPIC_LVT_TIMER	    0x320
+#define LAPIC_LVT_LINT0	    0x350
 #define LAPIC_TIMER_INITIAL 0x380
 #define LAPIC_TIMER_CURRENT 0x390
-#define LAPIC_TIMER_DIVIDE 0x3e0
+#define LAPIC_TIMER_DIVIDE  0x3e0
 
 /* What irq_entry.S leaves on the stack: pushal's registers, then the
  * vector, the error code (0 when the CPU pushes none), and the CPU's frame. */

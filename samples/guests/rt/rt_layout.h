@@ -4,6 +4,6 @@
 
 #define RT_CODE_SELECTOR 0x08
 #define RT_DATA_SELECTOR 0x10
-#define RT_STACK_SIZE 16384
+#define RT_STACK_SIZE	 16384
 
 #endif /* RT_LAYOUT_H */
