@@ -243,7 +243,9 @@ struct conf_env {
 /*
  * conf_parse_argv: read the configuration from command-line words in order,
  * as one stream: "@file" reads that file; any other word is an option or
- * argument of the command line itself. Returns the VM tree, or NULL when
+ * argument of the command line itself. argv holds the configuration words
+ * only (not the program name nor vdm's own flags); a context open at an
+ * @file's start or end is closed there. Returns the VM tree, or NULL when
  * there was at least one error (all reported to `diag`; the caller exits
  * with CONF_EXIT_CONFIG).
  */

@@ -9,7 +9,7 @@
 
 #include "conf/internal.h"
 
-#define CMDLINE_FILE "<command line>"
+#define CMDLINE_FILE  "<command line>"
 #define MAX_FILE_SIZE (16u << 20)
 
 static struct conf_vm *finish(struct conf_vm *vm, struct conf_tokens *toks,
@@ -151,7 +151,8 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 						    "'@' needs a file name: @file.vmconf"))
 					goto nomem;
 			} else if (!(text = read_file(w + 1))) {
-				if (conf_tokens_msg(&toks, &pos, false, "cannot read '%s': %s", w + 1,
+				if (conf_tokens_msg(&toks, &pos, false, "cannot read '%s': %s",
+						    w + 1,
 						    errno == EILSEQ ? "it contains a NUL byte"
 								    : strerror(errno)))
 					goto nomem;

@@ -53,13 +53,13 @@ int conf_intr_parse(const char *text, size_t len, bool pass, char **controller, 
 
 /* One word of input, after quote removal and substitution. */
 struct conf_token {
-	char *text;            /* NUL-terminated */
+	char *text; /* NUL-terminated */
 	size_t len;
 	struct conf_pos pos;   /* of the first character as written */
 	struct conf_pos *cpos; /* len + 1 entries: where each character came from */
-	bool quoted;           /* some part was quoted: never an option keyword */
-	bool boundary;         /* not a word: the start or end of an @file */
-	bool bad;              /* a substitution in it failed (already reported) */
+	bool quoted;	       /* some part was quoted: never an option keyword */
+	bool boundary;	       /* not a word: the start or end of an @file */
+	bool bad;	       /* a substitution in it failed (already reported) */
 };
 
 /* A lexer diagnostic, held back so that the parser reports it in input
@@ -79,8 +79,8 @@ struct conf_tokens {
 };
 
 /* Queue a diagnostic about the word being built (index t->count). */
-int conf_tokens_msg(struct conf_tokens *t, const struct conf_pos *pos, bool note,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int conf_tokens_msg(struct conf_tokens *t, const struct conf_pos *pos, bool note, const char *fmt,
+		    ...) __attribute__((format(printf, 4, 5)));
 /* Report the queued diagnostics of words before `upto` to diag. */
 void conf_tokens_flush(struct conf_tokens *t, unsigned upto, struct conf_diag *diag);
 

@@ -79,8 +79,8 @@ int conf_tokens_push_boundary(struct conf_tokens *out)
 	return 0;
 }
 
-int conf_tokens_msg(struct conf_tokens *t, const struct conf_pos *pos, bool note,
-		    const char *fmt, ...)
+int conf_tokens_msg(struct conf_tokens *t, const struct conf_pos *pos, bool note, const char *fmt,
+		    ...)
 {
 	struct conf_lex_msg *m;
 	char *text;
@@ -221,8 +221,9 @@ int conf_lex_text(const char *text, const char *file, const struct conf_env *env
 					}
 				}
 				if (!*s) {
-					if (conf_tokens_msg(out, &open, false,
-							    "unterminated quoted string: missing '\"'"))
+					if (conf_tokens_msg(
+						out, &open, false,
+						"unterminated quoted string: missing '\"'"))
 						goto nomem;
 					/* The word is kept, marked bad, so that the
 					 * option before it does not also complain. */

@@ -102,10 +102,10 @@ int conf_number_parse(const char *text, unsigned flags, uint64_t *value, size_t 
 	return 0;
 }
 
-static void set_err(char *errbuf, size_t errlen, size_t *bad_offset, size_t offset,
-		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void set_err(char *errbuf, size_t errlen, size_t *bad_offset, size_t offset,
-		    const char *fmt, ...)
+static void set_err(char *errbuf, size_t errlen, size_t *bad_offset, size_t offset, const char *fmt,
+		    ...) __attribute__((format(printf, 5, 6)));
+static void set_err(char *errbuf, size_t errlen, size_t *bad_offset, size_t offset, const char *fmt,
+		    ...)
 {
 	va_list ap;
 
@@ -121,7 +121,7 @@ static void set_err(char *errbuf, size_t errlen, size_t *bad_offset, size_t offs
 /* One number taken from text[s, e): the piece is copied so that the whole-word
  * parser sees exactly it. */
 int conf_span_number(const char *text, size_t s, size_t e, unsigned flags, const char *what,
-		       uint64_t *v, char *errbuf, size_t errlen, size_t *bad_offset)
+		     uint64_t *v, char *errbuf, size_t errlen, size_t *bad_offset)
 {
 	char buf[80];
 	size_t bad = 0;
@@ -147,8 +147,8 @@ int conf_span_number(const char *text, size_t s, size_t e, unsigned flags, const
 			set_err(errbuf, errlen, bad_offset, s + bad,
 				"%s '%s' is not a number (decimal, or hex with 0x)", what, buf);
 		else
-			set_err(errbuf, errlen, bad_offset, s + bad,
-				"unexpected '%c' after the %s", buf[bad], what);
+			set_err(errbuf, errlen, bad_offset, s + bad, "unexpected '%c' after the %s",
+				buf[bad], what);
 		return -EINVAL;
 	}
 	return 0;
@@ -172,10 +172,10 @@ static int parse_pci(const char *text, size_t s, size_t e, struct vdev_loc *loc,
 
 	if (slash < e) {
 		rc = conf_span_number(text, s, slash, 0, "PCI vendor id", &a, errbuf, errlen,
-				 bad_offset);
+				      bad_offset);
 		if (!rc)
 			rc = conf_span_number(text, slash + 1, e, 0, "PCI device id", &b, errbuf,
-					 errlen, bad_offset);
+					      errlen, bad_offset);
 		if (rc)
 			return rc;
 		if (a > 0xffff || b > 0xffff) {
@@ -198,10 +198,10 @@ static int parse_pci(const char *text, size_t s, size_t e, struct vdev_loc *loc,
 	rc = conf_span_number(text, s, colon, 0, "PCI bus", &a, errbuf, errlen, bad_offset);
 	if (!rc)
 		rc = conf_span_number(text, colon + 1, dot, 0, "PCI device", &b, errbuf, errlen,
-				 bad_offset);
+				      bad_offset);
 	if (!rc && dot < e)
 		rc = conf_span_number(text, dot + 1, e, 0, "PCI function", &c, errbuf, errlen,
-				 bad_offset);
+				      bad_offset);
 	if (rc)
 		return rc;
 	if (a > 255) {
@@ -273,7 +273,8 @@ int conf_loc_parse_ext(const char *text, enum vdev_space default_space, bool pas
 			/* pass loc pci:0:12.0=pci:0x8086/0x1234: the host device */
 			if (strncmp(text + end + 1, "pci:", 4) != 0) {
 				set_err(errbuf, errlen, bad_offset, end + 1,
-					"a PCI location passes a host PCI device: expected pci: after '='");
+					"a PCI location passes a host PCI device: expected pci: "
+					"after '='");
 				return -EINVAL;
 			}
 			struct vdev_loc host;
@@ -303,7 +304,7 @@ int conf_loc_parse_ext(const char *text, enum vdev_space default_space, bool pas
 	c1 = find_char(text, p, end, ',');
 	c2 = c1 < end ? find_char(text, c1 + 1, end, ',') : end;
 	rc = conf_span_number(text, p, c1, CONF_NUM_MULTIPLIERS, "address", &addr, errbuf, errlen,
-			 bad_offset);
+			      bad_offset);
 	if (rc)
 		return rc;
 	if (c1 < end) {
@@ -314,8 +315,8 @@ int conf_loc_parse_ext(const char *text, enum vdev_space default_space, bool pas
 				ext->flags_len = end - c1 - 1;
 			}
 		} else {
-			rc = conf_span_number(text, c1 + 1, c2, CONF_NUM_MULTIPLIERS, "length", &length,
-					 errbuf, errlen, bad_offset);
+			rc = conf_span_number(text, c1 + 1, c2, CONF_NUM_MULTIPLIERS, "length",
+					      &length, errbuf, errlen, bad_offset);
 			if (rc)
 				return rc;
 			if (length == 0) {
@@ -326,7 +327,8 @@ int conf_loc_parse_ext(const char *text, enum vdev_space default_space, bool pas
 			if (c2 < end) {
 				if (!pass || !is_pass_flags(text, c2 + 1, end)) {
 					set_err(errbuf, errlen, bad_offset, c2 + 1,
-						pass ? "expected pass flags (+-rwxcemdnst) after the length"
+						pass ? "expected pass flags (+-rwxcemdnst) after "
+						       "the length"
 						     : "unexpected text after the length");
 					return -EINVAL;
 				}
@@ -359,13 +361,14 @@ int conf_loc_parse_ext(const char *text, enum vdev_space default_space, bool pas
 	if (end < len) {
 		uint64_t host;
 
-		rc = conf_span_number(text, end + 1, len, CONF_NUM_MULTIPLIERS, "host address", &host,
-				 errbuf, errlen, bad_offset);
+		rc = conf_span_number(text, end + 1, len, CONF_NUM_MULTIPLIERS, "host address",
+				      &host, errbuf, errlen, bad_offset);
 		if (rc)
 			return rc;
 		if (length && host > UINT64_MAX - length + 1) {
 			set_err(errbuf, errlen, bad_offset, end + 1,
-				"host address 0x%llx plus length 0x%llx goes beyond the 64-bit address space",
+				"host address 0x%llx plus length 0x%llx goes beyond the 64-bit "
+				"address space",
 				(unsigned long long)host, (unsigned long long)length);
 			return -EINVAL;
 		}
@@ -410,8 +413,8 @@ int conf_intr_parse(const char *text, size_t len, bool pass, char **controller, 
 		size_t eq = find_char(text, 0, len, '=');
 
 		if (eq < len) {
-			rc = conf_span_number(text, eq + 1, len, 0, "host vector", &v, errbuf, errlen,
-					 bad_offset);
+			rc = conf_span_number(text, eq + 1, len, 0, "host vector", &v, errbuf,
+					      errlen, bad_offset);
 			if (rc)
 				return rc;
 			if (v > UINT32_MAX) {
@@ -460,7 +463,7 @@ int conf_intr_parse(const char *text, size_t len, bool pass, char **controller, 
 			return -EINVAL;
 		}
 		rc = conf_span_number(text, 0, end, 0, "interrupt line", &v, errbuf, errlen,
-				 bad_offset);
+				      bad_offset);
 		if (rc)
 			return rc;
 		if (v > UINT32_MAX) {
@@ -473,7 +476,7 @@ int conf_intr_parse(const char *text, size_t len, bool pass, char **controller, 
 	}
 	if (colon < end) {
 		rc = conf_span_number(text, colon + 1, end, 0, "interrupt line", &v, errbuf, errlen,
-				 bad_offset);
+				      bad_offset);
 		if (rc)
 			return rc;
 		if (v > UINT32_MAX) {

@@ -45,7 +45,7 @@ struct parser {
 	bool seen_other; /* an option other than `system` was read */
 	const struct conf_token *first_other;
 	uint64_t mem_next; /* where a ram/rom without start goes */
-	bool mem_full;     /* the highest ram/rom ends at 2^64 */
+	bool mem_full;	   /* the highest ram/rom ends at 2^64 */
 	bool oom;
 	bool stopped;
 	struct pending_intr *pending;
@@ -53,8 +53,8 @@ struct parser {
 };
 
 static const char *const top_options[] = {
-	"system", "cpu",      "ram",   "rom",    "load",    "pass", "reserve",
-	"vdev",   "logger",   "unsupported", "set", "dryrun", "cmdline", "dump",
+    "system", "cpu",	"ram",	       "rom", "load",	"pass",	   "reserve",
+    "vdev",   "logger", "unsupported", "set", "dryrun", "cmdline", "dump",
 };
 #define TOP_COUNT (sizeof(top_options) / sizeof(top_options[0]))
 static const char *const blob_types[] = {"data", "acpi", "fdt", "initrd", "raw", "elf"};
@@ -64,7 +64,7 @@ static const char *const vdev_options[] = {"loc", "intr", "name", "log", "set"};
 /* Device options known to take no argument (qvm's option lists mark them). */
 static const char *const vdev_noarg_options[] = {"legacy", "legacy-free"};
 static const char *const default_natives[] = {"apic", "isa", "pci", "msi", "gic", "cpu", NULL};
-static const char *const log_filters[] = {"fatal", "internal", "error", "warn",
+static const char *const log_filters[] = {"fatal", "internal", "error",	 "warn",
 					  "info",  "debug",    "verbose"};
 static const char *const log_dests[] = {"stdout", "stderr", "slog", "none"};
 static const char *const unsup_kinds[] = {"instruction", "reference", "register"};
@@ -81,7 +81,7 @@ static int find_word(const char *word, const char *const *list, unsigned count)
 }
 
 static void perr(struct parser *p, const struct conf_pos *pos, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void perr(struct parser *p, const struct conf_pos *pos, const char *fmt, ...)
 {
 	char msg[512];
@@ -214,8 +214,7 @@ static bool vdev_answers_to(const struct conf_vdev *v, const char *name)
 
 static const char *const *natives(const struct parser *p)
 {
-	return p->env && p->env->native_controllers ? p->env->native_controllers
-						     : default_natives;
+	return p->env && p->env->native_controllers ? p->env->native_controllers : default_natives;
 }
 
 static bool is_native(const struct parser *p, const char *name)
@@ -271,7 +270,8 @@ static void resolve_pending(struct parser *p)
 			const struct conf_pos *dp = def->name ? &def->name_pos : &def->type_pos;
 
 			perr(p, &pi->pos,
-			     "interrupt controller '%s' is defined later (%s:%u:%u): a controller must come before any intr that names it",
+			     "interrupt controller '%s' is defined later (%s:%u:%u): a controller "
+			     "must come before any intr that names it",
 			     pi->controller, dp->file, dp->line, dp->col);
 			conf_diag_note(p->diag, dp, "'%s' is defined here", pi->controller);
 			continue;
@@ -283,7 +283,8 @@ static void resolve_pending(struct parser *p)
 				cands[nc++] = p->vm->vdevs[j].name;
 		const char *s = conf_suggest(pi->controller, cands, nc);
 		perr(p, &pi->pos,
-		     "unknown interrupt controller '%s': no vdev before this point is named '%s', and it is not a native controller%s%s%s",
+		     "unknown interrupt controller '%s': no vdev before this point is named '%s', "
+		     "and it is not a native controller%s%s%s",
 		     pi->controller, pi->controller, s ? "; did you mean '" : "", s ? s : "",
 		     s ? "'?" : "");
 	}
@@ -337,8 +338,8 @@ static void add_set(struct parser *p, const struct conf_token *opt, struct conf_
 		    unsigned *count)
 {
 	const struct conf_token *var = take_arg(p, opt, "a variable name and a value");
-	const struct conf_token *val = var ? take_arg(p, opt, "a value after the variable name")
-					   : NULL;
+	const struct conf_token *val =
+	    var ? take_arg(p, opt, "a value after the variable name") : NULL;
 	struct conf_option *o;
 
 	if (!val)
@@ -353,12 +354,10 @@ static void add_set(struct parser *p, const struct conf_token *opt, struct conf_
 }
 
 /* filter[,filter...] dest, for `logger` and a vdev's `log` */
-static bool parse_log_spec(struct parser *p, const struct conf_token *opt,
-			   struct conf_logger *out)
+static bool parse_log_spec(struct parser *p, const struct conf_token *opt, struct conf_logger *out)
 {
 	const struct conf_token *f = take_arg(p, opt, "filters and a destination");
-	const struct conf_token *d = f ? take_arg(p, opt, "a destination after the filters")
-				       : NULL;
+	const struct conf_token *d = f ? take_arg(p, opt, "a destination after the filters") : NULL;
 	bool ok = true;
 	size_t s = 0;
 
@@ -384,7 +383,8 @@ static bool parse_log_spec(struct parser *p, const struct conf_token *opt,
 			const char *sg = conf_suggest(word, log_filters, COUNT(log_filters));
 
 			perr(p, tok_at(f, s),
-			     "unknown log filter '%.*s'%s%s%s (filters: fatal, internal, error, warn, info, debug, verbose)",
+			     "unknown log filter '%.*s'%s%s%s (filters: fatal, internal, error, "
+			     "warn, info, debug, verbose)",
 			     (int)(e - s), f->text + s, sg ? "; did you mean '" : "", sg ? sg : "",
 			     sg ? "'?" : "");
 			ok = false;
@@ -486,7 +486,8 @@ static void add_intrs(struct parser *p, const struct conf_token *opt, bool regio
 		if (rc) {
 			perr(p, tok_at(a, s + bad), "%s", msg);
 		} else if (reserve && (ext.unmask || ext.ist || ext.has_vector)) {
-			perr(p, tok_at(a, s), "interrupt attributes (,u ,t =vector) are for pass only");
+			perr(p, tok_at(a, s),
+			     "interrupt attributes (,u ,t =vector) are for pass only");
 		} else {
 			struct conf_intr *in = push(p, intrs, count, sizeof(*in));
 
@@ -520,7 +521,8 @@ static void parse_sched(struct parser *p, const struct conf_token *opt, struct c
 		return;
 	if (strchr(a->text, ',')) {
 		perr(p, tok_at(a, (size_t)(strchr(a->text, ',') - a->text)),
-		     "sporadic scheduling (sched high,low,max_repl,period,budget s) is not supported: give priority[r|f|o]");
+		     "sporadic scheduling (sched high,low,max_repl,period,budget s) is not "
+		     "supported: give priority[r|f|o]");
 		return;
 	}
 	e = a->len;
@@ -597,7 +599,7 @@ static bool parse_region_option(struct parser *p, const struct conf_token *opt)
 {
 	bool pass = p->ctx == CTX_PASS;
 	struct conf_region_ctx *r =
-		pass ? &p->vm->passes[p->ctx_index] : &p->vm->reserves[p->ctx_index];
+	    pass ? &p->vm->passes[p->ctx_index] : &p->vm->reserves[p->ctx_index];
 
 	switch (find_word(opt->text, region_options, COUNT(region_options))) {
 	case 0:
@@ -698,7 +700,8 @@ static void parse_memory(struct parser *p, const struct conf_token *opt, bool ro
 			return;
 		if (p->mem_full) {
 			perr(p, &a->pos,
-			     "no room for a %s after the highest ram/rom, which ends at the top of the address space",
+			     "no room for a %s after the highest ram/rom, which ends at the top of "
+			     "the address space",
 			     what);
 			return;
 		}
@@ -723,7 +726,8 @@ static void parse_memory(struct parser *p, const struct conf_token *opt, bool ro
 			if (m.start <= o->start + (o->length - 1) &&
 			    o->start <= m.start + (m.length - 1)) {
 				perr(p, &a->pos,
-				     "%s 0x%llx,0x%llx overlaps the %s 0x%llx,0x%llx given at %s:%u:%u",
+				     "%s 0x%llx,0x%llx overlaps the %s 0x%llx,0x%llx given at "
+				     "%s:%u:%u",
 				     what, (unsigned long long)m.start,
 				     (unsigned long long)m.length, kind ? "rom" : "ram",
 				     (unsigned long long)o->start, (unsigned long long)o->length,
@@ -776,7 +780,8 @@ static void parse_load(struct parser *p, const struct conf_token *opt,
 	}
 	if (p->vm->ram_count + p->vm->rom_count == 0) {
 		perr(p, &first->pos,
-		     "'load' needs guest memory: give 'ram' (or 'rom') before it, e.g. 'ram 32m load %s'",
+		     "'load' needs guest memory: give 'ram' (or 'rom') before it, e.g. 'ram 32m "
+		     "load %s'",
 		     l.path);
 		return;
 	}
@@ -791,7 +796,8 @@ static void parse_load(struct parser *p, const struct conf_token *opt,
 				 l.address - p->vm->roms[j].start < p->vm->roms[j].length;
 		if (!inside) {
 			perr(p, &a->pos,
-			     "load address 0x%llx is not inside any ram or rom given before this 'load'",
+			     "load address 0x%llx is not inside any ram or rom given before this "
+			     "'load'",
 			     (unsigned long long)l.address);
 			return;
 		}
@@ -812,11 +818,12 @@ static void parse_unsupported(struct parser *p, const struct conf_token *opt)
 	ki = find_word(k->text, unsup_kinds, COUNT(unsup_kinds));
 	ai = find_word(a->text, unsup_actions, COUNT(unsup_actions));
 	if (ki < 0)
-		perr(p, &k->pos, "unknown 'unsupported' kind '%s': expected instruction, reference or register",
+		perr(p, &k->pos,
+		     "unknown 'unsupported' kind '%s': expected instruction, reference or register",
 		     k->text);
 	if (ai < 0)
-		perr(p, &a->pos, "unknown 'unsupported' action '%s': expected abort, fail or ignore",
-		     a->text);
+		perr(p, &a->pos,
+		     "unknown 'unsupported' action '%s': expected abort, fail or ignore", a->text);
 	if (ki >= 0 && ai >= 0)
 		p->vm->unsupported[ki] = (enum conf_unsupported_action)ai;
 }
@@ -998,11 +1005,11 @@ struct conf_vm *conf_parse_tokens(struct conf_vm *vm, struct conf_tokens *toks,
 				  const struct conf_env *env, struct conf_diag *diag)
 {
 	struct parser p = {
-		.vm = vm,
-		.env = env,
-		.diag = diag,
-		.t = toks->v,
-		.n = toks->count,
+	    .vm = vm,
+	    .env = env,
+	    .diag = diag,
+	    .t = toks->v,
+	    .n = toks->count,
 	};
 
 	while (p.i < p.n && !p.oom && !p.stopped) {

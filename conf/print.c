@@ -8,8 +8,8 @@
 
 #include "conf/internal.h"
 
-static const char *const filter_names[] = {"fatal", "internal", "error", "warn",
-					   "info",  "debug",    "verbose"};
+static const char *const filter_names[] = {"fatal", "internal", "error",  "warn",
+					   "info",  "debug",	"verbose"};
 static const char *const dest_names[] = {"stdout", "stderr", "slog", "none"};
 static const char *const unsup_kind_names[] = {"instruction", "reference", "register"};
 static const char *const unsup_action_names[] = {"abort", "fail", "ignore"};
@@ -116,8 +116,7 @@ static void print_memory(FILE *out, const char *kind, const struct conf_memory *
 			m[i].length, m[i].has_start ? "" : " (placed)");
 }
 
-static void print_regions(FILE *out, const char *kind, const struct conf_region_ctx *r,
-			  unsigned n)
+static void print_regions(FILE *out, const char *kind, const struct conf_region_ctx *r, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		fprintf(out, "%s %u:", kind, i);

@@ -29,8 +29,8 @@ static const struct conf_asinfo *asinfo_find(const struct conf_env *env, const c
 	return NULL;
 }
 
-static void asinfo_suggest(const struct conf_env *env, const char *name,
-			   struct conf_tokens *toks, const struct conf_pos *pos)
+static void asinfo_suggest(const struct conf_env *env, const char *name, struct conf_tokens *toks,
+			   const struct conf_pos *pos)
 {
 	const char *best = NULL;
 	unsigned best_d = ~0u;
@@ -53,16 +53,15 @@ static void asinfo_suggest(const struct conf_env *env, const char *name,
 }
 
 int conf_subst(const char *s, const char *stop, const struct conf_env *env,
-	       struct conf_tokens *toks, const struct conf_pos *pos, char **value,
-	       size_t *consumed)
+	       struct conf_tokens *toks, const struct conf_pos *pos, char **value, size_t *consumed)
 {
 	static const struct {
 		const char *prefix;
 		int kind; /* 0 env, 1 start, 2 length */
 	} forms[] = {
-		{"$env{", 0},
-		{"$asinfo_start{", 1},
-		{"$asinfo_length{", 2},
+	    {"$env{", 0},
+	    {"$asinfo_start{", 1},
+	    {"$asinfo_length{", 2},
 	};
 	const char *name_start = NULL, *close;
 	const struct conf_asinfo *as;
@@ -88,7 +87,8 @@ int conf_subst(const char *s, const char *stop, const struct conf_env *env,
 	close = memchr(name_start, '}', n);
 	if (!close) {
 		*consumed = (size_t)(name_start - s) + n;
-		conf_tokens_msg(toks, pos, false, "unterminated substitution: missing '}' after '%.*s'",
+		conf_tokens_msg(toks, pos, false,
+				"unterminated substitution: missing '}' after '%.*s'",
 				(int)(name_start - s), s);
 		return -EINVAL;
 	}
@@ -104,7 +104,8 @@ int conf_subst(const char *s, const char *stop, const struct conf_env *env,
 	if (kind == 0) {
 		val = subst_getenv(env, name);
 		if (!val) {
-			conf_tokens_msg(toks, pos, false, "environment variable '%s' is not set", name);
+			conf_tokens_msg(toks, pos, false, "environment variable '%s' is not set",
+					name);
 			free(name);
 			return -EINVAL;
 		}
@@ -117,10 +118,10 @@ int conf_subst(const char *s, const char *stop, const struct conf_env *env,
 		 * the asinfo entry's own name, not a path. */
 		const char *base = strrchr(name, '/') + 1;
 
-		conf_tokens_msg(toks, pos, false,
-				"asinfo names are plain names, not paths: write '%s{%s}', not '%.*s'",
-				kind == 1 ? "$asinfo_start" : "$asinfo_length", base,
-				(int)*consumed, s);
+		conf_tokens_msg(
+		    toks, pos, false,
+		    "asinfo names are plain names, not paths: write '%s{%s}', not '%.*s'",
+		    kind == 1 ? "$asinfo_start" : "$asinfo_length", base, (int)*consumed, s);
 		free(name);
 		return -EINVAL;
 	}

@@ -23,14 +23,14 @@ static const char *fuzz_getenv(void *ctx, const char *name)
 }
 
 static const struct conf_asinfo fuzz_asinfo[] = {
-	{"guestmem1", 0x80000000, 0x100000},
-	{"top", 0xfffffffffffff000ull, 0x1000},
+    {"guestmem1", 0x80000000, 0x100000},
+    {"top", 0xfffffffffffff000ull, 0x1000},
 };
 
 static const struct conf_env fuzz_env = {
-	.getenv = fuzz_getenv,
-	.asinfo = fuzz_asinfo,
-	.asinfo_count = 2,
+    .getenv = fuzz_getenv,
+    .asinfo = fuzz_asinfo,
+    .asinfo_count = 2,
 };
 
 static FILE *sink(void)

@@ -159,12 +159,13 @@ static void test_loc_errors(void **state)
 	expect_bad_loc("0x10zz", "unexpected 'z' after the address", 4);
 	expect_bad_loc("bogus:1", "address 'bogus:1' is not a number (decimal, or hex with 0x)", 0);
 	expect_bad_loc("0x1000,0x10,rw", "unexpected text after the length", 12);
-	expect_bad_loc("0xfffffffffffff000,0x1001",
-		       "address 0xfffffffffffff000 plus length 0x1001 goes beyond the 64-bit address space",
-		       0);
+	expect_bad_loc(
+	    "0xfffffffffffff000,0x1001",
+	    "address 0xfffffffffffff000 plus length 0x1001 goes beyond the 64-bit address space",
+	    0);
 	expect_bad_loc("0x100000000000000000", "address '0x100000000000000000' is too large", 0);
-	expect_bad_loc("0x1000,0x40000000000000000k",
-		       "length '0x40000000000000000k' is too large", 7);
+	expect_bad_loc("0x1000,0x40000000000000000k", "length '0x40000000000000000k' is too large",
+		       7);
 	expect_bad_loc("io:0xfff8,9", "I/O port range 0xfff8,0x9 goes beyond port 0xffff", 3);
 	expect_bad_loc("io:0x10000", "I/O port 0x10000 is above 0xffff", 3);
 	expect_bad_loc("pci:0:32", "PCI device 32 is above 31", 6);
@@ -225,14 +226,10 @@ static void test_diag_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_number_decimal_hex),
-		cmocka_unit_test(test_number_multipliers),
-		cmocka_unit_test(test_number_errors),
-		cmocka_unit_test(test_number_signed),
-		cmocka_unit_test(test_loc_addr),
-		cmocka_unit_test(test_loc_pci),
-		cmocka_unit_test(test_loc_errors),
-		cmocka_unit_test(test_diag_format),
+	    cmocka_unit_test(test_number_decimal_hex), cmocka_unit_test(test_number_multipliers),
+	    cmocka_unit_test(test_number_errors),      cmocka_unit_test(test_number_signed),
+	    cmocka_unit_test(test_loc_addr),	       cmocka_unit_test(test_loc_pci),
+	    cmocka_unit_test(test_loc_errors),	       cmocka_unit_test(test_diag_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

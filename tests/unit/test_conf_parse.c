@@ -28,14 +28,14 @@ static const char *test_getenv(void *ctx, const char *name)
 }
 
 static const struct conf_asinfo test_asinfo[] = {
-	{"guestmem1", 0x80000000, 0x100000},
-	{"guestmem2", 0x90000000, 0x2000},
+    {"guestmem1", 0x80000000, 0x100000},
+    {"guestmem2", 0x90000000, 0x2000},
 };
 
 static const struct conf_env test_env = {
-	.getenv = test_getenv,
-	.asinfo = test_asinfo,
-	.asinfo_count = 2,
+    .getenv = test_getenv,
+    .asinfo = test_asinfo,
+    .asinfo_count = 2,
 };
 
 struct run {
@@ -188,32 +188,33 @@ static void seed_controller_before_user(void **state)
 	assert_null(r.vm);
 	assert_int_equal(r.errors, 1);
 	assert_string_equal(
-		r.diag,
-		"t.vmconf:1:19: error: unknown interrupt controller 'myioapic': no vdev before this "
-		"point is named 'myioapic', and it is not a native controller\n"
-		"vdev ser8250 intr myioapic:4 vdev ioapic loc 0xf8000000 intr apic name myioapicr\n"
-		"                  ^\n");
+	    r.diag,
+	    "t.vmconf:1:19: error: unknown interrupt controller 'myioapic': no vdev before this "
+	    "point is named 'myioapic', and it is not a native controller\n"
+	    "vdev ser8250 intr myioapic:4 vdev ioapic loc 0xf8000000 intr apic name myioapicr\n"
+	    "                  ^\n");
 	free(r.diag);
 
 	/* and the order mistake itself, with the name spelled the same */
-	r = parse("vdev ser8250 intr myioapic:4\nvdev ioapic loc 0xf8000000 intr apic name myioapic");
+	r = parse(
+	    "vdev ser8250 intr myioapic:4\nvdev ioapic loc 0xf8000000 intr apic name myioapic");
 	assert_null(r.vm);
 	assert_int_equal(r.errors, 1);
-	assert_string_equal(r.diag,
-			    "t.vmconf:1:19: error: interrupt controller 'myioapic' is defined later "
-			    "(t.vmconf:2:43): a controller must come before any intr that names it\n"
-			    "vdev ser8250 intr myioapic:4\n"
-			    "                  ^\n"
-			    "t.vmconf:2:43: note: 'myioapic' is defined here\n"
-			    "vdev ioapic loc 0xf8000000 intr apic name myioapic\n"
-			    "                                          ^\n");
+	assert_string_equal(
+	    r.diag, "t.vmconf:1:19: error: interrupt controller 'myioapic' is defined later "
+		    "(t.vmconf:2:43): a controller must come before any intr that names it\n"
+		    "vdev ser8250 intr myioapic:4\n"
+		    "                  ^\n"
+		    "t.vmconf:2:43: note: 'myioapic' is defined here\n"
+		    "vdev ioapic loc 0xf8000000 intr apic name myioapic\n"
+		    "                                          ^\n");
 	free(r.diag);
 }
 
 static void seed_substitution_asinfo(void **state)
 {
-	struct conf_vm *vm = ok(
-		"pass loc 0x10000000,$asinfo_length{guestmem1},rw=$asinfo_start{guestmem1}");
+	struct conf_vm *vm =
+	    ok("pass loc 0x10000000,$asinfo_length{guestmem1},rw=$asinfo_start{guestmem1}");
 	const struct conf_loc *l;
 	struct run r;
 
@@ -234,11 +235,11 @@ static void seed_substitution_asinfo(void **state)
 	assert_null(r.vm);
 	assert_int_equal(r.errors, 1);
 	assert_string_equal(
-		r.diag,
-		"t.vmconf:1:50: error: asinfo names are plain names, not paths: write "
-		"'$asinfo_start{guestmem1}', not '$asinfo_start{/foo/guestmem1}'\n"
-		"pass loc 0x10000000,$asinfo_length{guestmem1},rw=$asinfo_start{/foo/guestmem1}\n"
-		"                                                 ^\n");
+	    r.diag,
+	    "t.vmconf:1:50: error: asinfo names are plain names, not paths: write "
+	    "'$asinfo_start{guestmem1}', not '$asinfo_start{/foo/guestmem1}'\n"
+	    "pass loc 0x10000000,$asinfo_length{guestmem1},rw=$asinfo_start{/foo/guestmem1}\n"
+	    "                                                 ^\n");
 	free(r.diag);
 }
 
@@ -549,8 +550,9 @@ static void test_pass_reserve(void **state)
 
 static void test_set_scopes(void **state)
 {
-	struct conf_vm *vm = ok("set grow-heap 1 cpu set c1 2 vdev ser8250 set vdev-message-block-timeout 5\n"
-				"pass loc 0x1000,0x1000 set after-pass 3");
+	struct conf_vm *vm =
+	    ok("set grow-heap 1 cpu set c1 2 vdev ser8250 set vdev-message-block-timeout 5\n"
+	       "pass loc 0x1000,0x1000 set after-pass 3");
 
 	assert_int_equal(vm->set_count, 2);
 	assert_string_equal(vm->sets[0].name, "grow-heap");
@@ -595,18 +597,19 @@ static void test_logger_unsupported_misc(void **state)
 
 static void test_print(void **state)
 {
-	struct conf_vm *vm = ok("system demo\n"
-				"cpu sched 10r runmask 0,1 cpu\n"
-				"ram 0,0xa0000 rom 0xc0000,0x40000 ram 1m,15m ram 1m\n"
-				"fdt load 0x100000,/b/vm.dtb load /b/k\n"
-				"pass loc 0x10000000,4k,rw=0x2000 intr 5,u\n"
-				"reserve intr 39 loc io:0xcf,8\n"
-				"set fdt-dump-file /tmp/f.dtb\n"
-				"vdev ioapic loc 0xfec00000 intr apic name ioa\n"
-				"vdev ser8250 loc io:0x3f8 intr ioa:4 hostdev \"/dev/ser 1\" log error stdout "
-				"set vdev-message-block-timeout 5\n"
-				"logger warn,error stderr unsupported register abort\n"
-				"cmdline \"console=ttyS0 q=\\\"x\\\"\" dryrun\n");
+	struct conf_vm *vm =
+	    ok("system demo\n"
+	       "cpu sched 10r runmask 0,1 cpu\n"
+	       "ram 0,0xa0000 rom 0xc0000,0x40000 ram 1m,15m ram 1m\n"
+	       "fdt load 0x100000,/b/vm.dtb load /b/k\n"
+	       "pass loc 0x10000000,4k,rw=0x2000 intr 5,u\n"
+	       "reserve intr 39 loc io:0xcf,8\n"
+	       "set fdt-dump-file /tmp/f.dtb\n"
+	       "vdev ioapic loc 0xfec00000 intr apic name ioa\n"
+	       "vdev ser8250 loc io:0x3f8 intr ioa:4 hostdev \"/dev/ser 1\" log error stdout "
+	       "set vdev-message-block-timeout 5\n"
+	       "logger warn,error stderr unsupported register abort\n"
+	       "cmdline \"console=ttyS0 q=\\\"x\\\"\" dryrun\n");
 	char *out = print(vm);
 
 	assert_string_equal(out, "system: demo\n"
@@ -675,8 +678,15 @@ static struct run parse_argv(int argc, char **argv)
 
 static void test_argv_stream(void **state)
 {
-	char *argv[] = {"@tests/conf/valid/x86-basic.vmconf", "set", "fdt-dump-file", "/tmp/f.dtb",
-			"dryrun", "vdev", "ser8250", "hostdev", "$env{HOST_DEV}"};
+	char *argv[] = {"@tests/conf/valid/x86-basic.vmconf",
+			"set",
+			"fdt-dump-file",
+			"/tmp/f.dtb",
+			"dryrun",
+			"vdev",
+			"ser8250",
+			"hostdev",
+			"$env{HOST_DEV}"};
 	struct run r = parse_argv(9, argv);
 	const struct conf_vdev *last;
 
@@ -707,17 +717,17 @@ static void test_argv_errors(void **state)
 
 	assert_null(r.vm);
 	assert_int_equal(r.errors, 3);
-	assert_string_equal(r.diag,
-			    "<command line>:1:8: error: cannot read 'tests/conf/no-such.vmconf': No "
-			    "such file or directory\n"
-			    "ram 1m @tests/conf/no-such.vmconf ramm 2m @\n"
-			    "       ^\n"
-			    "<command line>:1:35: error: unknown option 'ramm'; did you mean 'ram'?\n"
-			    "ram 1m @tests/conf/no-such.vmconf ramm 2m @\n"
-			    "                                  ^\n"
-			    "<command line>:1:43: error: '@' needs a file name: @file.vmconf\n"
-			    "ram 1m @tests/conf/no-such.vmconf ramm 2m @\n"
-			    "                                          ^\n");
+	assert_string_equal(
+	    r.diag, "<command line>:1:8: error: cannot read 'tests/conf/no-such.vmconf': No "
+		    "such file or directory\n"
+		    "ram 1m @tests/conf/no-such.vmconf ramm 2m @\n"
+		    "       ^\n"
+		    "<command line>:1:35: error: unknown option 'ramm'; did you mean 'ram'?\n"
+		    "ram 1m @tests/conf/no-such.vmconf ramm 2m @\n"
+		    "                                  ^\n"
+		    "<command line>:1:43: error: '@' needs a file name: @file.vmconf\n"
+		    "ram 1m @tests/conf/no-such.vmconf ramm 2m @\n"
+		    "                                          ^\n");
 	free(r.diag);
 }
 
@@ -729,9 +739,10 @@ static void test_argv_system_in_file_first(void **state)
 
 	assert_null(r.vm);
 	assert_int_equal(r.errors, 1);
-	assert_non_null(strstr(r.diag, "tests/conf/valid/x86-basic.vmconf:3:1: error: 'system' must "
-				       "be the first option; 'dryrun' comes before it (<command "
-				       "line>:1:1)\n"));
+	assert_non_null(strstr(r.diag,
+			       "tests/conf/valid/x86-basic.vmconf:3:1: error: 'system' must "
+			       "be the first option; 'dryrun' comes before it (<command "
+			       "line>:1:1)\n"));
 	free(r.diag);
 }
 
@@ -760,34 +771,34 @@ static void test_asinfo_iomem(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(seed_context_changes),
-		cmocka_unit_test(seed_last_value_wins),
-		cmocka_unit_test(seed_order_inside_context),
-		cmocka_unit_test(seed_ram_before_load),
-		cmocka_unit_test(seed_controller_before_user),
-		cmocka_unit_test(seed_substitution_asinfo),
-		cmocka_unit_test(seed_substitution_env),
-		cmocka_unit_test(seed_multipliers),
-		cmocka_unit_test(test_comments_newlines_quotes),
-		cmocka_unit_test(test_hash_inside_word),
-		cmocka_unit_test(test_quoted_keyword_is_value),
-		cmocka_unit_test(test_env_in_quotes),
-		cmocka_unit_test(test_system),
-		cmocka_unit_test(test_cpu_options),
-		cmocka_unit_test(test_ram_rom_placement),
-		cmocka_unit_test(test_load_forms),
-		cmocka_unit_test(test_vdev_options),
-		cmocka_unit_test(test_vdev_top_level_inside),
-		cmocka_unit_test(test_vdev_by_type_name),
-		cmocka_unit_test(test_native_controllers),
-		cmocka_unit_test(test_pass_reserve),
-		cmocka_unit_test(test_set_scopes),
-		cmocka_unit_test(test_logger_unsupported_misc),
-		cmocka_unit_test(test_print),
-		cmocka_unit_test(test_argv_stream),
-		cmocka_unit_test(test_argv_errors),
-		cmocka_unit_test(test_argv_system_in_file_first),
-		cmocka_unit_test(test_asinfo_iomem),
+	    cmocka_unit_test(seed_context_changes),
+	    cmocka_unit_test(seed_last_value_wins),
+	    cmocka_unit_test(seed_order_inside_context),
+	    cmocka_unit_test(seed_ram_before_load),
+	    cmocka_unit_test(seed_controller_before_user),
+	    cmocka_unit_test(seed_substitution_asinfo),
+	    cmocka_unit_test(seed_substitution_env),
+	    cmocka_unit_test(seed_multipliers),
+	    cmocka_unit_test(test_comments_newlines_quotes),
+	    cmocka_unit_test(test_hash_inside_word),
+	    cmocka_unit_test(test_quoted_keyword_is_value),
+	    cmocka_unit_test(test_env_in_quotes),
+	    cmocka_unit_test(test_system),
+	    cmocka_unit_test(test_cpu_options),
+	    cmocka_unit_test(test_ram_rom_placement),
+	    cmocka_unit_test(test_load_forms),
+	    cmocka_unit_test(test_vdev_options),
+	    cmocka_unit_test(test_vdev_top_level_inside),
+	    cmocka_unit_test(test_vdev_by_type_name),
+	    cmocka_unit_test(test_native_controllers),
+	    cmocka_unit_test(test_pass_reserve),
+	    cmocka_unit_test(test_set_scopes),
+	    cmocka_unit_test(test_logger_unsupported_misc),
+	    cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_argv_stream),
+	    cmocka_unit_test(test_argv_errors),
+	    cmocka_unit_test(test_argv_system_in_file_first),
+	    cmocka_unit_test(test_asinfo_iomem),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

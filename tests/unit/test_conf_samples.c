@@ -28,13 +28,13 @@ static const char *test_getenv(void *ctx, const char *name)
 }
 
 static const struct conf_asinfo test_asinfo[] = {
-	{"guestmem1", 0x80000000, 0x100000},
+    {"guestmem1", 0x80000000, 0x100000},
 };
 
 static const struct conf_env test_env = {
-	.getenv = test_getenv,
-	.asinfo = test_asinfo,
-	.asinfo_count = 1,
+    .getenv = test_getenv,
+    .asinfo = test_asinfo,
+    .asinfo_count = 1,
 };
 
 static char *slurp(const char *path)
@@ -92,7 +92,8 @@ static unsigned check_dir(const char *dir, bool valid)
 		}
 		want = slurp(golden);
 		if ((vm != NULL) != valid) {
-			print_error("%s: expected it to %s:\n%s", path, valid ? "parse" : "fail", diag);
+			print_error("%s: expected it to %s:\n%s", path, valid ? "parse" : "fail",
+				    diag);
 			bad++;
 		} else if (!want || strcmp(got, want) != 0) {
 			print_error("%s: output differs from %s\n--- got:\n%s--- want:\n%s", path,
@@ -121,8 +122,8 @@ static void test_invalid_samples(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_samples),
-		cmocka_unit_test(test_invalid_samples),
+	    cmocka_unit_test(test_valid_samples),
+	    cmocka_unit_test(test_invalid_samples),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
