@@ -47,7 +47,11 @@ static void append_output(struct conform_result *r, int fd)
 	got = pread(fd, buf, (size_t)(end - start), start);
 	if (got <= 0)
 		return;
+	while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == ' '))
+		got--;
 	buf[got] = '\0';
+	if (!got)
+		return;
 	snprintf(r->details + len, sizeof(r->details) - len, "%soutput of the check:\n%s",
 		 len ? "\n" : "", buf);
 }
@@ -154,7 +158,8 @@ int conform_run_check(const struct conform_opts *opts, const struct conform_chec
 			     strsignal(WTERMSIG(status)));
 		append_output(result, out);
 	} else if (WIFEXITED(status) && (!result->complete || WEXITSTATUS(status) != 0)) {
-		mark_crashed(result, "the check process exited with status %d before the check ended",
+		mark_crashed(result, "exited with status %d (a sanitizer report, or exit() in the "
+				     "plugin)",
 			     WEXITSTATUS(status));
 		append_output(result, out);
 	}
