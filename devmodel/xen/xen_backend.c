@@ -1,0 +1,693 @@
+/*
+ * devmodel/xen/xen_backend.c: the "xen" backend: attach to domain N as an
+ * ioreq server and run the ioreq engine over its event channels.
+ *
+ * This file is the thin layer of Xen library calls; the protocol (slots,
+ * barriers, rep semantics) is devmodel/ioreq_engine.c, which never calls Xen.
+ * The call order is xen-ioreq.md 2.4 and 7:
+ *
+ *   setup:    open devicemodel, foreignmemory, evtchn (+ xenctrl, xenstore)
+ *             -> wait for the domain, learn its type and vCPU count
+ *             -> create_ioreq_server (BUFIOREQ_OFF; never buffered on Arm)
+ *             -> map_resource(ioreq_server, id, frame 1, 1 frame)
+ *             -> register the native controllers of the guest type
+ *   run:      map every vdev range (inclusive ends) and PCI function
+ *             -> set_ioreq_server_state(1) -> read vp_eport (only now valid)
+ *             -> bind_interdomain per vCPU -> optional restrict
+ *             -> poll loop: evtchn fd, the stop eventfd, the xenstore watch
+ *   teardown: set_state(0) -> answer any request still READY -> unmap every
+ *             range -> unbind -> unmap the resource -> destroy the server
+ *             -> close the handles.
+ *
+ * A guest vCPU blocks in Xen until its request is answered, and the server
+ * belongs to dom0, not to this process (5.1): every way out of run() goes
+ * through teardown, which disables and destroys the server, so the guest
+ * is never left waiting for a device model that is gone. A crash still
+ * can; docs/xen.md says what the systemd unit does about it.
+ *
+ * Without Xen (no /dev/xen/privcmd) setup fails with a message naming what
+ * is missing; vdm then exits 64. `dryrun` never touches Xen.
+ */
+#define __XEN_TOOLS__ 1
+#include <xenctrl.h>
+#include <xendevicemodel.h>
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
+#include <xenstore.h>
+#include <xentoolcore.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/ioreq.h>
+#include <xen/memory.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "devmodel/backend.h"
+#include "devmodel/exitcode.h"
+#include "devmodel/ioreq_engine.h"
+#include "devmodel/log.h"
+#include "devmodel/vm.h"
+#include "devmodel/xen/xen_backend.h"
+#include "devmodel/xen/xen_irq.h"
+#include "devmodel/xen/xen_mapcache.h"
+#include "devmodel/xen/xen_ranges.h"
+
+#if defined(__aarch64__) || defined(__arm__)
+#define XEN_BUILD_ARM 1
+#else
+#define XEN_BUILD_ARM 0
+#endif
+
+#define XEN_PAGE 4096u
+#define XEN_RELEASE_TOKEN "vdm-release"
+
+struct xen_backend_tunables xen_backend_tunables = {
+	.privcmd_path = "/dev/xen/privcmd",
+	.wait_ms = 30000,
+	.poll_ms = 1000,
+	.user = "nobody",
+	.mapcache = { .bucket_shift = 20, .max_buckets = 64, .grace_ns = 1000000000ull },
+};
+
+struct xen_backend {
+	struct vm *vm;
+	uint16_t domid;
+	bool arm;
+	enum xen_guest_kind kind;
+	bool attached; /* handles open: not a dryrun */
+	xendevicemodel_handle *dmod;
+	xenforeignmemory_handle *fmem;
+	xenevtchn_handle *xce;
+	xc_interface *xch;
+	struct xs_handle *xs;
+	bool restricted;
+	ioservid_t id;
+	bool server_created, enabled, ranges_ready;
+	bool buffered;
+	xenforeignmemory_resource_handle *res;
+	void *pages;
+	shared_iopage_t *shared;
+	buffered_iopage_t *bufpage;
+	unsigned nr_vcpus;
+	evtchn_port_t local[IOREQ_ENGINE_MAX_VCPUS];
+	unsigned bound;
+	int buf_local; /* -1: none */
+	struct ioreq_engine *engine;
+	struct xen_mapcache *mapcache;
+	struct xen_ranges ranges;
+	struct xen_irq irq;
+	int stop_fd;
+	struct dm_io io;
+	unsigned long failed_logged;
+};
+
+static const char *const xen_natives_x86[] = { "isa", "pci", "msi", NULL };
+static const char *const xen_natives_arm[] = { "gic", NULL };
+
+static void xlog(struct xen_backend *xb, unsigned level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void xlog(struct xen_backend *xb, unsigned level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	vm_log(xb->vm, level, "xen: domain %u: %s", xb->domid, line);
+}
+
+/* ------------------------------------------------------------ the engine */
+
+/* Dispatch, then resync the server's ranges after a write (a BAR move). */
+static int xen_io_access(void *ctx, enum vdev_space space, uint64_t addr, unsigned size,
+			 bool is_write, uint64_t *value, int32_t vcpu)
+{
+	struct xen_backend *xb = ctx;
+	const struct dm_io *core = vm_io(xb->vm);
+	int rc = core->access(core->ctx, space, addr, size, is_write, value, vcpu);
+
+	if (is_write && xb->ranges_ready)
+		xen_ranges_sync(&xb->ranges);
+	return rc;
+}
+
+static int xen_io_mem_read(void *ctx, uint64_t gpa, void *buf, size_t length)
+{
+	struct xen_backend *xb = ctx;
+
+	return xen_mapcache_read(xb->mapcache, gpa, buf, length);
+}
+
+static int xen_io_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t length)
+{
+	struct xen_backend *xb = ctx;
+
+	return xen_mapcache_write(xb->mapcache, gpa, buf, length);
+}
+
+/* The vCPU (or the buffered ring) whose local port this is; -1 if none. */
+static long xen_port_source(struct xen_backend *xb, evtchn_port_t port)
+{
+	for (unsigned i = 0; i < xb->bound; i++)
+		if (xb->local[i] == port)
+			return i;
+	if (xb->buf_local >= 0 && (evtchn_port_t)xb->buf_local == port)
+		return IOREQ_ENGINE_SOURCE_BUFFERED;
+	return -1;
+}
+
+static int xen_ev_pending(void *ctx, uint32_t *source)
+{
+	struct xen_backend *xb = ctx;
+
+	for (;;) {
+		struct pollfd p = { .fd = xenevtchn_fd(xb->xce), .events = POLLIN };
+		xenevtchn_port_or_error_t port;
+		long src;
+
+		/* xenevtchn_pending may block even on a readable-looking fd: poll first (5.8) */
+		if (poll(&p, 1, 0) <= 0)
+			return 0;
+		port = xenevtchn_pending(xb->xce);
+		if (port < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		src = xen_port_source(xb, (evtchn_port_t)port);
+		if (src >= 0) {
+			*source = (uint32_t)src;
+			return 1;
+		}
+		/* not ours (a port being unbound): re-arm it and look further */
+		xenevtchn_unmask(xb->xce, (evtchn_port_t)port);
+	}
+}
+
+static int xen_ev_ack(void *ctx, uint32_t source)
+{
+	struct xen_backend *xb = ctx;
+	evtchn_port_t port = source == IOREQ_ENGINE_SOURCE_BUFFERED ? (evtchn_port_t)xb->buf_local
+								     : xb->local[source];
+
+	return xenevtchn_unmask(xb->xce, port) < 0 ? -errno : 0;
+}
+
+static int xen_ev_notify(void *ctx, uint32_t vcpu)
+{
+	struct xen_backend *xb = ctx;
+
+	if (vcpu >= xb->bound)
+		return -EINVAL; /* answered before binding: Xen is not waiting on a port yet */
+	return xenevtchn_notify(xb->xce, xb->local[vcpu]) < 0 ? -errno : 0;
+}
+
+static void xen_ev_invalidate(void *ctx)
+{
+	struct xen_backend *xb = ctx;
+
+	xen_mapcache_invalidate(xb->mapcache);
+}
+
+static void xen_ev_failed(void *ctx, uint32_t vcpu, const ioreq_t *req, int err)
+{
+	struct xen_backend *xb = ctx;
+
+	/* a guest can cause these at will: log the first ones only */
+	if (xb->failed_logged++ < 16)
+		xlog(xb, LOG_LVL_WARN,
+		     "vCPU %d: ioreq type %u addr 0x%llx size %u count %u %s failed: %s (answered with all-ones)",
+		     vcpu == IOREQ_ENGINE_SOURCE_BUFFERED ? -1 : (int)vcpu, req->type,
+		     (unsigned long long)req->addr, req->size, req->count,
+		     req->dir == IOREQ_READ ? "read" : "write", strerror(-err));
+}
+
+static const struct ioreq_engine_ops xen_engine_ops = {
+	.pending = xen_ev_pending,
+	.ack = xen_ev_ack,
+	.notify = xen_ev_notify,
+	.invalidate = xen_ev_invalidate,
+	.request_failed = xen_ev_failed,
+};
+
+/* -------------------------------------------------------------- setup */
+
+static int xen_missing(struct xen_backend *xb, const char *what, int err)
+{
+	xlog(xb, LOG_LVL_FATAL, "%s: %s", what, strerror(err));
+	return -err;
+}
+
+/*
+ * The domain's facts, waiting up to wait_ms for it to exist. 0, -ESRCH
+ * (never appeared), -ESHUTDOWN (already shut down or dying), -EINVAL (PV).
+ */
+static int xen_wait_domain(struct xen_backend *xb)
+{
+	unsigned waited = 0;
+	xc_domaininfo_t info;
+
+	for (;;) {
+		int n = xc_domain_getinfolist(xb->xch, xb->domid, 1, &info);
+
+		if (n == 1 && info.domain == xb->domid)
+			break;
+		if (waited >= xen_backend_tunables.wait_ms) {
+			xlog(xb, LOG_LVL_FATAL,
+			     "no such domain (waited %u ms); create it first, paused: xl create -p guest.cfg",
+			     waited);
+			return -ESRCH;
+		}
+		if (waited == 0)
+			xlog(xb, LOG_LVL_INFO, "waiting for the domain to exist");
+		usleep(100 * 1000);
+		waited += 100;
+	}
+	if (info.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown)) {
+		xlog(xb, LOG_LVL_FATAL, "the domain is %s",
+		     info.flags & XEN_DOMINF_dying ? "dying" : "shut down");
+		return -ESHUTDOWN;
+	}
+	if (xb->arm) {
+		xb->kind = XEN_GUEST_ARM;
+		return 0;
+	}
+	if (!(info.flags & XEN_DOMINF_hvm_guest)) {
+		xlog(xb, LOG_LVL_FATAL,
+		     "a PV guest has no ioreq servers: use type=\"pvh\" or type=\"hvm\" in its xl config");
+		return -EINVAL;
+	}
+#if defined(__x86_64__) || defined(__i386__)
+	xb->kind = (info.arch_config.emulation_flags & XEN_X86_EMU_IOAPIC) ? XEN_GUEST_HVM
+									    : XEN_GUEST_PVH;
+#else
+	xb->kind = XEN_GUEST_HVM;
+#endif
+	return 0;
+}
+
+static int xen_open(struct xen_backend *xb)
+{
+	if (access(xen_backend_tunables.privcmd_path, F_OK) != 0) {
+		xlog(xb, LOG_LVL_FATAL,
+		     "%s is missing: this is not a Xen dom0 (or the privcmd driver is not loaded: modprobe xen-privcmd, mount -t xenfs xenfs /proc/xen). vdm --domid needs a Xen host; without Xen use --backend kvm or sim",
+		     xen_backend_tunables.privcmd_path);
+		return -ENODEV;
+	}
+	xb->dmod = xendevicemodel_open(NULL, 0);
+	if (!xb->dmod)
+		return xen_missing(xb, "xendevicemodel_open (libxendevicemodel, /dev/xen/privcmd)",
+				   errno ? errno : ENODEV);
+	xb->fmem = xenforeignmemory_open(NULL, 0);
+	if (!xb->fmem)
+		return xen_missing(xb, "xenforeignmemory_open (libxenforeignmemory, /dev/xen/privcmd)",
+				   errno ? errno : ENODEV);
+	xb->xce = xenevtchn_open(NULL, 0);
+	if (!xb->xce)
+		return xen_missing(xb, "xenevtchn_open (libxenevtchn, /dev/xen/evtchn)",
+				   errno ? errno : ENODEV);
+	xb->xch = xc_interface_open(NULL, NULL, 0);
+	if (!xb->xch)
+		return xen_missing(xb, "xc_interface_open (libxenctrl)", errno ? errno : ENODEV);
+	return 0;
+}
+
+/* The config's RAM is the guest's RAM: the only memory vdm ever maps. */
+static int xen_mapcache_setup(struct xen_backend *xb)
+{
+	const struct conf_vm *c = vm_conf(xb->vm);
+	struct xen_mapcache_range *r = calloc(c->ram_count ? c->ram_count : 1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	for (unsigned i = 0; i < c->ram_count; i++)
+		r[i] = (struct xen_mapcache_range){ c->rams[i].start, c->rams[i].length };
+	rc = xen_mapcache_new(xb->fmem, xb->domid, r, c->ram_count,
+			      &xen_backend_tunables.mapcache, &xb->mapcache);
+	free(r);
+	if (rc == -EINVAL)
+		xlog(xb, LOG_LVL_FATAL, "every `ram` range must be 4 KiB aligned and not overlap");
+	return rc;
+}
+
+static int xen_setup(struct vm *vm)
+{
+	const struct vm_options *opts = vm_options(vm);
+	struct xen_backend *xb = calloc(1, sizeof(*xb));
+	unsigned vcpus = 0;
+	void *addr = NULL;
+	int rc;
+
+	if (!xb)
+		return -ENOMEM;
+	xb->vm = vm;
+	xb->stop_fd = -1;
+	xb->buf_local = -1;
+	xb->arm = XEN_BUILD_ARM || xen_backend_tunables.force_arm;
+	vm_set_backend_data(vm, xb);
+	if (getenv("VDM_XEN_RESTRICT") && strcmp(getenv("VDM_XEN_RESTRICT"), "1") == 0)
+		xen_backend_tunables.restrict_after_setup = true;
+	if (getenv("VDM_XEN_USER"))
+		xen_backend_tunables.user = getenv("VDM_XEN_USER");
+
+	if (opts->domid < 0) {
+		vm_log(vm, LOG_LVL_FATAL, "xen: the xen backend needs --domid N");
+		return -EINVAL;
+	}
+	xb->domid = (uint16_t)opts->domid;
+	if (vm_conf(vm)->dryrun) {
+		/* describe, never attach: every controller the guest type may have */
+		return xen_irq_register(&xb->irq, vm, NULL, xb->domid,
+					xb->arm ? XEN_GUEST_ARM : XEN_GUEST_X86_ANY);
+	}
+	xb->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (xb->stop_fd < 0)
+		return -errno;
+	rc = xen_open(xb);
+	if (rc < 0)
+		return rc;
+	xb->attached = true;
+	rc = xen_wait_domain(xb);
+	if (rc < 0)
+		return rc;
+	if (xendevicemodel_nr_vcpus(xb->dmod, xb->domid, &vcpus) < 0)
+		return xen_missing(xb, "xendevicemodel_nr_vcpus", errno);
+	if (vcpus == 0 || vcpus > IOREQ_ENGINE_MAX_VCPUS) {
+		xlog(xb, LOG_LVL_FATAL, "%u vCPUs: one ioreq page serves 1..%u (Xen 4.17)", vcpus,
+		     IOREQ_ENGINE_MAX_VCPUS);
+		return -E2BIG;
+	}
+	xb->nr_vcpus = vcpus;
+
+	/* Liveness: any domain's shutdown or destruction fires @releaseDomain. */
+	xb->xs = xs_open(0);
+	if (!xb->xs || !xs_watch(xb->xs, "@releaseDomain", XEN_RELEASE_TOKEN)) {
+		xlog(xb, LOG_LVL_WARN,
+		     "xenstore watch on @releaseDomain: %s; the domain's end is noticed by polling",
+		     strerror(errno));
+		xs_close(xb->xs);
+		xb->xs = NULL;
+	}
+
+	/* No vdev asks for buffered writes (none emulates VGA); Arm never may. */
+	xb->buffered = false;
+	if (xendevicemodel_create_ioreq_server(xb->dmod, xb->domid,
+					       xb->buffered ? HVM_IOREQSRV_BUFIOREQ_ATOMIC
+							    : HVM_IOREQSRV_BUFIOREQ_OFF,
+					       &xb->id) < 0)
+		return xen_missing(xb,
+				   errno == ENOSPC ? "create_ioreq_server: the domain has its 8 ioreq servers already"
+						   : "xendevicemodel_create_ioreq_server",
+				   errno);
+	xb->server_created = true;
+	/* frame 1 is the synchronous page; frame 0 (the ring) exists only when buffered */
+	xb->res = xenforeignmemory_map_resource(
+		xb->fmem, xb->domid, XENMEM_resource_ioreq_server, xb->id,
+		xb->buffered ? XENMEM_resource_ioreq_server_frame_bufioreq
+			     : XENMEM_resource_ioreq_server_frame_ioreq(0),
+		xb->buffered ? 2 : 1, &addr, PROT_READ | PROT_WRITE, 0);
+	if (!xb->res)
+		return xen_missing(xb, "xenforeignmemory_map_resource(ioreq server pages)", errno);
+	xb->pages = addr;
+	xb->bufpage = xb->buffered ? addr : NULL;
+	xb->shared = (shared_iopage_t *)((uint8_t *)addr + (xb->buffered ? XEN_PAGE : 0));
+
+	rc = xen_mapcache_setup(xb);
+	if (rc < 0)
+		return rc;
+	xb->io = (struct dm_io){ .access = xen_io_access,
+				 .mem_read = xen_io_mem_read,
+				 .mem_write = xen_io_mem_write,
+				 .ctx = xb };
+	{
+		struct ioreq_engine_config cfg = {
+			.shared = xb->shared,
+			.nr_vcpus = xb->nr_vcpus,
+			.buffered = xb->bufpage,
+			.io = &xb->io,
+			.ops = &xen_engine_ops,
+			.ctx = xb,
+		};
+
+		rc = ioreq_engine_create(&cfg, &xb->engine);
+		if (rc < 0)
+			return rc;
+	}
+	xen_ranges_init(&xb->ranges, vm, xb->dmod, xb->domid, xb->id, xb->arm);
+	rc = xen_irq_register(&xb->irq, vm, xb->dmod, xb->domid, xb->kind);
+	if (rc < 0)
+		return rc;
+	xlog(xb, LOG_LVL_INFO, "%s guest, %u vCPUs, ioreq server %u created", xen_guest_kind_name(xb->kind),
+	     xb->nr_vcpus, xb->id);
+	return 0;
+}
+
+/*
+ * Guest RAM and ROM are the domain's: vdm allocates nothing for them. The
+ * ioreq path reaches RAM through the mapping cache; host services reach
+ * guest_mem, which needs the backend hook described in docs/xen.md.
+ */
+static void *xen_mem_backing(struct vm *vm, enum guest_mem_kind kind, uint64_t start,
+			     uint64_t length)
+{
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static int xen_drop_privileges(struct xen_backend *xb)
+{
+	const char *user = xen_backend_tunables.user;
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		xlog(xb, LOG_LVL_INFO, "not root: no privileges to drop");
+		return 0;
+	}
+	pw = getpwnam(user);
+	if (!pw) {
+		xlog(xb, LOG_LVL_FATAL, "--restrict: no user %s to run as", user);
+		return -ENOENT;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		xlog(xb, LOG_LVL_FATAL, "--restrict: cannot become %s: %s", user, strerror(errno));
+		return -EPERM;
+	}
+	xlog(xb, LOG_LVL_INFO, "running as %s", user);
+	return 0;
+}
+
+/* xenstore cannot be restricted and libxenctrl is not per-domain: close both first (2.8). */
+static int xen_restrict(struct xen_backend *xb)
+{
+	if (xb->xs) {
+		xs_unwatch(xb->xs, "@releaseDomain", XEN_RELEASE_TOKEN);
+		xs_close(xb->xs);
+		xb->xs = NULL;
+	}
+	if (xb->xch) {
+		xc_interface_close(xb->xch);
+		xb->xch = NULL;
+	}
+	if (xentoolcore_restrict_all(xb->domid) < 0)
+		return xen_missing(xb, "xentoolcore_restrict_all", errno);
+	xb->restricted = true;
+	return xen_drop_privileges(xb);
+}
+
+/* Is the domain gone, or shut down? (After restrict: only "gone" is known.) */
+static bool xen_domain_ended(struct xen_backend *xb)
+{
+	xc_domaininfo_t info;
+	unsigned vcpus;
+
+	if (xb->xch) {
+		int n = xc_domain_getinfolist(xb->xch, xb->domid, 1, &info);
+
+		if (n < 0)
+			return errno == ESRCH;
+		return n == 0 || info.domain != xb->domid ||
+		       (info.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown));
+	}
+	return xendevicemodel_nr_vcpus(xb->dmod, xb->domid, &vcpus) < 0 && errno == ESRCH;
+}
+
+static bool xen_release_fired(struct xen_backend *xb)
+{
+	bool fired = false;
+	char **ev;
+
+	while ((ev = xs_check_watch(xb->xs))) {
+		if (strcmp(ev[XS_WATCH_TOKEN], XEN_RELEASE_TOKEN) == 0)
+			fired = true;
+		free(ev);
+	}
+	return fired;
+}
+
+static int xen_attach(struct xen_backend *xb)
+{
+	int rc = xen_ranges_sync(&xb->ranges);
+
+	if (rc < 0)
+		return rc;
+	xb->ranges_ready = true;
+	if (xendevicemodel_set_ioreq_server_state(xb->dmod, xb->domid, xb->id, 1) < 0)
+		return xen_missing(xb, "set_ioreq_server_state(enabled)", errno);
+	xb->enabled = true;
+	/* vp_eport is written by Xen when the server is enabled, not before (5.3) */
+	for (unsigned i = 0; i < xb->nr_vcpus; i++) {
+		uint32_t remote = ioreq_engine_remote_port(xb->engine, i);
+		xenevtchn_port_or_error_t local =
+			xenevtchn_bind_interdomain(xb->xce, xb->domid, remote);
+
+		if (local < 0)
+			return xen_missing(xb, "xenevtchn_bind_interdomain", errno);
+		xb->local[i] = (evtchn_port_t)local;
+		xb->bound = i + 1;
+	}
+	if (xb->buffered) {
+		evtchn_port_t bufport;
+		xenevtchn_port_or_error_t local;
+
+		if (xendevicemodel_get_ioreq_server_info(xb->dmod, xb->domid, xb->id, NULL, NULL,
+							 &bufport) < 0)
+			return xen_missing(xb, "get_ioreq_server_info", errno);
+		local = xenevtchn_bind_interdomain(xb->xce, xb->domid, bufport);
+		if (local < 0)
+			return xen_missing(xb, "xenevtchn_bind_interdomain(buffered)", errno);
+		xb->buf_local = local;
+	}
+	if (xen_backend_tunables.restrict_after_setup) {
+		rc = xen_restrict(xb);
+		if (rc < 0)
+			return rc;
+	}
+	/* a request posted between enable and bind raised no event we saw */
+	for (unsigned i = 0; i < xb->nr_vcpus; i++)
+		ioreq_engine_service_vcpu(xb->engine, i);
+	xlog(xb, LOG_LVL_INFO, "attached: %u vCPU ports bound; the guest may be unpaused (xl unpause)",
+	     xb->bound);
+	return 0;
+}
+
+static int xen_run(struct vm *vm)
+{
+	struct xen_backend *xb = vm_backend_data(vm);
+	int rc;
+
+	if (!xb || !xb->attached)
+		return VDM_EXIT_FATAL_START;
+	rc = xen_attach(xb);
+	if (rc < 0)
+		return VDM_EXIT_FATAL_START;
+	while (!vm_stopping(vm)) {
+		struct pollfd p[3] = {
+			{ .fd = xb->stop_fd, .events = POLLIN },
+			{ .fd = xenevtchn_fd(xb->xce), .events = POLLIN },
+			{ .fd = xb->xs ? xs_fileno(xb->xs) : -1, .events = POLLIN },
+		};
+		int n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
+
+		if (n < 0 && errno != EINTR) {
+			xlog(xb, LOG_LVL_FATAL, "poll: %s", strerror(errno));
+			return VDM_EXIT_UNEXPECTED;
+		}
+		if (n > 0 && (p[0].revents & POLLIN))
+			break;
+		if (n > 0 && p[1].revents) {
+			rc = ioreq_engine_process_events(xb->engine);
+			if (rc < 0 && xb->failed_logged++ < 16)
+				xlog(xb, LOG_LVL_ERROR, "event channel: %s", strerror(-rc));
+		}
+		if ((n > 0 && p[2].revents && xen_release_fired(xb)) || n == 0) {
+			if (n == 0)
+				xen_ranges_sync(&xb->ranges);
+			if ((n > 0 || !xb->xs) && xen_domain_ended(xb)) {
+				xlog(xb, LOG_LVL_INFO, "the domain shut down or was destroyed");
+				vm_stop(vm, VDM_EXIT_NORMAL);
+				break;
+			}
+		}
+	}
+	return VDM_EXIT_NORMAL;
+}
+
+static void xen_stop(struct vm *vm, int code)
+{
+	struct xen_backend *xb = vm_backend_data(vm);
+	uint64_t one = 1;
+
+	if (xb && xb->stop_fd >= 0 && write(xb->stop_fd, &one, sizeof(one)) < 0) {
+		/* the counter is full: a stop is pending anyway */
+	}
+}
+
+static void xen_teardown(struct vm *vm)
+{
+	struct xen_backend *xb = vm_backend_data(vm);
+
+	if (!xb)
+		return;
+	if (xb->enabled) {
+		xendevicemodel_set_ioreq_server_state(xb->dmod, xb->domid, xb->id, 0);
+		xb->enabled = false;
+		/* nothing new arrives now: answer what is posted so no vCPU waits */
+		for (unsigned i = 0; i < xb->nr_vcpus && xb->engine; i++)
+			ioreq_engine_service_vcpu(xb->engine, i);
+	}
+	if (xb->server_created) {
+		xb->ranges_ready = false;
+		xen_ranges_unmap_all(&xb->ranges);
+		xen_ranges_destroy(&xb->ranges);
+	}
+	for (unsigned i = 0; i < xb->bound; i++)
+		xenevtchn_unbind(xb->xce, xb->local[i]);
+	xb->bound = 0;
+	if (xb->buf_local >= 0)
+		xenevtchn_unbind(xb->xce, (evtchn_port_t)xb->buf_local);
+	ioreq_engine_destroy(xb->engine);
+	if (xb->res)
+		xenforeignmemory_unmap_resource(xb->fmem, xb->res);
+	if (xb->server_created)
+		xendevicemodel_destroy_ioreq_server(xb->dmod, xb->domid, xb->id);
+	xen_mapcache_free(xb->mapcache);
+	xen_irq_unregister(&xb->irq);
+	if (xb->xs) {
+		xs_unwatch(xb->xs, "@releaseDomain", XEN_RELEASE_TOKEN);
+		xs_close(xb->xs);
+	}
+	if (xb->xch)
+		xc_interface_close(xb->xch);
+	if (xb->xce)
+		xenevtchn_close(xb->xce);
+	if (xb->fmem)
+		xenforeignmemory_close(xb->fmem);
+	if (xb->dmod)
+		xendevicemodel_close(xb->dmod);
+	if (xb->stop_fd >= 0)
+		close(xb->stop_fd);
+	vm_set_backend_data(vm, NULL);
+	free(xb);
+}
+
+static struct backend_ops backend_xen = {
+	.name = "xen",
+	.description = "attach to Xen domain --domid N as an ioreq server",
+	.native_controllers = XEN_BUILD_ARM ? xen_natives_arm : xen_natives_x86,
+	.setup = xen_setup,
+	.mem_backing = xen_mem_backing,
+	.run = xen_run,
+	.stop = xen_stop,
+	.teardown = xen_teardown,
+};
+
+BACKEND_REGISTER(backend_xen)
