@@ -7,6 +7,13 @@
  * the loop's next round, when no pointer to it from the previous
  * epoll_wait can be used any more. Calls into fn happen with the loop's
  * mutex released, so a callback may add, modify or remove items.
+ *
+ * An fd epoll refuses (EPERM: a regular file, /dev/null) is one poll(2)
+ * reports always ready; so that a plugin sees the same on every host (the
+ * SDK test host polls), such an fd is kept off the epoll set and reported
+ * ready for whatever it is watched for on every round, without sleeping
+ * while it is watched for anything. A plugin watches an output fd for
+ * VDEV_FD_OUT only while it has something to write, as it must anyway.
  */
 #include "devmodel/evloop.h"
 
@@ -23,7 +30,9 @@
 struct evloop_item {
 	struct evloop_item *next;
 	int fd;
-	bool is_timer; /* fd is ours (a timerfd) */
+	bool is_timer;	   /* fd is ours (a timerfd) */
+	bool always_ready; /* epoll refuses the fd (regular file, /dev/null) */
+	uint32_t events;   /* what an always-ready item is watched for */
 	bool dead;
 	evloop_fn *fn;
 	evloop_release_fn *release;
@@ -127,6 +136,16 @@ bool evloop_on_loop_thread(const struct evloop *l)
 	return l->has_thread && pthread_equal(pthread_self(), l->thread);
 }
 
+/* Make epoll_wait return so that the loop looks at its lists again. */
+static void evloop_wake(struct evloop *l)
+{
+	uint64_t one = 1;
+
+	if (write(l->wakefd, &one, sizeof(one)) < 0) {
+		/* the counter is full: the loop is awake anyway */
+	}
+}
+
 static int evloop_add_item(struct evloop *l, struct evloop_item *it, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = it};
@@ -135,12 +154,19 @@ static int evloop_add_item(struct evloop *l, struct evloop_item *it, uint32_t ev
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, it->fd, &ev) < 0) {
 		int err = -errno;
 
-		pthread_mutex_unlock(&l->lock);
-		return err;
+		if (err != -EPERM || it->is_timer) {
+			pthread_mutex_unlock(&l->lock);
+			return err;
+		}
+		/* poll(2) calls such an fd always ready: so do we (see the top comment) */
+		it->always_ready = true;
+		it->events = events;
 	}
 	it->next = l->items;
 	l->items = it;
 	pthread_mutex_unlock(&l->lock);
+	if (it->always_ready)
+		evloop_wake(l);
 	return 0;
 }
 
@@ -170,12 +196,20 @@ int evloop_modify(struct evloop *l, struct evloop_item *item, uint32_t events)
 	struct epoll_event ev = {.events = events, .data.ptr = item};
 	int ret = 0;
 
+	bool wake = false;
+
 	pthread_mutex_lock(&l->lock);
-	if (item->dead)
+	if (item->dead) {
 		ret = -ENOENT;
-	else if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, item->fd, &ev) < 0)
+	} else if (item->always_ready) {
+		item->events = events;
+		wake = true;
+	} else if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, item->fd, &ev) < 0) {
 		ret = -errno;
+	}
 	pthread_mutex_unlock(&l->lock);
+	if (wake)
+		evloop_wake(l);
 	return ret;
 }
 
@@ -191,7 +225,8 @@ void evloop_remove(struct evloop *l, struct evloop_item *item)
 		return;
 	}
 	item->dead = true;
-	epoll_ctl(l->epfd, EPOLL_CTL_DEL, item->fd, NULL);
+	if (!item->always_ready)
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, item->fd, NULL);
 	for (struct evloop_item **pp = &l->items; *pp; pp = &(*pp)->next) {
 		if (*pp == item) {
 			*pp = item->next;
@@ -287,6 +322,9 @@ unsigned evloop_item_count(struct evloop *l)
 static int evloop_round(struct evloop *l, int timeout_ms)
 {
 	struct epoll_event ev[EVLOOP_MAX_EVENTS];
+	struct evloop_item *ready[EVLOOP_MAX_EVENTS];
+	uint32_t ready_events[EVLOOP_MAX_EVENTS];
+	unsigned nready = 0;
 	int n, ran = 0;
 
 	pthread_mutex_lock(&l->lock);
@@ -295,9 +333,16 @@ static int evloop_round(struct evloop *l, int timeout_ms)
 		pthread_mutex_unlock(&l->lock);
 		return -1;
 	}
+	/* Always-ready items with events to report: do not sleep. */
+	for (struct evloop_item *it = l->items; it && nready < EVLOOP_MAX_EVENTS; it = it->next) {
+		if (it->always_ready && (it->events & (EPOLLIN | EPOLLOUT))) {
+			ready[nready] = it;
+			ready_events[nready++] = it->events & (EPOLLIN | EPOLLOUT);
+		}
+	}
 	pthread_mutex_unlock(&l->lock);
 
-	n = epoll_wait(l->epfd, ev, EVLOOP_MAX_EVENTS, timeout_ms);
+	n = epoll_wait(l->epfd, ev, EVLOOP_MAX_EVENTS, nready ? 0 : timeout_ms);
 	for (int i = 0; i < n; i++) {
 		struct evloop_item *it = ev[i].data.ptr;
 		bool dead;
@@ -315,6 +360,20 @@ static int evloop_round(struct evloop *l, int timeout_ms)
 		if (dead)
 			continue;
 		it->fn(it->ctx, it, ev[i].events);
+		ran++;
+	}
+	/* Removed items stay allocated until the next round's reap. */
+	for (unsigned i = 0; i < nready; i++) {
+		bool dead;
+		uint32_t events;
+
+		pthread_mutex_lock(&l->lock);
+		dead = ready[i]->dead;
+		events = ready[i]->events & ready_events[i];
+		pthread_mutex_unlock(&l->lock);
+		if (dead || !events)
+			continue;
+		ready[i]->fn(ready[i]->ctx, ready[i], events);
 		ran++;
 	}
 	return ran;
@@ -368,8 +427,6 @@ int evloop_start(struct evloop *l)
 
 void evloop_stop(struct evloop *l)
 {
-	uint64_t one = 1;
-
 	pthread_mutex_lock(&l->lock);
 	if (!l->has_thread) {
 		pthread_mutex_unlock(&l->lock);
@@ -377,9 +434,7 @@ void evloop_stop(struct evloop *l)
 	}
 	l->stopping = true;
 	pthread_mutex_unlock(&l->lock);
-	if (write(l->wakefd, &one, sizeof(one)) < 0) {
-		/* the counter is full, so the loop is awake anyway */
-	}
+	evloop_wake(l);
 	pthread_join(l->thread, NULL);
 	pthread_mutex_lock(&l->lock);
 	l->has_thread = false;

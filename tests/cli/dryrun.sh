@@ -58,7 +58,7 @@ if [ -f "$PLUGIN_DIR/vdev-8259.so" ] && [ -f "$PLUGIN_DIR/vdev-ser8250.so" ]; th
 system pc
 ram 0,1m
 vdev 8259 loc 0x20 name pic
-vdev ser8250 loc 0x3f8 intr pic:4
+vdev ser8250 loc 0x3f8 intr pic:4 hostdev >/dev/null
 vdev good loc 0x20000000 intr pic:5 name t
 CONF
 	run pc 0 $P "@$TMP/pc.vmconf" dryrun

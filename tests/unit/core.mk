@@ -17,6 +17,10 @@ $(O)/tests/unit/test_guest_mem: $(O)/tests/unit/test_guest_mem.o $(O)/devmodel/g
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CORE_CMOCKA_LIBS)
 
+$(O)/tests/unit/test_evloop: $(O)/tests/unit/test_evloop.o $(O)/devmodel/evloop.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CORE_CMOCKA_LIBS) -lpthread
+
 # VM assembly: the whole core plus the plugin loader; the test plugins of
 # tests/unit/sdkhost.mk (vdev-good.so; named here because that fragment is
 # read after this one) are what it assembles.
@@ -27,4 +31,4 @@ $(O)/tests/unit/test_vm: $(O)/tests/unit/test_vm.o $(VDM_CORE_OBJS) $(VDEV_HOST_
 		$(CONF_LIB) $(CORE_CMOCKA_LIBS) -ldl -lpthread -luuid
 
 UNIT_TESTS += $(patsubst %.c,$(O)/%,$(wildcard tests/unit/test_iomap.c tests/unit/test_irq.c \
-	tests/unit/test_guest_mem.c tests/unit/test_vm.c))
+	tests/unit/test_guest_mem.c tests/unit/test_evloop.c tests/unit/test_vm.c))
