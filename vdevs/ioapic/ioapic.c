@@ -50,74 +50,77 @@
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
-#define IOAPIC_NAME          "ioapic"
+#define IOAPIC_NAME	     "ioapic"
 #define IOAPIC_STATE_VERSION 1
-#define IOAPIC_PINS          24
+#define IOAPIC_PINS	     24
 #define IOAPIC_DEFAULT_BASE  0xfec00000ull
-#define IOAPIC_WINDOW        0x1000ull
+#define IOAPIC_WINDOW	     0x1000ull
 
 /* Window offsets. */
 #define IOAPIC_IOREGSEL 0x00
-#define IOAPIC_IOWIN    0x10
-#define IOAPIC_EOI      0x40
+#define IOAPIC_IOWIN	0x10
+#define IOAPIC_EOI	0x40
 
 /* Register indices. */
-#define IOAPIC_REG_ID    0x00
-#define IOAPIC_REG_VER   0x01
-#define IOAPIC_REG_ARB   0x02
+#define IOAPIC_REG_ID	 0x00
+#define IOAPIC_REG_VER	 0x01
+#define IOAPIC_REG_ARB	 0x02
 #define IOAPIC_REG_REDIR 0x10
 
 /* Redirection entry bits. */
-#define RTE_VECTOR       0xffull
+#define RTE_VECTOR	  0xffull
 #define RTE_DELMODE_SHIFT 8
-#define RTE_DELMODE      (7ull << RTE_DELMODE_SHIFT)
-#define RTE_DESTMODE     (1ull << 11)
-#define RTE_DELIVS       (1ull << 12)
-#define RTE_POLARITY     (1ull << 13)
-#define RTE_REMOTE_IRR   (1ull << 14)
-#define RTE_LEVEL        (1ull << 15)
-#define RTE_MASK         (1ull << 16)
-#define RTE_DEST_SHIFT   56
+#define RTE_DELMODE	  (7ull << RTE_DELMODE_SHIFT)
+#define RTE_DESTMODE	  (1ull << 11)
+#define RTE_DELIVS	  (1ull << 12)
+#define RTE_POLARITY	  (1ull << 13)
+#define RTE_REMOTE_IRR	  (1ull << 14)
+#define RTE_LEVEL	  (1ull << 15)
+#define RTE_MASK	  (1ull << 16)
+#define RTE_DEST_SHIFT	  56
 /* What software may write: everything but delivery status and remote IRR. */
-#define RTE_WRITABLE     (RTE_VECTOR | RTE_DELMODE | RTE_DESTMODE | RTE_POLARITY | RTE_LEVEL | \
-			  RTE_MASK | (0xffull << RTE_DEST_SHIFT))
+#define RTE_WRITABLE                                                                               \
+	(RTE_VECTOR | RTE_DELMODE | RTE_DESTMODE | RTE_POLARITY | RTE_LEVEL | RTE_MASK |           \
+	 (0xffull << RTE_DEST_SHIFT))
 
 #define MSI_ADDR_BASE 0xfee00000ull
 
 enum { OPT_VERSION, OPT_HOSTVECTOR };
 enum { VERSION_11, VERSION_20 };
 
-static const char *const ioapic_versions[] = { "0x11", "0x20", NULL };
+static const char *const ioapic_versions[] = {"0x11", "0x20", NULL};
 
 static const struct vdev_option_spec ioapic_options[] = {
-	[OPT_VERSION] = {
-		.name = "version",
-		.type = VDEV_OPT_ENUM,
-		.default_value = "0x11",
-		.help = "IOAPICVER version: 0x11 (82093AA) or 0x20 (adds the EOI register at +0x40)",
-		.choices = ioapic_versions,
+    [OPT_VERSION] =
+	{
+	    .name = "version",
+	    .type = VDEV_OPT_ENUM,
+	    .default_value = "0x11",
+	    .help = "IOAPICVER version: 0x11 (82093AA) or 0x20 (adds the EOI register at +0x40)",
+	    .choices = ioapic_versions,
 	},
-	[OPT_HOSTVECTOR] = {
-		.name = "hostvector",
-		.type = VDEV_OPT_UINT,
-		.flags = VDEV_OPTF_RANGE,
-		.help = "host interrupt vector (recorded; delivery is by MSI)",
-		.min = 0,
-		.max = 255,
+    [OPT_HOSTVECTOR] =
+	{
+	    .name = "hostvector",
+	    .type = VDEV_OPT_UINT,
+	    .flags = VDEV_OPTF_RANGE,
+	    .help = "host interrupt vector (recorded; delivery is by MSI)",
+	    .min = 0,
+	    .max = 255,
 	},
 };
 
 struct ioapic {
 	const struct vdev_host *host;
 	vdev_host_t *h;
-	uint8_t version;      /* 0x11 or 0x20 */
-	int hostvector;       /* -1 when not given */
-	bool msi_warned;      /* msi_send failed once: logged */
+	uint8_t version; /* 0x11 or 0x20 */
+	int hostvector;	 /* -1 when not given */
+	bool msi_warned; /* msi_send failed once: logged */
 	/* Saved state. */
-	uint32_t regsel;      /* IOREGSEL, bits 7:0 */
-	uint32_t id;          /* IOAPICID, bits 27:24 */
-	uint32_t arb;         /* IOAPICARB, bits 27:24 */
-	uint32_t input;       /* pin levels as the host delivered them */
+	uint32_t regsel; /* IOREGSEL, bits 7:0 */
+	uint32_t id;	 /* IOAPICID, bits 27:24 */
+	uint32_t arb;	 /* IOAPICARB, bits 27:24 */
+	uint32_t input;	 /* pin levels as the host delivered them */
 	uint64_t rte[IOAPIC_PINS];
 };
 
@@ -424,44 +427,45 @@ static int ioapic_status(void *dev, char *buf, size_t cap)
 		unmasked += !(a->rte[pin] & RTE_MASK);
 		irr += !!(a->rte[pin] & RTE_REMOTE_IRR);
 	}
-	return snprintf(buf, cap, "id %u version 0x%02x unmasked %u remote-irr %u inputs %06x hostvector %d",
+	return snprintf(buf, cap,
+			"id %u version 0x%02x unmasked %u remote-irr %u inputs %06x hostvector %d",
 			a->id >> 24, a->version, unmasked, irr, a->input, a->hostvector);
 }
 
 static const struct vdev_ops ioapic_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = ioapic_create,
-	.destroy = ioapic_destroy,
-	.read = ioapic_read,
-	.write = ioapic_write,
-	.reset = ioapic_reset,
-	.save = ioapic_save,
-	.restore = ioapic_restore,
-	.status = ioapic_status,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = ioapic_create,
+    .destroy = ioapic_destroy,
+    .read = ioapic_read,
+    .write = ioapic_write,
+    .reset = ioapic_reset,
+    .save = ioapic_save,
+    .restore = ioapic_restore,
+    .status = ioapic_status,
 };
 
 static const struct vdev_intc_ops ioapic_intc_ops = {
-	.struct_size = sizeof(struct vdev_intc_ops),
-	.line_count = ioapic_line_count,
-	.set_level = ioapic_set_level,
-	.ack = NULL, /* delivers by MSI */
-	.eoi = ioapic_eoi,
+    .struct_size = sizeof(struct vdev_intc_ops),
+    .line_count = ioapic_line_count,
+    .set_level = ioapic_set_level,
+    .ack = NULL, /* delivers by MSI */
+    .eoi = ioapic_eoi,
 };
 
 static const struct vdev_descriptor ioapic_descriptor = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = IOAPIC_NAME,
-	.version = "1.0.0",
-	.description = "Intel 82093AA I/O APIC, 24 pins, delivery by MSI",
-	.flags = VDEV_F_INTC,
-	.default_space = VDEV_SPACE_MMIO,
-	.access_sizes = VDEV_ACCESS_SIZE(4),
-	.state_size = VDEV_STATE_HEADER_SIZE(sizeof(IOAPIC_NAME) - 1) + 4 * VDEV_STATE_SIZE_U32 +
-		      IOAPIC_PINS * VDEV_STATE_SIZE_U64,
-	.options = ioapic_options,
-	.option_count = sizeof(ioapic_options) / sizeof(ioapic_options[0]),
-	.ops = &ioapic_ops,
-	.intc = &ioapic_intc_ops,
+    VDEV_DESCRIPTOR_INIT,
+    .name = IOAPIC_NAME,
+    .version = "1.0.0",
+    .description = "Intel 82093AA I/O APIC, 24 pins, delivery by MSI",
+    .flags = VDEV_F_INTC,
+    .default_space = VDEV_SPACE_MMIO,
+    .access_sizes = VDEV_ACCESS_SIZE(4),
+    .state_size = VDEV_STATE_HEADER_SIZE(sizeof(IOAPIC_NAME) - 1) + 4 * VDEV_STATE_SIZE_U32 +
+		  IOAPIC_PINS * VDEV_STATE_SIZE_U64,
+    .options = ioapic_options,
+    .option_count = sizeof(ioapic_options) / sizeof(ioapic_options[0]),
+    .ops = &ioapic_ops,
+    .intc = &ioapic_intc_ops,
 };
 
 VDEV_PLUGIN_ENTRY(ioapic_descriptor)

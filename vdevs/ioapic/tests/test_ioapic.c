@@ -120,8 +120,8 @@ static void test_registers_at_power_on(void **state)
 		assert_int_equal(rd(f, 0x10 + 2 * p), 0x00010000); /* masked */
 		assert_int_equal(rd(f, 0x11 + 2 * p), 0);
 	}
-	assert_int_equal(rd(f, 0x03), 0);    /* reserved */
-	assert_int_equal(rd(f, 0x40), 0);    /* past the table */
+	assert_int_equal(rd(f, 0x03), 0); /* reserved */
+	assert_int_equal(rd(f, 0x40), 0); /* past the table */
 	/* IOREGSEL reads back its 8 bits. */
 	assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_MMIO, BASE, 4, 0x1234), 0);
 	assert_int_equal(vdev_testhost_read(f->th, VDEV_SPACE_MMIO, BASE, 4, &v), 0);
@@ -137,9 +137,9 @@ static void test_id_arb_and_readonly_bits(void **state)
 	wr(f, 0x00, 0xffffffff);
 	assert_int_equal(rd(f, 0x00), 0x0f000000);
 	assert_int_equal(rd(f, 0x02), 0x0f000000); /* ARB follows the ID */
-	wr(f, 0x01, 0);                             /* VER is read-only */
+	wr(f, 0x01, 0);				   /* VER is read-only */
 	assert_int_equal(rd(f, 0x01), 0x00170011);
-	wr(f, 0x02, 0);                             /* so is ARB */
+	wr(f, 0x02, 0); /* so is ARB */
 	assert_int_equal(rd(f, 0x02), 0x0f000000);
 	/* Delivery status and remote IRR cannot be written; reserved bits read 0. */
 	wr(f, 0x10, 0xffffffff);
@@ -325,12 +325,11 @@ static void test_named_controller_from_another_vdev(void **state)
 		fail_msg("create 8259: %s", vdev_testhost_error(f->th));
 	program(f, 0, 7u << 8, 0); /* ExtINT, edge */
 	/* 8259 initialisation as a BIOS does, IR1 unmasked. */
-	uint8_t seq[][2] = { { 0x20, 0x11 }, { 0x21, 0x08 }, { 0x21, 0x04 }, { 0x21, 0x01 },
-			     { 0xa0, 0x11 }, { 0xa1, 0x70 }, { 0xa1, 0x02 }, { 0xa1, 0x01 },
-			     { 0x21, 0xfd }, { 0xa1, 0xff } };
+	uint8_t seq[][2] = {{0x20, 0x11}, {0x21, 0x08}, {0x21, 0x04}, {0x21, 0x01}, {0xa0, 0x11},
+			    {0xa1, 0x70}, {0xa1, 0x02}, {0xa1, 0x01}, {0x21, 0xfd}, {0xa1, 0xff}};
 	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++)
-		assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_PIO, seq[i][0], 1, seq[i][1]),
-				 0);
+		assert_int_equal(
+		    vdev_testhost_write(f->th, VDEV_SPACE_PIO, seq[i][0], 1, seq[i][1]), 0);
 	pic->intc->set_level(vdev_testdev_state(pdev), 1, 1);
 	assert_int_equal(vdev_testhost_line_level(f->th, "myioapic:0"), 1);
 	assert_string_equal(trace(f), "myioapic:0 1\nmsi 0xfee00000 0x700\n");
@@ -354,18 +353,18 @@ static void test_bad_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_registers_at_power_on, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_id_arb_and_readonly_bits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_edge_delivery_and_mask, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_level_remote_irr_and_eoi, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_edge_only_delivery_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_v20_eoi_register, setup_v20, teardown),
-		cmocka_unit_test_setup_teardown(test_v11_has_no_eoi_register, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_masks_everything, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_save_restore, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_named_controller_from_another_vdev, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_registers_at_power_on, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_id_arb_and_readonly_bits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_edge_delivery_and_mask, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_level_remote_irr_and_eoi, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_edge_only_delivery_modes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v20_eoi_register, setup_v20, teardown),
+	    cmocka_unit_test_setup_teardown(test_v11_has_no_eoi_register, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_masks_everything, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_save_restore, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_named_controller_from_another_vdev, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
