@@ -96,6 +96,8 @@ static void json_string(FILE *out, const char *s)
 			fputs("\\t", out);
 		else if (c < 0x20 || c == 0x7f)
 			fprintf(out, "\\u%04x", c);
+		else if (c >= 0x80)
+			fputc('?', out); /* plugin output need not be UTF-8 */
 		else
 			fputc(c, out);
 	}

@@ -108,6 +108,17 @@ for src in "$SRC"/broken/*.c; do
 	fi
 done
 
+# Files that are not plugins: findings, not crashes.
+head -c 4096 /dev/urandom >"$tmp/vdev-garbage.so"
+head -c 300 "$FIXTURES/vdev-conform-ref.so" >"$tmp/vdev-truncated.so"
+for so in "$tmp/vdev-garbage.so" "$tmp/vdev-truncated.so"; do
+	"$CONFORM" --json --only load-rtld-now,exports-one-symbol,abi-version "$so" >"$tmp/not.json" 2>&1
+	rc=$?
+	got=$(outcomes "$tmp/not.json" | tr '\n' ' ')
+	[ $rc -eq 1 ] && [ "$got" = "load-rtld-now fail exports-one-symbol fail abi-version skip " ] ||
+		fail "$(basename "$so"): exit $rc, outcomes: $got"
+done
+
 # The command line.
 ref="$FIXTURES/vdev-conform-ref.so"
 "$CONFORM" --only abi-version,random-access --seed 7 "$ref" >"$tmp/only.txt"
