@@ -309,6 +309,31 @@ const char *irq_line_name(const struct vdev_line *line)
 	return line ? line->name : "";
 }
 
+int irq_ack(struct irq_registry *r)
+{
+	int vector = -1;
+
+	pthread_rwlock_rdlock(&r->lock);
+	for (struct irq_controller *c = r->controllers; c && vector < 0; c = c->next) {
+		if (c->ops->ack) {
+			vector = c->ops->ack(c->ctx);
+			if (vector > 255)
+				vector = -1; /* outside the contract: treat as spurious */
+		}
+	}
+	pthread_rwlock_unlock(&r->lock);
+	return vector;
+}
+
+void irq_eoi(struct irq_registry *r, uint8_t vector)
+{
+	pthread_rwlock_rdlock(&r->lock);
+	for (struct irq_controller *c = r->controllers; c; c = c->next)
+		if (c->ops->eoi)
+			c->ops->eoi(c->ctx, vector);
+	pthread_rwlock_unlock(&r->lock);
+}
+
 void irq_msi_set_sink(struct irq_registry *r, irq_msi_fn *fn, void *ctx)
 {
 	pthread_rwlock_wrlock(&r->lock);

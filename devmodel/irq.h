@@ -32,6 +32,15 @@ struct irq_controller_ops {
 	void (*set_level)(void *ctx, unsigned line, int level);
 	/* pulse: an edge on `line` (NULL: set_level 1 then 0). */
 	void (*pulse)(void *ctx, unsigned line);
+	/*
+	 * ack: for a controller that drives a CPU's INTR pin (the 8259): the
+	 * CPU acknowledges; the vector (0..255) or -1 when nothing is pending.
+	 * NULL for others. eoi: the local APIC broadcast an EOI for `vector`
+	 * (level-triggered IOAPIC lines clear remote IRR); may be NULL. Both
+	 * are called without the controller's line lock (see irq_ack).
+	 */
+	int (*ack)(void *ctx);
+	void (*eoi)(void *ctx, uint8_t vector);
 };
 
 /* Where MSIs go: the backend's sink. Returns 0 or a negative errno. */
@@ -72,6 +81,17 @@ int irq_line_pulse(struct irq_registry *r, struct vdev_line *line);
 /* The handle's cached level (0/1), and its "ctrl:N" text. */
 int irq_line_level(const struct vdev_line *line);
 const char *irq_line_name(const struct vdev_line *line);
+
+/*
+ * irq_ack: the CPU acknowledges an ExtINT: ask the controllers with an ack
+ * op, in registration order, and return the first vector (0..255), or -1
+ * when none has anything pending (a spurious interrupt). irq_eoi: tell
+ * every controller with an eoi op that `vector` was EOI'd. For backends;
+ * call them holding none of the locks your controller ops take (an ack
+ * usually changes the controller's output, i.e. calls your set_level).
+ */
+int irq_ack(struct irq_registry *r);
+void irq_eoi(struct irq_registry *r, uint8_t vector);
 
 /* irq_msi_set_sink: where irq_msi_send delivers (NULL: none). */
 void irq_msi_set_sink(struct irq_registry *r, irq_msi_fn *fn, void *ctx);

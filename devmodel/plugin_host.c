@@ -320,6 +320,26 @@ static void plugin_host_intc_set_level(void *ctx, unsigned line, int level)
 	plugin_host_unlock(inst);
 }
 
+static int plugin_host_intc_ack(void *ctx)
+{
+	struct vdev_host_ctx *inst = ctx;
+	int vector;
+
+	plugin_host_lock(inst);
+	vector = inst->desc->intc->ack(inst->dev);
+	plugin_host_unlock(inst);
+	return vector;
+}
+
+static void plugin_host_intc_eoi(void *ctx, uint8_t vector)
+{
+	struct vdev_host_ctx *inst = ctx;
+
+	plugin_host_lock(inst);
+	inst->desc->intc->eoi(inst->dev, vector);
+	plugin_host_unlock(inst);
+}
+
 /* -------------------------------------------------------- guest memory */
 
 static int plugin_host_mem_read(vdev_host_t *h, uint64_t gpa, void *buf, size_t length)
@@ -755,6 +775,10 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 		lines = desc->intc->line_count ? desc->intc->line_count(inst->dev) : 0;
 		plugin_host_unlock(inst);
 		inst->intc_ops.set_level = plugin_host_intc_set_level;
+		if (desc->intc->ack)
+			inst->intc_ops.ack = plugin_host_intc_ack;
+		if (desc->intc->eoi)
+			inst->intc_ops.eoi = plugin_host_intc_eoi;
 		ret = irq_controller_register(vm_irq(vm), inst->name, lines, &inst->intc_ops, inst,
 					      &inst->intc);
 		if (ret < 0 && diag) {

@@ -212,13 +212,71 @@ static void test_msi(void **state)
 	irq_registry_free(r);
 }
 
+struct acker {
+	int pending; /* vector, or -1 */
+	unsigned acks;
+	char eois[64];
+};
+
+static void acker_set(void *ctx, unsigned line, int level)
+{
+}
+
+static int acker_ack(void *ctx)
+{
+	struct acker *a = ctx;
+	int v = a->pending;
+
+	a->acks++;
+	a->pending = -1;
+	return v;
+}
+
+static void acker_eoi(void *ctx, uint8_t vector)
+{
+	struct acker *a = ctx;
+	size_t n = strlen(a->eois);
+
+	snprintf(a->eois + n, sizeof(a->eois) - n, "%u ", vector);
+}
+
+static const struct irq_controller_ops acker_ops = {
+    .set_level = acker_set, .ack = acker_ack, .eoi = acker_eoi};
+static const struct irq_controller_ops eoi_only_ops = {.set_level = acker_set, .eoi = acker_eoi};
+
+static void test_ack_eoi(void **state)
+{
+	struct irq_registry *r = irq_registry_new();
+	struct acker pic = {.pending = -1}, ioapic = {.pending = -1};
+	struct rec plain = {.pulses = 0};
+
+	/* nobody to ask: spurious */
+	assert_int_equal(irq_ack(r), -1);
+	assert_int_equal(irq_controller_register(r, "plain", 4, &rec_ops, &plain, NULL), 0);
+	assert_int_equal(irq_controller_register(r, "ioapic", 24, &eoi_only_ops, &ioapic, NULL), 0);
+	assert_int_equal(irq_controller_register(r, "pic", 16, &acker_ops, &pic, NULL), 0);
+	assert_int_equal(irq_ack(r), -1);
+	assert_int_equal(pic.acks, 1);
+	pic.pending = 0x24;
+	assert_int_equal(irq_ack(r), 0x24);
+	assert_int_equal(irq_ack(r), -1);
+	assert_int_equal(pic.acks, 3);
+	/* EOIs reach every controller that wants them */
+	irq_eoi(r, 0x31);
+	irq_eoi(r, 0x24);
+	assert_string_equal(ioapic.eois, "49 36 ");
+	assert_string_equal(pic.eois, "49 36 ");
+	assert_string_equal(plain.trace, "");
+	irq_registry_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_names),	cmocka_unit_test(test_line_specs),
 	    cmocka_unit_test(test_edge_filter), cmocka_unit_test(test_shared_line),
 	    cmocka_unit_test(test_pulse),	cmocka_unit_test(test_unregister),
-	    cmocka_unit_test(test_msi),
+	    cmocka_unit_test(test_msi),		cmocka_unit_test(test_ack_eoi),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,7 +99,8 @@ static struct backend_ops test_backend = {
 /* ------------------------------------------------------------ harness */
 
 static char plugin_dir[PATH_MAX + 16];
-static const char *dirs[1] = {plugin_dir};
+static char lib_dir[PATH_MAX + 32]; /* $O/lib/vdm: the in-tree devices */
+static const char *dirs[2] = {plugin_dir, lib_dir};
 
 struct fixture {
 	struct conf_diag *diag;
@@ -150,7 +151,7 @@ static int assemble(struct fixture *f, const char *text)
 	struct conf_env env = {.native_controllers = tb_natives};
 	struct vm_options opts = {
 	    .plugin_dirs = dirs,
-	    .plugin_dir_count = 1,
+	    .plugin_dir_count = 2,
 	    .backend = &test_backend,
 	    .domid = -1,
 	    .log_stdout = f->log_out,
@@ -429,6 +430,45 @@ static void test_run_stop_code(void **state)
 	assert_int_equal(tb.stop_code, 42);
 }
 
+static void pio_write(struct fixture *f, uint64_t port, uint64_t v)
+{
+	assert_int_equal(
+	    vm_io(f->vm)->access(vm_io(f->vm)->ctx, VDEV_SPACE_PIO, port, 1, true, &v, 0), 0);
+}
+
+/* A plugin interrupt controller between a device and the backend: the
+ * 8259 drives the native tpic:0 and answers the CPU's acknowledge. */
+static void test_plugin_intc_ack(void **state)
+{
+	struct fixture *f = *state;
+	char so[PATH_MAX + 64];
+
+	snprintf(so, sizeof(so), "%s/vdev-8259.so", lib_dir);
+	if (access(so, R_OK) != 0)
+		skip();
+	assert_int_equal(assemble(f, "vdev 8259 loc 0x20 name pic intr tpic:0\n"
+				     "vdev good loc 0x20000000 intr pic:3 name g\n"),
+			 0);
+	/* ICW1..ICW4 (vector base 0x20), then unmask everything */
+	pio_write(f, 0x20, 0x11);
+	pio_write(f, 0x21, 0x20);
+	pio_write(f, 0x21, 0x04);
+	pio_write(f, 0x21, 0x01);
+	pio_write(f, 0x21, 0x00);
+	assert_string_equal(tb.trace, "");
+	assert_int_equal(irq_ack(vm_irq(f->vm)), 0x27); /* nothing pending: IR7, spurious */
+	/* the device raises pic:3; the PIC raises the CPU's line */
+	mmio_write(f, 0x20000000, 4, 2);
+	assert_string_equal(tb.trace, "0+ ");
+	/* the CPU acknowledges: vector 0x23, and the output drops (in service) */
+	assert_int_equal(irq_ack(vm_irq(f->vm)), 0x23);
+	assert_string_equal(tb.trace, "0+ 0- ");
+	/* the line was a pic controller registered under its name */
+	assert_non_null(vm_vdev_find(f->vm, "pic"));
+	pio_write(f, 0x20, 0x20); /* non-specific EOI */
+	mmio_write(f, 0x20000000, 4, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +489,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_print, fixture_setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_run_signals, fixture_setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_run_stop_code, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_plugin_intc_ack, fixture_setup, fixture_teardown),
 	};
 	char exe[PATH_MAX];
 	ssize_t n;
@@ -464,6 +505,7 @@ int main(int argc, char **argv)
 	slash = strrchr(exe, '/');
 	*slash = '\0';
 	snprintf(plugin_dir, sizeof(plugin_dir), "%s/plugins", exe);
+	snprintf(lib_dir, sizeof(lib_dir), "%s/../../lib/vdm", exe);
 	if (access(plugin_dir, R_OK) != 0 || strlen(plugin_dir) + 16 >= sizeof(plugin_dir)) {
 		printf("SKIP: no test plugins in %s\n", plugin_dir);
 		return 77;
