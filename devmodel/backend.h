@@ -28,6 +28,11 @@
  *                soon (with the code vm_stop recorded). Must not block.
  *   teardown(vm) after run returned (or instead of run, for dryrun and
  *                failed assembly): undo setup; the vdevs are gone already.
+ * Interrupts into the guest: the backend's own controllers receive level
+ * changes through their ops; when the CPU takes an ExtINT it calls
+ * irq_ack(vm_irq(vm)) for the vector (a plugin 8259 answers), and on a
+ * local-APIC EOI irq_eoi(vm_irq(vm), vector) (a plugin IOAPIC clears
+ * remote IRR). MSIs from devices arrive at the sink set in setup.
  * Private state: vm_set_backend_data / vm_backend_data.
  */
 #ifndef VDM_BACKEND_H
