@@ -46,15 +46,17 @@ static void sweep_offset(struct conform_session *s, const struct vdev_testhost_r
 		if (!declared) {
 			if (after.reads != before.reads || after.writes != before.writes) {
 				if (!(*leaked)++)
-					conform_fail(s->run, "width %u is not in access_sizes but an "
-							     "access at region %u + 0x%llx reached "
-							     "the plugin",
+					conform_fail(s->run,
+						     "width %u is not in access_sizes but an "
+						     "access at region %u + 0x%llx reached "
+						     "the plugin",
 						     w, index, (unsigned long long)offset);
 			} else if ((rc != -EINVAL || wrc != -EINVAL) &&
 				   !(straddles && rc == -ENXIO && wrc == -ENXIO)) {
 				if (!(*unrefused)++)
-					conform_fail(s->run, "width %u is not in access_sizes but the "
-							     "host answered %d/%d, not -EINVAL",
+					conform_fail(s->run,
+						     "width %u is not in access_sizes but the "
+						     "host answered %d/%d, not -EINVAL",
 						     w, rc, wrc);
 			}
 			continue;
@@ -65,8 +67,9 @@ static void sweep_offset(struct conform_session *s, const struct vdev_testhost_r
 			if (c == 0 || c == -EIO || c == -ENXIO || (straddles && c == -EINVAL))
 				continue;
 			if (!(*odd)++)
-				conform_fail(s->run, "%s width %u at region %u + 0x%llx returned %d: "
-						     "read/write return 0 or VDEV_ACCESS_BUS_ERROR",
+				conform_fail(s->run,
+					     "%s width %u at region %u + 0x%llx returned %d: "
+					     "read/write return 0 or VDEV_ACCESS_BUS_ERROR",
 					     k ? "write" : "read", w, index,
 					     (unsigned long long)offset, c);
 		}
@@ -158,8 +161,9 @@ static int fresh_sweep(struct conform_session *s, unsigned width, size_t n, uint
 		return -1;
 	got = conform_points(dev, width, &points);
 	if (got != n) {
-		conform_fail(s->run, "instances created with the same options registered "
-				     "different regions (%zu and %zu points)",
+		conform_fail(s->run,
+			     "instances created with the same options registered "
+			     "different regions (%zu and %zu points)",
 			     n, got);
 		free(points);
 		vdev_testhost_destroy(dev);
@@ -236,8 +240,9 @@ void conform_check_reset_power_on(struct conform_run *run)
 		if (vr[i] == v2[i] && rr[i] == r2[i])
 			continue;
 		if (diffs++ < MAX_DIFFS)
-			conform_fail(run, "after reset, width %u at region %u + 0x%llx reads 0x%llx "
-					  "(rc %d); a fresh instance reads 0x%llx (rc %d)",
+			conform_fail(run,
+				     "after reset, width %u at region %u + 0x%llx reads 0x%llx "
+				     "(rc %d); a fresh instance reads 0x%llx (rc %d)",
 				     width, points[i].region, (unsigned long long)points[i].offset,
 				     (unsigned long long)vr[i], rr[i], (unsigned long long)v2[i],
 				     r2[i]);

@@ -30,7 +30,8 @@ void conform_check_lifecycle_repeat(struct conform_run *run)
 		dev = conform_create(&s, false, i != 0);
 		if (!dev) {
 			if (i)
-				conform_fail(run, "create failed in cycle %u after %u successes: %s",
+				conform_fail(run,
+					     "create failed in cycle %u after %u successes: %s",
 					     i + 1, i, vdev_testhost_error(s.th));
 			break;
 		}
@@ -47,8 +48,9 @@ void conform_check_lifecycle_repeat(struct conform_run *run)
 	}
 	conform_where(run, "LeakSanitizer leak check");
 	if (__lsan_do_recoverable_leak_check())
-		conform_fail(run, "LeakSanitizer found memory leaked after %u create/destroy "
-				  "cycles (its report is on stderr)",
+		conform_fail(run,
+			     "LeakSanitizer found memory leaked after %u create/destroy "
+			     "cycles (its report is on stderr)",
 			     REPEAT_CYCLES);
 	else
 		conform_note(run, "%u cycles, no leak", REPEAT_CYCLES);
@@ -79,8 +81,9 @@ void conform_check_lifecycle_no_leftovers(struct conform_run *run)
 		vdev_testhost_destroy(dev);
 		vdev_testhost_usage(s.th, &usage);
 		if (usage.regions || usage.lines || usage.timers || usage.watches || usage.maps) {
-			conform_fail(run, "after destroy the host still holds %u region(s), %u "
-					  "line(s), %u timer(s), %u fd watch(es), %u mapping(s)",
+			conform_fail(run,
+				     "after destroy the host still holds %u region(s), %u "
+				     "line(s), %u timer(s), %u fd watch(es), %u mapping(s)",
 				     usage.regions, usage.lines, usage.timers, usage.watches,
 				     usage.maps);
 			break;
@@ -88,8 +91,9 @@ void conform_check_lifecycle_no_leftovers(struct conform_run *run)
 	}
 	after = conform_open_fds();
 	if (before >= 0 && after > before)
-		conform_fail(run, "%d file descriptor(s) still open after 3 create/destroy cycles "
-				  "(%d before, %d after): destroy must close what create opened",
+		conform_fail(run,
+			     "%d file descriptor(s) still open after 3 create/destroy cycles "
+			     "(%d before, %d after): destroy must close what create opened",
 			     after - before, before, after);
 out:
 	conform_session_close(&s);
@@ -97,8 +101,8 @@ out:
 
 #define CREATE_BUDGET_NS 100000000ull
 #define ACCESS_BUDGET_NS 10000000ull
-#define WARM_CREATES 10
-#define TIMED_ACCESSES 2000
+#define WARM_CREATES	 10
+#define TIMED_ACCESSES	 2000
 
 void conform_check_time_budget(struct conform_run *run)
 {
@@ -138,8 +142,9 @@ void conform_check_time_budget(struct conform_run *run)
 	if (access > ACCESS_BUDGET_NS)
 		conform_warn(run, "a register access took %.2f ms on average (budget 10 ms)",
 			     access / 1e6);
-	conform_note(run, "create: first %.2f ms, then %.2f ms on average; access %.1f us on "
-			  "average",
+	conform_note(run,
+		     "create: first %.2f ms, then %.2f ms on average; access %.1f us on "
+		     "average",
 		     cold / 1e6, warm / 1e6, access / 1e3);
 out:
 	conform_session_close(&s);

@@ -97,16 +97,19 @@ void conform_check_abi_version(struct conform_run *run)
 	if (!desc) {
 		conform_skip(run, VDEV_ENTRY_SYMBOL " returned NULL (descriptor-valid says so)");
 	} else if (desc->abi_major != VDEV_ABI_MAJOR) {
-		conform_fail(run, "built for vdev ABI %u.%u, this host speaks %u.%u: rebuild against "
-				  "this SDK",
+		conform_fail(run,
+			     "built for vdev ABI %u.%u, this host speaks %u.%u: rebuild against "
+			     "this SDK",
 			     desc->abi_major, desc->abi_minor, VDEV_ABI_MAJOR, VDEV_ABI_MINOR);
 	} else if (desc->struct_size < sizeof(struct vdev_descriptor)) {
-		conform_fail(run, "descriptor struct_size %u is smaller than the ABI %u size %zu "
-				  "(use VDEV_DESCRIPTOR_INIT)",
+		conform_fail(run,
+			     "descriptor struct_size %u is smaller than the ABI %u size %zu "
+			     "(use VDEV_DESCRIPTOR_INIT)",
 			     desc->struct_size, VDEV_ABI_MAJOR, sizeof(struct vdev_descriptor));
 	} else if (desc->abi_minor > VDEV_ABI_MINOR) {
-		conform_note(run, "ABI %u.%u is newer than this host's %u.%u: fields after ours are "
-				  "ignored",
+		conform_note(run,
+			     "ABI %u.%u is newer than this host's %u.%u: fields after ours are "
+			     "ignored",
 			     desc->abi_major, desc->abi_minor, VDEV_ABI_MAJOR, VDEV_ABI_MINOR);
 	}
 	dlclose(handle);
@@ -214,8 +217,9 @@ void conform_check_descriptor_valid(struct conform_run *run)
 	hash = descriptor_hash(desc);
 	again = ((vdev_entry_fn *)dlsym(handle, VDEV_ENTRY_SYMBOL))();
 	if (again != desc) {
-		conform_fail(run, VDEV_ENTRY_SYMBOL " returned %p, then %p: it must return the same "
-				  "static descriptor every time",
+		conform_fail(run,
+			     VDEV_ENTRY_SYMBOL " returned %p, then %p: it must return the same "
+					       "static descriptor every time",
 			     (const void *)desc, (const void *)again);
 		goto close;
 	}
@@ -275,7 +279,8 @@ void conform_check_options_defaults(struct conform_run *run)
 		conform_where(run, "parsing the default of option %s", o->name ? o->name : "?");
 		if (vdev_option_parse(o, desc->default_space, o->default_value, &value, err,
 				      sizeof(err), &bad_offset) < 0) {
-			conform_fail(run, "option %s: default \"%s\" does not parse as its type: %s",
+			conform_fail(run,
+				     "option %s: default \"%s\" does not parse as its type: %s",
 				     o->name ? o->name : "?", o->default_value, err);
 			bad = true;
 		}
@@ -292,8 +297,9 @@ void conform_check_options_defaults(struct conform_run *run)
 	if (dev) {
 		vdev_testhost_destroy(dev);
 	} else if (rlen && !s.user_options) {
-		conform_skip(run, "instances need the REQUIRED option(s) %s: give them with "
-				  "--options",
+		conform_skip(run,
+			     "instances need the REQUIRED option(s) %s: give them with "
+			     "--options",
 			     required);
 	} else {
 		conform_fail(run, "an instance with options \"%s\" could not be created: %s",
@@ -307,25 +313,24 @@ close:
 /* ---------------------------------------------------- options-reject-bad */
 
 /* Values no parser of the type may accept. */
-static const char *const bad_int[] = { "abc", "1x", "0x", "--1", "99999999999999999999999", NULL };
-static const char *const bad_uint[] = { "-1", "abc", "0xg", "99999999999999999999999", NULL };
-static const char *const bad_size[] = { "12Q", "abc", "-4K", "99999999999999999999G", NULL };
-static const char *const bad_addr[] = { "xyz", "-1", "0x1z", NULL };
-static const char *const bad_bool[] = { "maybe", "2", NULL };
-static const char *const bad_enum[] = { "no-such-choice-at-all", NULL };
-static const char *const bad_intr[] = { "nocolon", "no-such-controller:1", "conform:9999", NULL };
-static const char *const bad_loc[] = { "nowhere", "pci:zz", NULL };
+static const char *const bad_int[] = {"abc", "1x", "0x", "--1", "99999999999999999999999", NULL};
+static const char *const bad_uint[] = {"-1", "abc", "0xg", "99999999999999999999999", NULL};
+static const char *const bad_size[] = {"12Q", "abc", "-4K", "99999999999999999999G", NULL};
+static const char *const bad_addr[] = {"xyz", "-1", "0x1z", NULL};
+static const char *const bad_bool[] = {"maybe", "2", NULL};
+static const char *const bad_enum[] = {"no-such-choice-at-all", NULL};
+static const char *const bad_intr[] = {"nocolon", "no-such-controller:1", "conform:9999", NULL};
+static const char *const bad_loc[] = {"nowhere", "pci:zz", NULL};
 /* Valid but extreme values: accepted or refused, never a crash. */
-static const char *const edge_int[] = { "0", "-1", "9223372036854775807", "-9223372036854775808",
-					NULL };
-static const char *const edge_uint[] = { "0", "1", "0xffffffffffffffff", NULL };
-static const char *const edge_size[] = { "0", "1", "16G", "0xffffffffffffffff", NULL };
+static const char *const edge_int[] = {"0", "-1", "9223372036854775807", "-9223372036854775808",
+				       NULL};
+static const char *const edge_uint[] = {"0", "1", "0xffffffffffffffff", NULL};
+static const char *const edge_size[] = {"0", "1", "16G", "0xffffffffffffffff", NULL};
 static const char *const edge_string[] = {
-	"x",
-	"a-rather-long-value-a-rather-long-value-a-rather-long-value-a-rather-long-value-"
-	"a-rather-long-value-a-rather-long-value-a-rather-long-value-a-rather-long-value",
-	NULL
-};
+    "x",
+    "a-rather-long-value-a-rather-long-value-a-rather-long-value-a-rather-long-value-"
+    "a-rather-long-value-a-rather-long-value-a-rather-long-value-a-rather-long-value",
+    NULL};
 
 static void try_value(struct conform_session *s, const struct vdev_option_spec *o,
 		      const char *value, bool must_reject, unsigned *tried)
@@ -340,8 +345,8 @@ static void try_value(struct conform_session *s, const struct vdev_option_spec *
 	dev = vdev_testhost_create(s->th, s->desc, text);
 	if (dev) {
 		if (must_reject)
-			conform_fail(s->run, "option %s: the bad value \"%s\" was accepted", o->name,
-				     value);
+			conform_fail(s->run, "option %s: the bad value \"%s\" was accepted",
+				     o->name, value);
 		conform_where(s->run, "destroy after option %s %s", o->name, value);
 		vdev_testhost_destroy(dev);
 	} else if (must_reject && !vdev_testhost_error(s->th)[0]) {
@@ -358,8 +363,7 @@ static void try_list(struct conform_session *s, const struct vdev_option_spec *o
 }
 
 /* min-1 and max+1 for a RANGE option, when they exist. */
-static void try_range(struct conform_session *s, const struct vdev_option_spec *o,
-		      unsigned *tried)
+static void try_range(struct conform_session *s, const struct vdev_option_spec *o, unsigned *tried)
 {
 	char v[32];
 

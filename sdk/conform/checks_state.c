@@ -103,11 +103,13 @@ void conform_check_save_restore_roundtrip(struct conform_run *run)
 		while (len2 == len1 && at < (size_t)len1 && s1[at] == s2[at])
 			at++;
 		if (len2 != len1)
-			conform_fail(run, "the second save is %zd bytes, the first %zd", len2, len1);
+			conform_fail(run, "the second save is %zd bytes, the first %zd", len2,
+				     len1);
 		else
-			conform_fail(run, "the second save differs from the first at byte %zu "
-					  "(0x%02x, then 0x%02x): uninitialised padding, a counter "
-					  "or a pointer in the state?",
+			conform_fail(run,
+				     "the second save differs from the first at byte %zu "
+				     "(0x%02x, then 0x%02x): uninitialised padding, a counter "
+				     "or a pointer in the state?",
 				     at, s1[at], s2[at]);
 	}
 	conform_read_all(&s, points, n, width, vb, rb);
@@ -115,8 +117,9 @@ void conform_check_save_restore_roundtrip(struct conform_run *run)
 		if (va[i] == vb[i] && ra[i] == rb[i])
 			continue;
 		if (diffs++ < MAX_DIFFS)
-			conform_fail(run, "after restore, width %u at region %u + 0x%llx reads "
-					  "0x%llx (rc %d); the saved instance read 0x%llx (rc %d)",
+			conform_fail(run,
+				     "after restore, width %u at region %u + 0x%llx reads "
+				     "0x%llx (rc %d); the saved instance read 0x%llx (rc %d)",
 				     width, points[i].region, (unsigned long long)points[i].offset,
 				     (unsigned long long)vb[i], rb[i], (unsigned long long)va[i],
 				     ra[i]);
@@ -138,16 +141,17 @@ out:
 }
 
 /* One garbage input: must be refused, with no crash. */
-static void expect_refused(struct conform_session *s, struct vdev_testdev *dev,
-			   const void *buf, size_t len, const char *what, unsigned *accepted)
+static void expect_refused(struct conform_session *s, struct vdev_testdev *dev, const void *buf,
+			   size_t len, const char *what, unsigned *accepted)
 {
 	int rc;
 
 	conform_where(s->run, "restore %s (%zu bytes)", what, len);
 	rc = vdev_testhost_restore(dev, buf, len);
 	if (rc >= 0 && !(*accepted)++)
-		conform_fail(s->run, "restore accepted %s (%zu bytes): it must return -EINVAL "
-				     "for empty, truncated or corrupt state",
+		conform_fail(s->run,
+			     "restore accepted %s (%zu bytes): it must return -EINVAL "
+			     "for empty, truncated or corrupt state",
 			     what, len);
 }
 
@@ -182,7 +186,7 @@ void conform_check_restore_rejects_garbage(struct conform_run *run)
 	expect_refused(&s, dev, bad, 0, "an empty state", &accepted);
 	tried++;
 	/* Truncated at several lengths. */
-	size_t cuts[] = { 1, 4, 8, (size_t)len / 2, (size_t)len - 1 };
+	size_t cuts[] = {1, 4, 8, (size_t)len / 2, (size_t)len - 1};
 	for (unsigned i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 		if (cuts[i] == 0 || cuts[i] >= (size_t)len)
 			continue;
@@ -192,7 +196,7 @@ void conform_check_restore_rejects_garbage(struct conform_run *run)
 		tried++;
 	}
 	/* Random bytes, of the state's length and of the largest allowed. */
-	size_t lens[] = { (size_t)len, s.desc->state_size, s.desc->state_size * 3 };
+	size_t lens[] = {(size_t)len, s.desc->state_size, s.desc->state_size * 3};
 	for (unsigned i = 0; i < 3; i++) {
 		for (size_t k = 0; k < lens[i]; k++)
 			bad[k] = (unsigned char)conform_rng_next(&s.rng);
@@ -202,10 +206,10 @@ void conform_check_restore_rejects_garbage(struct conform_run *run)
 	}
 	/* The valid state with one bit flipped, at the ends and inside. */
 	for (unsigned i = 0; i < 8 && len > 0; i++) {
-		size_t at = i == 0 ? 0
-			  : i == 1 ? (size_t)len - 1
-			  : i == 2 ? (size_t)len / 2
-				   : (size_t)conform_rng_below(&s.rng, (uint64_t)len);
+		size_t at = i == 0   ? 0
+			    : i == 1 ? (size_t)len - 1
+			    : i == 2 ? (size_t)len / 2
+				     : (size_t)conform_rng_below(&s.rng, (uint64_t)len);
 		unsigned bit = (unsigned)conform_rng_below(&s.rng, 8);
 
 		memcpy(bad, good, (size_t)len);

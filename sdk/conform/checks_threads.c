@@ -32,7 +32,7 @@ static void exercise(struct conform_session *s, struct vdev_testdev *a, struct v
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -57,11 +57,13 @@ void conform_check_interrupts_via_host(struct conform_run *run)
 	vdev_testhost_destroy(a);
 	conform_record_get(&rec);
 	if (rec.outside_irq_calls)
-		conform_fail(run, "%u interrupt call(s) outside any callback on the calling thread; "
-				  "first: %s",
+		conform_fail(run,
+			     "%u interrupt call(s) outside any callback on the calling thread; "
+			     "first: %s",
 			     rec.outside_irq_calls, rec.first_outside);
 	if (rec.foreign_irq_calls)
-		conform_fail(run, "%u interrupt call(s) through another instance's handle; first: %s",
+		conform_fail(run,
+			     "%u interrupt call(s) through another instance's handle; first: %s",
 			     rec.foreign_irq_calls, rec.first_foreign);
 	if (!rec.irq_calls && run->result->outcome == CONFORM_PASS)
 		conform_skip(run, "no interrupt call was seen under the workload");
@@ -129,7 +131,7 @@ static unsigned run_workers(struct conform_session *s, struct vdev_testdev *dev,
 	unsigned started = 0;
 
 	for (unsigned i = 0; i < n; i++) {
-		workers[i] = (struct worker){ .s = s, .dev = dev, .steps = steps, .flags = flags };
+		workers[i] = (struct worker){.s = s, .dev = dev, .steps = steps, .flags = flags};
 		conform_rng_seed(&workers[i].rng, s->run->opts->seed + 1000 + i);
 		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) == 0)
 			started++;
@@ -163,8 +165,9 @@ void conform_check_threads_contract(struct conform_run *run)
 	vdev_testhost_destroy(dev);
 	conform_record_get(&rec);
 	if (rec.outside_calls)
-		conform_fail(run, "%u host service call(s) outside any callback on the calling "
-				  "thread; first: %s",
+		conform_fail(run,
+			     "%u host service call(s) outside any callback on the calling "
+			     "thread; first: %s",
 			     rec.outside_calls, rec.first_outside);
 	conform_note(run, "%u host service call(s) seen", rec.services);
 out:
@@ -172,7 +175,7 @@ out:
 }
 
 #define CONCURRENT_THREADS 4
-#define CONCURRENT_STEPS 20000
+#define CONCURRENT_STEPS   20000
 
 void conform_check_concurrent_access(struct conform_run *run)
 {
@@ -194,7 +197,7 @@ void conform_check_concurrent_access(struct conform_run *run)
 			     CONCURRENT_THREADS);
 	conform_note(run, "%u threads x %d accesses%s", started, CONCURRENT_STEPS,
 		     s.desc->flags & VDEV_F_SELF_LOCKED ? " (the plugin locks itself)"
-							 : " (serialised by the host)");
+							: " (serialised by the host)");
 	conform_where(run, "destroy");
 	vdev_testhost_destroy(dev);
 out:

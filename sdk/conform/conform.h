@@ -34,17 +34,17 @@ enum conform_outcome {
  * child, so that the parent can read it even after a crash. */
 struct conform_result {
 	enum conform_outcome outcome;
-	bool complete;                      /* the check returned */
-	char details[CONFORM_DETAILS_MAX];  /* "; "-separated findings */
-	char where[CONFORM_WHERE_MAX];      /* the step in progress, for crashes */
+	bool complete;			   /* the check returned */
+	char details[CONFORM_DETAILS_MAX]; /* "; "-separated findings */
+	char where[CONFORM_WHERE_MAX];	   /* the step in progress, for crashes */
 };
 
 /* The command line, as the checks see it. */
 struct conform_opts {
-	const char *plugin;    /* path of the .so under test */
-	const char *options;   /* instance option text; NULL = chosen per device */
+	const char *plugin;  /* path of the .so under test */
+	const char *options; /* instance option text; NULL = chosen per device */
 	uint64_t seed;
-	unsigned timeout_s;    /* per check */
+	unsigned timeout_s; /* per check */
 	bool in_process;
 };
 
@@ -56,9 +56,9 @@ struct conform_run {
 };
 
 struct conform_check {
-	const char *id;        /* stable, kebab-case */
-	unsigned section;      /* the sdk/README.md section a failure breaks */
-	const char *summary;   /* one line, for --list */
+	const char *id;	     /* stable, kebab-case */
+	unsigned section;    /* the sdk/README.md section a failure breaks */
+	const char *summary; /* one line, for --list */
 	void (*run)(struct conform_run *run);
 };
 
@@ -75,12 +75,17 @@ const char *conform_outcome_name(enum conform_outcome outcome);
  * replaces pass) and appends the formatted text to the details.
  * conform_note appends without changing the outcome.
  */
-void conform_fail(struct conform_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void conform_warn(struct conform_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void conform_skip(struct conform_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void conform_note(struct conform_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void conform_fail(struct conform_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void conform_warn(struct conform_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void conform_skip(struct conform_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void conform_note(struct conform_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* conform_where: record the step in progress (reported if the check crashes). */
-void conform_where(struct conform_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void conform_where(struct conform_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * runner.c: run one check. Forks unless opts->in_process; a signal, an exit
@@ -105,13 +110,13 @@ uint64_t conform_rng_below(struct conform_rng *rng, uint64_t bound);
 
 /* The hook recorder's findings; counters only grow. */
 struct conform_record {
-	unsigned services;          /* every service call seen */
-	unsigned irq_calls;         /* line_set / line_pulse / msi_send, valid handle */
-	unsigned invalid_calls;     /* any service with a destroyed handle */
-	unsigned outside_calls;     /* valid handle, no callback on the calling thread */
+	unsigned services;	    /* every service call seen */
+	unsigned irq_calls;	    /* line_set / line_pulse / msi_send, valid handle */
+	unsigned invalid_calls;	    /* any service with a destroyed handle */
+	unsigned outside_calls;	    /* valid handle, no callback on the calling thread */
 	unsigned outside_irq_calls; /* the subset that were interrupt services */
 	unsigned foreign_irq_calls; /* interrupt service with another instance's handle */
-	unsigned reads, writes;     /* read/write callbacks that reached the plugin */
+	unsigned reads, writes;	    /* read/write callbacks that reached the plugin */
 	char first_invalid[160], first_outside[160], first_foreign[160];
 };
 
@@ -122,9 +127,9 @@ struct conform_session {
 	struct conform_run *run;
 	struct vdev_testhost *th;
 	const struct vdev_descriptor *desc;
-	char options[1024];   /* for instances */
-	char options2[1024];  /* a second instance alive at the same time; "" if none */
-	bool user_options;    /* options came from --options */
+	char options[1024];  /* for instances */
+	char options2[1024]; /* a second instance alive at the same time; "" if none */
+	bool user_options;   /* options came from --options */
 	struct conform_rng rng;
 };
 
@@ -176,10 +181,10 @@ void conform_write_all(struct conform_session *s, const struct conform_point *po
 		       unsigned width);
 
 /* conform_workload flags */
-#define CONFORM_WL_READ  1u
+#define CONFORM_WL_READ	 1u
 #define CONFORM_WL_WRITE 2u
-#define CONFORM_WL_TIME  4u /* advance virtual time and poll fds */
-#define CONFORM_WL_ALL   7u
+#define CONFORM_WL_TIME	 4u /* advance virtual time and poll fds */
+#define CONFORM_WL_ALL	 7u
 #define CONFORM_WL_QUIET 8u /* do not record steps (for worker threads) */
 
 /*

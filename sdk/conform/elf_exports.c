@@ -61,8 +61,7 @@ static int scan(const unsigned char *base, uint64_t size, char ***names, size_t 
 		return -ENOENT;
 	}
 	if (dynsym->sh_link >= eh->e_shnum || dynsym->sh_entsize != sizeof(Elf64_Sym) ||
-	    dynsym->sh_offset % 8 ||
-	    !in_file(dynsym->sh_offset, dynsym->sh_size, size)) {
+	    dynsym->sh_offset % 8 || !in_file(dynsym->sh_offset, dynsym->sh_size, size)) {
 		snprintf(err, errlen, "malformed .dynsym section");
 		return -ENOEXEC;
 	}

@@ -18,27 +18,26 @@
 #include "sdk/conform/conform.h"
 
 #define EXIT_CHECKS_FAILED 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE	   2
 
 enum format { FORMAT_HUMAN, FORMAT_JSON, FORMAT_TAP };
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: vdev-conform [options] PLUGIN.so\n"
-		"       vdev-conform --list\n"
-		"Runs the vdev conformance checks on a plugin, each in a child process.\n"
-		"  --list             list the checks and exit\n"
-		"  --only ID[,ID]     run only these checks\n"
-		"  --skip ID[,ID]     do not run these checks\n"
-		"  --seed N           seed of the random workloads (printed on every run)\n"
-		"  --options TEXT     instance options, as after `vdev NAME` in a config\n"
-		"  --timeout S        seconds per check before it counts as crashed (10)\n"
-		"  --in-process       run checks in this process (for debuggers; no timeout)\n"
-		"  --json, --tap      machine-readable output instead of text\n"
-		"  -h, --help         this text\n"
-		"Exit status: 0 nothing failed or crashed, 1 a check failed or crashed,\n"
-		"2 usage error. See sdk/conform/README.md.\n");
+	fprintf(out, "usage: vdev-conform [options] PLUGIN.so\n"
+		     "       vdev-conform --list\n"
+		     "Runs the vdev conformance checks on a plugin, each in a child process.\n"
+		     "  --list             list the checks and exit\n"
+		     "  --only ID[,ID]     run only these checks\n"
+		     "  --skip ID[,ID]     do not run these checks\n"
+		     "  --seed N           seed of the random workloads (printed on every run)\n"
+		     "  --options TEXT     instance options, as after `vdev NAME` in a config\n"
+		     "  --timeout S        seconds per check before it counts as crashed (10)\n"
+		     "  --in-process       run checks in this process (for debuggers; no timeout)\n"
+		     "  --json, --tap      machine-readable output instead of text\n"
+		     "  -h, --help         this text\n"
+		     "Exit status: 0 nothing failed or crashed, 1 a check failed or crashed,\n"
+		     "2 usage error. See sdk/conform/README.md.\n");
 }
 
 static const struct conform_check *find_check(const char *id, size_t len)
@@ -59,8 +58,9 @@ static int mark_ids(const char *list, bool *marks, const char *option)
 		const struct conform_check *c = find_check(p, len);
 
 		if (len && !c) {
-			fprintf(stderr, "vdev-conform: %s: unknown check id \"%.*s\" (--list shows "
-					"them)\n",
+			fprintf(stderr,
+				"vdev-conform: %s: unknown check id \"%.*s\" (--list shows "
+				"them)\n",
 				option, (int)len, p);
 			return -EINVAL;
 		}
@@ -111,10 +111,9 @@ static void see_also(const struct conform_check *c, char *buf, size_t len)
 		 conform_guide_title(c->section));
 }
 
-static void print_human(const struct conform_check *c, const struct conform_result *r,
-			double ms)
+static void print_human(const struct conform_check *c, const struct conform_result *r, double ms)
 {
-	static const char *const tags[] = { "PASS", "SKIP", "WARN", "FAIL", "CRASHED" };
+	static const char *const tags[] = {"PASS", "SKIP", "WARN", "FAIL", "CRASHED"};
 	char see[128];
 
 	printf("%-8s %-28s %7.1f ms", tags[r->outcome], c->id, ms);
@@ -148,7 +147,8 @@ static void print_tap(unsigned n, const struct conform_check *c, const struct co
 	}
 	putchar('\n');
 	if (r->outcome != CONFORM_SKIP && (r->details[0] || bad || r->outcome == CONFORM_WARN)) {
-		printf("  ---\n  outcome: %s\n  details: |\n    ", conform_outcome_name(r->outcome));
+		printf("  ---\n  outcome: %s\n  details: |\n    ",
+		       conform_outcome_name(r->outcome));
 		for (const char *p = r->details; *p; p++) {
 			putchar(*p);
 			if (*p == '\n')
@@ -161,8 +161,8 @@ static void print_tap(unsigned n, const struct conform_check *c, const struct co
 	}
 }
 
-static void print_json(bool first, const struct conform_check *c,
-		       const struct conform_result *r, double ms)
+static void print_json(bool first, const struct conform_check *c, const struct conform_result *r,
+		       double ms)
 {
 	char see[128];
 
@@ -190,23 +190,23 @@ static uint64_t default_seed(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "list", no_argument, NULL, 'l' },
-		{ "only", required_argument, NULL, 'o' },
-		{ "skip", required_argument, NULL, 'x' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "options", required_argument, NULL, 'O' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "in-process", no_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "tap", no_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"list", no_argument, NULL, 'l'},
+	    {"only", required_argument, NULL, 'o'},
+	    {"skip", required_argument, NULL, 'x'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"options", required_argument, NULL, 'O'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"in-process", no_argument, NULL, 'i'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"tap", no_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct conform_opts opts = { .timeout_s = 10 };
-	bool only[64] = { false }, skip[64] = { false }, have_only = false, list = false;
+	struct conform_opts opts = {.timeout_s = 10};
+	bool only[64] = {false}, skip[64] = {false}, have_only = false, list = false;
 	bool have_seed = false;
 	enum format format = FORMAT_HUMAN;
-	unsigned counts[CONFORM_CRASHED + 1] = { 0 };
+	unsigned counts[CONFORM_CRASHED + 1] = {0};
 	uint64_t value;
 	int c;
 
@@ -237,8 +237,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			if (parse_u64(optarg, &value) < 0 || value == 0 || value > 86400) {
-				fprintf(stderr, "vdev-conform: --timeout wants seconds (1..86400), not "
-						"\"%s\"\n",
+				fprintf(stderr,
+					"vdev-conform: --timeout wants seconds (1..86400), not "
+					"\"%s\"\n",
 					optarg);
 				return EXIT_USAGE;
 			}
@@ -346,10 +347,11 @@ int main(int argc, char **argv)
 		free(result);
 	}
 	if (format == FORMAT_JSON)
-		printf("\n  ], \"summary\": {\"pass\": %u, \"skip\": %u, \"warn\": %u, \"fail\": %u, "
-		       "\"crashed\": %u}}\n",
-		       counts[CONFORM_PASS], counts[CONFORM_SKIP], counts[CONFORM_WARN],
-		       counts[CONFORM_FAIL], counts[CONFORM_CRASHED]);
+		printf(
+		    "\n  ], \"summary\": {\"pass\": %u, \"skip\": %u, \"warn\": %u, \"fail\": %u, "
+		    "\"crashed\": %u}}\n",
+		    counts[CONFORM_PASS], counts[CONFORM_SKIP], counts[CONFORM_WARN],
+		    counts[CONFORM_FAIL], counts[CONFORM_CRASHED]);
 	else if (format == FORMAT_TAP)
 		printf("# pass %u, skip %u, warn %u, fail %u, crashed %u\n", counts[CONFORM_PASS],
 		       counts[CONFORM_SKIP], counts[CONFORM_WARN], counts[CONFORM_FAIL],

@@ -27,7 +27,7 @@
 static void run_here(const struct conform_opts *opts, const struct conform_check *check,
 		     struct conform_result *result)
 {
-	struct conform_run run = { .opts = opts, .check = check, .result = result };
+	struct conform_run run = {.opts = opts, .check = check, .result = result};
 
 	check->run(&run);
 	result->complete = true;
@@ -57,7 +57,7 @@ static void append_output(struct conform_result *r, int fd)
 }
 
 static void mark_crashed(struct conform_result *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void mark_crashed(struct conform_result *r, const char *fmt, ...)
 {
 	char what[256];
@@ -88,8 +88,8 @@ int conform_run_check(const struct conform_opts *opts, const struct conform_chec
 		run_here(opts, check, result);
 		return 0;
 	}
-	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-		      0);
+	shared =
+	    mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (shared == MAP_FAILED)
 		return -errno;
 	memset(shared, 0, sizeof(*shared));
@@ -143,7 +143,7 @@ int conform_run_check(const struct conform_opts *opts, const struct conform_chec
 			goto close_out;
 		}
 		if (pidfd >= 0) {
-			struct pollfd p = { .fd = pidfd, .events = POLLIN };
+			struct pollfd p = {.fd = pidfd, .events = POLLIN};
 
 			poll(&p, 1, 100);
 		} else {
@@ -158,8 +158,9 @@ int conform_run_check(const struct conform_opts *opts, const struct conform_chec
 			     strsignal(WTERMSIG(status)));
 		append_output(result, out);
 	} else if (WIFEXITED(status) && (!result->complete || WEXITSTATUS(status) != 0)) {
-		mark_crashed(result, "exited with status %d (a sanitizer report, or exit() in the "
-				     "plugin)",
+		mark_crashed(result,
+			     "exited with status %d (a sanitizer report, or exit() in the "
+			     "plugin)",
 			     WEXITSTATUS(status));
 		append_output(result, out);
 	}

@@ -19,16 +19,16 @@
 
 #include "sdk/conform/conform.h"
 
-#define RAM_BASE 0x0ull
-#define RAM_SIZE (16ull << 20)
-#define INTC_NAME "conform"
-#define INTC_LINES 32
+#define RAM_BASE       0x0ull
+#define RAM_SIZE       (16ull << 20)
+#define INTC_NAME      "conform"
+#define INTC_LINES     32
 #define CALLBACK_DEPTH 16
 
 /* conform_where from the workload, unless a worker thread runs it. */
 #define WHERE(flags, ...)                                                                          \
 	do {                                                                                       \
-		if (!((flags) & CONFORM_WL_QUIET))                                                 \
+		if (!((flags)&CONFORM_WL_QUIET))                                                   \
 			conform_where(__VA_ARGS__);                                                \
 	} while (0)
 
@@ -121,9 +121,9 @@ static void record_exit(void *ctx, struct vdev_testdev *dev, const char *callbac
 }
 
 static const struct vdev_testhost_hooks record_hooks = {
-	.service = record_service,
-	.callback_enter = record_enter,
-	.callback_exit = record_exit,
+    .service = record_service,
+    .callback_enter = record_enter,
+    .callback_exit = record_exit,
 };
 
 void conform_record_reset(void)
@@ -166,11 +166,10 @@ static void default_options(const struct vdev_descriptor *desc, unsigned which, 
 
 	if (desc->flags & VDEV_F_LOC_REQUIRED)
 		loc_text(desc, which, loc, sizeof(loc));
-	snprintf(buf, len, "%s%s%s", loc,
-		 (desc->flags & VDEV_F_INTR_REQUIRED) && loc[0] ? " " : "",
+	snprintf(buf, len, "%s%s%s", loc, (desc->flags & VDEV_F_INTR_REQUIRED) && loc[0] ? " " : "",
 		 !(desc->flags & VDEV_F_INTR_REQUIRED) ? ""
-		 : which				 ? "intr " INTC_NAME ":1"
-							 : "intr " INTC_NAME ":0");
+		 : which			       ? "intr " INTC_NAME ":1"
+						       : "intr " INTC_NAME ":0");
 }
 
 int conform_session_open(struct conform_session *s, struct conform_run *run)
@@ -240,7 +239,7 @@ struct vdev_testdev *conform_create(struct conform_session *s, bool second, bool
 
 unsigned conform_compare_width(const struct vdev_descriptor *desc, struct vdev_testdev *dev)
 {
-	static const unsigned order[] = { 4, 8, 2, 1 };
+	static const unsigned order[] = {4, 8, 2, 1};
 	struct vdev_testhost_region regions[CONFORM_MAX_REGIONS];
 	unsigned count = vdev_testhost_regions(dev, regions, CONFORM_MAX_REGIONS);
 	uint64_t shortest = UINT64_MAX;
@@ -262,9 +261,9 @@ unsigned conform_compare_width(const struct vdev_descriptor *desc, struct vdev_t
 
 /* ------------------------------------------------------------ registers */
 
-#define POINTS_ALL   4096
-#define POINTS_FIRST 2048
-#define POINTS_LAST  1024
+#define POINTS_ALL     4096
+#define POINTS_FIRST   2048
+#define POINTS_LAST    1024
 #define POINTS_SAMPLED 1024
 
 static void point_add(struct conform_point *p, const struct vdev_testhost_region *r, uint32_t index,
@@ -325,8 +324,8 @@ void conform_read_all(struct conform_session *s, const struct conform_point *poi
 			      (unsigned long long)points[i].addr, points[i].region,
 			      (unsigned long long)points[i].offset);
 		values[i] = 0;
-		rcs[i] = vdev_testhost_read(s->th, points[i].space, points[i].addr, width,
-					    &values[i]);
+		rcs[i] =
+		    vdev_testhost_read(s->th, points[i].space, points[i].addr, width, &values[i]);
 	}
 }
 
@@ -367,7 +366,7 @@ unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 			uint64_t ns = conform_rng_below(rng, 2000000);
 
 			WHERE(flags, s->run, "step %u: advance time by %llu ns", i,
-				      (unsigned long long)ns);
+			      (unsigned long long)ns);
 			vdev_testhost_advance(s->th, ns);
 			if (kind < 2)
 				vdev_testhost_poll(s->th, 0);
@@ -395,12 +394,11 @@ unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 		if (write) {
 			value = conform_rng_next(rng) & width_mask(w);
 			WHERE(flags, s->run, "step %u: write width %u value 0x%llx at 0x%llx", i, w,
-				      (unsigned long long)value,
-				      (unsigned long long)(r->base + offset));
+			      (unsigned long long)value, (unsigned long long)(r->base + offset));
 			rc = vdev_testhost_write(s->th, r->space, r->base + offset, w, value);
 		} else {
 			WHERE(flags, s->run, "step %u: read width %u at 0x%llx", i, w,
-				      (unsigned long long)(r->base + offset));
+			      (unsigned long long)(r->base + offset));
 			rc = vdev_testhost_read(s->th, r->space, r->base + offset, w, &value);
 		}
 		if (rc < 0 && rc != -EIO && rc != -ENXIO)

@@ -6,10 +6,10 @@
 #include "tests/conformance/refdev.h"
 
 static const struct vdev_descriptor conform_ref = {
-	REF_DESCRIPTOR_COMMON,
-	.name = "conform-ref",
-	.flags = REF_FLAGS,
-	.ops = &ref_ops,
+    REF_DESCRIPTOR_COMMON,
+    .name = "conform-ref",
+    .flags = REF_FLAGS,
+    .ops = &ref_ops,
 };
 
 VDEV_PLUGIN_ENTRY(conform_ref)

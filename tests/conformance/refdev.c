@@ -11,31 +11,45 @@
 
 #include "tests/conformance/refdev.h"
 
-static const char *const ref_modes[] = { "normal", "fast", NULL };
+static const char *const ref_modes[] = {"normal", "fast", NULL};
 
 const struct vdev_option_spec ref_options[REF_OPT_COUNT] = {
-	[REF_OPT_DATA_INIT] = { .name = "data-init", .type = VDEV_OPT_UINT, .default_value = "0",
-				.help = "power-on value of DATA" },
-	[REF_OPT_MODE] = { .name = "mode", .type = VDEV_OPT_ENUM, .default_value = "normal",
-			   .help = "timer speed", .choices = ref_modes },
-	[REF_OPT_QUIET] = { .name = "quiet", .type = VDEV_OPT_BOOL, .flags = VDEV_OPTF_NOARG,
-			    .default_value = "off", .help = "log nothing" },
-	[REF_OPT_LABEL] = { .name = "label", .type = VDEV_OPT_STRING, .default_value = "ref",
-			    .help = "a name for log lines" },
-	[REF_OPT_DEPTH] = { .name = "depth", .type = VDEV_OPT_UINT, .flags = VDEV_OPTF_RANGE,
-			    .default_value = "16", .help = "a bounded number", .min = 1,
-			    .max = 64 },
+    [REF_OPT_DATA_INIT] = {.name = "data-init",
+			   .type = VDEV_OPT_UINT,
+			   .default_value = "0",
+			   .help = "power-on value of DATA"},
+    [REF_OPT_MODE] = {.name = "mode",
+		      .type = VDEV_OPT_ENUM,
+		      .default_value = "normal",
+		      .help = "timer speed",
+		      .choices = ref_modes},
+    [REF_OPT_QUIET] = {.name = "quiet",
+		       .type = VDEV_OPT_BOOL,
+		       .flags = VDEV_OPTF_NOARG,
+		       .default_value = "off",
+		       .help = "log nothing"},
+    [REF_OPT_LABEL] = {.name = "label",
+		       .type = VDEV_OPT_STRING,
+		       .default_value = "ref",
+		       .help = "a name for log lines"},
+    [REF_OPT_DEPTH] = {.name = "depth",
+		       .type = VDEV_OPT_UINT,
+		       .flags = VDEV_OPTF_RANGE,
+		       .default_value = "16",
+		       .help = "a bounded number",
+		       .min = 1,
+		       .max = 64},
 };
 
 const struct vdev_ops ref_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = ref_create,
-	.destroy = ref_destroy,
-	.read = ref_read,
-	.write = ref_write,
-	.reset = ref_reset,
-	.save = ref_save,
-	.restore = ref_restore,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = ref_create,
+    .destroy = ref_destroy,
+    .read = ref_read,
+    .write = ref_write,
+    .reset = ref_reset,
+    .save = ref_save,
+    .restore = ref_restore,
 };
 
 void ref_update_line(struct ref_dev *d)

@@ -27,19 +27,25 @@
 #include <vdev/vdev.h>
 
 #define REF_REGION_LEN 0x40u
-#define REF_REGS (REF_REGION_LEN / 4)
-#define REF_ID 0x31464552u /* "REF1" */
+#define REF_REGS       (REF_REGION_LEN / 4)
+#define REF_ID	       0x31464552u /* "REF1" */
 enum { REF_ID_REG, REF_CTRL, REF_DATA, REF_EVENTS, REF_PERIOD, REF_COUNT, REF_SCRATCH };
 #define REF_CTRL_IRQ   1u
 #define REF_CTRL_TIMER 2u
 
 /* The saved state: magic, version, stamp, the registers, a CRC-32. */
-#define REF_STATE_LEN (4 + 4 + 4 + REF_REGS * 4 + 4)
+#define REF_STATE_LEN	  (4 + 4 + 4 + REF_REGS * 4 + 4)
 #define REF_STATE_VERSION 1u
 
 /* The device options, in ref_options order. */
-enum { REF_OPT_DATA_INIT, REF_OPT_MODE, REF_OPT_QUIET, REF_OPT_LABEL, REF_OPT_DEPTH,
-       REF_OPT_COUNT };
+enum {
+	REF_OPT_DATA_INIT,
+	REF_OPT_MODE,
+	REF_OPT_QUIET,
+	REF_OPT_LABEL,
+	REF_OPT_DEPTH,
+	REF_OPT_COUNT
+};
 
 struct ref_dev {
 	const struct vdev_host *host;
@@ -49,9 +55,9 @@ struct ref_dev {
 	uint32_t regs[REF_REGS];
 	uint32_t data_init;
 	int level;
-	uint32_t save_stamp; /* written into the state; 0 for the reference */
+	uint32_t save_stamp;	  /* written into the state; 0 for the reference */
 	struct ref_dev *line_via; /* whose handle drives the line; NULL: this one */
-	void *variant;       /* for a fixture's own use */
+	void *variant;		  /* for a fixture's own use */
 };
 
 extern const struct vdev_option_spec ref_options[REF_OPT_COUNT];
@@ -81,7 +87,7 @@ uint32_t ref_crc32(const void *buf, size_t length);
 	.access_sizes = VDEV_ACCESS_SIZE(1) | VDEV_ACCESS_SIZE(2) | VDEV_ACCESS_SIZE(4),           \
 	.state_size = REF_STATE_LEN
 #define REF_DESCRIPTOR_OPTIONS .options = ref_options, .option_count = REF_OPT_COUNT
-#define REF_DESCRIPTOR_COMMON VDEV_DESCRIPTOR_INIT, REF_DESCRIPTOR_BODY, REF_DESCRIPTOR_OPTIONS
-#define REF_FLAGS (VDEV_F_LOC_REQUIRED | VDEV_F_INTR_REQUIRED)
+#define REF_DESCRIPTOR_COMMON  VDEV_DESCRIPTOR_INIT, REF_DESCRIPTOR_BODY, REF_DESCRIPTOR_OPTIONS
+#define REF_FLAGS	       (VDEV_F_LOC_REQUIRED | VDEV_F_INTR_REQUIRED)
 
 #endif /* CONFORM_REFDEV_H */

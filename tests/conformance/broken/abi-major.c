@@ -6,14 +6,14 @@
 #include "tests/conformance/refdev.h"
 
 static const struct vdev_descriptor broken = {
-	.abi_major = 99, /* the defect */
-	.abi_minor = VDEV_ABI_MINOR,
-	.struct_size = sizeof(struct vdev_descriptor),
-	REF_DESCRIPTOR_BODY,
-	REF_DESCRIPTOR_OPTIONS,
-	.name = "broken-abi-major",
-	.flags = REF_FLAGS,
-	.ops = &ref_ops,
+    .abi_major = 99, /* the defect */
+    .abi_minor = VDEV_ABI_MINOR,
+    .struct_size = sizeof(struct vdev_descriptor),
+    REF_DESCRIPTOR_BODY,
+    REF_DESCRIPTOR_OPTIONS,
+    .name = "broken-abi-major",
+    .flags = REF_FLAGS,
+    .ops = &ref_ops,
 };
 
 VDEV_PLUGIN_ENTRY(broken)

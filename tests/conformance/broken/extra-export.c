@@ -12,10 +12,10 @@ __attribute__((visibility("default"))) int broken_helper_version(void)
 }
 
 static const struct vdev_descriptor broken = {
-	REF_DESCRIPTOR_COMMON,
-	.name = "broken-extra-export",
-	.flags = REF_FLAGS,
-	.ops = &ref_ops,
+    REF_DESCRIPTOR_COMMON,
+    .name = "broken-extra-export",
+    .flags = REF_FLAGS,
+    .ops = &ref_ops,
 };
 
 VDEV_PLUGIN_ENTRY(broken)

@@ -57,21 +57,21 @@ static void broken_destroy(void *dev)
 }
 
 static const struct vdev_ops ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = broken_create,
-	.destroy = broken_destroy,
-	.read = ref_read,
-	.write = ref_write,
-	.reset = ref_reset,
-	.save = ref_save,
-	.restore = ref_restore,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = broken_create,
+    .destroy = broken_destroy,
+    .read = ref_read,
+    .write = ref_write,
+    .reset = ref_reset,
+    .save = ref_save,
+    .restore = ref_restore,
 };
 
 static const struct vdev_descriptor broken = {
-	REF_DESCRIPTOR_COMMON,
-	.name = "broken-fd-leak",
-	.flags = REF_FLAGS,
-	.ops = &ops,
+    REF_DESCRIPTOR_COMMON,
+    .name = "broken-fd-leak",
+    .flags = REF_FLAGS,
+    .ops = &ops,
 };
 
 VDEV_PLUGIN_ENTRY(broken)

@@ -6,10 +6,10 @@
 #include "tests/conformance/refdev.h"
 
 static const struct vdev_descriptor broken = {
-	REF_DESCRIPTOR_COMMON,
-	.name = "broken-flag-bit",
-	.flags = REF_FLAGS | (1u << 20), /* the defect */
-	.ops = &ref_ops,
+    REF_DESCRIPTOR_COMMON,
+    .name = "broken-flag-bit",
+    .flags = REF_FLAGS | (1u << 20), /* the defect */
+    .ops = &ref_ops,
 };
 
 VDEV_PLUGIN_ENTRY(broken)

@@ -9,7 +9,7 @@
 #include "tests/conformance/refdev.h"
 
 /* The defect: a fast path for straddling reads through a table with a hole. */
-static const uint32_t *const straddle_table[REF_REGION_LEN] = { NULL };
+static const uint32_t *const straddle_table[REF_REGION_LEN] = {NULL};
 
 static int broken_read(void *dev, const struct vdev_access *access, uint64_t *value)
 {
@@ -21,21 +21,21 @@ static int broken_read(void *dev, const struct vdev_access *access, uint64_t *va
 }
 
 static const struct vdev_ops ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = ref_create,
-	.destroy = ref_destroy,
-	.read = broken_read,
-	.write = ref_write,
-	.reset = ref_reset,
-	.save = ref_save,
-	.restore = ref_restore,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = ref_create,
+    .destroy = ref_destroy,
+    .read = broken_read,
+    .write = ref_write,
+    .reset = ref_reset,
+    .save = ref_save,
+    .restore = ref_restore,
 };
 
 static const struct vdev_descriptor broken = {
-	REF_DESCRIPTOR_COMMON,
-	.name = "broken-read-crash",
-	.flags = REF_FLAGS,
-	.ops = &ops,
+    REF_DESCRIPTOR_COMMON,
+    .name = "broken-read-crash",
+    .flags = REF_FLAGS,
+    .ops = &ops,
 };
 
 VDEV_PLUGIN_ENTRY(broken)

@@ -22,21 +22,21 @@ static int broken_restore(void *dev, const void *buf, size_t length)
 }
 
 static const struct vdev_ops ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = ref_create,
-	.destroy = ref_destroy,
-	.read = ref_read,
-	.write = ref_write,
-	.reset = ref_reset,
-	.save = ref_save,
-	.restore = broken_restore,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = ref_create,
+    .destroy = ref_destroy,
+    .read = ref_read,
+    .write = ref_write,
+    .reset = ref_reset,
+    .save = ref_save,
+    .restore = broken_restore,
 };
 
 static const struct vdev_descriptor broken = {
-	REF_DESCRIPTOR_COMMON,
-	.name = "broken-restore-accepts",
-	.flags = REF_FLAGS,
-	.ops = &ops,
+    REF_DESCRIPTOR_COMMON,
+    .name = "broken-restore-accepts",
+    .flags = REF_FLAGS,
+    .ops = &ops,
 };
 
 VDEV_PLUGIN_ENTRY(broken)

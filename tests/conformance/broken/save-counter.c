@@ -15,21 +15,21 @@ static ssize_t broken_save(void *dev, void *buf, size_t cap)
 }
 
 static const struct vdev_ops ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = ref_create,
-	.destroy = ref_destroy,
-	.read = ref_read,
-	.write = ref_write,
-	.reset = ref_reset,
-	.save = broken_save,
-	.restore = ref_restore,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = ref_create,
+    .destroy = ref_destroy,
+    .read = ref_read,
+    .write = ref_write,
+    .reset = ref_reset,
+    .save = broken_save,
+    .restore = ref_restore,
 };
 
 static const struct vdev_descriptor broken = {
-	REF_DESCRIPTOR_COMMON,
-	.name = "broken-save-counter",
-	.flags = REF_FLAGS,
-	.ops = &ops,
+    REF_DESCRIPTOR_COMMON,
+    .name = "broken-save-counter",
+    .flags = REF_FLAGS,
+    .ops = &ops,
 };
 
 VDEV_PLUGIN_ENTRY(broken)
