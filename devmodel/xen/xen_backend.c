@@ -338,7 +338,9 @@ static int xen_mapcache_setup(struct xen_backend *xb)
 	return rc;
 }
 
-static int xen_setup(struct vm *vm)
+static void xen_teardown(struct vm *vm);
+
+static int xen_setup_attach(struct vm *vm)
 {
 	const struct vm_options *opts = vm_options(vm);
 	struct xen_backend *xb = calloc(1, sizeof(*xb));
@@ -450,6 +452,16 @@ static int xen_setup(struct vm *vm)
 	return 0;
 }
 
+/* vm_free calls teardown only after a successful setup: undo a failed one here. */
+static int xen_setup(struct vm *vm)
+{
+	int rc = xen_setup_attach(vm);
+
+	if (rc < 0)
+		xen_teardown(vm);
+	return rc;
+}
+
 /*
  * Guest RAM and ROM are the domain's: vdm allocates nothing for them. The
  * ioreq path reaches RAM through the mapping cache; host services reach
@@ -468,6 +480,8 @@ static int xen_drop_privileges(struct xen_backend *xb)
 	const char *user = xen_backend_tunables.user;
 	struct passwd *pw;
 
+	if (!user || !*user)
+		return 0; /* asked to keep the user (tests) */
 	if (geteuid() != 0) {
 		xlog(xb, LOG_LVL_INFO, "not root: no privileges to drop");
 		return 0;

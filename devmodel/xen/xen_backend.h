@@ -27,7 +27,7 @@ struct xen_backend_tunables {
 	unsigned poll_ms;
 	/* --restrict: xentoolcore_restrict_all + drop to `user` after set-up.
 	 * Also set by VDM_XEN_RESTRICT=1 (and VDM_XEN_USER) in the environment
-	 * until main.c has the flag. */
+	 * until main.c has the flag. user NULL or "": keep the user. */
 	bool restrict_after_setup;
 	const char *user;
 	struct xen_mapcache_params mapcache;

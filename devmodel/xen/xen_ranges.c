@@ -116,7 +116,8 @@ static int ranges_wanted(struct xen_ranges *xr, struct range_list *l, unsigned *
 				return rc;
 		}
 	}
-	qsort(l->r, l->count, sizeof(*l->r), cmp_range);
+	if (l->count)
+		qsort(l->r, l->count, sizeof(*l->r), cmp_range);
 	return 0;
 }
 

@@ -1,0 +1,656 @@
+/*
+ * tests/xen/test_xen.c: the xen backend against the Xen library test
+ * double (tests/xen/xen_double.c): the whole backend (setup, run, stop,
+ * teardown through vm_assemble/vm_run/vm_free) attaches to a simulated
+ * domain, and the double's call log is checked against xen-ioreq.md 7.
+ *
+ * The "guest" is this test's main thread posting ioreqs into the page as
+ * Xen does; the devices are iomap owners of the test (the backend maps
+ * whatever vdev regions the iomap holds, plugins or not).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf/conf.h"
+#include "devmodel/backend.h"
+#include "devmodel/iomap.h"
+#include "devmodel/irq.h"
+#include "devmodel/vm.h"
+#include "devmodel/xen/xen_backend.h"
+#include "tests/xen/xen_double.h"
+
+#define DOMID 7
+#define T_MS  5000
+
+/* ------------------------------------------------------ a test device */
+
+struct tdev_access {
+	enum vdev_space space;
+	uint32_t id;
+	uint64_t offset, value;
+	unsigned size;
+	bool is_write;
+	int32_t vcpu;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct tdev_access log[256];
+	unsigned n;
+	struct vm *vm;
+	bool bar_added;
+} tdev = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static const struct iomap_owner tdev_owner;
+static const struct iomap_owner bar_owner;
+
+#define BAR_REG 0x10
+#define BAR_LEN 0x1000
+
+static int tdev_access_fn(void *ctx, uint32_t id, enum vdev_space space, uint64_t offset,
+			  unsigned size, bool is_write, uint64_t *value, int32_t vcpu)
+{
+	pthread_mutex_lock(&tdev.lock);
+	if (tdev.n < 256)
+		tdev.log[tdev.n++] = (struct tdev_access){ space, id, offset,
+							   is_write ? *value : 0, size, is_write,
+							   vcpu };
+	pthread_mutex_unlock(&tdev.lock);
+	if (!is_write) {
+		/* more bits than any access is wide: the backend must cut them */
+		*value = 0xdeadbeefcafe0000ull | (offset & 0xffff);
+		return 0;
+	}
+	/* a BAR: writing its register moves a region, as PCI devices do */
+	if (space == VDEV_SPACE_PCICFG && offset == BAR_REG) {
+		struct iomap *m = vm_iomap(tdev.vm);
+
+		if (tdev.bar_added)
+			iomap_remove(m, &bar_owner, 0);
+		tdev.bar_added = *value != 0 &&
+				 iomap_add(m, VDEV_SPACE_MMIO, *value, BAR_LEN, &bar_owner, 0, NULL) == 0;
+	}
+	return 0;
+}
+
+static const struct iomap_owner tdev_owner = { .name = "tdev",
+					       .access = tdev_access_fn,
+					       .access_sizes = VDEV_ACCESS_SIZES_ALL };
+static const struct iomap_owner bar_owner = { .name = "tdev-bar",
+					      .access = tdev_access_fn,
+					      .access_sizes = VDEV_ACCESS_SIZES_ALL };
+
+static struct tdev_access tdev_last(void)
+{
+	struct tdev_access a = { 0 };
+
+	pthread_mutex_lock(&tdev.lock);
+	if (tdev.n)
+		a = tdev.log[tdev.n - 1];
+	pthread_mutex_unlock(&tdev.lock);
+	return a;
+}
+
+/* ---------------------------------------------------------- a VM run */
+
+struct run {
+	struct conf_diag *diag;
+	struct conf_vm *conf;
+	struct vm *vm;
+	pthread_t thread;
+	int code;
+	bool running;
+};
+
+static void *run_thread(void *arg)
+{
+	struct run *r = arg;
+
+	r->code = vm_run(r->vm);
+	return NULL;
+}
+
+static void tunables_default(void)
+{
+	xen_backend_tunables.privcmd_path = "/dev/null"; /* "this is a Xen host" */
+	xen_backend_tunables.force_arm = false;
+	xen_backend_tunables.wait_ms = 200;
+	xen_backend_tunables.poll_ms = 50;
+	xen_backend_tunables.restrict_after_setup = false;
+	/* --restrict would setuid() the whole test process: keep the user */
+	xen_backend_tunables.user = NULL;
+	xen_backend_tunables.mapcache =
+		(struct xen_mapcache_params){ .bucket_shift = 16, .max_buckets = 2, .grace_ns = 0 };
+}
+
+/* Parse, assemble (setup attaches to the double's domain); 0 or vm_assemble's code. */
+static int run_assemble(struct run *r, const char *text)
+{
+	struct vm_options opts = { .backend = backend_find("xen"), .backend_name = "xen",
+				   .domid = DOMID };
+
+	memset(r, 0, sizeof(*r));
+	assert_non_null(opts.backend);
+	r->diag = conf_diag_new(stderr);
+	r->conf = conf_parse_string(text, "test.vmconf", &(struct conf_env){ 0 }, r->diag);
+	assert_non_null(r->conf);
+	r->vm = vm_new(r->conf, &opts);
+	assert_non_null(r->vm);
+	tdev.vm = r->vm;
+	tdev.n = 0;
+	tdev.bar_added = false;
+	return vm_assemble(r->vm, r->diag);
+}
+
+/* The test device's regions: two adjacent MMIO windows, ports, one PCI function. */
+static void run_add_devices(struct run *r, bool with_pio_pci)
+{
+	struct iomap *m = vm_iomap(r->vm);
+
+	assert_int_equal(iomap_add(m, VDEV_SPACE_MMIO, 0xfe000000, 0x1000, &tdev_owner, 1, NULL), 0);
+	assert_int_equal(iomap_add(m, VDEV_SPACE_MMIO, 0xfe001000, 0x1000, &tdev_owner, 2, NULL), 0);
+	if (with_pio_pci) {
+		assert_int_equal(iomap_add(m, VDEV_SPACE_PIO, 0x3f8, 8, &tdev_owner, 3, NULL), 0);
+		assert_int_equal(iomap_add(m, VDEV_SPACE_PCICFG, VDEV_PCICFG_ADDR(0, 3, 0, 0),
+					   0x1000, &tdev_owner, 4, NULL),
+				 0);
+	}
+}
+
+static void run_start(struct run *r, unsigned vcpus)
+{
+	assert_int_equal(pthread_create(&r->thread, NULL, run_thread, r), 0);
+	r->running = true;
+	/* attached once every vCPU's port is bound */
+	for (int i = 0; i < T_MS && xd_count("bind_interdomain") < vcpus; i++)
+		usleep(1000);
+	assert_int_equal(xd_count("bind_interdomain"), vcpus);
+}
+
+static int run_join(struct run *r)
+{
+	if (r->running)
+		pthread_join(r->thread, NULL);
+	r->running = false;
+	return r->code;
+}
+
+static void run_free(struct run *r)
+{
+	vm_free(r->vm);
+	conf_vm_free(r->conf);
+	conf_diag_free(r->diag);
+	r->vm = NULL;
+}
+
+static void double_start(enum xd_guest guest, unsigned vcpus)
+{
+	struct xd_config cfg = { .domid = DOMID, .vcpus = vcpus, .guest = guest,
+				 .ram_start = 0, .ram_size = 2 << 20 };
+
+	tunables_default();
+	xd_reset(&cfg);
+}
+
+static ioreq_t ioreq(uint8_t type, uint8_t dir, uint64_t addr, uint32_t size, uint64_t data)
+{
+	ioreq_t r = { .addr = addr, .data = data, .count = 1, .size = size, .type = type };
+
+	r.dir = dir;
+	return r;
+}
+
+static int idx(const char *name)
+{
+	int i = xd_find(name, 0);
+
+	if (i < 0) {
+		xd_dump();
+		fail_msg("no call %s", name);
+	}
+	return i;
+}
+
+#define assert_before(a, b)                                                                        \
+	do {                                                                                       \
+		if (!((a) < (b))) {                                                                \
+			xd_dump();                                                                 \
+			fail_msg("%s (%d) is not before %s (%d)", #a, (a), #b, (b));                \
+		}                                                                                  \
+	} while (0)
+
+/* ---------------------------------------------------------------- tests */
+
+/* The x86 HVM attach sequence, requests of every space, interrupts, SIGTERM teardown. */
+static void test_hvm_sequence_and_sigterm(void **state)
+{
+	struct run r;
+	ioreq_t q;
+	struct vdev_line *isa4, *pci13, *msi41;
+	int mapped_ranges;
+
+	double_start(XD_HVM, 2);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_add_devices(&r, true);
+	run_start(&r, 2);
+
+	/* section 7: create (buffering off) -> map_resource(frame 1, 1) -> ranges -> enable -> bind */
+	assert_int_equal(xd_call_at(idx("create_ioreq_server"))->a[1], 0);
+	assert_int_equal(xd_call_at(idx("map_resource"))->a[3], 1);
+	assert_int_equal(xd_call_at(idx("map_resource"))->a[4], 1);
+	assert_before(idx("xendevicemodel_open"), idx("create_ioreq_server"));
+	assert_before(idx("create_ioreq_server"), idx("map_resource"));
+	assert_before(idx("map_resource"), idx("map_io_range"));
+	assert_before(idx("map_resource"), idx("set_ioreq_server_state"));
+	assert_before(xd_find_last("map_io_range"), idx("set_ioreq_server_state"));
+	assert_before(idx("map_pcidev"), idx("set_ioreq_server_state"));
+	assert_before(idx("set_ioreq_server_state"), idx("bind_interdomain"));
+	assert_int_equal(xd_call_at(idx("set_ioreq_server_state"))->a[2], 1);
+	/* ports read after enabling: Xen's 100 + vcpu, never 0 */
+	assert_int_equal(xd_call_at(xd_find("bind_interdomain", 0))->a[1], 100);
+	assert_int_equal(xd_call_at(xd_find_last("bind_interdomain"))->a[1], 101);
+	/* ranges: adjacent windows merged, inclusive ends; ports; the PCI function */
+	assert_true(xd_has_range(1, 0xfe000000, 0xfe001fff));
+	assert_true(xd_has_range(0, 0x3f8, 0x3ff));
+	assert_true(xd_has_range(2, 3 << 3, 3 << 3));
+	assert_false(xd_has_range(1, 0, (2 << 20) - 1)); /* RAM is Xen's */
+	assert_int_equal(xd_range_count(), 3);
+	mapped_ranges = (int)xd_count("map_io_range");
+
+	/* MMIO read on vCPU 1: offset in the second window, zero-extended to 4 bytes */
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe001010, 4, 0);
+	assert_int_equal(xd_post(1, &q, T_MS), 0);
+	assert_int_equal(q.data, 0xcafe0010);
+	assert_int_equal(tdev_last().id, 2);
+	assert_int_equal(tdev_last().vcpu, 1);
+	/* port write, data masked to its size */
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_WRITE, 0x3f9, 1, 0x1234);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_true(tdev_last().is_write);
+	assert_int_equal(tdev_last().offset, 1);
+	assert_int_equal(tdev_last().value, 0x34);
+	/* PCI config read of 00:03.0 reg 8: addr = sbdf << 32 | reg */
+	q = ioreq(IOREQ_TYPE_PCI_CONFIG, IOREQ_READ, (uint64_t)(3 << 3) << 32 | 8, 2, 0);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(tdev_last().space, VDEV_SPACE_PCICFG);
+	assert_int_equal(tdev_last().offset, 8);
+	assert_int_equal(q.data, 0x0008);
+
+	/* HVM interrupts: ISA line, PCI INTx (slot 3 INTB), MSI vector line, MSI sink */
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "isa:4", &isa4), 0);
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "pci:13", &pci13), 0);
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "msi:0x41", &msi41), 0);
+	irq_line_set(vm_irq(r.vm), isa4, 1);
+	assert_int_equal(xd_call_at(xd_find_last("set_isa_irq_level"))->a[1], 4);
+	assert_int_equal(xd_call_at(xd_find_last("set_isa_irq_level"))->a[2], 1);
+	irq_line_set(vm_irq(r.vm), isa4, 0);
+	assert_int_equal(xd_call_at(xd_find_last("set_isa_irq_level"))->a[2], 0);
+	irq_line_set(vm_irq(r.vm), pci13, 1);
+	assert_int_equal(xd_call_at(xd_find_last("set_pci_intx_level"))->a[1], 3);
+	assert_int_equal(xd_call_at(xd_find_last("set_pci_intx_level"))->a[2], 1);
+	assert_int_equal(xd_call_at(xd_find_last("set_pci_intx_level"))->a[3], 1);
+	irq_line_pulse(vm_irq(r.vm), msi41);
+	assert_int_equal(xd_call_at(xd_find_last("inject_msi"))->a[1], 0xfee00000);
+	assert_int_equal(xd_call_at(xd_find_last("inject_msi"))->a[2], 0x41);
+	assert_int_equal(irq_msi_send(vm_irq(r.vm), 0xfee01000, 0x4052), 0);
+	assert_int_equal(xd_call_at(xd_find_last("inject_msi"))->a[1], 0xfee01000);
+	assert_int_equal(xd_call_at(xd_find_last("inject_msi"))->a[2], 0x4052);
+	assert_int_equal(xd_count("set_irq_level"), 0);
+	irq_line_put(vm_irq(r.vm), isa4);
+	irq_line_put(vm_irq(r.vm), pci13);
+	irq_line_put(vm_irq(r.vm), msi41);
+
+	/* SIGTERM, as systemd sends it: run ends with 0 */
+	kill(getpid(), SIGTERM);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+
+	/* teardown: disabled, every range unmapped, server destroyed, nothing left */
+	assert_before(xd_find_last("bind_interdomain"), xd_find_last("set_ioreq_server_state"));
+	assert_int_equal(xd_call_at(xd_find_last("set_ioreq_server_state"))->a[2], 0);
+	assert_int_equal((int)xd_count("unmap_io_range"), mapped_ranges);
+	assert_int_equal(xd_count("unmap_pcidev"), 1);
+	assert_before(xd_find_last("unmap_io_range"), idx("destroy_ioreq_server"));
+	assert_before(idx("unmap_resource"), idx("destroy_ioreq_server"));
+	assert_int_equal(xd_count("unbind"), 2);
+	assert_int_equal(xd_count("destroy_ioreq_server"), 1);
+	assert_false(xd_server_exists());
+	assert_int_equal(xd_range_count(), 0);
+	assert_int_equal(xd_ram_mappings(), 0);
+	assert_int_equal(xd_count("xenevtchn_close"), 1);
+	assert_int_equal(xd_count("xendevicemodel_close"), 1);
+}
+
+/* A BAR write moves a region: the server knows before the write is answered. */
+static void test_bar_move_resyncs_ranges(void **state)
+{
+	struct run r;
+	ioreq_t q;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_add_devices(&r, true);
+	run_start(&r, 1);
+	assert_false(xd_has_range(1, 0xe0000000, 0xe0000fff));
+	q = ioreq(IOREQ_TYPE_PCI_CONFIG, IOREQ_WRITE, (uint64_t)(3 << 3) << 32 | BAR_REG, 4,
+		  0xe0000000);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_true(xd_has_range(1, 0xe0000000, 0xe0000fff));
+	/* and the guest reaches it at once */
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xe0000004, 4, 0);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(q.data, 0xcafe0004);
+	/* moved again: the old range goes, the new one comes */
+	q = ioreq(IOREQ_TYPE_PCI_CONFIG, IOREQ_WRITE, (uint64_t)(3 << 3) << 32 | BAR_REG, 4,
+		  0xe0100000);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_false(xd_has_range(1, 0xe0000000, 0xe0000fff));
+	assert_true(xd_has_range(1, 0xe0100000, 0xe0100fff));
+	vm_stop(r.vm, 0);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+	assert_int_equal(xd_range_count(), 0);
+	assert_int_equal(xd_count("map_io_range"), xd_count("unmap_io_range"));
+}
+
+/* rep I/O through guest RAM, refusal outside RAM, the bounded cache, INVALIDATE. */
+static void test_guest_ram_cache_invalidate(void **state)
+{
+	struct run r;
+	uint8_t *ram;
+	unsigned maps;
+	ioreq_t q;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_add_devices(&r, true);
+	run_start(&r, 1);
+	ram = xd_ram();
+	memcpy(ram + 0x1000, "\x11\x22\x33\x44", 4);
+
+	/* rep outsb: 4 bytes from RAM 0x1000 to port 0x3f8 */
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_WRITE, 0x3f8, 1, 0x1000);
+	q.count = 4;
+	q.data_is_ptr = 1;
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(tdev.n, 4);
+	assert_int_equal(tdev.log[0].value, 0x11);
+	assert_int_equal(tdev.log[3].value, 0x44);
+	assert_int_equal(xd_ram_mappings(), 1);
+	/* rep movs MMIO -> RAM at 0x20000: the device's bytes land in guest RAM */
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe000000, 4, 0x20000);
+	q.count = 2;
+	q.data_is_ptr = 1;
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(ram[0x20000], 0x00);
+	assert_int_equal(ram[0x20002], 0xfe);
+	assert_int_equal(ram[0x20004], 0x04);
+	/* bounded: 64 KiB buckets, 2 at most; a third bucket evicts one */
+	assert_int_equal(xd_ram_mappings(), 2);
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_WRITE, 0x3f8, 1, 0x40000);
+	q.data_is_ptr = 1;
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(xd_ram_mappings(), 2);
+
+	/* outside RAM: refused, answered, never mapped */
+	maps = xd_count("xenforeignmemory_map");
+	tdev.n = 0;
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_WRITE, 0x3f8, 1, 0x200000);
+	q.data_is_ptr = 1;
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(tdev.n, 0);
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_READ, 0x3f8, 4, 0x1ffffe); /* straddles the end */
+	q.data_is_ptr = 1;
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(ram[0x1ffffe], 0);
+	assert_int_equal(xd_count("xenforeignmemory_map"), maps);
+
+	/* INVALIDATE: count 0, answered, every mapping dropped */
+	q = ioreq(IOREQ_TYPE_INVALIDATE, IOREQ_WRITE, 0, 4, ~0ull);
+	q.count = 0;
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(xd_ram_mappings(), 0);
+	/* and the next access maps again */
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_WRITE, 0x3f8, 1, 0x1000);
+	q.data_is_ptr = 1;
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(xd_count("xenforeignmemory_map"), maps + 1);
+	assert_int_equal(xd_ram_mappings(), 1);
+
+	vm_stop(r.vm, 0);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+	assert_int_equal(xd_ram_mappings(), 0);
+}
+
+/* PVH: no emulated PIC/IOAPIC, so only "msi"; a config naming isa is refused. */
+static void test_pvh_controllers(void **state)
+{
+	struct run r;
+	struct vdev_line *l;
+
+	double_start(XD_PVH, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "isa:4", &l), -ENOENT);
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "pci:4", &l), -ENOENT);
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "gic:40", &l), -ENOENT);
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "msi:0x30", &l), 0);
+	irq_line_set(vm_irq(r.vm), l, 1);
+	irq_line_set(vm_irq(r.vm), l, 0); /* an edge: only the rising one sends */
+	assert_int_equal(xd_count("inject_msi"), 1);
+	assert_int_equal(xd_call_at(xd_find_last("inject_msi"))->a[2], 0x30);
+	irq_line_put(vm_irq(r.vm), l);
+	/* vector 0 would be a PIRQ to Xen: refused here */
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "msi:2", &l), 0);
+	irq_line_pulse(vm_irq(r.vm), l);
+	assert_int_equal(xd_count("inject_msi"), 1);
+	irq_line_put(vm_irq(r.vm), l);
+	assert_int_equal(xd_count("set_isa_irq_level") + xd_count("set_pci_intx_level"), 0);
+	run_free(&r);
+	/* a server that never ran is destroyed too */
+	assert_int_equal(xd_count("destroy_ioreq_server"), 1);
+	assert_false(xd_server_exists());
+}
+
+/* Arm: no buffering, MMIO only, SPIs through set_irq_level, zero-extended reads. */
+static void test_arm(void **state)
+{
+	struct run r;
+	struct vdev_line *spi, *sgi;
+	ioreq_t q;
+
+	double_start(XD_ARM, 2);
+	xen_backend_tunables.force_arm = true;
+	assert_int_equal(run_assemble(&r, "system xa\nram 0x40000000,2M\n"), 0);
+	run_add_devices(&r, true);
+	run_start(&r, 2);
+	assert_int_equal(xd_call_at(idx("create_ioreq_server"))->a[1], 0);
+	assert_int_equal(xd_call_at(idx("map_resource"))->a[3], 1);
+	assert_true(xd_has_range(1, 0xfe000000, 0xfe001fff));
+	assert_int_equal(xd_count("map_pcidev"), 0); /* no PCI config or ports on Arm */
+	assert_int_equal(xd_range_count(), 1);
+
+	/* a 2-byte read: only 16 bits come back; a write's upper register bits are cut */
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe000ff0, 2, ~0ull);
+	assert_int_equal(xd_post(1, &q, T_MS), 0);
+	assert_int_equal(q.data, 0x0ff0);
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_WRITE, 0xfe000008, 4, 0xffffffff87654321ull);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(tdev_last().value, 0x87654321);
+
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "isa:4", &spi), -ENOENT);
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "msi:0x30", &spi), -ENOENT);
+	assert_int_equal(irq_msi_send(vm_irq(r.vm), 0xfee00000, 0x30), -ENOTSUP);
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "gic:40", &spi), 0);
+	irq_line_set(vm_irq(r.vm), spi, 1);
+	irq_line_set(vm_irq(r.vm), spi, 0);
+	assert_int_equal(xd_count("set_irq_level"), 2);
+	assert_int_equal(xd_call_at(xd_find("set_irq_level", 0))->a[1], 40);
+	assert_int_equal(xd_call_at(xd_find("set_irq_level", 0))->a[2], 1);
+	assert_int_equal(xd_call_at(xd_find_last("set_irq_level"))->a[2], 0);
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "gic:20", &sgi), 0);
+	irq_line_set(vm_irq(r.vm), sgi, 1); /* a PPI: refused, no call */
+	assert_int_equal(xd_count("set_irq_level"), 2);
+	irq_line_put(vm_irq(r.vm), spi);
+	irq_line_put(vm_irq(r.vm), sgi);
+	assert_int_equal(xd_count("set_isa_irq_level") + xd_count("inject_msi"), 0);
+
+	/* guest RAM at 0x40000000 only */
+	memcpy(xd_ram() + 0x100, "\x5a", 1);
+	vm_stop(r.vm, 0);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+	assert_int_equal(xd_count("destroy_ioreq_server"), 1);
+	assert_int_equal(xd_range_count(), 0);
+}
+
+/* The domain is destroyed: the watch fires, vdm exits 0 and tears down quietly. */
+static void test_domain_destroyed(void **state)
+{
+	struct run r;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_add_devices(&r, false);
+	run_start(&r, 1);
+	assert_int_equal(xd_call_at(idx("xs_watch"))->a[0], 1); /* @releaseDomain */
+	xd_domain_destroy();
+	assert_int_equal(run_join(&r), 0);
+	assert_int_equal(vm_stop_code(r.vm), 0);
+	run_free(&r);
+	assert_int_equal(xd_count("xs_close"), 1);
+}
+
+/* A shutdown (not yet destroyed) ends the run too. */
+static void test_domain_shutdown(void **state)
+{
+	struct run r;
+
+	double_start(XD_PVH, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_start(&r, 1);
+	xd_domain_shutdown();
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+	assert_int_equal(xd_count("destroy_ioreq_server"), 1);
+}
+
+/* --restrict: xenstore and xenctrl closed, then restrict_all after binding; still serving. */
+static void test_restrict(void **state)
+{
+	struct run r;
+	ioreq_t q;
+
+	double_start(XD_HVM, 1);
+	xen_backend_tunables.restrict_after_setup = true;
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_add_devices(&r, false);
+	run_start(&r, 1);
+	for (int i = 0; i < T_MS && xd_restricted_domid() < 0; i++)
+		usleep(1000);
+	assert_int_equal(xd_restricted_domid(), DOMID);
+	assert_before(xd_find_last("bind_interdomain"), idx("xentoolcore_restrict_all"));
+	assert_before(idx("xs_close"), idx("xentoolcore_restrict_all"));
+	assert_before(idx("xc_interface_close"), idx("xentoolcore_restrict_all"));
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe000020, 1, 0);
+	if (xd_post(0, &q, T_MS) != 0) {
+		xd_dump();
+		fail_msg("no answer after restrict");
+	}
+	assert_int_equal(q.data, 0x20);
+	/* no xenstore now: the domain's end is found by polling */
+	xd_domain_destroy();
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+}
+
+/* No such domain: setup waits, then fails (64) before creating anything. */
+static void test_no_domain(void **state)
+{
+	struct run r;
+	struct xd_config cfg = { .domid = DOMID, .vcpus = 1, .guest = XD_HVM,
+				 .ram_size = 1 << 20, .absent = true };
+
+	tunables_default();
+	xd_reset(&cfg);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,1M\n"), 64);
+	run_free(&r);
+	assert_int_equal(xd_count("create_ioreq_server"), 0);
+	assert_int_equal(xd_count("xendevicemodel_close"), 1);
+}
+
+/* A PV guest has no ioreq servers: refused with 64. */
+static void test_pv_refused(void **state)
+{
+	struct run r;
+
+	double_start(XD_PV, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,1M\n"), 64);
+	run_free(&r);
+	assert_int_equal(xd_count("create_ioreq_server"), 0);
+}
+
+/* dryrun describes and never touches Xen. */
+static void test_dryrun_untouched(void **state)
+{
+	struct run r;
+	struct vdev_line *l;
+
+	double_start(XD_HVM, 1);
+	xen_backend_tunables.privcmd_path = "/nonexistent/privcmd";
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,1M\ndryrun\n"), 0);
+	assert_int_equal(irq_line_get(vm_irq(r.vm), "isa:4", &l), 0);
+	irq_line_put(vm_irq(r.vm), l);
+	run_free(&r);
+	assert_int_equal(xd_call_count(), 0);
+}
+
+/* Without privcmd: 64 and nothing opened. */
+static void test_no_privcmd(void **state)
+{
+	struct run r;
+
+	double_start(XD_HVM, 1);
+	xen_backend_tunables.privcmd_path = "/nonexistent/privcmd";
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,1M\n"), 64);
+	run_free(&r);
+	assert_int_equal(xd_call_count(), 0);
+}
+
+static int teardown_double(void **state)
+{
+	xd_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_hvm_sequence_and_sigterm, teardown_double),
+		cmocka_unit_test_teardown(test_bar_move_resyncs_ranges, teardown_double),
+		cmocka_unit_test_teardown(test_guest_ram_cache_invalidate, teardown_double),
+		cmocka_unit_test_teardown(test_pvh_controllers, teardown_double),
+		cmocka_unit_test_teardown(test_arm, teardown_double),
+		cmocka_unit_test_teardown(test_domain_destroyed, teardown_double),
+		cmocka_unit_test_teardown(test_domain_shutdown, teardown_double),
+		cmocka_unit_test_teardown(test_restrict, teardown_double),
+		cmocka_unit_test_teardown(test_no_domain, teardown_double),
+		cmocka_unit_test_teardown(test_pv_refused, teardown_double),
+		cmocka_unit_test_teardown(test_dryrun_untouched, teardown_double),
+		cmocka_unit_test_teardown(test_no_privcmd, teardown_double),
+	};
+
+	/* vm_run's signals (SIGTERM...) are read from a signalfd: block them everywhere */
+	vm_block_signals();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
