@@ -21,8 +21,11 @@
  *   mem_backing  optional: host memory for a RAM/ROM range of the config
  *                (Xen maps the domain's pages); NULL result: vdm allocates.
  *   run(vm)      the guest runs (vCPU threads, ioreq loop, script) until it
- *                ends; returns the exit code (enum vdm_exit or 32..63). The
- *                event loop thread is already running.
+ *                ends; returns the exit code (enum vdm_exit or 32..63): 0
+ *                means "whatever ended the VM" (the first vm_stop code);
+ *                anything else is the backend's own verdict (a fault, a
+ *                failed guest script) and wins. The event loop thread is
+ *                already running.
  *   stop(vm, c)  any thread, any time after setup, also before run or
  *                after run returned, possibly several times: make run return
  *                soon (with the code vm_stop recorded). Must not block.

@@ -14,6 +14,12 @@
  * ready for whatever it is watched for on every round, without sleeping
  * while it is watched for anything. A plugin watches an output fd for
  * VDEV_FD_OUT only while it has something to write, as it must anyway.
+ *
+ * A loop on a virtual clock (evloop_use_virtual_clock, for scripted sim
+ * guests) keeps its timers off the epoll set too: a timer is a deadline on
+ * the loop's own clock, which only evloop_advance moves, running every
+ * timer that falls due in deadline order. Nothing about a test then depends
+ * on how fast the machine is.
  */
 #include "devmodel/evloop.h"
 
@@ -30,7 +36,11 @@
 struct evloop_item {
 	struct evloop_item *next;
 	int fd;
-	bool is_timer;	   /* fd is ours (a timerfd) */
+	bool is_timer;	   /* fd is ours (a timerfd), or -1 on a virtual clock */
+	struct evloop *loop;
+	/* a timer on a virtual clock: */
+	bool armed;
+	uint64_t deadline, period, expired;
 	bool always_ready; /* epoll refuses the fd (regular file, /dev/null) */
 	uint32_t events;   /* what an always-ready item is watched for */
 	bool dead;
@@ -49,7 +59,13 @@ struct evloop {
 	bool stopping;
 	bool has_thread;
 	pthread_t thread;
+	bool virtual_clock;
+	uint64_t vnow; /* the virtual clock, ns */
 };
+
+/* Coalesce a periodic virtual timer after this many calls in one advance,
+ * so that a guest programming a 1 ns period cannot stall the loop. */
+#define EVLOOP_ADVANCE_BUDGET 1000000u
 
 #define EVLOOP_MAX_EVENTS 32
 
@@ -82,7 +98,7 @@ static void evloop_item_free(struct evloop_item *it)
 {
 	if (it->release)
 		it->release(it->ctx);
-	if (it->is_timer)
+	if (it->is_timer && it->fd >= 0)
 		close(it->fd);
 	free(it);
 }
@@ -225,7 +241,7 @@ void evloop_remove(struct evloop *l, struct evloop_item *item)
 		return;
 	}
 	item->dead = true;
-	if (!item->always_ready)
+	if (!item->always_ready && item->fd >= 0)
 		epoll_ctl(l->epfd, EPOLL_CTL_DEL, item->fd, NULL);
 	for (struct evloop_item **pp = &l->items; *pp; pp = &(*pp)->next) {
 		if (*pp == item) {
@@ -254,6 +270,21 @@ int evloop_timer_new(struct evloop *l, evloop_fn *fn, void *ctx, evloop_release_
 	it = calloc(1, sizeof(*it));
 	if (!it)
 		return -ENOMEM;
+	it->loop = l;
+	pthread_mutex_lock(&l->lock);
+	if (l->virtual_clock) {
+		it->fd = -1;
+		it->is_timer = true;
+		it->fn = fn;
+		it->ctx = ctx;
+		it->release = release;
+		it->next = l->items;
+		l->items = it;
+		pthread_mutex_unlock(&l->lock);
+		*item = it;
+		return 0;
+	}
+	pthread_mutex_unlock(&l->lock);
 	it->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (it->fd < 0) {
 		ret = -errno;
@@ -289,6 +320,17 @@ int evloop_timer_arm(struct evloop_item *timer, uint64_t delay_ns, uint64_t peri
 	/* A zero it_value disarms: "now" with a period means the smallest delay. */
 	if (delay_ns == 0 && period_ns != 0)
 		delay_ns = 1;
+	if (timer->fd < 0) {
+		struct evloop *l = timer->loop;
+		pthread_mutex_lock(&l->lock);
+		/* like timerfd_settime: re-arming drops expiries not yet read */
+		timer->armed = delay_ns != 0;
+		timer->deadline = l->vnow + delay_ns;
+		timer->period = period_ns;
+		timer->expired = 0;
+		pthread_mutex_unlock(&l->lock);
+		return 0;
+	}
 	its.it_value = evloop_ts(delay_ns);
 	its.it_interval = evloop_ts(period_ns);
 	if (timerfd_settime(timer->fd, 0, &its, NULL) < 0)
@@ -302,9 +344,98 @@ uint64_t evloop_timer_expired(struct evloop_item *timer)
 
 	if (!timer || !timer->is_timer)
 		return 0;
+	if (timer->fd < 0) {
+		pthread_mutex_lock(&timer->loop->lock);
+		n = timer->expired;
+		timer->expired = 0;
+		pthread_mutex_unlock(&timer->loop->lock);
+		return n;
+	}
 	if (read(timer->fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		return 0;
 	return n;
+}
+
+int evloop_use_virtual_clock(struct evloop *l)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&l->lock);
+	for (struct evloop_item *it = l->items; it; it = it->next)
+		if (it->is_timer)
+			ret = -EBUSY;
+	if (!ret)
+		l->virtual_clock = true;
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+uint64_t evloop_clock_ns(struct evloop *l)
+{
+	uint64_t now;
+
+	pthread_mutex_lock(&l->lock);
+	now = l->virtual_clock ? l->vnow : evloop_now_ns();
+	pthread_mutex_unlock(&l->lock);
+	return now;
+}
+
+/* The armed virtual timer due first at or before `target`, or NULL. */
+static struct evloop_item *evloop_next_due_locked(struct evloop *l, uint64_t target)
+{
+	struct evloop_item *best = NULL;
+
+	for (struct evloop_item *it = l->items; it; it = it->next)
+		if (it->is_timer && it->armed && !it->dead && it->deadline <= target &&
+		    (!best || it->deadline < best->deadline))
+			best = it;
+	return best;
+}
+
+int evloop_advance(struct evloop *l, uint64_t ns)
+{
+	unsigned calls = 0;
+	uint64_t target;
+
+	pthread_mutex_lock(&l->lock);
+	if (!l->virtual_clock) {
+		pthread_mutex_unlock(&l->lock);
+		return -EINVAL;
+	}
+	target = l->vnow + ns < l->vnow ? UINT64_MAX : l->vnow + ns;
+	for (;;) {
+		struct evloop_item *it = evloop_next_due_locked(l, target);
+		if (!it)
+			break;
+		l->vnow = it->deadline;
+		it->expired++;
+		if (!it->period) {
+			it->armed = false;
+		} else if (calls >= EVLOOP_ADVANCE_BUDGET) {
+			/* coalesce the rest, as a timerfd reports overruns */
+			uint64_t missed = (target - it->deadline) / it->period;
+			it->expired += missed;
+			it->deadline += (missed + 1) * it->period;
+		} else {
+			it->deadline += it->period;
+		}
+		evloop_fn *fn = it->fn;
+		void *ctx = it->ctx;
+		calls++;
+		/* Items removed by the callback stay allocated while running is
+		 * set (they wait in zombies): it stays valid here. */
+		bool was_running = l->running;
+		l->running = true;
+		pthread_mutex_unlock(&l->lock);
+		fn(ctx, it, EPOLLIN);
+		pthread_mutex_lock(&l->lock);
+		l->running = was_running;
+	}
+	l->vnow = target;
+	if (!l->running)
+		evloop_reap_locked(l);
+	pthread_mutex_unlock(&l->lock);
+	return (int)(calls > INT32_MAX ? INT32_MAX : calls);
 }
 
 unsigned evloop_item_count(struct evloop *l)

@@ -63,6 +63,20 @@ int evloop_timer_arm(struct evloop_item *timer, uint64_t delay_ns, uint64_t peri
  * a re-arm), consuming them. Call it in fn before acting. */
 uint64_t evloop_timer_expired(struct evloop_item *timer);
 
+/*
+ * Virtual time (the sim backend's scripted guests). evloop_use_virtual_clock:
+ * from now on timers count on the loop's own clock, which starts at 0 and
+ * moves only with evloop_advance; call it before any timer exists (-EBUSY
+ * otherwise). evloop_advance: move the clock by ns, running each timer that
+ * falls due, in deadline order, on the calling thread (the loop thread when
+ * it runs), with the clock at that timer's deadline; returns how many
+ * callbacks ran, or -EINVAL on a real clock. evloop_clock_ns: the loop's
+ * clock (virtual, or evloop_now_ns()).
+ */
+int evloop_use_virtual_clock(struct evloop *l);
+int evloop_advance(struct evloop *l, uint64_t ns);
+uint64_t evloop_clock_ns(struct evloop *l);
+
 /* How many items are alive (not removed), for leak checks. */
 unsigned evloop_item_count(struct evloop *l);
 

@@ -497,9 +497,10 @@ static void plugin_host_timer_destroy(vdev_host_t *h, struct vdev_timer *timer)
 	}
 }
 
+/* The VM's clock: the host's monotonic clock, or the sim's virtual one. */
 static uint64_t plugin_host_clock_ns(vdev_host_t *h)
 {
-	return evloop_now_ns();
+	return evloop_clock_ns(vm_evloop(h->vm));
 }
 
 /* ------------------------------------------------------------ fd watch */

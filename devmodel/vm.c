@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "devmodel/control.h"
 #include "devmodel/evloop.h"
 #include "devmodel/exitcode.h"
 #include "devmodel/guest_mem.h"
@@ -737,6 +738,7 @@ static void vm_signal_fire(void *ctx, struct evloop_item *item, uint32_t events)
 int vm_run(struct vm *vm)
 {
 	struct evloop_item *sig_item = NULL;
+	struct control *control = NULL;
 	sigset_t set;
 	int code, ret;
 
@@ -766,12 +768,17 @@ int vm_run(struct vm *vm)
 	atomic_store(&vm->started, true);
 	for (unsigned i = 0; i < vm->vdev_count; i++)
 		plugin_host_guest_starting(vm->vdevs[i].inst);
+	if (control_open(vm, &control) < 0)
+		vm_log(vm, LOG_LVL_WARN, "running without a control socket");
 	code = vm->opts.backend->run(vm);
-	if (vm_stopping(vm))
+	/* A backend's own verdict (a fault, a failed script) wins; 0 means
+	 * "whatever ended the VM": the first vm_stop code. */
+	if (code == 0 && vm_stopping(vm))
 		code = vm_stop_code(vm);
 	else
 		vm_stop(vm, code);
 	evloop_stop(vm->loop);
+	control_close(control);
 	evloop_remove(vm->loop, sig_item);
 	close(vm->signal_fd);
 	vm_log(vm, LOG_LVL_INFO, "vm %s ended with exit code %d", vm->uuid, code);

@@ -1,0 +1,56 @@
+#!/bin/sh
+# tests/sim/run-scripts.sh: whole vdm on the sim backend running guest
+# scripts, in both sim modes (hypervisor side in a thread, and in a separate
+# process sharing only the pages, RAM and channels).
+#  - tests/sim/NAME.vmscript runs against tests/sim/NAME.vmconf and must
+#    pass (exit 0) in both modes;
+#  - tests/sim/fail/NAME.vmscript names its config and the line that must
+#    fail ("# conf: FILE" and "# fails-at: LINE"): vdm must exit 1 and print
+#    "NAME.vmscript:LINE: FAIL".
+# Env: O, BIN, PLUGIN_DIR (tests/run-tests).
+set -u
+O=${O:-build/release}
+BIN=${BIN:-$O/bin}
+PLUGIN_DIR=${PLUGIN_DIR:-$O/lib/vdm}
+VDM="$BIN/vdm"
+[ -x "$VDM" ] || { echo "SKIP: $VDM not built"; exit 77; }
+export VDM_PLUGIN_PATH="$PLUGIN_DIR" XDG_RUNTIME_DIR="$(mktemp -d)"
+trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT INT TERM
+out="$XDG_RUNTIME_DIR/out"
+fail=0 ran=0
+
+for script in tests/sim/*.vmscript; do
+	conf=${script%.vmscript}.vmconf
+	for mode in off on; do
+		ran=$((ran + 1))
+		timeout 60 "$VDM" --backend sim --script "$script" @"$conf" set sim-process $mode >"$out" 2>&1
+		rc=$?
+		if [ $rc -eq 0 ] && ! grep -q ': FAIL:' "$out"; then
+			echo "ok   $script (sim-process $mode)"
+		else
+			echo "FAIL $script (sim-process $mode): exit $rc"
+			sed 's/^/    | /' "$out"
+			fail=1
+		fi
+	done
+done
+
+for script in tests/sim/fail/*.vmscript; do
+	[ -e "$script" ] || continue
+	conf=$(sed -n 's/^# conf: *//p' "$script")
+	line=$(sed -n 's/^# fails-at: *//p' "$script")
+	for mode in off on; do
+		ran=$((ran + 1))
+		timeout 60 "$VDM" --backend sim --script "$script" @"$conf" set sim-process $mode >"$out" 2>&1
+		rc=$?
+		if [ $rc -eq 1 ] && grep -q "^$script:$line: FAIL:" "$out"; then
+			echo "ok   $script fails at line $line (sim-process $mode)"
+		else
+			echo "FAIL $script (sim-process $mode): exit $rc, want 1 and a FAIL at line $line"
+			sed 's/^/    | /' "$out"
+			fail=1
+		fi
+	done
+done
+echo "$ran sim runs"
+exit $fail

@@ -1,0 +1,2 @@
+# Whole vdm on the sim backend: guest scripts in both sim modes.
+CHECK_SCRIPTS += tests/sim/run-scripts.sh
