@@ -19,6 +19,7 @@
 
 #include "conf/conf.h"
 #include "devmodel/backend.h"
+#include "devmodel/control.h"
 #include "devmodel/exitcode.h"
 #include "devmodel/vm.h"
 #include "sdk/host/arena.h"
@@ -41,6 +42,9 @@ struct cli {
 	int domid;
 	const char *script;
 	const char *describe;
+	bool restrict_xen;
+	const char *control_system; /* --control SYSTEM COMMAND */
+	const char *control_command;
 	const char *dirs[MAX_DIRS];
 	unsigned dir_count;
 	struct conf_asinfo asinfo[MAX_ASINFO];
@@ -68,6 +72,10 @@ static void cli_usage(FILE *out)
 		"                        $asinfo_length{NAME} (repeatable)\n"
 		"  --script FILE         the guest script (sim backend)\n"
 		"  --describe NAME       print a plugin's descriptor and option schema\n"
+		"  --restrict            xen: after set-up, restrict the Xen handles to the\n"
+		"                        domain and drop privileges (VDM_XEN_USER, default nobody)\n"
+		"  --control SYSTEM CMD  send CMD (status, stats, reset, quit [CODE], help) to\n"
+		"                        the running VM named SYSTEM and print the reply\n"
 		"  --help, --version\n"
 		"\n"
 		"Words that are not options are configuration (qvm language), e.g. `dryrun`.\n"
@@ -200,6 +208,15 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
 			if (!(v = cli_value(argc, argv, &i, "--script")))
 				return VDM_EXIT_CONFIG;
 			cli->script = v;
+		} else if (cli_is(a, "--restrict")) {
+			cli->restrict_xen = true;
+		} else if (cli_is(a, "--control")) {
+			if (!(v = cli_value(argc, argv, &i, "--control")))
+				return VDM_EXIT_CONFIG;
+			cli->control_system = v;
+			if (!(v = cli_value(argc, argv, &i, "--control")))
+				return VDM_EXIT_CONFIG;
+			cli->control_command = v;
 		} else if (cli_is(a, "--describe")) {
 			if (!(v = cli_value(argc, argv, &i, "--describe")))
 				return VDM_EXIT_CONFIG;
@@ -420,6 +437,15 @@ int main(int argc, char **argv)
 		rc = cli_describe(&cli);
 		goto out;
 	}
+	if (cli.control_system) {
+		rc = control_client(cli.control_system, cli.control_command);
+		if (rc < 0) {
+			fprintf(stderr, "vdm: --control %s: cannot reach the VM: %s\n",
+				cli.control_system, strerror(-rc));
+			rc = VDM_EXIT_FATAL_START;
+		}
+		goto out;
+	}
 	if (cli.word_count == 0) {
 		fprintf(stderr, "vdm: no configuration given\n");
 		cli_usage(stderr);
@@ -470,6 +496,7 @@ int main(int argc, char **argv)
 	opts.plugin_dir_count = cli.dir_count;
 	opts.domid = cli.domid;
 	opts.script = cli.script;
+	opts.restrict_xen = cli.restrict_xen;
 	if (!opts.backend && !conf->dryrun) {
 		fprintf(stderr, "vdm: backend %s is not compiled into this vdm (compiled in:",
 			backend_name);

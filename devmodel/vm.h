@@ -37,6 +37,7 @@ struct vm_options {
 	const char *backend_name;	   /* for messages when backend is NULL */
 	int domid;			   /* -1 when not given */
 	const char *script;		   /* sim: --script FILE */
+	bool restrict_xen;		   /* xen: --restrict */
 	FILE *log_stdout, *log_stderr;	   /* NULL: the process's */
 };
 

@@ -355,7 +355,8 @@ static int xen_setup_attach(struct vm *vm)
 	xb->buf_local = -1;
 	xb->arm = XEN_BUILD_ARM || xen_backend_tunables.force_arm;
 	vm_set_backend_data(vm, xb);
-	if (getenv("VDM_XEN_RESTRICT") && strcmp(getenv("VDM_XEN_RESTRICT"), "1") == 0)
+	if (vm_options(vm)->restrict_xen ||
+	    (getenv("VDM_XEN_RESTRICT") && strcmp(getenv("VDM_XEN_RESTRICT"), "1") == 0))
 		xen_backend_tunables.restrict_after_setup = true;
 	if (getenv("VDM_XEN_USER"))
 		xen_backend_tunables.user = getenv("VDM_XEN_USER");
