@@ -124,9 +124,14 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Runs n workers on dev and waits for them. Returns how many started. */
+/*
+ * Runs n workers on dev and waits for them; meanwhile, with `timers`, this
+ * thread advances time so that timer callbacks race with the accesses the
+ * way the event loop races with vCPUs. Returns how many started.
+ */
 static unsigned run_workers(struct conform_session *s, struct vdev_testdev *dev,
-			    struct worker *workers, unsigned n, unsigned steps, unsigned flags)
+			    struct worker *workers, unsigned n, unsigned steps, unsigned flags,
+			    bool timers)
 {
 	unsigned started = 0;
 
@@ -138,6 +143,8 @@ static unsigned run_workers(struct conform_session *s, struct vdev_testdev *dev,
 		else
 			break;
 	}
+	if (timers && started)
+		conform_workload(s, dev, &s->rng, steps / 4, CONFORM_WL_TIME | CONFORM_WL_QUIET);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(workers[i].thread, NULL);
 	return started;
@@ -157,7 +164,7 @@ void conform_check_threads_contract(struct conform_run *run)
 		goto out;
 	exercise(&s, dev, NULL);
 	conform_where(run, "accesses from 2 other threads");
-	run_workers(&s, dev, workers, 2, WORKLOAD_STEPS, CONFORM_WL_READ | CONFORM_WL_WRITE);
+	run_workers(&s, dev, workers, 2, WORKLOAD_STEPS, CONFORM_WL_READ | CONFORM_WL_WRITE, false);
 	conform_workload(&s, dev, &s.rng, 200, CONFORM_WL_TIME);
 	/* Give a plugin thread of its own the time to show up. */
 	sleep_ms(50);
@@ -191,11 +198,11 @@ void conform_check_concurrent_access(struct conform_run *run)
 		goto out;
 	conform_where(run, "%d threads of random reads and writes", CONCURRENT_THREADS);
 	started = run_workers(&s, dev, workers, CONCURRENT_THREADS, CONCURRENT_STEPS,
-			      CONFORM_WL_READ | CONFORM_WL_WRITE);
+			      CONFORM_WL_READ | CONFORM_WL_WRITE, true);
 	if (started < CONCURRENT_THREADS)
 		conform_fail(run, "only %u of %d threads could be started", started,
 			     CONCURRENT_THREADS);
-	conform_note(run, "%u threads x %d accesses%s", started, CONCURRENT_STEPS,
+	conform_note(run, "%u threads x %d accesses, timers firing%s", started, CONCURRENT_STEPS,
 		     s.desc->flags & VDEV_F_SELF_LOCKED ? " (the plugin locks itself)"
 							: " (serialised by the host)");
 	conform_where(run, "destroy");

@@ -362,7 +362,9 @@ unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 	for (unsigned i = 0; i < steps; i++) {
 		unsigned kind = (unsigned)conform_rng_below(rng, 100);
 
-		if ((flags & CONFORM_WL_TIME) && (kind < 8 || !count || !nwidths)) {
+		if ((flags & CONFORM_WL_TIME) &&
+		    (kind < 8 || !count || !nwidths ||
+		     !(flags & (CONFORM_WL_READ | CONFORM_WL_WRITE)))) {
 			uint64_t ns = conform_rng_below(rng, 2000000);
 
 			WHERE(flags, s->run, "step %u: advance time by %llu ns", i,
