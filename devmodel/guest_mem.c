@@ -3,7 +3,9 @@
  *
  * A copy first walks the ranges to check that every byte is backed (and of
  * an allowed kind), then copies: a partial copy would let a guest observe
- * half-done device DMA on an access that is reported as failed.
+ * half-done device DMA on an access that is reported as failed. Backend
+ * RAM (no host memory) counts as backed for that check; its bytes are
+ * copied by the backend, one call per range.
  */
 #include "devmodel/guest_mem.h"
 
@@ -18,6 +20,8 @@
 struct guest_mem {
 	struct guest_mem_range *range;
 	unsigned count, cap;
+	struct guest_mem_backend backend;
+	bool has_backend;
 };
 
 struct guest_mem *guest_mem_new(void)
@@ -34,6 +38,13 @@ void guest_mem_free(struct guest_mem *gm)
 			munmap(gm->range[i].host, gm->range[i].length);
 	free(gm->range);
 	free(gm);
+}
+
+void guest_mem_set_backend(struct guest_mem *gm, const struct guest_mem_backend *b)
+{
+	gm->has_backend = b != NULL;
+	if (b)
+		gm->backend = *b;
 }
 
 const char *guest_mem_kind_name(enum guest_mem_kind kind)
@@ -101,6 +112,8 @@ int guest_mem_add(struct guest_mem *gm, enum guest_mem_kind kind, uint64_t start
 		if (host) {
 			r.host = host;
 			r.external = 1;
+		} else if (kind == GUEST_MEM_RAM && gm->has_backend) {
+			r.via_backend = 1;
 		} else {
 			if (length > SIZE_MAX)
 				return -ENOMEM;
@@ -138,6 +151,12 @@ const struct guest_mem_range *guest_mem_range_at(const struct guest_mem *gm, uns
 	return index < gm->count ? &gm->range[index] : NULL;
 }
 
+/* Has the range bytes to access (host memory, or a backend installed now)? */
+static bool guest_mem_backed(const struct guest_mem *gm, const struct guest_mem_range *r)
+{
+	return r->host || (r->via_backend && gm->has_backend);
+}
+
 /*
  * Is every byte of [gpa, gpa+length) backed by a range whose kind is in
  * `kinds` (bit per kind)? length > 0.
@@ -157,7 +176,8 @@ static bool guest_mem_covered(const struct guest_mem *gm, uint64_t gpa, size_t l
 		const struct guest_mem_range *r = &gm->range[i];
 		uint64_t rlast = r->start + (r->length - 1);
 
-		if (gpa < r->start || gpa > rlast || !r->host || !(kinds & (1u << r->kind)))
+		if (gpa < r->start || gpa > rlast || !guest_mem_backed(gm, r) ||
+		    !(kinds & (1u << r->kind)))
 			return false;
 		if (last <= rlast)
 			return true;
@@ -169,8 +189,8 @@ static bool guest_mem_covered(const struct guest_mem *gm, uint64_t gpa, size_t l
 }
 
 /* Copy between guest and buf, assuming guest_mem_covered said yes. */
-static void guest_mem_copy(const struct guest_mem *gm, uint64_t gpa, void *buf, size_t length,
-			   bool to_guest)
+static int guest_mem_copy(const struct guest_mem *gm, uint64_t gpa, void *buf, size_t length,
+			  bool to_guest)
 {
 	uint8_t *p = buf;
 
@@ -180,14 +200,22 @@ static void guest_mem_copy(const struct guest_mem *gm, uint64_t gpa, void *buf, 
 		uint64_t avail = r->length - off;
 		size_t n = avail < length ? (size_t)avail : length;
 
-		if (to_guest)
+		if (r->via_backend) {
+			int ret = to_guest ? gm->backend.write(gm->backend.ctx, gpa, p, n)
+					   : gm->backend.read(gm->backend.ctx, gpa, p, n);
+
+			if (ret < 0)
+				return ret;
+		} else if (to_guest) {
 			memcpy(r->host + off, p, n);
-		else
+		} else {
 			memcpy(p, r->host + off, n);
+		}
 		p += n;
 		gpa += n;
 		length -= n;
 	}
+	return 0;
 }
 
 #define KIND_BIT(k) (1u << (k))
@@ -198,8 +226,7 @@ int guest_mem_read(const struct guest_mem *gm, uint64_t gpa, void *buf, size_t l
 		return 0;
 	if (!guest_mem_covered(gm, gpa, length, KIND_BIT(GUEST_MEM_RAM) | KIND_BIT(GUEST_MEM_ROM)))
 		return -EFAULT;
-	guest_mem_copy(gm, gpa, buf, length, false);
-	return 0;
+	return guest_mem_copy(gm, gpa, buf, length, false);
 }
 
 int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *buf, size_t length)
@@ -208,8 +235,7 @@ int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *buf, s
 		return 0;
 	if (!guest_mem_covered(gm, gpa, length, KIND_BIT(GUEST_MEM_RAM)))
 		return -EFAULT;
-	guest_mem_copy(gm, gpa, (void *)buf, length, true);
-	return 0;
+	return guest_mem_copy(gm, gpa, (void *)buf, length, true);
 }
 
 int guest_mem_load(const struct guest_mem *gm, uint64_t gpa, const void *buf, size_t length)
@@ -218,8 +244,7 @@ int guest_mem_load(const struct guest_mem *gm, uint64_t gpa, const void *buf, si
 		return 0;
 	if (!guest_mem_covered(gm, gpa, length, KIND_BIT(GUEST_MEM_RAM) | KIND_BIT(GUEST_MEM_ROM)))
 		return -EFAULT;
-	guest_mem_copy(gm, gpa, (void *)buf, length, true);
-	return 0;
+	return guest_mem_copy(gm, gpa, (void *)buf, length, true);
 }
 
 void *guest_mem_map(const struct guest_mem *gm, uint64_t gpa, size_t length, uint32_t prot)
@@ -237,10 +262,12 @@ void *guest_mem_map(const struct guest_mem *gm, uint64_t gpa, size_t length, uin
 	if (last < gpa || i < 0)
 		goto fault;
 	r = &gm->range[i];
-	if (!r->host || last > r->start + (r->length - 1))
+	if (!guest_mem_backed(gm, r) || last > r->start + (r->length - 1))
 		goto fault;
 	if ((prot & VDEV_MAP_WRITE) && r->kind != GUEST_MEM_RAM)
 		goto fault;
+	if (r->via_backend)
+		return gm->backend.map(gm->backend.ctx, gpa, length, prot);
 	return r->host + (gpa - r->start);
 fault:
 	errno = EFAULT;

@@ -52,6 +52,7 @@
 
 #include "devmodel/backend.h"
 #include "devmodel/exitcode.h"
+#include "devmodel/guest_mem.h"
 #include "devmodel/ioreq_engine.h"
 #include "devmodel/log.h"
 #include "devmodel/vm.h"
@@ -153,6 +154,15 @@ static int xen_io_mem_write(void *ctx, uint64_t gpa, const void *buf, size_t len
 	struct xen_backend *xb = ctx;
 
 	return xen_mapcache_write(xb->mapcache, gpa, buf, length);
+}
+
+/* guest_mem's way to the domain's RAM (a vdev's mem_map); prot is checked there. */
+static void *xen_io_mem_map(void *ctx, uint64_t gpa, size_t length, uint32_t prot)
+{
+	struct xen_backend *xb = ctx;
+
+	(void)prot;
+	return xen_mapcache_map(xb->mapcache, gpa, length);
 }
 
 /* The vCPU (or the buffered ring) whose local port this is; -1 if none. */
@@ -426,6 +436,19 @@ static int xen_setup_attach(struct vm *vm)
 	rc = xen_mapcache_setup(xb);
 	if (rc < 0)
 		return rc;
+	{
+		/*
+		 * vm_assemble adds guest memory after this setup: the config's
+		 * RAM then gets no host memory, and the vdevs' mem_read/
+		 * mem_write/mem_map reach the domain's pages through the cache.
+		 */
+		const struct guest_mem_backend gmb = { .read = xen_io_mem_read,
+						       .write = xen_io_mem_write,
+						       .map = xen_io_mem_map,
+						       .ctx = xb };
+
+		guest_mem_set_backend(vm_mem(vm), &gmb);
+	}
 	xb->io = (struct dm_io){ .access = xen_io_access,
 				 .mem_read = xen_io_mem_read,
 				 .mem_write = xen_io_mem_write,
@@ -464,9 +487,9 @@ static int xen_setup(struct vm *vm)
 }
 
 /*
- * Guest RAM and ROM are the domain's: vdm allocates nothing for them. The
- * ioreq path reaches RAM through the mapping cache; host services reach
- * guest_mem, which needs the backend hook described in docs/xen.md.
+ * Guest RAM is the domain's: setup installed the mapping cache as
+ * guest_mem's backend, so RAM gets no host memory here. (A ROM range gets
+ * vdm's own memory: Xen guests' ROMs are loaded by the toolstack.)
  */
 static void *xen_mem_backing(struct vm *vm, enum guest_mem_kind kind, uint64_t start,
 			     uint64_t length)
@@ -652,6 +675,7 @@ static void xen_teardown(struct vm *vm)
 
 	if (!xb)
 		return;
+	guest_mem_set_backend(vm_mem(vm), NULL); /* its ctx is freed below */
 	if (xb->enabled) {
 		xendevicemodel_set_ioreq_server_state(xb->dmod, xb->domid, xb->id, 0);
 		xb->enabled = false;

@@ -23,6 +23,7 @@
 
 #include "conf/conf.h"
 #include "devmodel/backend.h"
+#include "devmodel/guest_mem.h"
 #include "devmodel/iomap.h"
 #include "devmodel/irq.h"
 #include "devmodel/vm.h"
@@ -433,6 +434,86 @@ static void test_guest_ram_cache_invalidate(void **state)
 	assert_int_equal(xd_ram_mappings(), 0);
 }
 
+/*
+ * A device doing DMA: a write of a guest address to its doorbell copies
+ * 8 bytes from there to address + 0x100 through the host services'
+ * guest-memory path (vm_mem: what a plugin's mem_read/mem_write/mem_map
+ * call), the path that must reach the domain's RAM, not vdm's memory.
+ */
+static const struct iomap_owner dma_owner;
+
+static int dma_access_fn(void *ctx, uint32_t id, enum vdev_space space, uint64_t offset,
+			 unsigned size, bool is_write, uint64_t *value, int32_t vcpu)
+{
+	struct guest_mem *gm = vm_mem(tdev.vm);
+	uint8_t buf[8];
+	uint8_t *p;
+
+	if (!is_write) {
+		*value = 0;
+		return 0;
+	}
+	if (offset == 0) {
+		if (guest_mem_read(gm, *value, buf, sizeof(buf)) < 0 ||
+		    guest_mem_write(gm, *value + 0x100, buf, sizeof(buf)) < 0)
+			return -EFAULT;
+	} else {
+		/* offset 8: mem_map, and mark the byte in place */
+		p = guest_mem_map(gm, *value, 1, VDEV_MAP_READ | VDEV_MAP_WRITE);
+		if (!p)
+			return -EFAULT;
+		*p ^= 0xff;
+	}
+	return 0;
+}
+
+static const struct iomap_owner dma_owner = { .name = "dma",
+					      .access = dma_access_fn,
+					      .access_sizes = VDEV_ACCESS_SIZES_ALL };
+
+static void test_vdev_mem_reaches_domain_ram(void **state)
+{
+	struct run r;
+	const struct guest_mem_range *gr;
+	uint8_t *ram;
+	ioreq_t q;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	/* the config's RAM has no vdm memory: it is the domain's */
+	assert_int_equal(guest_mem_count(vm_mem(r.vm)), 1);
+	gr = guest_mem_range_at(vm_mem(r.vm), 0);
+	assert_null(gr->host);
+	assert_int_equal(gr->via_backend, 1);
+	assert_int_equal(iomap_add(vm_iomap(r.vm), VDEV_SPACE_MMIO, 0xfe100000, 0x10, &dma_owner, 0,
+				   NULL),
+			 0);
+	run_start(&r, 1);
+	ram = xd_ram();
+	memcpy(ram + 0x3000, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	assert_int_equal(xd_count("xenforeignmemory_map"), 0);
+
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_WRITE, 0xfe100000, 4, 0x3000);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	/* read from and written to the domain's RAM through a foreign mapping */
+	assert_memory_equal(ram + 0x3100, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	assert_true(xd_count("xenforeignmemory_map") >= 1);
+	assert_int_equal(xd_ram_mappings(), 1);
+	/* mem_map gives a pointer into the domain's page */
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_WRITE, 0xfe100008, 4, 0x3001);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(ram[0x3001], 0xfd);
+	/* outside the RAM: refused before any mapping, the guest untouched */
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_WRITE, 0xfe100000, 4, 0x1ffffc);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(ram[0x1ffffc], 0);
+
+	vm_stop(r.vm, 0);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+	assert_int_equal(xd_ram_mappings(), 0);
+}
+
 /* PVH: no emulated PIC/IOAPIC, so only "msi"; a config naming isa is refused. */
 static void test_pvh_controllers(void **state)
 {
@@ -639,6 +720,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_hvm_sequence_and_sigterm, teardown_double),
 		cmocka_unit_test_teardown(test_bar_move_resyncs_ranges, teardown_double),
 		cmocka_unit_test_teardown(test_guest_ram_cache_invalidate, teardown_double),
+		cmocka_unit_test_teardown(test_vdev_mem_reaches_domain_ram, teardown_double),
 		cmocka_unit_test_teardown(test_pvh_controllers, teardown_double),
 		cmocka_unit_test_teardown(test_arm, teardown_double),
 		cmocka_unit_test_teardown(test_domain_destroyed, teardown_double),
