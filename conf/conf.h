@@ -238,6 +238,20 @@ struct conf_env {
 	 * may name without a `vdev ... name X` before it. NULL-terminated;
 	 * NULL: {"apic", "isa", "pci", "msi", "gic", "cpu"}. */
 	const char *const *native_controllers;
+	/*
+	 * Whether a device option takes an argument: only the plugin's schema
+	 * knows, so the parser asks, for each device option of a `vdev`
+	 * context, with the type as written after `vdev` and the option name.
+	 * Return 0: no argument (a NOARG bool; the parser still takes the next
+	 * word when it is a bool literal, `start off`); 1: one argument (the
+	 * next word unless it ends the options); -1: unknown (the type does
+	 * not load, the option is not in the schema): the parser's own rule
+	 * applies, as when option_arity is NULL (conf/README.md, "Contexts").
+	 * Called on the parsing thread, possibly several times for one type;
+	 * it must not report anything itself (later stages do).
+	 */
+	int (*option_arity)(void *ctx, const char *vdev_type, const char *option);
+	void *option_ctx;
 };
 
 /*

@@ -9,8 +9,9 @@
  *  - inside `pass`/`reserve`: loc and intr;
  *  - inside `vdev`: loc, intr, name, log, set, and every other word that is
  *    not a top-level keyword is a device option taking the next word as its
- *    argument (unless it is a known no-argument option, or the next word is
- *    a keyword or the end of the input);
+ *    argument (unless it takes none: conf_env.option_arity asks the
+ *    plugin's schema, else a fixed list; or the next word is a keyword or
+ *    the end of the input);
  *  - other top-level options (ram, load, ...) apply to the VM and end nothing.
  * Errors are reported and parsing goes on with the next word, so that one
  * run shows several errors.
@@ -19,6 +20,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/internal.h"
 
@@ -61,8 +63,11 @@ static const char *const blob_types[] = {"data", "acpi", "fdt", "initrd", "raw",
 static const char *const cpu_options[] = {"sched", "runmask", "partition", "set"};
 static const char *const region_options[] = {"loc", "intr"};
 static const char *const vdev_options[] = {"loc", "intr", "name", "log", "set"};
-/* Device options known to take no argument (qvm's option lists mark them). */
+/* Device options known to take no argument (qvm's option lists mark them),
+ * for when conf_env.option_arity is not given or does not know. */
 static const char *const vdev_noarg_options[] = {"legacy", "legacy-free"};
+/* What a no-argument option may still be given explicitly: `start off`. */
+static const char *const bool_literals[] = {"on", "off", "yes", "no", "true", "false", "1", "0"};
 static const char *const default_natives[] = {"apic", "isa", "pci", "msi", "gic", "cpu", NULL};
 static const char *const log_filters[] = {"fatal", "internal", "error",	 "warn",
 					  "info",  "debug",    "verbose"};
@@ -614,6 +619,29 @@ static bool parse_region_option(struct parser *p, const struct conf_token *opt)
 	return false;
 }
 
+/* The words the schema's BOOL type reads (sdk/host/options.c), any case. */
+static bool is_bool_literal(const struct conf_token *t)
+{
+	for (unsigned k = 0; k < COUNT(bool_literals); k++)
+		if (strcasecmp(t->text, bool_literals[k]) == 0)
+			return true;
+	return false;
+}
+
+/* Does device option `name` of vdev v take an argument? 0 no, 1 yes: the
+ * plugin's schema through env->option_arity when it knows, else the fixed
+ * list of no-argument options. */
+static int vdev_option_arity(const struct parser *p, const struct conf_vdev *v, const char *name)
+{
+	int arity = -1;
+
+	if (p->env && p->env->option_arity && v->type)
+		arity = p->env->option_arity(p->env->option_ctx, v->type, name);
+	if (arity == 0 || arity == 1)
+		return arity;
+	return find_word(name, vdev_noarg_options, COUNT(vdev_noarg_options)) >= 0 ? 0 : 1;
+}
+
 static bool parse_vdev_option(struct parser *p, const struct conf_token *opt)
 {
 	struct conf_vdev *v = &p->vm->vdevs[p->ctx_index];
@@ -665,14 +693,16 @@ static bool parse_vdev_option(struct parser *p, const struct conf_token *opt)
 		return true;
 	o->name = vm_str(p, opt->text);
 	o->pos = opt->pos;
-	if (find_word(opt->text, vdev_noarg_options, COUNT(vdev_noarg_options)) >= 0)
-		return true;
 	a = peek(p, 0);
-	if (a && !ends_options(p, a)) {
-		o->value = vm_str(p, a->text);
-		o->value_pos = a->pos;
-		p->i++;
-	}
+	if (!a || ends_options(p, a))
+		return true;
+	/* A no-argument option takes the next word only when that word is a
+	 * bool literal (`start off`): anything else is the next option. */
+	if (vdev_option_arity(p, v, opt->text) == 0 && !is_bool_literal(a))
+		return true;
+	o->value = vm_str(p, a->text);
+	o->value_pos = a->pos;
+	p->i++;
 	return true;
 }
 

@@ -23,6 +23,7 @@
 #include "devmodel/exitcode.h"
 #include "devmodel/vm.h"
 #include "sdk/host/arena.h"
+#include "sdk/host/arity.h"
 #include "sdk/host/options.h"
 #include "sdk/host/plugin.h"
 
@@ -479,7 +480,14 @@ int main(int argc, char **argv)
 		rc = VDM_EXIT_FATAL_START;
 		goto out;
 	}
+	/* Only a plugin's schema says which device options take no argument. */
+	struct vdev_arity_resolver *arity = vdev_arity_resolver_new(cli.dirs, cli.dir_count);
+	env.option_arity = arity ? vdev_arity_resolver_answer : NULL;
+	env.option_ctx = arity;
 	conf = conf_parse_argv(cli.word_count, cli.words, &env, diag);
+	vdev_arity_resolver_free(arity);
+	env.option_arity = NULL;
+	env.option_ctx = NULL;
 	if (!conf) {
 		rc = VDM_EXIT_CONFIG;
 		goto out;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "sdk/host/arity.h"
 #include "sdk/host/options.h"
 #include "sdk/testhost/internal.h"
 
@@ -75,6 +76,10 @@ static int instance_configure(struct vdev_testhost *th, struct vdev_testdev *dev
 		goto out;
 	}
 	env.native_controllers = natives;
+	/* The descriptor being created says which of its options take no
+	 * argument, so `start irq-mode edge` is `start` alone, as in vdm. */
+	env.option_arity = vdev_option_arity_callback;
+	env.option_ctx = (void *)dev->desc;
 	vm = conf_parse_string(text, "<options>", &env, diag);
 	if (!vm)
 		goto out;

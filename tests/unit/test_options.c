@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "sdk/host/arity.h"
 #include "sdk/host/options.h"
 
 static const char *const modes[] = { "fifo", "lifo", "random", NULL };
@@ -406,6 +407,70 @@ static void test_arena(void **state)
 	vdev_arena_free(a);
 }
 
+/* Which options take an argument, as the config parser is told it. */
+static void test_arity(void **state)
+{
+	assert_int_equal(vdev_option_arity(&desc, "fast"), 0);	  /* NOARG bool */
+	assert_int_equal(vdev_option_arity(&desc, "verbose"), 1); /* plain bool */
+	assert_int_equal(vdev_option_arity(&desc, "count"), 1);
+	assert_int_equal(vdev_option_arity(&desc, "label"), 1);
+	assert_int_equal(vdev_option_arity(&desc, "tag"), 1);
+	assert_int_equal(vdev_option_arity(&desc, "loc"), -1); /* the host's, not the schema's */
+	assert_int_equal(vdev_option_arity(&desc, "nope"), -1);
+	assert_int_equal(vdev_option_arity(&desc, NULL), -1);
+	assert_int_equal(vdev_option_arity(NULL, "fast"), -1);
+
+	assert_int_equal(vdev_option_arity_callback((void *)&desc, "test", "fast"), 0);
+	assert_int_equal(vdev_option_arity_callback((void *)&desc, "vdev-test", "fast"), 0);
+	assert_int_equal(vdev_option_arity_callback((void *)&desc, "test", "label"), 1);
+	assert_int_equal(vdev_option_arity_callback((void *)&desc, "other", "fast"), -1);
+	assert_int_equal(vdev_option_arity_callback(NULL, "test", "fast"), -1);
+}
+
+/* Parse with the descriptor's callback, then validate: every word the parser
+ * takes after a NOARG option is one the schema's bool reads, and others are
+ * options of their own. */
+static void test_arity_parse_and_validate(void **state)
+{
+	static const char *const words[] = {"on",    "off", "yes", "no",   "true",
+					    "false", "1",   "0",   "TRUE", "Off"};
+	struct conf_env env = {.option_arity = vdev_option_arity_callback,
+			       .option_ctx = (void *)&desc};
+
+	for (unsigned k = 0; k <= sizeof(words) / sizeof(words[0]); k++) {
+		struct vdev_option_value *values = NULL;
+		struct vdev_arena *arena = vdev_arena_new();
+		struct conf_diag *d = conf_diag_new(stderr);
+		struct conf_vm *vm;
+		char text[128];
+
+		assert_non_null(arena);
+		assert_non_null(d);
+		if (k < sizeof(words) / sizeof(words[0]))
+			snprintf(text, sizeof(text), "vdev test loc io:0x10 fast %s label x\n",
+				 words[k]);
+		else
+			snprintf(text, sizeof(text), "vdev test loc io:0x10 fast label x\n");
+		vm = conf_parse_string(text, "t.conf", &env, d);
+		assert_non_null(vm);
+		assert_int_equal(vdev_options_validate(&desc, vm->vdevs[0].options,
+						       vm->vdevs[0].option_count, &vm->vdevs[0].pos,
+						       d, arena, &values),
+				 0);
+		assert_int_equal(conf_diag_error_count(d), 0);
+		assert_int_equal(values[O_FAST].count, 1);
+		if (k < sizeof(words) / sizeof(words[0]))
+			assert_int_equal(values[O_FAST].v.b, k % 2 == 0);
+		else
+			assert_int_equal(values[O_FAST].v.b, 1);
+		assert_int_equal(values[O_LABEL].count, 1);
+		assert_string_equal(values[O_LABEL].v.s, "x");
+		conf_vm_free(vm);
+		conf_diag_free(d);
+		vdev_arena_free(arena);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +484,8 @@ int main(void)
 		cmocka_unit_test(test_config_build),
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_arity),
+		cmocka_unit_test(test_arity_parse_and_validate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "sdk/host/arity.h"
 #include "sdk/host/plugin.h"
 
 static char plugin_dir[PATH_MAX + 16];
@@ -335,6 +336,99 @@ static void test_descriptor_struct_sizes(void **state)
 	assert_non_null(strstr(err, "x.so: the entry point returned NULL"));
 }
 
+struct arity_question {
+	const char *type, *option;
+	int expected;
+};
+
+/* Ask the resolver with stdout and stderr captured: it must print nothing. */
+static long resolver_output_size(struct vdev_arity_resolver *r, const struct arity_question *q,
+				 int *answers, unsigned n)
+{
+	FILE *cap = tmpfile();
+	int saved_out, saved_err;
+	long size;
+
+	assert_non_null(cap);
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = dup(1);
+	saved_err = dup(2);
+	assert_true(saved_out >= 0 && saved_err >= 0);
+	assert_true(dup2(fileno(cap), 1) >= 0 && dup2(fileno(cap), 2) >= 0);
+	for (unsigned i = 0; i < n; i++)
+		answers[i] = vdev_arity_resolver_answer(r, q[i].type, q[i].option);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	fseek(cap, 0, SEEK_END);
+	size = ftell(cap);
+	fclose(cap);
+	return size;
+}
+
+/* The resolver vdm gives the config parser: loads by type, answers from
+ * the schema, -1 without a word for what does not load. */
+static void test_arity_resolver(void **state)
+{
+	const char *dirs[] = {"/nonexistent/dir", plugin_dir};
+	static const struct arity_question q[] = {
+	    {"good", "period", 1},	    /* UINT */
+	    {"vdev-good", "pulse", 1},	    /* BOOL without NOARG */
+	    {"good", "loc", -1},	    /* common: not the schema's */
+	    {"good", "nope", -1},	    /* not in the schema */
+	    {"nosuch", "start", -1},	    /* no such plugin */
+	    {"bad-abi2", "speed", -1},	    /* refused descriptor */
+	    {"unresolved", "x", -1},	    /* does not dlopen */
+	    {"bad-Name!", "x", -1},	    /* not a plugin name */
+	    {"/nonexistent/x.so", "x", -1}, /* a path that is not there */
+	};
+	enum { N = sizeof(q) / sizeof(q[0]) };
+	int answers[N];
+	struct vdev_arity_resolver *r = vdev_arity_resolver_new(dirs, 2);
+
+	assert_non_null(r);
+	assert_int_equal(resolver_output_size(r, q, answers, N), 0);
+	for (unsigned i = 0; i < N; i++) {
+		if (answers[i] != q[i].expected)
+			fail_msg("%s %s: %d, expected %d", q[i].type, q[i].option, answers[i],
+				 q[i].expected);
+	}
+	assert_int_equal(vdev_arity_resolver_answer(NULL, "good", "period"), -1);
+	assert_int_equal(vdev_arity_resolver_answer(r, NULL, "period"), -1);
+	assert_int_equal(vdev_arity_resolver_answer(r, "good", NULL), -1);
+	vdev_arity_resolver_free(r);
+	vdev_arity_resolver_free(NULL);
+}
+
+/* One load per type: the answer stays after the file is gone. */
+static void test_arity_resolver_loads_once(void **state)
+{
+	char dir[] = "/tmp/vdm-arity-XXXXXX", src[2 * PATH_MAX], dst[PATH_MAX + 32],
+	     cmd[6 * PATH_MAX];
+	const char *dirs[1] = {dir};
+	struct vdev_arity_resolver *r;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(src, sizeof(src), "%s/vdev-good.so", plugin_dir);
+	snprintf(dst, sizeof(dst), "%s/vdev-good.so", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
+	assert_int_equal(system(cmd), 0);
+	r = vdev_arity_resolver_new(dirs, 1);
+	assert_non_null(r);
+	assert_int_equal(vdev_arity_resolver_answer(r, "good", "period"), 1);
+	assert_int_equal(unlink(dst), 0);
+	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(vdev_arity_resolver_answer(r, "good", "pulse"), 1);
+	assert_int_equal(vdev_arity_resolver_answer(r, "good", "nope"), -1);
+	/* A failure is remembered too: the type is not searched again. */
+	assert_int_equal(vdev_arity_resolver_answer(r, "other", "x"), -1);
+	vdev_arity_resolver_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +440,8 @@ int main(void)
 		cmocka_unit_test(test_not_elf),
 		cmocka_unit_test(test_schema_checks),
 		cmocka_unit_test(test_descriptor_struct_sizes),
+		cmocka_unit_test(test_arity_resolver),
+		cmocka_unit_test(test_arity_resolver_loads_once),
 	};
 
 	if (find_plugin_dir() < 0 || access(plugin_dir, R_OK) < 0) {

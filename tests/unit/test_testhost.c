@@ -536,6 +536,118 @@ static void test_create_errors(void **state)
 	vdev_testhost_free(th);
 }
 
+/* ------------------------------------------------- option arguments */
+
+/*
+ * A device with a NOARG bool between other options: its create() keeps
+ * the values it received, so the test sees how the option text was split.
+ */
+static const char *const arity_modes[] = {"edge", "level", NULL};
+static const struct vdev_option_spec arity_options[] = {
+    {.name = "start",
+     .type = VDEV_OPT_BOOL,
+     .flags = VDEV_OPTF_NOARG,
+     .default_value = "off",
+     .help = "run at once"},
+    {.name = "irq-mode",
+     .type = VDEV_OPT_ENUM,
+     .default_value = "level",
+     .choices = arity_modes,
+     .help = "edge or level"},
+    {.name = "period", .type = VDEV_OPT_UINT, .default_value = "1", .help = "ticks"},
+};
+
+struct arity_seen {
+	int start;
+	unsigned start_count;
+	unsigned mode;
+	uint64_t period;
+};
+
+static int arity_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
+			void **dev)
+{
+	struct arity_seen *seen = calloc(1, sizeof(*seen));
+
+	if (!seen)
+		return -ENOMEM;
+	seen->start = cfg->options[0].v.b;
+	seen->start_count = cfg->options[0].count;
+	seen->mode = cfg->options[1].v.e;
+	seen->period = cfg->options[2].v.u;
+	*dev = seen;
+	return 0;
+}
+
+static const struct vdev_ops arity_ops = {
+    .struct_size = sizeof(struct vdev_ops),
+    .create = arity_create,
+    .destroy = probe_destroy,
+    .read = probe_read,
+    .write = probe_write,
+};
+
+static const struct vdev_descriptor arity_desc = {
+    VDEV_DESCRIPTOR_INIT,
+    .name = "arity",
+    .version = "1",
+    .default_space = VDEV_SPACE_MMIO,
+    .access_sizes = VDEV_ACCESS_SIZE(4),
+    .options = arity_options,
+    .option_count = 3,
+    .ops = &arity_ops,
+};
+
+/* The create of `options` must succeed; returns what the device saw. */
+static struct arity_seen arity_seen_for(struct vdev_testhost *th, const char *options)
+{
+	struct vdev_testdev *d = vdev_testhost_create(th, &arity_desc, options);
+	struct arity_seen seen;
+
+	if (!d)
+		fail_msg("create '%s': %s", options, vdev_testhost_error(th));
+	seen = *(struct arity_seen *)vdev_testdev_state(d);
+	vdev_testhost_destroy(d);
+	return seen;
+}
+
+/* The test host asks the descriptor which options take no argument. */
+static void test_noarg_option_mid_text(void **state)
+{
+	struct vdev_testhost *th = new_host();
+	struct arity_seen s;
+
+	assert_int_equal(vdev_testhost_use(th, &arity_desc), 0);
+	s = arity_seen_for(th, "loc 0x10000 start irq-mode edge period 7");
+	assert_int_equal(s.start, 1);
+	assert_int_equal(s.start_count, 1);
+	assert_int_equal(s.mode, 0); /* edge */
+	assert_int_equal(s.period, 7);
+	/* on a new line, and last */
+	s = arity_seen_for(th, "start\nirq-mode edge");
+	assert_int_equal(s.start, 1);
+	assert_int_equal(s.mode, 0);
+	s = arity_seen_for(th, "irq-mode edge start");
+	assert_int_equal(s.start, 1);
+	assert_int_equal(s.mode, 0);
+	/* an explicit bool literal is still its value */
+	s = arity_seen_for(th, "start off irq-mode edge");
+	assert_int_equal(s.start, 0);
+	assert_int_equal(s.start_count, 1);
+	assert_int_equal(s.mode, 0);
+	s = arity_seen_for(th, "start yes period 3");
+	assert_int_equal(s.start, 1);
+	assert_int_equal(s.period, 3);
+	/* absent: the default */
+	s = arity_seen_for(th, "irq-mode edge");
+	assert_int_equal(s.start, 0);
+	assert_int_equal(s.start_count, 0);
+	/* a word that is neither an option nor a literal is an unknown option */
+	assert_null(vdev_testhost_create(th, &arity_desc, "start maybe"));
+	assert_non_null(strstr(vdev_testhost_error(th), "vdev arity has no option 'maybe'"));
+	vdev_testhost_free(th);
+}
+
 /* -------------------------------------------------------------- teardown */
 
 static void fd_ready(void *dev, void *arg, int fd, uint32_t events)
@@ -1022,6 +1134,7 @@ int main(void)
 		cmocka_unit_test(test_ram),
 		cmocka_unit_test(test_log),
 		cmocka_unit_test(test_create_errors),
+		cmocka_unit_test(test_noarg_option_mid_text),
 		cmocka_unit_test(test_teardown_and_poll),
 		cmocka_unit_test(test_hooks_and_graveyard),
 		cmocka_unit_test(test_plugin_intc),

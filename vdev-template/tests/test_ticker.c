@@ -136,6 +136,33 @@ static void test_options(void **state)
 	assert_non_null(strstr(vdev_testhost_log(f->th), "edge interrupt on pic:3"));
 }
 
+/*
+ * `start` takes no argument (VDEV_OPTF_NOARG): the host asks the schema,
+ * so it may sit anywhere, and an explicit on/off after it is still its value.
+ */
+static void test_start_in_the_middle(void **state)
+{
+	struct fixture *f = *state;
+
+	create(f, "loc 0x10000 start irq-mode edge period 250 intr pic:3");
+	assert_int_equal(rd(f, CTRL), 1);
+	assert_int_equal(rd(f, PERIOD), 250);
+	vdev_testhost_advance(f->th, 250 * US);
+	assert_int_equal(rd(f, COUNTER), 1);
+	assert_non_null(strstr(vdev_testhost_log(f->th), "edge interrupt on pic:3"));
+}
+
+static void test_start_off_in_the_middle(void **state)
+{
+	struct fixture *f = *state;
+
+	create(f, "loc 0x10000 start off irq-mode edge intr pic:3");
+	assert_int_equal(rd(f, CTRL), 0);
+	vdev_testhost_advance(f->th, 10000 * US);
+	assert_int_equal(rd(f, COUNTER), 0);
+	assert_non_null(strstr(vdev_testhost_log(f->th), "edge interrupt on pic:3"));
+}
+
 static void test_bad_configurations(void **state)
 {
 	struct fixture *f = *state;
@@ -423,6 +450,8 @@ int main(void)
 		T(test_descriptor),
 		T(test_power_on_registers),
 		T(test_options),
+		T(test_start_in_the_middle),
+		T(test_start_off_in_the_middle),
 		T(test_bad_configurations),
 		T(test_tick_and_level_interrupt),
 		T(test_overrun),
