@@ -703,7 +703,10 @@ static void pit_state(struct vdev_state *st, struct pit *p, uint64_t now_tick)
 		    c->out_idle > 1 || c->gate > 1 || c->pending > 1 || c->tc_done > 1 ||
 		    (c->run == PIT_RUNNING && (c->value < 1 || c->value > 65536)) ||
 		    (c->pending && (c->pending_value < 1 || c->pending_value > 65536)) ||
-		    (i < 2 && !c->gate))
+		    (i < 2 && !c->gate) ||
+		    /* loaded at most one clock ahead; a new count within a period */
+		    (c->run == PIT_RUNNING && (int64_t)start < -1) ||
+		    (c->pending && (int64_t)pend < -65536))
 			vdev_state_invalid(st);
 	}
 	vdev_state_u8(st, &p->portb);
