@@ -27,10 +27,24 @@ static const struct conf_asinfo fuzz_asinfo[] = {
     {"top", 0xfffffffffffff000ull, 0x1000},
 };
 
+/* A schema answer like a plugin's: `start` takes no argument, names a
+ * device knows take one, anything else is unknown (the parser's fallback). */
+static int fuzz_option_arity(void *ctx, const char *vdev_type, const char *option)
+{
+	(void)ctx;
+	(void)vdev_type;
+	if (strcmp(option, "start") == 0)
+		return 0;
+	if (strcmp(option, "period") == 0 || strcmp(option, "hostdev") == 0)
+		return 1;
+	return -1;
+}
+
 static const struct conf_env fuzz_env = {
     .getenv = fuzz_getenv,
     .asinfo = fuzz_asinfo,
     .asinfo_count = 2,
+    .option_arity = fuzz_option_arity,
 };
 
 static FILE *sink(void)
