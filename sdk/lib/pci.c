@@ -1,0 +1,632 @@
+/*
+ * sdk/lib/pci.c: the PCI function helper compiled into PCI plugins. The
+ * contract is vdev/pci.h; the guide is sdk/PCI.md.
+ *
+ * The header is 256 bytes with three per-bit masks: wmask (the guest's
+ * write goes through), w1cmask (a guest 1 clears the bit) and devmask (the
+ * device changes the bit itself, so a restored state may differ from the
+ * power-on image there). BAR sizing falls out of wmask: a BAR's writable
+ * bits are the address bits above its size, so writing all-ones reads back
+ * the size mask with the read-only type bits.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vdev/pci.h>
+
+#define PCI_CAP_START   0x40u
+#define PCI_BAR_END     (VDEV_PCI_BAR0 + 4 * VDEV_PCI_BAR_COUNT)
+#define PCI_IO_LIMIT    0x10000ull
+#define PCI_MEM32_LIMIT 0x100000000ull
+
+/* The default windows for BARs the configuration gives no address. */
+#define PCI_MMIO_WINDOW_BASE 0xe0000000ull
+#define PCI_MMIO_WINDOW_END  0xf0000000ull
+#define PCI_IO_WINDOW_BASE   0xc000ull
+#define PCI_IO_WINDOW_END    0x10000ull
+
+#define PCI_BAR_IO_TYPE       0x1u
+#define PCI_BAR_MEM64_TYPE    0x4u
+#define PCI_BAR_PREFETCH_TYPE 0x8u
+
+static void pci_put(uint8_t *bytes, unsigned offset, unsigned size, uint32_t value)
+{
+	for (unsigned i = 0; i < size && offset + i < VDEV_PCI_CFG_BYTES; i++)
+		bytes[offset + i] = (uint8_t)(value >> (8 * i));
+}
+
+static uint32_t pci_get(const uint8_t *bytes, unsigned offset, unsigned size)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < size && offset + i < VDEV_PCI_CFG_BYTES; i++)
+		v |= (uint32_t)bytes[offset + i] << (8 * i);
+	return v;
+}
+
+static bool pci_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int vdev_pci_init(struct vdev_pci *pci, const struct vdev_host *host, vdev_host_t *h,
+		  const struct vdev_pci_ident *id, uint32_t cfg_region)
+{
+	if (!pci || !host || !id || id->vendor == 0xffff || id->vendor == 0 ||
+	    id->class_code > 0xffffff || id->interrupt_pin > 4)
+		return -EINVAL;
+	memset(pci, 0, sizeof(*pci));
+	pci->host = host;
+	pci->h = h;
+	pci->cfg_region = cfg_region;
+	pci->cap_end = PCI_CAP_START;
+	pci_put(pci->cfg, VDEV_PCI_VENDOR_ID, 2, id->vendor);
+	pci_put(pci->cfg, VDEV_PCI_DEVICE_ID, 2, id->device);
+	pci_put(pci->cfg, VDEV_PCI_REVISION, 1, id->revision);
+	pci_put(pci->cfg, VDEV_PCI_CLASS_PROG, 3, id->class_code);
+	pci_put(pci->cfg, VDEV_PCI_HEADER_TYPE, 1,
+		id->multifunction ? VDEV_PCI_HEADER_MULTIFUNCTION : 0);
+	pci_put(pci->cfg, VDEV_PCI_SUBSYS_VENDOR, 2, id->subsystem_vendor);
+	pci_put(pci->cfg, VDEV_PCI_SUBSYS_ID, 2, id->subsystem);
+	pci_put(pci->cfg, VDEV_PCI_INT_PIN, 1, id->interrupt_pin);
+
+	pci_put(pci->wmask, VDEV_PCI_COMMAND, 2, VDEV_PCI_CMD_WRITABLE);
+	pci_put(pci->w1cmask, VDEV_PCI_STATUS, 2, VDEV_PCI_STATUS_W1C);
+	pci_put(pci->devmask, VDEV_PCI_STATUS, 2, VDEV_PCI_STATUS_W1C | VDEV_PCI_STATUS_INTX);
+	/* Cache line size and latency timer are plain storage for software. */
+	pci_put(pci->wmask, VDEV_PCI_CACHE_LINE, 2, 0xffff);
+	pci_put(pci->wmask, VDEV_PCI_INT_LINE, 1, 0xff);
+	return 0;
+}
+
+int vdev_pci_bar_declare(struct vdev_pci *pci, unsigned index, enum vdev_pci_bar_kind kind,
+			 uint64_t size, uint32_t flags, uint32_t region)
+{
+	unsigned off = VDEV_PCI_BAR0 + 4 * index;
+	uint64_t wmask;
+	uint32_t type;
+
+	if (pci->attached)
+		return -EBUSY;
+	if (index >= VDEV_PCI_BAR_COUNT || region == pci->cfg_region || !pci_is_pow2(size) ||
+	    (flags & ~VDEV_PCI_BAR_PREFETCH))
+		return -EINVAL;
+	if (pci->bar[index].size || (index > 0 && pci->bar[index - 1].kind == VDEV_PCI_BAR_MEM64))
+		return -EINVAL;
+	for (unsigned i = 0; i < VDEV_PCI_BAR_COUNT; i++)
+		if (pci->bar[i].size && pci->bar[i].region == region)
+			return -EINVAL;
+	switch (kind) {
+	case VDEV_PCI_BAR_IO:
+		if (size < 4 || size > 256 || flags)
+			return -EINVAL;
+		type = PCI_BAR_IO_TYPE;
+		wmask = ~(size - 1) & 0xfffffffcull;
+		break;
+	case VDEV_PCI_BAR_MEM32:
+		if (size < 16 || size > 0x80000000ull)
+			return -EINVAL;
+		type = flags & VDEV_PCI_BAR_PREFETCH ? PCI_BAR_PREFETCH_TYPE : 0;
+		wmask = ~(size - 1) & 0xfffffff0ull;
+		break;
+	case VDEV_PCI_BAR_MEM64:
+		if (size < 16 || size > (1ull << 63) || index + 1 >= VDEV_PCI_BAR_COUNT ||
+		    pci->bar[index + 1].size)
+			return -EINVAL;
+		type = PCI_BAR_MEM64_TYPE | (flags & VDEV_PCI_BAR_PREFETCH ? PCI_BAR_PREFETCH_TYPE : 0);
+		wmask = ~(size - 1) & ~0xfull;
+		pci_put(pci->wmask, off + 4, 4, (uint32_t)(wmask >> 32));
+		break;
+	default:
+		return -EINVAL;
+	}
+	pci_put(pci->cfg, off, 4, type);
+	pci_put(pci->wmask, off, 4, (uint32_t)wmask);
+	pci->bar[index] = (struct vdev_pci_bar){
+		.kind = kind, .flags = flags, .size = size, .region = region,
+	};
+	return 0;
+}
+
+int vdev_pci_cap_add(struct vdev_pci *pci, uint8_t id, uint8_t length, uint8_t *offset)
+{
+	unsigned at = pci->cap_end;
+
+	if (pci->attached)
+		return -EBUSY;
+	if (length < 2)
+		return -EINVAL;
+	if (at + length > VDEV_PCI_CFG_BYTES)
+		return -ENOSPC;
+	pci->cfg[at] = id;
+	pci->cfg[at + 1] = 0;
+	if (pci->cap_last)
+		pci->cfg[pci->cap_last + 1] = (uint8_t)at;
+	else
+		pci->cfg[VDEV_PCI_CAP_PTR] = (uint8_t)at;
+	pci->cap_last = (uint8_t)at;
+	pci_put(pci->cfg, VDEV_PCI_STATUS, 2,
+		pci_get(pci->cfg, VDEV_PCI_STATUS, 2) | VDEV_PCI_STATUS_CAP_LIST);
+	/* 0xff when full: any next add then gets -ENOSPC */
+	pci->cap_end = ((at + length + 3) & ~3u) >= VDEV_PCI_CFG_BYTES
+			       ? 0xff
+			       : (uint8_t)((at + length + 3) & ~3u);
+	if (offset)
+		*offset = (uint8_t)at;
+	return 0;
+}
+
+int vdev_pci_msi_add(struct vdev_pci *pci, bool addr64, unsigned vectors)
+{
+	unsigned log2 = 0;
+	uint8_t at;
+	int err;
+
+	if (pci->msi || !pci_is_pow2(vectors) || vectors > 32)
+		return -EINVAL;
+	while ((1u << log2) < vectors)
+		log2++;
+	err = vdev_pci_cap_add(pci, VDEV_PCI_CAP_ID_MSI, addr64 ? 0x10 : 0x0c, &at);
+	if (err)
+		return err;
+	pci->msi = at;
+	pci_put(pci->cfg, at + VDEV_PCI_MSI_CONTROL, 2,
+		(log2 << 1) | (addr64 ? VDEV_PCI_MSI_64BIT : 0));
+	/* enable and multiple message enable (bits 6:4) */
+	pci_put(pci->wmask, at + VDEV_PCI_MSI_CONTROL, 2, VDEV_PCI_MSI_ENABLE | 0x70);
+	pci_put(pci->wmask, at + VDEV_PCI_MSI_ADDR_LO, 4, 0xfffffffc);
+	if (addr64) {
+		pci_put(pci->wmask, at + VDEV_PCI_MSI_ADDR_HI, 4, 0xffffffff);
+		pci_put(pci->wmask, at + VDEV_PCI_MSI_DATA_64, 2, 0xffff);
+	} else {
+		pci_put(pci->wmask, at + VDEV_PCI_MSI_DATA_32, 2, 0xffff);
+	}
+	return 0;
+}
+
+int vdev_pci_set_writable(struct vdev_pci *pci, unsigned offset, unsigned length, uint8_t mask)
+{
+	if (offset < PCI_CAP_START || offset > VDEV_PCI_CFG_BYTES ||
+	    length > VDEV_PCI_CFG_BYTES - offset)
+		return -EINVAL;
+	memset(pci->wmask + offset, mask, length);
+	return 0;
+}
+
+/* ------------------------------------------------------------ BARs */
+
+uint64_t vdev_pci_bar_address(const struct vdev_pci *pci, unsigned index)
+{
+	unsigned off = VDEV_PCI_BAR0 + 4 * index;
+	uint64_t lo;
+
+	if (index >= VDEV_PCI_BAR_COUNT)
+		return 0;
+	lo = pci_get(pci->cfg, off, 4);
+	switch (pci->bar[index].kind) {
+	case VDEV_PCI_BAR_IO:
+		return lo & ~3ull;
+	case VDEV_PCI_BAR_MEM32:
+		return lo & ~0xfull;
+	case VDEV_PCI_BAR_MEM64:
+		return (lo & ~0xfull) | ((uint64_t)pci_get(pci->cfg, off + 4, 4) << 32);
+	default:
+		return 0;
+	}
+}
+
+bool vdev_pci_bar_mapped(const struct vdev_pci *pci, unsigned index)
+{
+	return index < VDEV_PCI_BAR_COUNT && pci->bar[index].mapped;
+}
+
+static enum vdev_space pci_bar_space(const struct vdev_pci_bar *bar)
+{
+	return bar->kind == VDEV_PCI_BAR_IO ? VDEV_SPACE_PIO : VDEV_SPACE_MMIO;
+}
+
+static void pci_set_bar_address(struct vdev_pci *pci, unsigned index, uint64_t address)
+{
+	unsigned off = VDEV_PCI_BAR0 + 4 * index;
+	uint32_t type = pci_get(pci->cfg, off, 4) & (pci->bar[index].kind == VDEV_PCI_BAR_IO ? 3 : 0xf);
+
+	pci_put(pci->cfg, off, 4, (uint32_t)address | type);
+	if (pci->bar[index].kind == VDEV_PCI_BAR_MEM64)
+		pci_put(pci->cfg, off + 4, 4, (uint32_t)(address >> 32));
+}
+
+/*
+ * Map every BAR where COMMAND and its address say, as the top comment of
+ * vdev/pci.h describes: unmapped while decode is off or the address is 0;
+ * a range region_add refuses leaves it unmapped until the next change.
+ */
+static void pci_sync_bars(struct vdev_pci *pci)
+{
+	uint32_t cmd = pci_get(pci->cfg, VDEV_PCI_COMMAND, 2);
+
+	for (unsigned i = 0; i < VDEV_PCI_BAR_COUNT; i++) {
+		struct vdev_pci_bar *bar = &pci->bar[i];
+		uint64_t addr = vdev_pci_bar_address(pci, i);
+		bool want;
+		int err;
+
+		if (bar->kind == VDEV_PCI_BAR_NONE)
+			continue;
+		if (bar->kind == VDEV_PCI_BAR_IO)
+			want = (cmd & VDEV_PCI_CMD_IO) && addr && addr < PCI_IO_LIMIT &&
+			       bar->size <= PCI_IO_LIMIT - addr;
+		else
+			want = (cmd & VDEV_PCI_CMD_MEMORY) && addr;
+		if (bar->mapped && (!want || bar->mapped_base != addr)) {
+			pci->host->region_remove(pci->h, bar->region);
+			bar->mapped = false;
+		}
+		if (!want || bar->mapped)
+			continue;
+		err = pci->host->region_add(pci->h, pci_bar_space(bar), addr, bar->size,
+					    bar->region);
+		if (err) {
+			pci->host->log(pci->h, VDEV_LOG_DEBUG,
+				       "BAR%u at %s 0x%llx+0x%llx stays unmapped: %s", i,
+				       bar->kind == VDEV_PCI_BAR_IO ? "io" : "mem",
+				       (unsigned long long)addr, (unsigned long long)bar->size,
+				       strerror(-err));
+			continue;
+		}
+		bar->mapped = true;
+		bar->mapped_base = addr;
+	}
+}
+
+/* ------------------------------------------------------------ INTx */
+
+void vdev_pci_set_intx_line(struct vdev_pci *pci, struct vdev_line *line)
+{
+	pci->intx_line = line;
+}
+
+static void pci_drive_intx(struct vdev_pci *pci)
+{
+	uint32_t cmd = pci_get(pci->cfg, VDEV_PCI_COMMAND, 2);
+	uint32_t status = pci_get(pci->cfg, VDEV_PCI_STATUS, 2);
+
+	status = pci->intx_level ? status | VDEV_PCI_STATUS_INTX : status & ~VDEV_PCI_STATUS_INTX;
+	pci_put(pci->cfg, VDEV_PCI_STATUS, 2, status);
+	if (pci->intx_line)
+		pci->host->line_set(pci->h, pci->intx_line,
+				    pci->intx_level && !(cmd & VDEV_PCI_CMD_INTX_DISABLE) &&
+					    !vdev_pci_msi_enabled(pci));
+}
+
+void vdev_pci_intx(struct vdev_pci *pci, bool level)
+{
+	pci->intx_level = level;
+	pci_drive_intx(pci);
+}
+
+/* ------------------------------------------------------------ MSI */
+
+bool vdev_pci_msi_enabled(const struct vdev_pci *pci)
+{
+	return pci->msi &&
+	       (pci_get(pci->cfg, pci->msi + VDEV_PCI_MSI_CONTROL, 2) & VDEV_PCI_MSI_ENABLE);
+}
+
+int vdev_pci_msi_send(struct vdev_pci *pci, unsigned vector)
+{
+	uint32_t ctrl, data, count, mmc, mme;
+	uint64_t addr;
+	bool addr64;
+
+	if (!pci->msi)
+		return -ENODEV;
+	ctrl = pci_get(pci->cfg, pci->msi + VDEV_PCI_MSI_CONTROL, 2);
+	if (!(ctrl & VDEV_PCI_MSI_ENABLE))
+		return -EAGAIN;
+	if (!(pci_get(pci->cfg, VDEV_PCI_COMMAND, 2) & VDEV_PCI_CMD_MASTER))
+		return -EPERM;
+	mmc = (ctrl >> 1) & 7;
+	mme = (ctrl >> 4) & 7;
+	count = 1u << (mme < mmc ? mme : mmc);
+	if (vector >= count)
+		return -EINVAL;
+	addr64 = ctrl & VDEV_PCI_MSI_64BIT;
+	addr = pci_get(pci->cfg, pci->msi + VDEV_PCI_MSI_ADDR_LO, 4);
+	if (addr64)
+		addr |= (uint64_t)pci_get(pci->cfg, pci->msi + VDEV_PCI_MSI_ADDR_HI, 4) << 32;
+	data = pci_get(pci->cfg, pci->msi + (addr64 ? VDEV_PCI_MSI_DATA_64 : VDEV_PCI_MSI_DATA_32),
+		       2);
+	data = (data & ~(count - 1)) | vector;
+	return pci->host->msi_send(pci->h, addr, data);
+}
+
+/* ------------------------------------------------------------ placement */
+
+/* The device number from the host's answer: the first free on bus 0. */
+static int pci_place_config(struct vdev_pci *pci, const struct vdev_loc *bdf)
+{
+	int err;
+
+	if (bdf) {
+		if (bdf->bus != 0 || bdf->dev > 31 || bdf->fn > 7) {
+			pci->host->log(pci->h, VDEV_LOG_ERROR,
+				       "loc pci:%u:%u.%u: the guest's PCI bus is 0, devices 0..31, "
+				       "functions 0..7",
+				       bdf->bus, bdf->dev, bdf->fn);
+			return -EINVAL;
+		}
+		err = pci->host->region_add(pci->h, VDEV_SPACE_PCICFG,
+					    VDEV_PCICFG_ADDR(0, bdf->dev, bdf->fn, 0),
+					    VDEV_PCI_CFG_SPACE, pci->cfg_region);
+		if (err) {
+			pci->host->log(pci->h, VDEV_LOG_ERROR, "cannot claim pci:0:%u.%u: %s%s",
+				       bdf->dev, bdf->fn, strerror(-err),
+				       err == -EEXIST ? " (another function is there)" : "");
+			return err;
+		}
+		pci->dev = bdf->dev;
+		pci->fn = bdf->fn;
+		return 0;
+	}
+	for (unsigned dev = 1; dev < 32; dev++) {
+		err = pci->host->region_add(pci->h, VDEV_SPACE_PCICFG,
+					    VDEV_PCICFG_ADDR(0, dev, 0, 0), VDEV_PCI_CFG_SPACE,
+					    pci->cfg_region);
+		if (err == -EEXIST)
+			continue;
+		if (err) {
+			pci->host->log(pci->h, VDEV_LOG_ERROR, "cannot claim pci:0:%u.0: %s", dev,
+				       strerror(-err));
+			return err;
+		}
+		pci->dev = (uint8_t)dev;
+		pci->fn = 0;
+		return 0;
+	}
+	pci->host->log(pci->h, VDEV_LOG_ERROR, "no free device number on PCI bus 0");
+	return -ENOSPC;
+}
+
+/* A BAR at the address the configuration gives. */
+static int pci_place_bar_at(struct vdev_pci *pci, unsigned index, const struct vdev_loc *loc)
+{
+	struct vdev_pci_bar *bar = &pci->bar[index];
+	enum vdev_space space = pci_bar_space(bar);
+	uint64_t limit = bar->kind == VDEV_PCI_BAR_IO      ? PCI_IO_LIMIT
+			 : bar->kind == VDEV_PCI_BAR_MEM32 ? PCI_MEM32_LIMIT
+							   : 0;
+	const char *sp = space == VDEV_SPACE_PIO ? "io" : "mem";
+	int err;
+
+	if (loc->space != space) {
+		pci->host->log(pci->h, VDEV_LOG_ERROR, "BAR%u is %s space: give a %s: loc", index,
+			       sp, sp);
+		return -EINVAL;
+	}
+	if (!loc->base || loc->base & (bar->size - 1) ||
+	    (limit && (loc->base >= limit || bar->size > limit - loc->base)) ||
+	    (loc->length && loc->length != bar->size)) {
+		pci->host->log(pci->h, VDEV_LOG_ERROR,
+			       "BAR%u: %s 0x%llx must be non-zero, aligned to its size 0x%llx%s "
+			       "(and any loc length equal to it)",
+			       index, sp, (unsigned long long)loc->base,
+			       (unsigned long long)bar->size,
+			       limit == PCI_MEM32_LIMIT ? ", below 4 GiB" : "");
+		return -EINVAL;
+	}
+	err = pci->host->region_add(pci->h, space, loc->base, bar->size, bar->region);
+	if (err) {
+		pci->host->log(pci->h, VDEV_LOG_ERROR, "BAR%u: cannot map %s 0x%llx+0x%llx: %s",
+			       index, sp, (unsigned long long)loc->base,
+			       (unsigned long long)bar->size, strerror(-err));
+		return err;
+	}
+	bar->mapped = true;
+	bar->mapped_base = loc->base;
+	pci_set_bar_address(pci, index, loc->base);
+	return 0;
+}
+
+/* A BAR in the first free aligned slot of the default window, if any. */
+static int pci_place_bar_window(struct vdev_pci *pci, unsigned index)
+{
+	struct vdev_pci_bar *bar = &pci->bar[index];
+	enum vdev_space space = pci_bar_space(bar);
+	uint64_t lo = space == VDEV_SPACE_PIO ? PCI_IO_WINDOW_BASE : PCI_MMIO_WINDOW_BASE;
+	uint64_t hi = space == VDEV_SPACE_PIO ? PCI_IO_WINDOW_END : PCI_MMIO_WINDOW_END;
+	uint64_t addr = (lo + bar->size - 1) & ~(bar->size - 1);
+	int err;
+
+	for (; addr < hi && bar->size <= hi - addr; addr += bar->size) {
+		err = pci->host->region_add(pci->h, space, addr, bar->size, bar->region);
+		if (err == -EEXIST)
+			continue;
+		if (err) {
+			pci->host->log(pci->h, VDEV_LOG_ERROR, "BAR%u: cannot map at 0x%llx: %s",
+				       index, (unsigned long long)addr, strerror(-err));
+			return err;
+		}
+		bar->mapped = true;
+		bar->mapped_base = addr;
+		pci_set_bar_address(pci, index, addr);
+		return 0;
+	}
+	pci->host->log(pci->h, VDEV_LOG_INFO,
+		       "BAR%u (0x%llx bytes): the default window is full; left for the guest "
+		       "to assign",
+		       index, (unsigned long long)bar->size);
+	return 0;
+}
+
+/* The line number of an `intr` text ("ctrl:N"), or 0xff. */
+static uint8_t pci_intr_number(const char *text)
+{
+	const char *colon = text ? strrchr(text, ':') : NULL;
+	char *end;
+	unsigned long n;
+
+	if (!colon || !colon[1])
+		return 0xff;
+	n = strtoul(colon + 1, &end, 0);
+	return (*end && *end != ',') || n > 0xfe ? 0xff : (uint8_t)n;
+}
+
+int vdev_pci_attach(struct vdev_pci *pci, const struct vdev_config *cfg)
+{
+	const struct vdev_loc *bdf = NULL, *addrs[VDEV_PCI_BAR_COUNT];
+	unsigned naddr = 0, used = 0, i;
+	uint32_t cmd = 0;
+	int err;
+
+	if (pci->attached)
+		return -EBUSY;
+	for (i = 0; i < cfg->loc_count; i++) {
+		const struct vdev_loc *loc = &cfg->locs[i];
+
+		if (loc->kind == VDEV_LOC_PCI_ID) {
+			pci->host->log(pci->h, VDEV_LOG_ERROR,
+				       "loc pci:VID/DID names a host device (for pass); give "
+				       "pci:0:DEV[.FN]");
+			return -EINVAL;
+		}
+		if (loc->kind == VDEV_LOC_PCI_BDF) {
+			if (bdf) {
+				pci->host->log(pci->h, VDEV_LOG_ERROR, "more than one pci: loc");
+				return -EINVAL;
+			}
+			bdf = loc;
+			continue;
+		}
+		if (naddr == VDEV_PCI_BAR_COUNT) {
+			pci->host->log(pci->h, VDEV_LOG_ERROR, "more address locs than BARs");
+			return -EINVAL;
+		}
+		addrs[naddr++] = loc;
+	}
+	err = pci_place_config(pci, bdf);
+	if (err)
+		return err;
+	for (i = 0; i < VDEV_PCI_BAR_COUNT; i++) {
+		if (pci->bar[i].kind == VDEV_PCI_BAR_NONE)
+			continue;
+		err = used < naddr ? pci_place_bar_at(pci, i, addrs[used++])
+				   : pci_place_bar_window(pci, i);
+		if (err)
+			return err;
+		cmd |= pci->bar[i].kind == VDEV_PCI_BAR_IO ? VDEV_PCI_CMD_IO : VDEV_PCI_CMD_MEMORY;
+	}
+	if (used < naddr) {
+		pci->host->log(pci->h, VDEV_LOG_ERROR,
+			       "%u address locs for %u BARs: one per BAR, in BAR order", naddr,
+			       used);
+		return -EINVAL;
+	}
+	pci_put(pci->cfg, VDEV_PCI_COMMAND, 2, cmd);
+	if (pci->cfg[VDEV_PCI_INT_PIN])
+		pci->cfg[VDEV_PCI_INT_LINE] =
+			cfg->intr_count ? pci_intr_number(cfg->intrs[0]) : 0xff;
+	memcpy(pci->reset_cfg, pci->cfg, sizeof(pci->cfg));
+	pci->attached = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------ accesses */
+
+bool vdev_pci_is_config(const struct vdev_pci *pci, const struct vdev_access *access)
+{
+	return access->space == VDEV_SPACE_PCICFG && access->region == pci->cfg_region;
+}
+
+int vdev_pci_config_read(struct vdev_pci *pci, const struct vdev_access *access, uint64_t *value)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < access->size && i < 8; i++) {
+		uint64_t off = access->offset + i;
+
+		if (off < VDEV_PCI_CFG_BYTES)
+			v |= (uint64_t)pci->cfg[off] << (8 * i);
+	}
+	*value = v;
+	return 0;
+}
+
+int vdev_pci_config_write(struct vdev_pci *pci, const struct vdev_access *access, uint64_t value)
+{
+	bool bars = false, command = false;
+
+	for (unsigned i = 0; i < access->size && i < 8; i++) {
+		uint64_t off = access->offset + i;
+		uint8_t b = (uint8_t)(value >> (8 * i));
+
+		if (off >= VDEV_PCI_CFG_BYTES)
+			continue;
+		pci->cfg[off] = (uint8_t)((pci->cfg[off] & ~pci->wmask[off]) |
+					  (b & pci->wmask[off]));
+		pci->cfg[off] &= (uint8_t)~(b & pci->w1cmask[off]);
+		if (off == VDEV_PCI_COMMAND || off == VDEV_PCI_COMMAND + 1)
+			command = true;
+		if (off >= VDEV_PCI_BAR0 && off < PCI_BAR_END)
+			bars = true;
+		if (pci->msi && off >= pci->msi && off < pci->msi + 4u)
+			command = true; /* MSI enable gates INTx */
+	}
+	if (bars || command)
+		pci_sync_bars(pci);
+	if (command)
+		pci_drive_intx(pci);
+	return 0;
+}
+
+uint32_t vdev_pci_cfg_get(const struct vdev_pci *pci, unsigned offset, unsigned size)
+{
+	if (size > 4 || offset >= VDEV_PCI_CFG_BYTES)
+		return 0;
+	return pci_get(pci->cfg, offset, size);
+}
+
+int vdev_pci_cfg_set(struct vdev_pci *pci, unsigned offset, unsigned size, uint32_t value)
+{
+	if ((size != 1 && size != 2 && size != 4) || offset + size > VDEV_PCI_CFG_BYTES)
+		return -EINVAL;
+	if ((offset < VDEV_PCI_COMMAND + 2 && offset + size > VDEV_PCI_COMMAND) ||
+	    (offset < PCI_BAR_END && offset + size > VDEV_PCI_BAR0))
+		return -EINVAL;
+	pci_put(pci->cfg, offset, size, value);
+	for (unsigned i = 0; i < size; i++)
+		pci->devmask[offset + i] = 0xff;
+	return 0;
+}
+
+/* ------------------------------------------------------------ reset/state */
+
+void vdev_pci_reset(struct vdev_pci *pci)
+{
+	memcpy(pci->cfg, pci->reset_cfg, sizeof(pci->cfg));
+	pci->intx_level = false;
+	pci_sync_bars(pci);
+	pci_drive_intx(pci);
+}
+
+void vdev_pci_state(struct vdev_state *st, struct vdev_pci *pci)
+{
+	vdev_state_bytes(st, pci->cfg, sizeof(pci->cfg));
+	vdev_state_bool(st, &pci->intx_level);
+	if (!vdev_state_restoring(st))
+		return;
+	for (unsigned i = 0; i < VDEV_PCI_CFG_BYTES; i++) {
+		uint8_t free_bits = pci->wmask[i] | pci->w1cmask[i] | pci->devmask[i];
+
+		if ((pci->cfg[i] ^ pci->reset_cfg[i]) & ~free_bits) {
+			vdev_state_invalid(st);
+			return;
+		}
+	}
+}
+
+void vdev_pci_restored(struct vdev_pci *pci)
+{
+	pci_sync_bars(pci);
+	pci_drive_intx(pci);
+}
