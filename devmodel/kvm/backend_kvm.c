@@ -5,6 +5,12 @@
  *   setup     native controllers: "apic" and "cpu" (line 0: vCPU 0's LINT0
  *             as ExtINT, where an 8259's INTR goes) and the MSI sink
  *             (KVM_SIGNAL_MSI, what an IOAPIC's `intr apic` output uses)
+ *   ExtINT    the engine asks for the vector when vCPU 0 can take it:
+ *             irq_ack(vm_irq(vm)), i.e. the 8259 plugin's INTA
+ *   EOI       level-triggered MSIs (data bit 15, what an IOAPIC sends for
+ *             a level pin) are learnt in the MSI sink and routed on a
+ *             reserved IOAPIC GSI, so that the LAPIC's EOI of that vector
+ *             exits (KVM_EXIT_IOAPIC_EOI) and reaches irq_eoi(vm_irq(vm))
  *   run       guest RAM/ROM from the memory map become KVM slots; the
  *             `load` images go in through the guest loader (PVH ELF with
  *             hvm_start_info + memory map + cmdline, plain ELF, raw); the
@@ -26,16 +32,84 @@
 #include "devmodel/log.h"
 #include "devmodel/vm.h"
 
+/* The engine's default: GSIs 0..23 are reserved for a userspace IOAPIC, and
+ * KVM scans only MSI routes on those for EOI-exiting vectors. */
+#define BACKEND_KVM_EOI_SLOTS 24
+
+/* MSI data: vector, delivery mode (0 fixed, 1 lowest priority), trigger. */
+#define MSI_DATA_VECTOR	 0xffu
+#define MSI_DATA_DELMODE 0x700u
+#define MSI_DATA_LEVEL	 0x8000u
+
 struct backend_kvm {
 	struct vm *vm;
 	struct kvm_vm *engine;
 	struct irq_controller *apic, *cpu;
 	pthread_mutex_t lock; /* engine creation vs. stop from another thread */
 	int early_stop;	      /* a stop before the engine existed, or NO_STOP */
-	bool extint_warned;
+	bool extint;	      /* the INTR level, also while no engine exists */
+	/*
+	 * EOI routes: level vector -> reserved IOAPIC GSI (slot) whose MSI
+	 * route makes KVM exit on the EOI of that vector. Under `lock`.
+	 * route_of[v] is slot + 1 (0: none); slot_msi the route's message.
+	 */
+	uint8_t route_of[256];
+	uint64_t slot_address[BACKEND_KVM_EOI_SLOTS];
+	uint32_t slot_data[BACKEND_KVM_EOI_SLOTS];
+	int16_t slot_vector[BACKEND_KVM_EOI_SLOTS]; /* -1: free */
+	unsigned slot_next;			    /* round-robin eviction */
+	bool routes_warned;
 };
 
 #define NO_STOP (-1000)
+
+/*
+ * A level-triggered fixed/lowest-priority MSI: make sure KVM reports the EOI
+ * of its vector. KVM's split irqchip exits on an EOI only for vectors that a
+ * level MSI route on a reserved IOAPIC GSI names (it scans those routes, with
+ * their destination, into each vCPU's EOI-exit bitmap), and allows one MSI
+ * route per GSI, so there are BACKEND_KVM_EOI_SLOTS such vectors at a time;
+ * an IOAPIC rarely has more level pins in use. Learning them from the
+ * messages themselves needs no knowledge of the controller that sent them.
+ * Called with kb->lock held and the engine present; the route is in place
+ * before the message is signalled, so its EOI cannot be missed.
+ */
+static void backend_kvm_learn_level(struct backend_kvm *kb, uint64_t address, uint32_t data)
+{
+	unsigned vector = data & MSI_DATA_VECTOR, slot;
+	int ret;
+
+	if (!(data & MSI_DATA_LEVEL) || (data & MSI_DATA_DELMODE) > 0x100u)
+		return; /* edge, or SMI/NMI/INIT/ExtINT (edge by definition) */
+	if (kb->route_of[vector]) {
+		slot = kb->route_of[vector] - 1u;
+		if (kb->slot_address[slot] == address && kb->slot_data[slot] == data)
+			return; /* the usual case: nothing to tell KVM */
+	} else {
+		slot = kb->slot_next;
+		kb->slot_next = (slot + 1) % BACKEND_KVM_EOI_SLOTS;
+		if (kb->slot_vector[slot] >= 0) {
+			kb->route_of[kb->slot_vector[slot]] = 0;
+			if (!kb->routes_warned) {
+				kb->routes_warned = true;
+				vm_log(kb->vm, LOG_LVL_WARN,
+				       "kvm: more than %u level-triggered vectors in use; the EOI "
+				       "of vector 0x%x no longer reaches the IOAPIC",
+				       BACKEND_KVM_EOI_SLOTS, (unsigned)kb->slot_vector[slot]);
+			}
+		}
+	}
+	ret = kvm_vm_set_ioapic_route(kb->engine, slot, true, address, data);
+	if (ret) {
+		vm_log(kb->vm, LOG_LVL_WARN, "kvm: EOI route for vector 0x%x: %s", vector,
+		       strerror(-ret));
+		return;
+	}
+	kb->slot_address[slot] = address;
+	kb->slot_data[slot] = data;
+	kb->slot_vector[slot] = (int16_t)vector;
+	kb->route_of[vector] = (uint8_t)(slot + 1);
+}
 
 static int backend_kvm_msi(void *ctx, uint64_t address, uint32_t data)
 {
@@ -43,12 +117,16 @@ static int backend_kvm_msi(void *ctx, uint64_t address, uint32_t data)
 	int ret = -EAGAIN; /* the guest is not running (yet or any more) */
 
 	pthread_mutex_lock(&kb->lock);
-	if (kb->engine)
+	if (kb->engine) {
+		backend_kvm_learn_level(kb, address, data);
 		ret = kvm_vm_signal_msi(kb->engine, address, data);
+	}
 	pthread_mutex_unlock(&kb->lock);
 	return ret < 0 ? ret : 0; /* blocked by the guest (0) is not an error */
 }
 
+/* The INTR line (the 8259's output) of vCPU 0. The level is kept so that
+ * an INTR raised before the engine exists is given to it when it does. */
 static void backend_kvm_extint_level(void *ctx, unsigned line, int level)
 {
 	struct backend_kvm *kb = ctx;
@@ -56,17 +134,31 @@ static void backend_kvm_extint_level(void *ctx, unsigned line, int level)
 	if (line != 0)
 		return;
 	pthread_mutex_lock(&kb->lock);
-	if (kb->engine && level && !kb->extint_warned) {
-		/* The engine needs the 8259's acknowledge (its vector), which
-		 * the interrupt registry cannot reach yet: see docs/kvm.md. */
-		kb->extint_warned = true;
-		vm_log(kb->vm, LOG_LVL_WARN,
-		       "kvm: ExtINT raised on apic:0 but no 8259 acknowledge is wired; "
-		       "use an IOAPIC (MSI) for now");
-	}
+	kb->extint = level != 0;
 	if (kb->engine)
-		kvm_vm_set_extint(kb->engine, level != 0);
+		kvm_vm_set_extint(kb->engine, kb->extint);
 	pthread_mutex_unlock(&kb->lock);
+}
+
+/*
+ * The engine's INTA, on vCPU 0's thread, holding no lock of ours: the
+ * 8259's ack usually changes its INTR output, which comes back through
+ * backend_kvm_extint_level (and so takes kb->lock).
+ */
+static int backend_kvm_extint_ack(void *ctx)
+{
+	struct backend_kvm *kb = ctx;
+
+	return irq_ack(vm_irq(kb->vm));
+}
+
+/* KVM_EXIT_IOAPIC_EOI, on the vCPU's thread: broadcast, as the LAPIC does;
+ * controllers ignore vectors they do not own. */
+static void backend_kvm_eoi(void *ctx, uint8_t vector)
+{
+	struct backend_kvm *kb = ctx;
+
+	irq_eoi(vm_irq(kb->vm), vector);
 }
 
 static const struct irq_controller_ops backend_kvm_lint0_ops = {
@@ -89,6 +181,8 @@ static int backend_kvm_setup(struct vm *vm)
 		return -ENOMEM;
 	kb->vm = vm;
 	kb->early_stop = NO_STOP;
+	for (unsigned i = 0; i < BACKEND_KVM_EOI_SLOTS; i++)
+		kb->slot_vector[i] = -1;
 	pthread_mutex_init(&kb->lock, NULL);
 	ret = irq_controller_register(vm_irq(vm), "apic", 1, &backend_kvm_lint0_ops, kb, &kb->apic);
 	if (!ret)
@@ -251,6 +345,9 @@ static int backend_kvm_run(struct vm *vm)
 	cfg.vcpu_cpu = cpus;
 	cfg.exit_on_halt = true;
 	cfg.io = vm_io(vm);
+	cfg.extint_ack = backend_kvm_extint_ack;
+	cfg.eoi = backend_kvm_eoi;
+	cfg.ioapic_pins = BACKEND_KVM_EOI_SLOTS;
 	cfg.ctx = kb;
 
 	ret = kvm_vm_create(&cfg, &engine);
@@ -261,6 +358,7 @@ static int backend_kvm_run(struct vm *vm)
 	}
 	pthread_mutex_lock(&kb->lock);
 	kb->engine = engine;
+	kvm_vm_set_extint(engine, kb->extint);
 	int early = kb->early_stop;
 
 	pthread_mutex_unlock(&kb->lock);
@@ -276,6 +374,9 @@ static int backend_kvm_run(struct vm *vm)
 out:
 	pthread_mutex_lock(&kb->lock);
 	kb->engine = NULL;
+	memset(kb->route_of, 0, sizeof(kb->route_of));
+	for (unsigned i = 0; i < BACKEND_KVM_EOI_SLOTS; i++)
+		kb->slot_vector[i] = -1;
 	pthread_mutex_unlock(&kb->lock);
 	kvm_vm_destroy(engine);
 	free(slots);

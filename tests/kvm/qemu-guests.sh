@@ -3,6 +3,11 @@
 # (-M microvm -kernel, PVH entry), as a side-by-side baseline for vdm's kvm
 # backend. isa-debug-exit at 0xf4 turns the guest's status S into QEMU's
 # exit status (S << 1) | 1, so success (S = 0) is 1.
+# The PC device guests need microvm's legacy devices: `pic=on,pit=on` (off
+# by default; its I/O APIC is always there and maps ISA IRQ 0 to pin 2 as
+# vdm's configs do) and a second isa-serial at 0x2f8/IRQ 3. QEMU's 16550
+# raises its interrupt in loopback (no OUT2 gating), so the uart guest gets
+# `loop-irq=any`.
 # Env: O (build directory with guests/). Skips (77) without QEMU.
 set -u
 O=${O:-build/release}
@@ -12,7 +17,12 @@ if ! command -v "$QEMU" >/dev/null 2>&1; then
 	exit 77
 fi
 fail=0
-for guest in hello irq inject; do
+# GUEST:APPEND (commas for spaces): the runs and their command lines.
+runs="hello:expect=vdm-hello irq: inject: pic-pit: ioapic-pit: uart:loop-irq=any
+uart:via=ioapic,loop-irq=any"
+for run in $runs; do
+	guest=${run%%:*}
+	append=$(echo "${run#*:}" | tr ',' ' ')
 	elf="$O/guests/$guest.elf"
 	if [ ! -f "$elf" ]; then
 		echo "FAIL $guest: $elf not built"
@@ -20,11 +30,12 @@ for guest in hello irq inject; do
 		continue
 	fi
 	# kvm when usable, else tcg; -nodefaults keeps the port map to ours.
-	out=$(timeout 60 "$QEMU" -M microvm -accel kvm -accel tcg -m 64 -nodefaults \
-		-no-user-config -nographic -serial stdio \
+	out=$(timeout 60 "$QEMU" -M microvm,pic=on,pit=on -accel kvm -accel tcg -m 64 \
+		-nodefaults -no-user-config -nographic -serial stdio \
+		-chardev null,id=com2 -device isa-serial,iobase=0x2f8,irq=3,chardev=com2 \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x01 \
-		-kernel "$elf" -append "expect=vdm-hello" 2>/dev/null | tr -d '\r')
-	echo "---- $guest on QEMU"
+		-kernel "$elf" -append "$append" 2>/dev/null | tr -d '\r')
+	echo "---- $guest $append on QEMU"
 	echo "$out"
 	if ! echo "$out" | grep -qx "RESULT ok"; then
 		echo "FAIL $guest: no \"RESULT ok\" line"

@@ -3,7 +3,10 @@
 # with the real plugins: the sample guests print through vdev-ser8250 and
 # power off through vdev-debug-exit. Checks the PASS lines and vdm's exit
 # code, also the failure path (a debug-exit whose success value the guest
-# does not write ends vdm with a code in 33..63).
+# does not write ends vdm with a code in 33..63). Then the PC device guests
+# with their samples/*.vmconf (8259 + 8254 by ExtINT, I/O APIC + 8254 by
+# MSI, a second UART in loopback and by interrupts through each controller
+# with host input); a guest whose plugins are not built is reported SKIP.
 # Env: O, BIN, PLUGIN_DIR (tests/run-tests). Skips (77) without /dev/kvm,
 # without vdm or the two plugins, or without script(1) (the UART's stdout
 # endpoint wants a terminal). VDM overrides the vdm binary.
@@ -25,7 +28,7 @@ fail=0
 
 # run GUEST SUCCESS-VALUE: vdm's output in $tmp/out, exit code in $tmp/rc.
 run() {
-	cat >"$tmp/vm.vmconf" <<EOC
+	[ $# -ge 3 ] && cp "$3" "$tmp/vm.vmconf" || cat >"$tmp/vm.vmconf" <<EOC
 system $1
 ram 0,16M
 load $O/guests/$1.elf
@@ -33,7 +36,7 @@ cmdline expect=vdm-hello
 vdev ser8250 loc io:0x3f8 hostdev >stdout
 vdev debug-exit loc io:0xf4 success $2
 EOC
-	timeout 60 script -qec "'$VDM' --backend kvm --plugin-path '$PLUGIN_DIR' \
+	VDM_GUESTS=$O/guests timeout 60 script -qec "'$VDM' --backend kvm --plugin-path '$PLUGIN_DIR' \
 		@'$tmp/vm.vmconf' 2>'$tmp/err'; echo \"rc=\$?\" >'$tmp/rc'" /dev/null 2>&1 |
 		tr -d '\r' >"$tmp/out"
 	rc=$(sed -n 's/^rc=//p' "$tmp/rc" 2>/dev/null)
@@ -63,6 +66,47 @@ run hello 7
 if [ -z "${rc:-}" ] || [ "$rc" -lt 33 ] || [ "$rc" -gt 63 ]; then
 	echo "FAIL hello: success 7 but guest wrote 0: vdm exit ${rc:-none}, want 33..63"
 	fail=1
+fi
+
+# has_plugins NAME...: all built, else say which guest is skipped.
+has_plugins() {
+	guest=$1; shift
+	for p in "$@"; do
+		[ -f "$PLUGIN_DIR/vdev-$p.so" ] && continue
+		echo "SKIP $guest: vdev-$p.so not built"
+		return 1
+	done
+}
+
+if has_plugins pic-pit 8259 timer8254; then
+	run pic-pit 0 samples/pic-pit.vmconf
+	expect pic-pit pic-init-mask pic-mask-readback pit-clock-runs pit-irq0-rate \
+		pit-irq0-rate-polling pic-irq0-vector pic-isr-in-service pic-no-eoi-blocks \
+		pic-eoi-clears-isr pic-eoi-resumes pic-mask-stops pic-masked-irr \
+		pic-unmask-resumes pic-no-spurious
+fi
+if has_plugins ioapic-pit ioapic timer8254; then
+	run ioapic-pit 0 samples/ioapic-pit.vmconf
+	expect ioapic-pit ioapic-version ioapic-rte-readback ioapic-pit-rate \
+		ioapic-pit-rate-polling ioapic-pit-vector ioapic-mask-stops ioapic-unmask-resumes
+fi
+uart_checks="uart-scratch uart-loop-msr uart-loop-dr uart-loop-iir-rda uart-loop-data
+	uart-loop-drained uart-loop-no-line-irq uart-thre-irq uart-thre-cleared
+	uart-thre-after-tx uart-no-other-irq"
+if has_plugins uart 8259 timer8254; then
+	run uart 0 samples/uart.vmconf
+	expect uart $uart_checks
+fi
+if has_plugins uart-ioapic ioapic timer8254; then
+	# The same guest through the I/O APIC, with bytes from the host side.
+	printf 'vdm-rx' >"$tmp/rx"
+	sed -e 's/^vdev 8259 .*/vdev ioapic loc mem:0xfec00000 intr apic name ioapic/' \
+	    -e "s|^vdev ser8250 loc io:0x2f8 .*|vdev ser8250 loc io:0x2f8 intr ioapic:3 hostdev <$tmp/rx|" \
+	    -e 's/^load .*/&\ncmdline "via=ioapic rx=vdm-rx"/' samples/uart.vmconf >"$tmp/uart-ioapic.vmconf"
+	run uart 0 "$tmp/uart-ioapic.vmconf"
+	expect uart-ioapic $uart_checks uart-rda-irq uart-rx-data
+	grep -q "interrupts through the I/O APIC" "$tmp/out" ||
+		{ echo "FAIL uart-ioapic: the guest did not take via=ioapic"; fail=1; }
 fi
 [ $fail -eq 0 ] && echo "vdm kvm guests: all passed"
 exit $fail
