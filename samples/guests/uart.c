@@ -1,7 +1,9 @@
 /*
  * samples/guests/uart.c: a second 16550A UART (COM2, io:0x2f8, IRQ 3): its
  * loopback mode, and its THRE and RDA interrupts through the 8259 (default)
- * or the I/O APIC (command line `via=ioapic`, pin 3).
+ * or the I/O APIC (command line `via=ioapic`, pin 3; `trigger=level` makes
+ * the pin level-triggered, so each interrupt needs the local APIC's EOI to
+ * reach the I/O APIC and clear remote IRR).
  *
  * Checks: with `rx=TEXT` on the command line the host side has sent TEXT
  * and it arrives by received-data interrupts (first, before loopback mode
@@ -31,6 +33,7 @@
 #define UART_SCR 7
 
 static bool via_ioapic;
+static bool level; /* `trigger=level`: the I/O APIC pin level-triggered */
 static volatile unsigned thre_irqs, rda_irqs, other_irqs, irqs;
 static volatile char rx_buf[RX_MAX + 1];
 static volatile unsigned rx_len;
@@ -166,14 +169,16 @@ void guest_main(void)
 
 	via_ioapic = cmdline_value("via", via, sizeof(via)) && via[0] == 'i';
 	loop_irq_any = cmdline_value("loop-irq", via, sizeof(via)) && via[0] == 'a';
-	rt_printf("uart: interrupts through the %s\n", via_ioapic ? "I/O APIC" : "8259");
+	level = via_ioapic && cmdline_value("trigger", via, sizeof(via)) && via[0] == 'l';
+	rt_printf("uart: interrupts through the %s\n",
+		  via_ioapic ? (level ? "I/O APIC, level-triggered" : "I/O APIC") : "8259");
 	lapic_enable_pc();
 	clock_start();
 	if (via_ioapic) {
 		outb(PIC_MASTER + 1, 0xff);
 		outb(PIC_SLAVE + 1, 0xff);
 		rt_irq_set_handler(IOAPIC_VEC, com2_handler);
-		ioapic_route(COM2_IRQ, IOAPIC_VEC, false, false);
+		ioapic_route(COM2_IRQ, IOAPIC_VEC, level, false);
 	} else {
 		rt_irq_set_handler(PIC_VECTOR_IRQ0 + COM2_IRQ, com2_handler);
 		pic_init(PIC_VECTOR_IRQ0);
@@ -223,6 +228,16 @@ void guest_main(void)
 	outb(COM2 + UART_IER, 0);
 
 	rt_check("uart-no-other-irq", other_irqs == 0);
+	if (level) {
+		/* Every interrupt above was EOI'd at the local APIC; that EOI
+		 * must have reached the I/O APIC (remote IRR, bit 14, clear),
+		 * or the second THRE interrupt could not have come. */
+		uint32_t rte = ioapic_read(0x10 + 2 * COM2_IRQ);
+
+		rt_printf("rte %08x after %u interrupts\n", rte, irqs);
+		rt_check("uart-ioapic-level", (rte & (1u << 15)) != 0);
+		rt_check("uart-ioapic-remote-irr-clear", (rte & (1u << 14)) == 0);
+	}
 	if (via_ioapic)
 		ioapic_route(COM2_IRQ, IOAPIC_VEC, false, true);
 	else

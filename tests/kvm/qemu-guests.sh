@@ -19,7 +19,7 @@ fi
 fail=0
 # GUEST:APPEND (commas for spaces): the runs and their command lines.
 runs="hello:expect=vdm-hello irq: inject: pic-pit: ioapic-pit: uart:loop-irq=any
-uart:via=ioapic,loop-irq=any"
+uart:via=ioapic,loop-irq=any uart:via=ioapic,trigger=level,loop-irq=any"
 for run in $runs; do
 	guest=${run%%:*}
 	append=$(echo "${run#*:}" | tr ',' ' ')
