@@ -3,7 +3,7 @@
 # (-M microvm -kernel, PVH entry), as a side-by-side baseline for vdm's kvm
 # backend. isa-debug-exit at 0xf4 turns the guest's status S into QEMU's
 # exit status (S << 1) | 1, so success (S = 0) is 1.
-# The PC device guests need microvm's legacy devices: `pic=on,pit=on` (off
+# The PC device guests need microvm's legacy devices: `pic=on,pit=on,rtc=on` (off
 # by default; its I/O APIC is always there and maps ISA IRQ 0 to pin 2 as
 # vdm's configs do) and a second isa-serial at 0x2f8/IRQ 3. QEMU's 16550
 # raises its interrupt in loopback (no OUT2 gating), so the uart guest gets
@@ -18,7 +18,7 @@ if ! command -v "$QEMU" >/dev/null 2>&1; then
 fi
 fail=0
 # GUEST:APPEND (commas for spaces): the runs and their command lines.
-runs="hello:expect=vdm-hello irq: inject: pic-pit: ioapic-pit: uart:loop-irq=any
+runs="hello:expect=vdm-hello irq: inject: pic-pit: ioapic-pit: rtc: uart:loop-irq=any
 uart:via=ioapic,loop-irq=any uart:via=ioapic,trigger=level,loop-irq=any"
 for run in $runs; do
 	guest=${run%%:*}
@@ -30,7 +30,7 @@ for run in $runs; do
 		continue
 	fi
 	# kvm when usable, else tcg; -nodefaults keeps the port map to ours.
-	out=$(timeout 60 "$QEMU" -M microvm,pic=on,pit=on -accel kvm -accel tcg -m 64 \
+	out=$(timeout 60 "$QEMU" -M microvm,pic=on,pit=on,rtc=on -accel kvm -accel tcg -m 64 \
 		-nodefaults -no-user-config -nographic -serial stdio \
 		-chardev null,id=com2 -device isa-serial,iobase=0x2f8,irq=3,chardev=com2 \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x01 \

@@ -5,7 +5,7 @@
 # code, also the failure path (a debug-exit whose success value the guest
 # does not write ends vdm with a code in 33..63). Then the PC device guests
 # with their samples/*.vmconf (8259 + 8254 by ExtINT, I/O APIC + 8254 by
-# MSI, a second UART in loopback and by interrupts through each controller
+# MSI, the MC146818 RTC/CMOS, a second UART in loopback and by interrupts through each controller
 # with host input); a guest whose plugins are not built is reported SKIP.
 # Env: O, BIN, PLUGIN_DIR (tests/run-tests). Skips (77) without /dev/kvm,
 # without vdm or the two plugins, or without script(1) (the UART's stdout
@@ -89,6 +89,11 @@ if has_plugins ioapic-pit ioapic timer8254; then
 	run ioapic-pit 0 samples/ioapic-pit.vmconf
 	expect ioapic-pit ioapic-version ioapic-rte-readback ioapic-pit-rate \
 		ioapic-pit-rate-polling ioapic-pit-vector ioapic-mask-stops ioapic-unmask-resumes
+fi
+if has_plugins rtc mc146818 timer8254; then
+	run rtc 0 samples/rtc.vmconf
+	expect rtc rtc-battery-good rtc-update-flag rtc-seconds-advance rtc-one-second \
+		rtc-binary-mode cmos-base-memory cmos-extended-memory cmos-memory-above-16m
 fi
 uart_checks="uart-scratch uart-loop-msr uart-loop-dr uart-loop-iir-rda uart-loop-data
 	uart-loop-drained uart-loop-no-line-irq uart-thre-irq uart-thre-cleared
