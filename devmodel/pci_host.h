@@ -1,0 +1,57 @@
+/*
+ * devmodel/pci_host.h: the core's PCI host bridge for the backends that see
+ * raw port I/O (kvm, sim): configuration mechanism #1 on ports 0xcf8/0xcfc
+ * translated into accesses of VDEV_SPACE_PCICFG, and the host bridge
+ * function itself at 0:0.0. Xen decodes CF8/CFC in the hypervisor and sends
+ * IOREQ_TYPE_PCI_CONFIG, so a Xen VM does not attach it.
+ *
+ * Threads: attach/detach (and new/register/free) on vdm's main thread
+ * while no guest access runs; the port handlers on any vCPU thread.
+ */
+#ifndef VDM_PCI_HOST_H
+#define VDM_PCI_HOST_H
+
+#include <stdint.h>
+
+struct vm;
+struct iomap;
+struct pci_host;
+
+#define PCI_HOST_CONFIG_ADDRESS 0xcf8u
+#define PCI_HOST_CONFIG_DATA    0xcfcu
+
+/* The host bridge's identity (an i440FX-style host bridge). */
+#define PCI_HOST_VENDOR   0x8086u
+#define PCI_HOST_DEVICE   0x1237u
+#define PCI_HOST_CLASS    0x060000u
+#define PCI_HOST_REVISION 0x02u
+
+/*
+ * pci_host_new: a host bridge routing into map `m` (which must outlive it);
+ * nothing registered yet. NULL on ENOMEM.
+ * pci_host_register: claim pio 0xcf8-0xcfb, pio 0xcfc-0xcff and pcicfg
+ * 0:0.0 (4 KiB) in the map. Returns 0, or iomap_add's error (-EEXIST when
+ * something already owns one of them), with nothing left registered.
+ * pci_host_free: remove whatever is registered, wait for accesses in
+ * flight (iomap_drain) and free. NULL is fine.
+ */
+struct pci_host *pci_host_new(struct iomap *m);
+int pci_host_register(struct pci_host *ph);
+void pci_host_free(struct pci_host *ph);
+
+/* The CONFIG_ADDRESS register's current value (for tests and status). */
+uint32_t pci_host_config_address(const struct pci_host *ph);
+
+/*
+ * pci_host_attach: new + register on vm_iomap(vm), remembered for
+ * pci_host_detach. Call it from vm_assemble after the backend's setup when
+ * the backend is not Xen, before the memory map and the vdevs (so that a
+ * `reserve loc pci:0:0` or a device on 0:0.0 is reported as a conflict).
+ * Returns 0; -EEXIST when already attached to vm or a port is taken;
+ * -ENOMEM. pci_host_detach: undo it (before vm's iomap is freed); nothing
+ * when not attached.
+ */
+int pci_host_attach(struct vm *vm);
+void pci_host_detach(struct vm *vm);
+
+#endif /* VDM_PCI_HOST_H */
