@@ -160,11 +160,10 @@ void conform_check_restore_rejects_garbage(struct conform_run *run)
 	struct conform_session s;
 	struct vdev_testdev *dev = NULL;
 	unsigned char *good = NULL, *bad = NULL;
-	unsigned accepted = 0, tried = 0, width;
-	struct conform_point *points = NULL;
-	uint64_t *v1 = NULL, *v2 = NULL, *v3 = NULL;
-	int *r1 = NULL, *r2 = NULL, *r3 = NULL;
-	size_t cap, n;
+	unsigned accepted = 0, tried = 0;
+	unsigned char *again = NULL;
+	bool stable;
+	size_t cap;
 	ssize_t len;
 	char what[96];
 
@@ -184,22 +183,18 @@ void conform_check_restore_rejects_garbage(struct conform_run *run)
 	len = save(&s, dev, good, cap, "a valid state");
 	if (len < 0)
 		goto out;
-	/* Registers that read the same twice in a row must read the same
-	 * after the refused restores: a refusal changes nothing. */
-	width = conform_compare_width(s.desc, dev);
-	n = conform_points(dev, width, &points);
-	v1 = calloc(n + 1, sizeof(*v1));
-	v2 = calloc(n + 1, sizeof(*v2));
-	r1 = calloc(n + 1, sizeof(*r1));
-	r2 = calloc(n + 1, sizeof(*r2));
-	v3 = calloc(n + 1, sizeof(*v3));
-	r3 = calloc(n + 1, sizeof(*r3));
-	if (!v1 || !v2 || !v3 || !r1 || !r2 || !r3) {
+	/*
+	 * A refusal must change nothing: the state saved after the garbage
+	 * equals the state saved before. Saves, not register reads, since
+	 * reads have side effects (FIFOs). Only judged when two saves in a row
+	 * agree (if they do not, save-restore-roundtrip says so).
+	 */
+	again = calloc(1, cap);
+	if (!again) {
 		conform_fail(run, "out of memory");
 		goto out;
 	}
-	conform_read_all(&s, points, n, width, v1, r1);
-	conform_read_all(&s, points, n, width, v2, r2);
+	stable = save(&s, dev, again, cap, "again") == len && !memcmp(good, again, (size_t)len);
 
 	/* Empty. */
 	expect_refused(&s, dev, bad, 0, "an empty state", &accepted);
@@ -238,18 +233,13 @@ void conform_check_restore_rejects_garbage(struct conform_run *run)
 		expect_refused(&s, dev, bad, (size_t)len, what, &accepted);
 		tried++;
 	}
-	conform_read_all(&s, points, n, width, v3, r3);
-	for (size_t i = 0; i < n && !accepted; i++) {
-		if (v1[i] != v2[i] || r1[i] != r2[i]) /* changes by itself */
-			continue;
-		if (v3[i] == v2[i] && r3[i] == r2[i])
-			continue;
-		conform_fail(run,
-			     "after refused restores, width %u at region %u + 0x%llx reads "
-			     "0x%llx, before 0x%llx: a refused restore must change nothing",
-			     width, points[i].region, (unsigned long long)points[i].offset,
-			     (unsigned long long)v3[i], (unsigned long long)v2[i]);
-		break;
+	if (stable && !accepted) {
+		ssize_t after = save(&s, dev, again, cap, "after the refused restores");
+
+		if (after != len || memcmp(good, again, (size_t)len))
+			conform_fail(run,
+				     "the state saved after the refused restores differs from "
+				     "the state before: a refused restore must change nothing");
 	}
 	/* The good state is still accepted afterwards. */
 	conform_where(run, "restore the valid state after the garbage");
@@ -266,12 +256,6 @@ out:
 	}
 	free(good);
 	free(bad);
-	free(points);
-	free(v1);
-	free(v2);
-	free(r1);
-	free(r2);
-	free(v3);
-	free(r3);
+	free(again);
 	conform_session_close(&s);
 }

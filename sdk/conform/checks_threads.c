@@ -45,6 +45,7 @@ void conform_check_interrupts_via_host(struct conform_run *run)
 
 	if (conform_session_open(&s, run) < 0)
 		return;
+	conform_session_want_intr(&s);
 	a = conform_create(&s, false, false);
 	if (!a)
 		goto out;
@@ -82,6 +83,7 @@ void conform_check_no_interrupt_after_destroy(struct conform_run *run)
 
 	if (conform_session_open(&s, run) < 0)
 		return;
+	conform_session_want_intr(&s);
 	/* Two lives in a row: a late call may come at the next create too. */
 	for (int life = 0; life < 2; life++) {
 		dev = conform_create(&s, false, false);
@@ -159,6 +161,7 @@ void conform_check_threads_contract(struct conform_run *run)
 
 	if (conform_session_open(&s, run) < 0)
 		return;
+	conform_session_want_intr(&s);
 	dev = conform_create(&s, false, false);
 	if (!dev)
 		goto out;

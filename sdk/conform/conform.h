@@ -142,6 +142,13 @@ struct conform_session {
 int conform_session_open(struct conform_session *s, struct conform_run *run);
 void conform_session_close(struct conform_session *s);
 /*
+ * conform_session_want_intr: for a device that does not require `intr`,
+ * add "intr conform:0" (conform:1 for the second instance) to the default
+ * options when an instance accepts it, so that its interrupts are watched
+ * too. Nothing changes with --options or when the device refuses it.
+ */
+void conform_session_want_intr(struct conform_session *s);
+/*
  * conform_create: an instance with s->options (second: s->options2). On
  * failure NULL, and the check is marked skipped with the host's reason
  * unless `quiet`.

@@ -223,6 +223,29 @@ void conform_session_close(struct conform_session *s)
 	s->th = NULL;
 }
 
+void conform_session_want_intr(struct conform_session *s)
+{
+	char opts[sizeof(s->options)], opts2[sizeof(s->options2)];
+	struct vdev_testdev *dev;
+
+	if (s->user_options || (s->desc->flags & VDEV_F_INTR_REQUIRED))
+		return;
+	/* Options too long to extend stay as they are. */
+	if (snprintf(opts, sizeof(opts), "%s%sintr " INTC_NAME ":0", s->options,
+		     s->options[0] ? " " : "") >= (int)sizeof(opts) ||
+	    snprintf(opts2, sizeof(opts2), "%s%sintr " INTC_NAME ":1", s->options2,
+		     s->options2[0] ? " " : "") >= (int)sizeof(opts2))
+		return;
+	conform_where(s->run, "create with options \"%s\" (does it take an intr?)", opts);
+	dev = vdev_testhost_create(s->th, s->desc, opts);
+	if (!dev)
+		return; /* it does not: keep the options as they were */
+	vdev_testhost_destroy(dev);
+	memcpy(s->options, opts, sizeof(opts));
+	if (s->options2[0])
+		memcpy(s->options2, opts2, sizeof(opts2));
+}
+
 struct vdev_testdev *conform_create(struct conform_session *s, bool second, bool quiet)
 {
 	const char *options = second ? s->options2 : s->options;

@@ -6,6 +6,11 @@
 # A device that cannot be created with vdev-conform's default options
 # (say, it has REQUIRED options) gets its option text from
 # tests/conformance/options/NAME.options (one line, as after `vdev NAME`).
+# A check a device is exempt from, by the decision of its owner, is listed
+# in tests/conformance/options/NAME.waive, one "CHECK-ID reason" a line;
+# the waiver and its reason are printed on every run.
+# The seed is fixed (CONFORM_SEED, default 1) so that `make test` gives the
+# same verdict every time; run with other seeds to explore.
 # Exits 77 with SKIP when the directory holds no plugin.
 # Env (from tests/run-tests): O, BIN, PLUGIN_DIR.
 set -u
@@ -13,6 +18,7 @@ O=${O:-build/release}
 BIN=${BIN:-$O/bin}
 PLUGIN_DIR=${PLUGIN_DIR:-$O/lib/vdm}
 CONFORM="$BIN/vdev-conform"
+SEED=${CONFORM_SEED:-1}
 SRC=$(dirname "$0")
 
 if [ ! -x "$CONFORM" ]; then
@@ -30,11 +36,21 @@ for so in "$@"; do
 	name=$(basename "$so" .so)
 	name=${name#vdev-}
 	opts_file="$SRC/options/$name.options"
+	waive_file="$SRC/options/$name.waive"
 	echo "== $so"
+	waived=""
+	if [ -f "$waive_file" ]; then
+		while read -r id reason; do
+			case $id in '' | '#'*) continue ;; esac
+			echo "waived: $id: $reason"
+			waived="$waived${waived:+,}$id"
+		done <"$waive_file"
+	fi
 	if [ -f "$opts_file" ]; then
-		"$CONFORM" --options "$(head -n 1 "$opts_file")" "$so"
+		"$CONFORM" --seed "$SEED" ${waived:+--skip "$waived"} \
+			--options "$(head -n 1 "$opts_file")" "$so"
 	else
-		"$CONFORM" "$so"
+		"$CONFORM" --seed "$SEED" ${waived:+--skip "$waived"} "$so"
 	fi
 	rc=$?
 	[ $rc -eq 0 ] || failed="$failed $name"
