@@ -351,6 +351,30 @@ static int plugin_host_mem_read(vdev_host_t *h, uint64_t gpa, void *buf, size_t 
 	return guest_mem_read(vm_mem(inst->vm), gpa, buf, length);
 }
 
+static int plugin_host_mem_ranges(vdev_host_t *h, struct vdev_mem_range *ranges, unsigned max)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	const struct guest_mem *gm;
+	unsigned n = 0;
+
+	if (!inst || (!ranges && max))
+		return -EINVAL;
+	gm = vm_mem(inst->vm);
+	for (unsigned i = 0; i < guest_mem_count(gm); i++) {
+		const struct guest_mem_range *r = guest_mem_range_at(gm, i);
+		if (r->kind == GUEST_MEM_RESERVE)
+			continue;
+		if (n < max)
+			ranges[n] = (struct vdev_mem_range){
+				.start = r->start,
+				.length = r->length,
+				.kind = r->kind == GUEST_MEM_ROM ? VDEV_MEM_ROM : VDEV_MEM_RAM,
+			};
+		n++;
+	}
+	return (int)n;
+}
+
 static int plugin_host_mem_write(vdev_host_t *h, uint64_t gpa, const void *buf, size_t length)
 {
 	struct vdev_host_ctx *inst = plugin_host_check(h);
@@ -657,6 +681,7 @@ static const struct vdev_host plugin_host_table = {
     .log = plugin_host_log,
     .vlog = plugin_host_vlog,
     .terminate = plugin_host_terminate,
+    .mem_ranges = plugin_host_mem_ranges,
 };
 
 const struct vdev_host *plugin_host_services(void)

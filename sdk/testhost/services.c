@@ -66,7 +66,7 @@ static int svc_intr_lookup(vdev_host_t *h, const char *spec, struct vdev_line **
 	struct vdev_testhost *th;
 	struct vdev_line *l;
 	struct th_intc *c;
-	const char *colon;
+	size_t name_len;
 	uint64_t n;
 
 	if (!dev)
@@ -75,11 +75,10 @@ static int svc_intr_lookup(vdev_host_t *h, const char *spec, struct vdev_line **
 	if (!spec || !out)
 		return -EINVAL;
 	*out = NULL;
-	colon = strchr(spec, ':');
-	if (!colon || colon == spec || conf_number_parse(colon + 1, 0, &n, NULL) < 0)
+	if (conf_line_parse(spec, &name_len, &n, NULL) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&th->lock);
-	c = th_intc_find(th, spec, (size_t)(colon - spec));
+	c = th_intc_find(th, spec, name_len);
 	if (!c) {
 		pthread_mutex_unlock(&th->lock);
 		return -ENOENT;
@@ -228,41 +227,77 @@ static int svc_msi_send(vdev_host_t *h, uint64_t address, uint32_t data)
 
 /* ------------------------------------------------------------ guest memory */
 
-static int svc_mem_read(vdev_host_t *h, uint64_t gpa, void *buf, size_t length)
+/* The RAM bytes for a mem_read/mem_write of [gpa, gpa+length) in *p (NULL
+ * for length 0). RAM blocks never move or go away while the host lives, so
+ * the bytes stay valid after th->lock is dropped. */
+static int svc_mem_span(vdev_host_t *h, const char *service, uint64_t gpa, size_t length,
+			uint8_t **p)
 {
-	struct vdev_testdev *dev = service_enter(h, "mem_read");
-	uint8_t *p;
+	struct vdev_testdev *dev = service_enter(h, service);
 
+	*p = NULL;
 	if (!dev)
 		return -EINVAL;
 	if (!length)
 		return 0;
 	pthread_mutex_lock(&dev->th->lock);
-	p = th_ram_find(dev->th, gpa, length);
+	*p = th_ram_find(dev->th, gpa, length);
 	pthread_mutex_unlock(&dev->th->lock);
-	if (!p)
-		return -EFAULT;
-	/* RAM blocks never move or go away while the host lives. */
-	memcpy(buf, p, length);
-	return 0;
+	return *p ? 0 : -EFAULT;
+}
+
+static int svc_mem_read(vdev_host_t *h, uint64_t gpa, void *buf, size_t length)
+{
+	uint8_t *p;
+	int rc = svc_mem_span(h, "mem_read", gpa, length, &p);
+
+	if (rc == 0 && p)
+		memcpy(buf, p, length);
+	return rc;
 }
 
 static int svc_mem_write(vdev_host_t *h, uint64_t gpa, const void *buf, size_t length)
 {
-	struct vdev_testdev *dev = service_enter(h, "mem_write");
 	uint8_t *p;
+	int rc = svc_mem_span(h, "mem_write", gpa, length, &p);
 
-	if (!dev)
+	if (rc == 0 && p)
+		memcpy(p, buf, length);
+	return rc;
+}
+
+/* The RAM blocks of the test host, in address order (it has no ROM). */
+static int svc_mem_ranges(vdev_host_t *h, struct vdev_mem_range *ranges, unsigned max)
+{
+	struct vdev_testdev *dev = service_enter(h, "mem_ranges");
+	struct vdev_testhost *th;
+	unsigned n = 0;
+	uint64_t after = 0;
+	bool first = true;
+
+	if (!dev || (!ranges && max))
 		return -EINVAL;
-	if (!length)
-		return 0;
-	pthread_mutex_lock(&dev->th->lock);
-	p = th_ram_find(dev->th, gpa, length);
-	pthread_mutex_unlock(&dev->th->lock);
-	if (!p)
-		return -EFAULT;
-	memcpy(p, buf, length);
-	return 0;
+	th = dev->th;
+	pthread_mutex_lock(&th->lock);
+	/* blocks are kept in the order they were added: emit by address */
+	for (;;) {
+		const struct th_ram *next = NULL;
+		for (unsigned i = 0; i < th->ram_count; i++) {
+			const struct th_ram *r = &th->rams[i];
+			if ((first || r->gpa > after) && (!next || r->gpa < next->gpa))
+				next = r;
+		}
+		if (!next)
+			break;
+		if (n < max)
+			ranges[n] = (struct vdev_mem_range){
+				.start = next->gpa, .length = next->size, .kind = VDEV_MEM_RAM};
+		n++;
+		after = next->gpa;
+		first = false;
+	}
+	pthread_mutex_unlock(&th->lock);
+	return (int)n;
 }
 
 static void *svc_mem_map(vdev_host_t *h, uint64_t gpa, size_t length, uint32_t prot)
@@ -628,4 +663,5 @@ const struct vdev_host th_services = {
 	.log = svc_log,
 	.vlog = svc_vlog,
 	.terminate = svc_terminate,
+	.mem_ranges = svc_mem_ranges,
 };

@@ -62,10 +62,6 @@
 #define NS_PER_US 1000u
 
 /* Whether a host's services table reaches `field` (minor versions append). */
-#define TICKER_HOST_HAS(host, field)                                                               \
-	((host)->struct_size >= offsetof(struct vdev_host, field) + sizeof((host)->field))
-#define TICKER_CONFIG_HAS(cfg, field)                                                              \
-	((cfg)->struct_size >= offsetof(struct vdev_config, field) + sizeof((cfg)->field))
 
 /* ------------------------------------------------------------ the schema */
 
@@ -229,7 +225,7 @@ static void ticker_power_on(struct ticker *t)
 static int ticker_check_config(struct ticker *t, const struct vdev_config *cfg,
 			       const struct vdev_loc **loc)
 {
-	if (!TICKER_CONFIG_HAS(cfg, option_count) || cfg->option_count < TICKER_OPT_COUNT) {
+	if (!VDEV_CONFIG_HAS(cfg, option_count) || cfg->option_count < TICKER_OPT_COUNT) {
 		t->host->log(t->h, VDEV_LOG_ERROR, "host passed an incomplete configuration");
 		return -EINVAL;
 	}
@@ -268,9 +264,9 @@ static int ticker_create(const struct vdev_host *host, vdev_host_t *h,
 
 	/* Refuse a host too old for what we call (we call up to `terminate`'s
 	 * neighbours; log is checked first so that we can say why). */
-	if (host->abi_major != VDEV_ABI_MAJOR || !TICKER_HOST_HAS(host, log))
+	if (host->abi_major != VDEV_ABI_MAJOR || !VDEV_HOST_HAS(host, log))
 		return -EINVAL;
-	if (!TICKER_HOST_HAS(host, terminate)) {
+	if (!VDEV_HOST_HAS(host, terminate)) {
 		host->log(h, VDEV_LOG_ERROR, "host services table too small (%u bytes)",
 			  host->struct_size);
 		return -EINVAL;

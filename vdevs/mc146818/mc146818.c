@@ -43,9 +43,10 @@
  * sizes from option `ram-size`: base memory 0x15/0x16 (640 KiB), extended
  * memory above 1 MiB in KiB at 0x17/0x18 and 0x30/0x31 (capped at 0xffff),
  * 64 KiB blocks above 16 MiB at 0x34/0x35 (capped), and the checksum of
- * 0x10-0x2d at 0x2e (high) / 0x2f (low). Gap: vdm has no host service that
- * tells a device the VM's RAM size, so `ram-size` must be given in the
- * config (without it the extended sizes read 0).
+ * 0x10-0x2d at 0x2e (high) / 0x2f (low). Without `ram-size` the sizes
+ * come from the VM's memory map (host->mem_ranges, ABI 1.1): the RAM
+ * contiguous from address 0, as a BIOS would have counted it; a 1.0 host
+ * has no such service and the extended sizes then read 0.
  *
  * Reset (power-on of the VM, not of the battery): as the chip's RESET pin,
  * it clears PIE, AIE, UIE, SQWE and the flags, and deasserts the line; the
@@ -548,6 +549,30 @@ static void rtc_reset(void *dev)
 	r->host->timer_cancel(r->h, r->timer);
 }
 
+/*
+ * rtc_guest_ram: the RAM a BIOS would count, contiguous from 0 (ranges that
+ * touch are one; the PC hole below 1 MiB, reserved or ROM, is skipped as
+ * the memory-size bytes count from 1 MiB). 0 when the host cannot tell.
+ */
+static uint64_t rtc_guest_ram(const struct vdev_host *host, vdev_host_t *h)
+{
+	struct vdev_mem_range ranges[16];
+	uint64_t end = 0;
+	int n;
+
+	if (!VDEV_HOST_HAS(host, mem_ranges))
+		return 0;
+	n = host->mem_ranges(h, ranges, 16);
+	for (int i = 0; i < n && i < 16; i++) {
+		if (ranges[i].kind != VDEV_MEM_RAM)
+			continue;
+		if (ranges[i].start > end && !(end <= (1ull << 20) && ranges[i].start <= (1ull << 20)))
+			break;
+		end = ranges[i].start + ranges[i].length;
+	}
+	return end;
+}
+
 /* rtc_cmos_fill: the PC memory-size bytes and their checksum. */
 static void rtc_cmos_fill(struct rtc *r, uint64_t ram_size)
 {
@@ -662,9 +687,7 @@ static int rtc_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	r->anchor = rtc_tick_at(now_ns);
 	r->synced = r->anchor;
 	rtc_encode(r, start);
-	if (!opt[OPT_RAM_SIZE].v.u)
-		host->log(h, VDEV_LOG_DEBUG, "no ram-size: the CMOS extended-memory bytes read 0");
-	rtc_cmos_fill(r, opt[OPT_RAM_SIZE].v.u);
+	rtc_cmos_fill(r, opt[OPT_RAM_SIZE].v.u ? opt[OPT_RAM_SIZE].v.u : rtc_guest_ram(host, h));
 	*devp = r;
 	return 0;
 fail:

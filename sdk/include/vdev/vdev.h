@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define VDEV_ABI_MAJOR 1
-#define VDEV_ABI_MINOR 0
+#define VDEV_ABI_MINOR 1
 
 /* The one symbol a plugin exports, and its type. */
 #define VDEV_ENTRY_SYMBOL "vdev_plugin_entry"
@@ -187,6 +187,25 @@ enum vdev_log_level {
 #define VDEV_TERMINATE_MIN 32
 #define VDEV_TERMINATE_MAX 63
 
+/* One range of the guest's memory map (mem_ranges, ABI 1.1). */
+enum vdev_mem_kind { VDEV_MEM_RAM = 0, VDEV_MEM_ROM = 1 };
+struct vdev_mem_range {
+	uint64_t start, length;
+	enum vdev_mem_kind kind;
+};
+
+/*
+ * VDEV_HOST_HAS(host, field): does this host provide `field`, a service
+ * added by a later minor version? A plugin built against ABI 1.N runs on a
+ * 1.M host with M < N; it checks before calling anything newer than 1.0.
+ * VDEV_CONFIG_HAS(cfg, field): the same for struct vdev_config.
+ */
+#define VDEV_HOST_HAS(host, field)                                                                 \
+	((host)->struct_size >= offsetof(struct vdev_host, field) + sizeof((host)->field) &&      \
+	 (host)->field != NULL)
+#define VDEV_CONFIG_HAS(cfg, field)                                                                \
+	((cfg)->struct_size >= offsetof(struct vdev_config, field) + sizeof((cfg)->field))
+
 typedef void vdev_timer_fn(void *dev, void *arg);
 typedef void vdev_fd_fn(void *dev, void *arg, int fd, uint32_t events);
 
@@ -287,6 +306,17 @@ struct vdev_host {
 	 * the VM stops after the current callback. -EINVAL for another cause.
 	 */
 	int (*terminate)(vdev_host_t *h, int cause);
+
+	/* ---- ABI 1.1: check with VDEV_HOST_HAS before use ---- */
+
+	/*
+	 * mem_ranges: the guest's RAM and ROM, in address order (reserved
+	 * ranges are not memory). Fills up to `max` entries of `ranges` and
+	 * returns how many there are in all (which may exceed max), or a
+	 * negative errno. For devices that describe the machine to the guest:
+	 * an RTC's CMOS memory-size bytes, firmware tables.
+	 */
+	int (*mem_ranges)(vdev_host_t *h, struct vdev_mem_range *ranges, unsigned max);
 };
 
 /* ------------------------------------------------------------- instances */

@@ -336,6 +336,37 @@ static void test_cmos_ram_and_sizes(void **state)
 	teardown((void **)&g);
 }
 
+/*
+ * Without ram-size the memory-size bytes come from the VM's memory map
+ * (host mem_ranges, ABI 1.1): the PC layout of the QNX docs, RAM below
+ * 640 KiB, a hole, RAM from 1 MiB to 64 MiB.
+ */
+static void test_sizes_from_memory_map(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *dir = getenv("PLUGIN_DIR");
+	char path[4096];
+
+	assert_non_null(f);
+	snprintf(path, sizeof(path), "%s/vdev-mc146818.so", dir ? dir : ".");
+	if (!dir)
+		snprintf(path, sizeof(path), "%s", VDEV_PLUGIN_PATH);
+	f->th = vdev_testhost_new();
+	assert_non_null(f->th);
+	assert_int_equal(vdev_testhost_load(f->th, path, &f->desc), 0);
+	assert_int_equal(vdev_testhost_add_ram(f->th, 0x100000, 63u << 20), 0);
+	assert_int_equal(vdev_testhost_add_ram(f->th, 0, 0xa0000), 0);
+	f->dev = vdev_testhost_create(f->th, f->desc, START);
+	if (!f->dev)
+		fail_msg("create: %s", vdev_testhost_error(f->th));
+	/* 63 MiB above 1 MiB = 64512 KiB; 48 MiB above 16 MiB = 768 blocks */
+	assert_int_equal(cmos(f, 0x17) | cmos(f, 0x18) << 8, 64512);
+	assert_int_equal(cmos(f, 0x30) | cmos(f, 0x31) << 8, 64512);
+	assert_int_equal(cmos(f, 0x34) | cmos(f, 0x35) << 8, 768);
+	assert_int_equal(cmos(f, 0x15) | cmos(f, 0x16) << 8, 640);
+	*state = f;
+}
+
 static void test_reset_save_restore(void **state)
 {
 	struct fixture *f = *state, *g;
@@ -395,6 +426,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_update_ended_and_alarm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cmos_ram_and_sizes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_save_restore, setup, teardown),
+	    cmocka_unit_test_teardown(test_sizes_from_memory_map, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 	};
 
