@@ -71,6 +71,17 @@ int conf_diag_source(struct conf_diag *d, const char *file, const char *text);
 int conf_number_parse(const char *text, unsigned flags, uint64_t *value, size_t *bad_offset);
 
 /*
+ * conf_line_parse: an interrupt line spec "controller:line" (e.g. ioapic:4),
+ * the one syntax the host, the test host and the backends accept. The
+ * controller name is the `*name_len` bytes before the first ':' (not
+ * checked against any registry); the line is a conf_number_parse number
+ * without suffixes. Returns 0; -EINVAL when there is no ':', the name is
+ * empty or the number is bad (*bad_offset, when not NULL, is the offset in
+ * `spec` of the first bad character); -ERANGE when the number overflows.
+ */
+int conf_line_parse(const char *spec, size_t *name_len, uint64_t *line, size_t *bad_offset);
+
+/*
  * conf_loc_parse: a location spec: [mem:|io:]addr[,len], pci:bus:dev[.fn],
  * pci:vid/did. `default_space` applies to a bare address. Returns 0;
  * -EINVAL with a message in errbuf (and *bad_offset) otherwise.

@@ -490,3 +490,29 @@ int conf_intr_parse(const char *text, size_t len, bool pass, char **controller, 
 	*controller = strndup(text, colon);
 	return *controller ? 0 : -ENOMEM;
 }
+
+int conf_line_parse(const char *spec, size_t *name_len, uint64_t *line, size_t *bad_offset)
+{
+	const char *colon;
+	size_t bad = 0;
+	int rc;
+
+	if (bad_offset)
+		*bad_offset = 0;
+	if (!spec || !name_len || !line)
+		return -EINVAL;
+	colon = strchr(spec, ':');
+	if (!colon || colon == spec) {
+		if (bad_offset)
+			*bad_offset = colon ? 0 : strlen(spec);
+		return -EINVAL;
+	}
+	rc = conf_number_parse(colon + 1, 0, line, &bad);
+	if (rc < 0) {
+		if (bad_offset)
+			*bad_offset = (size_t)(colon + 1 - spec) + bad;
+		return rc;
+	}
+	*name_len = (size_t)(colon - spec);
+	return 0;
+}

@@ -9,13 +9,14 @@
  */
 #include "devmodel/irq.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "conf/conf.h"
 
 struct irq_controller {
 	struct irq_controller *next;
@@ -154,28 +155,8 @@ void irq_controller_unregister(struct irq_registry *r, struct irq_controller *c)
 	pthread_rwlock_unlock(&r->lock);
 }
 
-/* A line number: decimal or 0x hex, nothing else. */
-static int irq_parse_index(const char *text, uint64_t *value)
-{
-	int base = 10;
-	char *end;
-
-	if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-		base = 16;
-		text += 2;
-	}
-	if (!isxdigit((unsigned char)text[0]) || (base == 10 && !isdigit((unsigned char)text[0])))
-		return -EINVAL;
-	errno = 0;
-	*value = strtoull(text, &end, base);
-	if (errno || *end)
-		return -EINVAL;
-	return 0;
-}
-
 int irq_line_get(struct irq_registry *r, const char *spec, struct vdev_line **line)
 {
-	const char *colon;
 	size_t name_len;
 	uint64_t index = 0;
 	struct irq_controller *c;
@@ -183,17 +164,9 @@ int irq_line_get(struct irq_registry *r, const char *spec, struct vdev_line **li
 
 	if (!spec || !line)
 		return -EINVAL;
-	colon = strchr(spec, ':');
-	if (colon) {
-		name_len = (size_t)(colon - spec);
-		if (irq_parse_index(colon + 1, &index) < 0)
-			return -EINVAL;
-	} else if (strcmp(spec, "apic") == 0) {
+	if (strcmp(spec, "apic") == 0)
 		name_len = 4;
-	} else {
-		return -EINVAL;
-	}
-	if (name_len == 0)
+	else if (conf_line_parse(spec, &name_len, &index, NULL) < 0)
 		return -EINVAL;
 	l = calloc(1, sizeof(*l));
 	if (!l)

@@ -40,6 +40,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conf/conf.h"
 #include "devmodel/backend.h"
 #include "devmodel/evloop.h"
 #include "devmodel/exitcode.h"
@@ -330,18 +331,16 @@ static void sim_buffered_fire(void *ctx, struct evloop_item *item, uint32_t even
 static struct sim_controller *sim_find_line(struct sim_backend *sb, const char *spec,
 					    unsigned *line)
 {
-	const char *colon = strchr(spec, ':');
-	char *end;
+	size_t name_len;
+	uint64_t n;
 
-	if (!colon)
+	if (conf_line_parse(spec, &name_len, &n, NULL) < 0)
 		return NULL;
 	for (unsigned i = 0; i < SIM_CONTROLLERS; i++) {
 		struct sim_controller *c = &sb->ctrl[i];
-		if (strlen(c->name) != (size_t)(colon - spec) || strncmp(spec, c->name, (size_t)(colon - spec)))
+		if (strlen(c->name) != name_len || strncmp(spec, c->name, name_len))
 			continue;
-		errno = 0;
-		unsigned long n = strtoul(colon + 1, &end, 0);
-		if (errno || *end || end == colon + 1 || n >= c->lines)
+		if (n >= c->lines)
 			return NULL;
 		*line = (unsigned)n;
 		return c;
@@ -608,6 +607,7 @@ static struct backend_ops backend_sim = {
 	.name = "sim",
 	.description = "a simulated Xen domain driven by a guest script (--script FILE)",
 	.native_controllers = sim_native_controllers,
+	.pci_config_ports = true,
 	.setup = sim_setup,
 	.mem_backing = sim_mem_backing,
 	.run = sim_run,

@@ -184,7 +184,8 @@ static int parse_intr(const struct vdev_option_spec *spec, const char *text,
 	const char *colon = strchr(text, ':');
 	const char *p;
 	uint64_t line;
-	size_t bad = 0;
+	size_t name_len, bad = 0;
+	int rc;
 
 	for (p = text; p != colon && *p; p++) {
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
@@ -197,8 +198,13 @@ static int parse_intr(const struct vdev_option_spec *spec, const char *text,
 			spec->name, text);
 		return -EINVAL;
 	}
-	if (conf_number_parse(colon + 1, 0, &line, &bad) < 0 || line > UINT32_MAX) {
-		*bad_offset = (size_t)(colon + 1 - text) + bad;
+	rc = conf_line_parse(text, &name_len, &line, &bad);
+	if (rc == 0 && line > UINT32_MAX) {
+		rc = -ERANGE;
+		bad = (size_t)(colon + 1 - text);
+	}
+	if (rc < 0) {
+		*bad_offset = bad;
 		fmt_err(err, errlen, "option '%s': '%s' is not a line number in '%s'.", spec->name,
 			colon + 1, text);
 		return -EINVAL;

@@ -341,12 +341,12 @@ int vdev_testhost_add_intc(struct vdev_testhost *th, const char *name, unsigned 
 static int line_parse(struct vdev_testhost *th, const char *spec, struct th_intc **intc,
 		      unsigned *line)
 {
-	const char *colon = strchr(spec, ':');
+	size_t name_len;
 	uint64_t n;
 
-	if (!colon || conf_number_parse(colon + 1, 0, &n, NULL) < 0)
+	if (conf_line_parse(spec, &name_len, &n, NULL) < 0)
 		return -EINVAL;
-	*intc = th_intc_find(th, spec, (size_t)(colon - spec));
+	*intc = th_intc_find(th, spec, name_len);
 	if (!*intc)
 		return -ENOENT;
 	if (n >= (*intc)->line_count)

@@ -9,7 +9,7 @@ $(O)/tests/unit/test_iomap: $(O)/tests/unit/test_iomap.o $(O)/devmodel/iomap.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CORE_CMOCKA_LIBS) -lpthread
 
-$(O)/tests/unit/test_irq: $(O)/tests/unit/test_irq.o $(O)/devmodel/irq.o
+$(O)/tests/unit/test_irq: $(O)/tests/unit/test_irq.o $(O)/devmodel/irq.o $(CONF_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CORE_CMOCKA_LIBS) -lpthread
 

@@ -193,6 +193,32 @@ static char *diag_run(void (*fn)(struct conf_diag *d), unsigned *errors)
 	return buf;
 }
 
+/* conf_line_parse: the controller:line syntax every host shares. */
+static void test_line_spec(void **state)
+{
+	size_t name_len = 99, bad = 99;
+	uint64_t line = 99;
+
+	(void)state;
+	assert_int_equal(conf_line_parse("ioapic:4", &name_len, &line, &bad), 0);
+	assert_int_equal(name_len, 6);
+	assert_int_equal(line, 4);
+	assert_int_equal(conf_line_parse("pic-1.x:0x1f", &name_len, &line, NULL), 0);
+	assert_int_equal(name_len, 7);
+	assert_int_equal(line, 31);
+	assert_int_equal(conf_line_parse("ioapic", &name_len, &line, &bad), -EINVAL);
+	assert_int_equal(bad, 6);
+	assert_int_equal(conf_line_parse(":4", &name_len, &line, &bad), -EINVAL);
+	assert_int_equal(bad, 0);
+	assert_int_equal(conf_line_parse("ioapic:4x", &name_len, &line, &bad), -EINVAL);
+	assert_int_equal(bad, 8);
+	assert_int_equal(conf_line_parse("ioapic:", &name_len, &line, &bad), -EINVAL);
+	assert_int_equal(bad, 7);
+	assert_int_equal(conf_line_parse("ioapic:-1", &name_len, &line, NULL), -EINVAL);
+	assert_int_equal(conf_line_parse("a:99999999999999999999", &name_len, &line, NULL),
+			 -ERANGE);
+}
+
 static void diag_scenario(struct conf_diag *d)
 {
 	struct conf_pos p1 = {"vm.vmconf", 2, 5};
@@ -229,7 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_number_decimal_hex), cmocka_unit_test(test_number_multipliers),
 	    cmocka_unit_test(test_number_errors),      cmocka_unit_test(test_number_signed),
 	    cmocka_unit_test(test_loc_addr),	       cmocka_unit_test(test_loc_pci),
-	    cmocka_unit_test(test_loc_errors),	       cmocka_unit_test(test_diag_format),
+	    cmocka_unit_test(test_loc_errors),	       cmocka_unit_test(test_line_spec),	       cmocka_unit_test(test_diag_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
