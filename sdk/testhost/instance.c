@@ -23,16 +23,6 @@ static void diag_text_to_error(struct vdev_testhost *th, const char *prefix, cha
 	th_set_error(th, "%s%s", prefix, n ? text : "invalid options.");
 }
 
-static void mutex_init_recursive(pthread_mutex_t *m)
-{
-	pthread_mutexattr_t attr;
-
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(m, &attr);
-	pthread_mutexattr_destroy(&attr);
-}
-
 /*
  * The instance's config from text: "vdev NAME <options>" through
  * conf_parse_string, then vdev_config_build. On success fills dev->arena,
@@ -266,7 +256,7 @@ struct vdev_testdev *vdev_testhost_create(struct vdev_testhost *th,
 	dev->plugin = plugin;
 	dev->desc = desc;
 	dev->self_locked = (desc->flags & VDEV_F_SELF_LOCKED) != 0;
-	mutex_init_recursive(&dev->lock);
+	th_mutex_init_recursive(&dev->lock);
 	if (instance_configure(th, dev, options) < 0) {
 		vdev_arena_free(dev->arena);
 		pthread_mutex_destroy(&dev->lock);

@@ -166,6 +166,10 @@ int th_intc_register(struct vdev_testhost *th, const char *name, unsigned lines,
  * instances when `data_path`). */
 void th_dev_lock(struct vdev_testdev *dev, bool data_path);
 void th_dev_unlock(struct vdev_testdev *dev, bool data_path);
+
+/* th_mutex_init_recursive: `m` as a recursive mutex (the host lock and each
+ * instance lock: a plugin may call back into the host from under them). */
+void th_mutex_init_recursive(pthread_mutex_t *m);
 /* Returns the RAM bytes for [gpa, gpa+length) or NULL; th->lock held. */
 uint8_t *th_ram_find(struct vdev_testhost *th, uint64_t gpa, size_t length);
 

@@ -105,7 +105,7 @@ void th_dev_unlock(struct vdev_testdev *dev, bool data_path)
 		pthread_mutex_unlock(&dev->lock);
 }
 
-static void mutex_init_recursive(pthread_mutex_t *m)
+void th_mutex_init_recursive(pthread_mutex_t *m)
 {
 	pthread_mutexattr_t attr;
 
@@ -126,7 +126,7 @@ struct vdev_testhost *vdev_testhost_new(void)
 		free(th);
 		return NULL;
 	}
-	mutex_init_recursive(&th->lock);
+	th_mutex_init_recursive(&th->lock);
 	th->terminated = -1;
 	return th;
 }
