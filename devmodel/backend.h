@@ -41,6 +41,7 @@
 #ifndef VDM_BACKEND_H
 #define VDM_BACKEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "devmodel/guest_mem.h"
@@ -57,6 +58,13 @@ struct backend_ops {
 	 * default list.
 	 */
 	const char *const *native_controllers;
+	/*
+	 * The guest's port I/O to 0xcf8-0xcff reaches vdm (kvm, sim): the core
+	 * then attaches its PCI host bridge (configuration mechanism #1).
+	 * False where the hypervisor decodes CF8/CFC itself and sends PCI
+	 * configuration requests (Xen: IOREQ_TYPE_PCI_CONFIG).
+	 */
+	bool pci_config_ports;
 	int (*setup)(struct vm *vm);
 	void *(*mem_backing)(struct vm *vm, enum guest_mem_kind kind, uint64_t start,
 			     uint64_t length);

@@ -30,6 +30,7 @@
 
 #include "devmodel/control.h"
 #include "devmodel/evloop.h"
+#include "devmodel/pci_host.h"
 #include "devmodel/exitcode.h"
 #include "devmodel/guest_mem.h"
 #include "devmodel/iomap.h"
@@ -268,6 +269,7 @@ void vm_free(struct vm *vm)
 	vdev_plugin_set_free(vm->plugins);
 	evloop_free(vm->loop);
 	irq_registry_free(vm->irq);
+	pci_host_detach(vm);
 	iomap_free(vm->iomap);
 	guest_mem_free(vm->mem);
 	free(vm->mem_owners);
@@ -589,6 +591,13 @@ int vm_assemble(struct vm *vm, struct conf_diag *diag)
 			return VDM_EXIT_FATAL_START;
 		}
 		vm->backend_set_up = true;
+		if (vm->opts.backend->pci_config_ports) {
+			int pret = pci_host_attach(vm);
+			if (pret < 0) {
+				vm_log(vm, LOG_LVL_FATAL, "pci host bridge: %s", strerror(-pret));
+				return VDM_EXIT_FATAL_START;
+			}
+		}
 	}
 	rc = vm_build_memory(vm, diag);
 	if (rc == VDM_EXIT_FATAL_START)

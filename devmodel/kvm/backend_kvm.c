@@ -417,6 +417,7 @@ static void backend_kvm_teardown(struct vm *vm)
 
 static struct backend_ops backend_kvm = {
     .name = "kvm",
+    .pci_config_ports = true,
     .description = "runs the guest in its own VM on /dev/kvm (split irqchip, PVH/ELF loader)",
     .setup = backend_kvm_setup,
     .run = backend_kvm_run,

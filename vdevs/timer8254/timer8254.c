@@ -94,6 +94,7 @@ struct pit {
 	uint8_t portb;	       /* port 0x61 bits 0-3 */
 	uint8_t speaker_on;    /* last logged speaker state */
 	uint64_t last_fire_ns; /* when the timer last ran (rate limit) */
+	uint64_t due_ns;       /* the edge the host timer is armed for, 0 if none */
 };
 
 /* ------------------------------------------------------------------ time */
@@ -286,6 +287,17 @@ static void pit_update(struct pit *p)
 	}
 	if (!p->line)
 		return;
+	if (p->due_ns && p->due_ns <= now) {
+		/*
+		 * An edge fell due but its timer has not run yet (the guest's
+		 * access came first): give it now, since re-arming below for the
+		 * next edge would drop it and a guest polling the counter would
+		 * lose ticks.
+		 */
+		p->last_fire_ns = now;
+		p->host->line_set(p->h, p->line, 0);
+	}
+	p->due_ns = 0;
 	p->host->line_set(p->h, p->line, pit_out(c0, t));
 	rise = pit_next_rise(c0, t);
 	if (rise) {
@@ -294,6 +306,7 @@ static void pit_update(struct pit *p)
 		/* Rate limit: never sooner than PIT_MIN_TIMER_NS after the last run. */
 		if (p->last_fire_ns && at < p->last_fire_ns + PIT_MIN_TIMER_NS)
 			at = p->last_fire_ns + PIT_MIN_TIMER_NS;
+		p->due_ns = at;
 		p->host->timer_arm(p->h, p->timer, at > now ? at - now : 0, 0);
 	} else {
 		p->host->timer_cancel(p->h, p->timer);
@@ -306,6 +319,7 @@ static void pit_timer_fired(void *dev, void *arg)
 	struct pit *p = dev;
 
 	p->last_fire_ns = p->host->clock_ns(p->h);
+	p->due_ns = 0; /* this is the edge: pit_update must not give it twice */
 	/* The edge: low (if the line still shows the last level) then high. */
 	p->host->line_set(p->h, p->line, 0);
 	p->host->line_set(p->h, p->line, 1);
@@ -574,6 +588,7 @@ static void pit_reset(void *dev)
 	p->portb = 0;
 	p->speaker_on = 0;
 	p->last_fire_ns = 0;
+	p->due_ns = 0;
 	if (p->line)
 		p->host->line_set(p->h, p->line, 0);
 	p->host->timer_cancel(p->h, p->timer);
@@ -719,8 +734,17 @@ static ssize_t pit_save(void *dev, void *buf, size_t cap)
 	struct pit *p = dev;
 	struct vdev_state st;
 
+	uint64_t t = pit_now_tick(p);
+
+	/*
+	 * Bring every channel to the current clock first (what restore's
+	 * pit_update does too), so that the same device state always saves as
+	 * the same bytes.
+	 */
+	for (int i = 0; i < PIT_CHANNELS; i++)
+		pit_sync(&p->ch[i], t);
 	vdev_state_save_begin(&st, buf, cap, PIT_NAME, PIT_STATE_VERSION);
-	pit_state(&st, p, pit_now_tick(p));
+	pit_state(&st, p, t);
 	return vdev_state_save_end(&st);
 }
 
