@@ -11,6 +11,11 @@
 
 static const char *const space_names[VDEV_SPACE_COUNT] = { "mmio", "pio", "pcicfg" };
 
+
+/* True on a thread inside a device's PCI configuration access, where the
+ * device may move its BARs (region_add after start), as vdm allows. */
+static __thread bool th_in_pcicfg;
+
 /* The exclusive end of each space (0 = the whole 64-bit range). */
 static uint64_t space_limit(enum vdev_space space)
 {
@@ -115,7 +120,8 @@ int th_region_add(struct vdev_testdev *dev, enum vdev_space space, uint64_t base
 			}
 		}
 	}
-	if (th->started && space != VDEV_SPACE_PCICFG) {
+	/* as vdm: after start, only a PCI configuration write may move a BAR */
+	if (th->started && space != VDEV_SPACE_PCICFG && !th_in_pcicfg) {
 		pthread_mutex_unlock(&th->lock);
 		th_set_error(th, "%s: region_add after the guest started.", dev->name);
 		return -EPERM;
@@ -291,10 +297,13 @@ int vdev_testhost_access(struct vdev_testhost *th, enum vdev_space space, uint64
 	}
 	pthread_mutex_unlock(&th->lock);
 	th_hook_enter(dev, what);
+	bool was_pcicfg = th_in_pcicfg;
+	th_in_pcicfg = space == VDEV_SPACE_PCICFG;
 	if (is_write)
 		rc = dev->desc->ops->write(dev->state, &access, *value & mask);
 	else
 		rc = dev->desc->ops->read(dev->state, &access, &v);
+	th_in_pcicfg = was_pcicfg;
 	th_hook_exit(dev, what);
 	th_dev_unlock(dev, true);
 

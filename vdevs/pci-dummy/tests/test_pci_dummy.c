@@ -141,6 +141,8 @@ static void test_bar_sizing_bios(void **state)
 	uint32_t saved, mask;
 
 	create(f, "bar-size 64k");
+	/* a running guest's BIOS: BAR moves happen inside config writes */
+	vdev_testhost_start(f->th);
 	assert_int_equal(cfg_rd(f, 1, 0x04, 2), 0x2);          /* memory decode on */
 	saved = (uint32_t)cfg_rd(f, 1, 0x10, 4);
 	assert_int_equal(saved, 0xe0000000);                   /* default window */
