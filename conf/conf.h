@@ -27,8 +27,8 @@
 
 struct conf_pos {
 	const char *file; /* "<command line>" for bare arguments; owned by the conf_vm */
-	unsigned line;    /* 1-based */
-	unsigned col;     /* 1-based, in bytes */
+	unsigned line;	  /* 1-based */
+	unsigned col;	  /* 1-based, in bytes */
 };
 
 /*
@@ -43,9 +43,9 @@ struct conf_diag;
 struct conf_diag *conf_diag_new(FILE *out);
 void conf_diag_free(struct conf_diag *d);
 void conf_diag_error(struct conf_diag *d, const struct conf_pos *pos, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void conf_diag_note(struct conf_diag *d, const struct conf_pos *pos, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 unsigned conf_diag_error_count(const struct conf_diag *d);
 /*
  * conf_diag_source: remember the text of `file` so that later diagnostics
@@ -59,7 +59,7 @@ int conf_diag_source(struct conf_diag *d, const char *file, const char *text);
 
 /* conf_number_parse flags */
 #define CONF_NUM_MULTIPLIERS (1u << 0) /* K/M/G (k/m/g) suffix, x1024 */
-#define CONF_NUM_SIGNED      (1u << 1) /* a leading '-' or '+' is allowed */
+#define CONF_NUM_SIGNED	     (1u << 1) /* a leading '-' or '+' is allowed */
 
 /*
  * conf_number_parse: the whole of `text` as a decimal or 0x-hex number,
@@ -97,23 +97,23 @@ int conf_loc_parse(const char *text, enum vdev_space default_space, struct vdev_
 struct conf_option {
 	const char *name;
 	const char *value;
-	struct conf_pos pos;       /* of the option name */
+	struct conf_pos pos;	   /* of the option name */
 	struct conf_pos value_pos; /* of the value */
 };
 
 struct conf_loc {
 	struct vdev_loc loc;
-	bool has_space;   /* mem: or io: was written */
+	bool has_space;	  /* mem: or io: was written */
 	const char *text; /* as written, after substitution */
 	struct conf_pos pos;
 	/* pass only: loc spec[,len][,flags][=host] */
 	const char *pass_flags; /* "rw", "+x"...; NULL when not written */
 	bool has_host;
-	struct vdev_loc host;   /* =host_address or =pci:... */
+	struct vdev_loc host; /* =host_address or =pci:... */
 };
 
 struct conf_intr {
-	const char *text;       /* "ctrl:line" or "apic" */
+	const char *text;	/* "ctrl:line" or "apic" */
 	const char *controller; /* "ctrl" or "apic" */
 	bool has_line;
 	unsigned line;
@@ -131,7 +131,7 @@ struct conf_cpu {
 	int sched_priority;
 	char sched_policy; /* 'r', 'f', 'o' or 0 */
 	bool has_runmask;
-	uint64_t runmask;  /* bit N = host CPU N */
+	uint64_t runmask; /* bit N = host CPU N */
 	const char *partition;
 	struct conf_option *sets; /* `set` inside this cpu's context */
 	unsigned set_count;
@@ -139,14 +139,15 @@ struct conf_cpu {
 
 struct conf_memory {
 	struct conf_pos pos;
-	bool has_start;   /* no start: placed after the highest RAM/ROM so far */
-	uint64_t start;   /* resolved by the parser even when !has_start */
+	bool has_start; /* no start: placed after the highest RAM/ROM so far */
+	uint64_t start; /* resolved by the parser even when !has_start */
 	uint64_t length;
 };
 
 struct conf_load {
 	struct conf_pos pos;
-	const char *blob_type; /* NULL: sniff (ELF, ...); else "data", "acpi", "fdt", "initrd", "raw" */
+	const char
+	    *blob_type; /* NULL: sniff (ELF, ...); else "data", "acpi", "fdt", "initrd", "raw" */
 	bool has_address;
 	uint64_t address;
 	const char *path;
@@ -163,12 +164,12 @@ struct conf_region_ctx {
 };
 
 /* logger / log: filter set and destination */
-#define CONF_LOG_FATAL    (1u << 0)
+#define CONF_LOG_FATAL	  (1u << 0)
 #define CONF_LOG_INTERNAL (1u << 1)
-#define CONF_LOG_ERROR    (1u << 2)
-#define CONF_LOG_WARN     (1u << 3)
-#define CONF_LOG_INFO     (1u << 4)
-#define CONF_LOG_DEBUG    (1u << 5)
+#define CONF_LOG_ERROR	  (1u << 2)
+#define CONF_LOG_WARN	  (1u << 3)
+#define CONF_LOG_INFO	  (1u << 4)
+#define CONF_LOG_DEBUG	  (1u << 5)
 #define CONF_LOG_VERBOSE  (1u << 6)
 enum conf_log_dest { CONF_LOG_STDOUT, CONF_LOG_STDERR, CONF_LOG_SLOG, CONF_LOG_NONE };
 struct conf_logger {
@@ -178,20 +179,20 @@ struct conf_logger {
 };
 
 struct conf_vdev {
-	struct conf_pos pos;   /* of the `vdev` keyword */
-	const char *type;      /* "ser8250", "vdev-ser8250", or a path to a .so */
+	struct conf_pos pos; /* of the `vdev` keyword */
+	const char *type;    /* "ser8250", "vdev-ser8250", or a path to a .so */
 	struct conf_pos type_pos;
 	struct conf_loc *locs;
 	unsigned loc_count;
 	struct conf_intr *intrs; /* `intr` may repeat, and takes comma lists */
 	unsigned intr_count;
-	const char *name;        /* NULL when not given */
+	const char *name; /* NULL when not given */
 	struct conf_pos name_pos;
-	const char *log;         /* the per-vdev log spec, NULL when not given */
+	const char *log;	     /* the per-vdev log spec, NULL when not given */
 	struct conf_logger log_spec; /* `log` parsed; valid when log != NULL */
 	struct conf_option *options; /* device options in order, repeats kept */
 	unsigned option_count;
-	struct conf_option *sets;    /* `set` inside this vdev's context */
+	struct conf_option *sets; /* `set` inside this vdev's context */
 	unsigned set_count;
 };
 

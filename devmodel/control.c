@@ -78,9 +78,10 @@ static void control_stats(struct vm *vm, FILE *out)
 						 VDEV_SPACE_PCICFG};
 
 	fprintf(out, "uuid=%s\n", vm_uuid(vm));
-	fprintf(out, "state=%s\n", vm_stopping(vm)	     ? "stopping"
-				   : vm_guest_started(vm) ? "running"
-							  : "configured");
+	fprintf(out, "state=%s\n",
+		vm_stopping(vm)	       ? "stopping"
+		: vm_guest_started(vm) ? "running"
+				       : "configured");
 	for (unsigned i = 0; i < 3; i++)
 		fprintf(out, "unowned.%s=%llu\n", iomap_space_name(spaces[i]),
 			(unsigned long long)iomap_unowned_count(vm_iomap(vm), spaces[i]));
@@ -120,7 +121,8 @@ static void control_execute(struct control *c, char *line, FILE *out)
 			char *end;
 			errno = 0;
 			code = strtol(arg, &end, 0);
-			if (errno || *end || code < 0 || code > 255 || strtok_r(NULL, " \t\r", &save)) {
+			if (errno || *end || code < 0 || code > 255 ||
+			    strtok_r(NULL, " \t\r", &save)) {
 				fprintf(out, "error: quit takes an exit code 0..255\n");
 				return;
 			}
@@ -286,7 +288,8 @@ int control_open(struct vm *vm, struct control **out)
 	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		ret = -errno;
-		vm_log(vm, LOG_LVL_ERROR, "control socket: cannot create %s: %s", dir, strerror(errno));
+		vm_log(vm, LOG_LVL_ERROR, "control socket: cannot create %s: %s", dir,
+		       strerror(errno));
 		free(c);
 		return ret;
 	}
@@ -295,7 +298,8 @@ int control_open(struct vm *vm, struct control **out)
 	if (fd >= 0) {
 		close(fd);
 		vm_log(vm, LOG_LVL_ERROR,
-		       "control socket %s is in use by another vdm: give this VM another `system` name",
+		       "control socket %s is in use by another vdm: give this VM another `system` "
+		       "name",
 		       c->path);
 		free(c);
 		return -EADDRINUSE;
@@ -344,7 +348,8 @@ const char *control_path(const struct control *c)
 
 int control_client(const char *system, const char *command)
 {
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], buf[4096], last[CONTROL_LINE_MAX] = "";
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], buf[4096],
+	    last[CONTROL_LINE_MAX] = "";
 	size_t last_len = 0;
 	int fd, ret = -EPROTO;
 	ssize_t n;
@@ -354,7 +359,8 @@ int control_client(const char *system, const char *command)
 	fd = control_connect(path);
 	if (fd < 0)
 		return fd;
-	if (send(fd, command, strlen(command), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
+	if (send(fd, command, strlen(command), MSG_NOSIGNAL) < 0 ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
 		ret = -errno;
 		close(fd);
 		return ret;

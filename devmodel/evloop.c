@@ -36,7 +36,7 @@
 struct evloop_item {
 	struct evloop_item *next;
 	int fd;
-	bool is_timer;	   /* fd is ours (a timerfd), or -1 on a virtual clock */
+	bool is_timer; /* fd is ours (a timerfd), or -1 on a virtual clock */
 	struct evloop *loop;
 	/* a timer on a virtual clock: */
 	bool armed;

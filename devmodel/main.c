@@ -59,32 +59,33 @@ struct cli {
 
 static void cli_usage(FILE *out)
 {
-	fprintf(out,
-		"usage: vdm [options] @file.vmconf [config words...]\n"
-		"\n"
-		"  --check               parse and validate the configuration (no hypervisor),\n"
-		"                        print the VM description; exit 0 or 65\n"
-		"  --backend xen|kvm|sim the hypervisor side (default: xen with --domid, else\n"
-		"                        kvm when /dev/kvm opens, else sim)\n"
-		"  --domid N             the Xen domain to attach to\n"
-		"  --plugin-path DIR     search DIR for vdev-NAME.so first (repeatable)\n"
-		"  --asinfo NAME=START,LENGTH\n"
-		"                        an address-space entry for $asinfo_start{NAME} and\n"
-		"                        $asinfo_length{NAME} (repeatable)\n"
-		"  --script FILE         the guest script (sim backend)\n"
-		"  --describe NAME       print a plugin's descriptor and option schema\n"
-		"  --restrict            xen: after set-up, restrict the Xen handles to the\n"
-		"                        domain and drop privileges (VDM_XEN_USER, default nobody)\n"
-		"  --control SYSTEM CMD  send CMD (status, stats, reset, quit [CODE], help) to\n"
-		"                        the running VM named SYSTEM and print the reply\n"
-		"  --help, --version\n"
-		"\n"
-		"Words that are not options are configuration (qvm language), e.g. `dryrun`.\n"
-		"Plugin search path: --plugin-path, $VDM_PLUGIN_PATH, <vdm>/../lib/vdm, %s.\n"
-		"Exit codes: 0 normal, 3 power cut, 4 watchdog, 5 unsupported, 6 vdev error,\n"
-		"7 unexpected, 32-63 set by a vdev, 64 fatal before start, 65 configuration,\n"
-		"96 fatal after start.\n",
-		VDM_PLUGIN_INSTALL_DIR);
+	fprintf(
+	    out,
+	    "usage: vdm [options] @file.vmconf [config words...]\n"
+	    "\n"
+	    "  --check               parse and validate the configuration (no hypervisor),\n"
+	    "                        print the VM description; exit 0 or 65\n"
+	    "  --backend xen|kvm|sim the hypervisor side (default: xen with --domid, else\n"
+	    "                        kvm when /dev/kvm opens, else sim)\n"
+	    "  --domid N             the Xen domain to attach to\n"
+	    "  --plugin-path DIR     search DIR for vdev-NAME.so first (repeatable)\n"
+	    "  --asinfo NAME=START,LENGTH\n"
+	    "                        an address-space entry for $asinfo_start{NAME} and\n"
+	    "                        $asinfo_length{NAME} (repeatable)\n"
+	    "  --script FILE         the guest script (sim backend)\n"
+	    "  --describe NAME       print a plugin's descriptor and option schema\n"
+	    "  --restrict            xen: after set-up, restrict the Xen handles to the\n"
+	    "                        domain and drop privileges (VDM_XEN_USER, default nobody)\n"
+	    "  --control SYSTEM CMD  send CMD (status, stats, reset, quit [CODE], help) to\n"
+	    "                        the running VM named SYSTEM and print the reply\n"
+	    "  --help, --version\n"
+	    "\n"
+	    "Words that are not options are configuration (qvm language), e.g. `dryrun`.\n"
+	    "Plugin search path: --plugin-path, $VDM_PLUGIN_PATH, <vdm>/../lib/vdm, %s.\n"
+	    "Exit codes: 0 normal, 3 power cut, 4 watchdog, 5 unsupported, 6 vdev error,\n"
+	    "7 unexpected, 32-63 set by a vdev, 64 fatal before start, 65 configuration,\n"
+	    "96 fatal after start.\n",
+	    VDM_PLUGIN_INSTALL_DIR);
 	fprintf(out, "Backends compiled in:");
 	if (!backend_first())
 		fprintf(out, " none");

@@ -102,8 +102,8 @@ struct sim_backend {
 	bool hv_thread_started;
 	pid_t hv_child;
 
-	int wake_fd;             /* eventfd: stop() or DONE happened */
-	atomic_bool done;        /* the script reported its result */
+	int wake_fd;	  /* eventfd: stop() or DONE happened */
+	atomic_bool done; /* the script reported its result */
 	atomic_int result;
 	atomic_bool stopping;
 };
@@ -142,8 +142,8 @@ static void sim_pulse(void *ctx, unsigned line)
 }
 
 static const struct irq_controller_ops sim_controller_ops = {
-	.set_level = sim_set_level,
-	.pulse = sim_pulse,
+    .set_level = sim_set_level,
+    .pulse = sim_pulse,
 };
 
 static int sim_msi(void *ctx, uint64_t address, uint32_t data)
@@ -178,8 +178,10 @@ static bool sim_process_mode(struct vm *vm)
 	/* `set sim-process on|off`: the last one given wins */
 	for (unsigned i = 0; i < conf->set_count; i++)
 		if (!strcmp(conf->sets[i].name, "sim-process") && conf->sets[i].value)
-			on = !strcmp(conf->sets[i].value, "on") || !strcmp(conf->sets[i].value, "1") ||
-			     !strcmp(conf->sets[i].value, "yes") || !strcmp(conf->sets[i].value, "true");
+			on = !strcmp(conf->sets[i].value, "on") ||
+			     !strcmp(conf->sets[i].value, "1") ||
+			     !strcmp(conf->sets[i].value, "yes") ||
+			     !strcmp(conf->sets[i].value, "true");
 	return on;
 }
 
@@ -280,10 +282,10 @@ static void sim_request_failed(void *ctx, uint32_t vcpu, const ioreq_t *req, int
 }
 
 static const struct ioreq_engine_ops sim_engine_ops = {
-	.pending = sim_pending,
-	.notify = sim_notify,
-	.invalidate = sim_invalidate,
-	.request_failed = sim_request_failed,
+    .pending = sim_pending,
+    .notify = sim_notify,
+    .invalidate = sim_invalidate,
+    .request_failed = sim_request_failed,
 };
 
 struct sim_vcpu_arg {
@@ -313,7 +315,8 @@ static void *sim_vcpu_main(void *arg)
 		if (read(pfd[0].fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 			break;
 		if (ioreq_engine_service_vcpu(sb->engine, vcpu) < 0)
-			vm_log(sb->vm, LOG_LVL_ERROR, "vCPU %u: cannot answer the hypervisor", vcpu);
+			vm_log(sb->vm, LOG_LVL_ERROR, "vCPU %u: cannot answer the hypervisor",
+			       vcpu);
 	}
 	return NULL;
 }
@@ -473,16 +476,17 @@ static int sim_run(struct vm *vm)
 			       (unsigned long long)r->start);
 	}
 	struct ioreq_engine_config cfg = {
-		.shared = sb->dom.iopage,
-		.nr_vcpus = vcpus,
-		.buffered = sb->dom.bufpage,
-		.io = vm_io(vm),
-		.ops = &sim_engine_ops,
-		.ctx = sb,
+	    .shared = sb->dom.iopage,
+	    .nr_vcpus = vcpus,
+	    .buffered = sb->dom.bufpage,
+	    .io = vm_io(vm),
+	    .ops = &sim_engine_ops,
+	    .ctx = sb,
 	};
 	ret = ioreq_engine_create(&cfg, &sb->engine);
 	if (ret < 0) {
-		vm_log(vm, LOG_LVL_FATAL, "sim: cannot create the ioreq engine: %s", strerror(-ret));
+		vm_log(vm, LOG_LVL_FATAL, "sim: cannot create the ioreq engine: %s",
+		       strerror(-ret));
 		return VDM_EXIT_FATAL_START;
 	}
 	if (evloop_watch(vm_evloop(vm), sb->dom.control_dm, EPOLLIN, sim_control_fire, sb, NULL,
@@ -510,7 +514,8 @@ static int sim_run(struct vm *vm)
 	       sb->script ? "script " : "no script: idle until stopped",
 	       sb->script ? (sb->process_mode ? "in a separate process" : "in a thread") : "");
 	if (sb->script && (ret = sim_start_hypervisor(sb)) < 0) {
-		vm_log(vm, LOG_LVL_FATAL, "sim: cannot start the hypervisor side: %s", strerror(-ret));
+		vm_log(vm, LOG_LVL_FATAL, "sim: cannot start the hypervisor side: %s",
+		       strerror(-ret));
 		code = VDM_EXIT_FATAL_START;
 		goto out;
 	}
@@ -531,12 +536,14 @@ static int sim_run(struct vm *vm)
 			if (!grace_end)
 				grace_end = evloop_now_ns() + SIM_GRACE_MS * 1000000ull;
 			else if (evloop_now_ns() > grace_end) {
-				vm_log(vm, LOG_LVL_WARN, "sim: the script did not finish after the VM stopped");
+				vm_log(vm, LOG_LVL_WARN,
+				       "sim: the script did not finish after the VM stopped");
 				atomic_store(&sb->result, 1);
 				break;
 			}
 		}
-		if (poll(&pfd, 1, grace_end ? 100 : -1) > 0 && read(sb->wake_fd, &count, sizeof(count)) < 0) {
+		if (poll(&pfd, 1, grace_end ? 100 : -1) > 0 &&
+		    read(sb->wake_fd, &count, sizeof(count)) < 0) {
 			/* nothing to do: the flags say what happened */
 		}
 	}
@@ -604,14 +611,14 @@ static void sim_teardown(struct vm *vm)
 }
 
 static struct backend_ops backend_sim = {
-	.name = "sim",
-	.description = "a simulated Xen domain driven by a guest script (--script FILE)",
-	.native_controllers = sim_native_controllers,
-	.pci_config_ports = true,
-	.setup = sim_setup,
-	.mem_backing = sim_mem_backing,
-	.run = sim_run,
-	.stop = sim_stop,
-	.teardown = sim_teardown,
+    .name = "sim",
+    .description = "a simulated Xen domain driven by a guest script (--script FILE)",
+    .native_controllers = sim_native_controllers,
+    .pci_config_ports = true,
+    .setup = sim_setup,
+    .mem_backing = sim_mem_backing,
+    .run = sim_run,
+    .stop = sim_stop,
+    .teardown = sim_teardown,
 };
 BACKEND_REGISTER(backend_sim)

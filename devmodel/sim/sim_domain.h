@@ -40,22 +40,22 @@ struct sim_domain {
 	buffered_iopage_t *bufpage; /* MAP_SHARED memfd page */
 	int to_dm[SIM_MAX_VCPUS];   /* eventfd: Xen notified the vCPU's port */
 	int to_hv[SIM_MAX_VCPUS];   /* eventfd: the device model notified back */
-	int buf_to_dm;              /* eventfd: the buffered ring has entries */
-	int stop_fd;                /* eventfd: the VM is gone, stop waiting */
-	int control_hv;             /* socket end of the hypervisor side */
-	int control_dm;             /* socket end of the device-model side */
+	int buf_to_dm;		    /* eventfd: the buffered ring has entries */
+	int stop_fd;		    /* eventfd: the VM is gone, stop waiting */
+	int control_hv;		    /* socket end of the hypervisor side */
+	int control_dm;		    /* socket end of the device-model side */
 	struct sim_ram ram[SIM_MAX_RAM];
 	unsigned ram_count;
-	unsigned timeout_ms;        /* how long the hypervisor waits for an answer */
+	unsigned timeout_ms; /* how long the hypervisor waits for an answer */
 };
 
 /* Control messages, hypervisor side -> device model; one reply each. */
 enum sim_msg_op {
 	SIM_MSG_WAIT = 1, /* advance virtual time by arg ns, run due timers */
-	SIM_MSG_LINE,     /* name: reply level (a) and rising edges (b) */
-	SIM_MSG_MSI,      /* pop the oldest MSI: status 1 and a=address, b=data; 0 if none */
-	SIM_MSG_STATUS,   /* status: the VM's exit code once it ended, else -1 */
-	SIM_MSG_DONE,     /* the script ended with result arg (0 = every step passed) */
+	SIM_MSG_LINE,	  /* name: reply level (a) and rising edges (b) */
+	SIM_MSG_MSI,	  /* pop the oldest MSI: status 1 and a=address, b=data; 0 if none */
+	SIM_MSG_STATUS,	  /* status: the VM's exit code once it ended, else -1 */
+	SIM_MSG_DONE,	  /* the script ended with result arg (0 = every step passed) */
 };
 
 struct sim_msg {

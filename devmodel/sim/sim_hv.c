@@ -49,7 +49,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int why_set(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int why_set(char *why, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int why_set(char *why, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -90,7 +91,8 @@ int sim_hv_post(struct sim_domain *d, unsigned vcpu, ioreq_t *req, char *why, si
 	slot_set_state(slot, STATE_IOREQ_READY);
 	counter = 1;
 	if (write(d->to_dm[vcpu], &counter, sizeof(counter)) != sizeof(counter))
-		return why_set(why, whylen, "cannot notify vCPU %u's port: %s", vcpu, strerror(errno));
+		return why_set(why, whylen, "cannot notify vCPU %u's port: %s", vcpu,
+			       strerror(errno));
 
 	/*
 	 * Wait like Xen's wait_for_io: look at the state on every wake-up and
@@ -103,12 +105,12 @@ int sim_hv_post(struct sim_domain *d, unsigned vcpu, ioreq_t *req, char *why, si
 					{.fd = d->stop_fd, .events = POLLIN}};
 		state = slot_state(slot);
 		if (state > STATE_IORESP_READY)
-			return why_set(why, whylen, "weird HVM iorequest state %u on vCPU %u", state,
-				       vcpu);
+			return why_set(why, whylen, "weird HVM iorequest state %u on vCPU %u",
+				       state, vcpu);
 		if (state == STATE_IOREQ_NONE)
-			return why_set(why, whylen,
-				       "the device model wrote state NONE on vCPU %u (only Xen may)",
-				       vcpu);
+			return why_set(
+			    why, whylen,
+			    "the device model wrote state NONE on vCPU %u (only Xen may)", vcpu);
 		if (state < seen)
 			return why_set(why, whylen,
 				       "weird HVM ioreq state transition %u -> %u on vCPU %u", seen,
@@ -117,7 +119,8 @@ int sim_hv_post(struct sim_domain *d, unsigned vcpu, ioreq_t *req, char *why, si
 		if (state == STATE_IORESP_READY)
 			break;
 		if (now_ms() > deadline) {
-			snprintf(why, whylen, "the device model did not answer within %u ms (state %u)",
+			snprintf(why, whylen,
+				 "the device model did not answer within %u ms (state %u)",
 				 d->timeout_ms, state);
 			return -ETIMEDOUT;
 		}
@@ -128,7 +131,8 @@ int sim_hv_post(struct sim_domain *d, unsigned vcpu, ioreq_t *req, char *why, si
 				return -ECANCELED;
 			}
 			if (read(d->to_hv[vcpu], &ignored, sizeof(ignored)) < 0 && errno != EAGAIN)
-				return why_set(why, whylen, "event channel read: %s", strerror(errno));
+				return why_set(why, whylen, "event channel read: %s",
+					       strerror(errno));
 		}
 	}
 	atomic_thread_fence(memory_order_acquire);
@@ -165,11 +169,20 @@ int sim_hv_post_buffered(struct sim_domain *d, uint8_t type, uint64_t addr, unsi
 	if (addr > 0xfffff)
 		return -EINVAL;
 	switch (size) {
-	case 1: bp.size = 0; break;
-	case 2: bp.size = 1; break;
-	case 4: bp.size = 2; break;
-	case 8: bp.size = 3; break;
-	default: return -EINVAL;
+	case 1:
+		bp.size = 0;
+		break;
+	case 2:
+		bp.size = 1;
+		break;
+	case 4:
+		bp.size = 2;
+		break;
+	case 8:
+		bp.size = 3;
+		break;
+	default:
+		return -EINVAL;
 	}
 	bp.type = type;
 	bp.dir = IOREQ_WRITE;
@@ -219,7 +232,8 @@ struct script_run {
 	unsigned vcpu;
 };
 
-static int step_fail(struct script_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int step_fail(struct script_run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static int step_fail(struct script_run *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -238,9 +252,12 @@ static int step_fail(struct script_run *r, const char *fmt, ...)
 static uint8_t ioreq_type(enum vdev_space space)
 {
 	switch (space) {
-	case VDEV_SPACE_PIO: return IOREQ_TYPE_PIO;
-	case VDEV_SPACE_PCICFG: return IOREQ_TYPE_PCI_CONFIG;
-	default: return IOREQ_TYPE_COPY;
+	case VDEV_SPACE_PIO:
+		return IOREQ_TYPE_PIO;
+	case VDEV_SPACE_PCICFG:
+		return IOREQ_TYPE_PCI_CONFIG;
+	default:
+		return IOREQ_TYPE_COPY;
 	}
 }
 
@@ -266,19 +283,20 @@ static int run_single(struct script_run *r)
 {
 	const struct vms_step *s = r->step;
 	ioreq_t req = {
-		.type = ioreq_type(s->space),
-		.addr = s->space == VDEV_SPACE_PCICFG ? xen_pci_addr(s->addr) : s->addr,
-		.size = s->size,
-		.count = 1,
-		.dir = s->op == VMS_READ ? IOREQ_READ : IOREQ_WRITE,
-		/* Xen starts a read with data ~0; a write carries the register as is */
-		.data = s->op == VMS_READ ? ~0ull : s->value,
+	    .type = ioreq_type(s->space),
+	    .addr = s->space == VDEV_SPACE_PCICFG ? xen_pci_addr(s->addr) : s->addr,
+	    .size = s->size,
+	    .count = 1,
+	    .dir = s->op == VMS_READ ? IOREQ_READ : IOREQ_WRITE,
+	    /* Xen starts a read with data ~0; a write carries the register as is */
+	    .data = s->op == VMS_READ ? ~0ull : s->value,
 	};
 
 	if (post(r, &req) < 0)
 		return -1;
 	if (s->op == VMS_READ && s->has_expect && (req.data & s->mask) != (s->value & s->mask))
-		return step_fail(r, "expected 0x%" PRIx64 ", read 0x%" PRIx64 " (mask 0x%" PRIx64 ")",
+		return step_fail(r,
+				 "expected 0x%" PRIx64 ", read 0x%" PRIx64 " (mask 0x%" PRIx64 ")",
 				 s->value & s->mask, req.data & s->mask, s->mask);
 	return 0;
 }
@@ -310,14 +328,14 @@ static int run_rep(struct script_run *r)
 		if (s->op != VMS_REP_STOS)
 			n = items_in_page(ram, s->size, s->df, n);
 		ioreq_t req = {
-			.type = ioreq_type(s->space),
-			.addr = dev,
-			.size = s->size,
-			.count = n,
-			.dir = s->op == VMS_REP_READ ? IOREQ_READ : IOREQ_WRITE,
-			.df = s->df,
-			.data_is_ptr = s->op != VMS_REP_STOS,
-			.data = s->op == VMS_REP_STOS ? s->value : ram,
+		    .type = ioreq_type(s->space),
+		    .addr = dev,
+		    .size = s->size,
+		    .count = n,
+		    .dir = s->op == VMS_REP_READ ? IOREQ_READ : IOREQ_WRITE,
+		    .df = s->df,
+		    .data_is_ptr = s->op != VMS_REP_STOS,
+		    .data = s->op == VMS_REP_STOS ? s->value : ram,
 		};
 		if (post(r, &req) < 0)
 			return -1;
@@ -376,8 +394,9 @@ static int run_step(struct script_run *r)
 		}
 		for (size_t i = 0; i < s->byte_count; i++)
 			if (p[i] != s->bytes[i])
-				return step_fail(r, "guest RAM at 0x%" PRIx64 " is 0x%02x, expected 0x%02x",
-						 s->addr + i, p[i], s->bytes[i]);
+				return step_fail(
+				    r, "guest RAM at 0x%" PRIx64 " is 0x%02x, expected 0x%02x",
+				    s->addr + i, p[i], s->bytes[i]);
 		return 0;
 	case VMS_LINE:
 	case VMS_EDGES:
@@ -399,14 +418,17 @@ static int run_step(struct script_run *r)
 			return -1;
 		if (s->op == VMS_NO_MSI)
 			return rep.status == 0 ? 0
-					       : step_fail(r, "an MSI is pending: address 0x%" PRIx64
-							      " data 0x%" PRIx64, rep.a, rep.b);
+					       : step_fail(r,
+							   "an MSI is pending: address 0x%" PRIx64
+							   " data 0x%" PRIx64,
+							   rep.a, rep.b);
 		if (rep.status != 1)
 			return step_fail(r, "no MSI was sent");
 		if (rep.a != s->addr || rep.b != s->value)
-			return step_fail(r, "MSI address 0x%" PRIx64 " data 0x%" PRIx64
-					 ", expected 0x%" PRIx64 " 0x%" PRIx64, rep.a, rep.b,
-					 s->addr, s->value);
+			return step_fail(r,
+					 "MSI address 0x%" PRIx64 " data 0x%" PRIx64
+					 ", expected 0x%" PRIx64 " 0x%" PRIx64,
+					 rep.a, rep.b, s->addr, s->value);
 		return 0;
 	case VMS_WAIT:
 		if (control(r, SIM_MSG_WAIT, s->value, NULL, &rep) < 0)
@@ -414,8 +436,11 @@ static int run_step(struct script_run *r)
 		return rep.status < 0 ? step_fail(r, "wait failed: %s", strerror((int)-rep.status))
 				      : 0;
 	case VMS_INVALIDATE: {
-		ioreq_t req = {.type = IOREQ_TYPE_INVALIDATE, .size = 4, .dir = IOREQ_WRITE,
-			       .data = ~0ull, .count = 0};
+		ioreq_t req = {.type = IOREQ_TYPE_INVALIDATE,
+			       .size = 4,
+			       .dir = IOREQ_WRITE,
+			       .data = ~0ull,
+			       .count = 0};
 		return post(r, &req);
 	}
 	case VMS_EXIT:

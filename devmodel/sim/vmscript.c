@@ -32,7 +32,7 @@ struct vms_parser {
 };
 
 static void vms_error(struct vms_parser *p, unsigned col, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void vms_error(struct vms_parser *p, unsigned col, const char *fmt, ...)
 {
@@ -75,7 +75,8 @@ static int vms_split(struct vms_parser *p, struct vms_word *words, unsigned *cou
 		if (s >= end || *s == '#')
 			break;
 		if (n == VMS_MAX_WORDS) {
-			vms_error(p, (unsigned)(s - p->line_text) + 1, "too many words on one line");
+			vms_error(p, (unsigned)(s - p->line_text) + 1,
+				  "too many words on one line");
 			return -EINVAL;
 		}
 		struct vms_word *w = &words[n];
@@ -90,20 +91,33 @@ static int vms_split(struct vms_parser *p, struct vms_word *words, unsigned *cou
 				if (*s == '\\' && s + 1 < end) {
 					s++;
 					switch (*s) {
-					case 'n': *o++ = '\n'; break;
-					case 'r': *o++ = '\r'; break;
-					case 't': *o++ = '\t'; break;
-					case '0': *o++ = '\0'; break;
+					case 'n':
+						*o++ = '\n';
+						break;
+					case 'r':
+						*o++ = '\r';
+						break;
+					case 't':
+						*o++ = '\t';
+						break;
+					case '0':
+						*o++ = '\0';
+						break;
 					case 'x':
-						if (s + 2 < end && hex_digit(s[1]) >= 0 && hex_digit(s[2]) >= 0) {
-							*o++ = (char)(hex_digit(s[1]) * 16 + hex_digit(s[2]));
+						if (s + 2 < end && hex_digit(s[1]) >= 0 &&
+						    hex_digit(s[2]) >= 0) {
+							*o++ = (char)(hex_digit(s[1]) * 16 +
+								      hex_digit(s[2]));
 							s += 2;
 							break;
 						}
 						free(out);
-						vms_error(p, (unsigned)(s - p->line_text), "\\x needs two hex digits");
+						vms_error(p, (unsigned)(s - p->line_text),
+							  "\\x needs two hex digits");
 						return -EINVAL;
-					default: *o++ = *s; break;
+					default:
+						*o++ = *s;
+						break;
 					}
 					s++;
 				} else {
@@ -138,7 +152,8 @@ static int vms_number(struct vms_parser *p, const struct vms_word *w, const char
 		      uint64_t *value)
 {
 	size_t bad = 0;
-	int rc = w->quoted ? -EINVAL : conf_number_parse(w->text, CONF_NUM_MULTIPLIERS, value, &bad);
+	int rc =
+	    w->quoted ? -EINVAL : conf_number_parse(w->text, CONF_NUM_MULTIPLIERS, value, &bad);
 
 	if (rc == -ERANGE)
 		vms_error(p, word_col(w), "%s '%s' is out of range", what, w->text);
@@ -173,8 +188,10 @@ static int vms_address(struct vms_parser *p, const struct vms_word *w, enum vdev
 	if (space == VDEV_SPACE_PCICFG && strchr(w->text, ':')) {
 		if (sscanf(w->text, "%u:%u.%u+%i%n", &bus, &dev, &fn, &reg, &used) != 4 ||
 		    w->text[used] || bus > 255 || dev > 31 || fn > 7 || reg > 0xfff) {
-			vms_error(p, word_col(w), "expected BUS:DEV.FN+REG (bus<256, dev<32, fn<8, reg<4096), got '%s'",
-				  w->text);
+			vms_error(
+			    p, word_col(w),
+			    "expected BUS:DEV.FN+REG (bus<256, dev<32, fn<8, reg<4096), got '%s'",
+			    w->text);
 			return -EINVAL;
 		}
 		*addr = VDEV_PCICFG_ADDR(bus, dev, fn, reg);
@@ -197,7 +214,8 @@ static int vms_size(struct vms_parser *p, const struct vms_word *w, enum vdev_sp
 	if (vms_number(p, w, "size", &v) < 0)
 		return -EINVAL;
 	if (v != 1 && v != 2 && v != 4 && v != 8) {
-		vms_error(p, word_col(w), "size must be 1, 2, 4 or 8, got %llu", (unsigned long long)v);
+		vms_error(p, word_col(w), "size must be 1, 2, 4 or 8, got %llu",
+			  (unsigned long long)v);
 		return -EINVAL;
 	}
 	if (space == VDEV_SPACE_PIO && v == 8) {
@@ -227,7 +245,8 @@ static int vms_duration(struct vms_parser *p, const struct vms_word *w, uint64_t
 				break;
 			memcpy(num, w->text, len - sl);
 			num[len - sl] = '\0';
-			if (conf_number_parse(num, 0, &v, NULL) < 0 || v > UINT64_MAX / units[i].mult)
+			if (conf_number_parse(num, 0, &v, NULL) < 0 ||
+			    v > UINT64_MAX / units[i].mult)
 				break;
 			*ns = v * units[i].mult;
 			return 0;
@@ -283,8 +302,7 @@ static int vms_expect_words(struct vms_parser *p, struct vms_word *w, unsigned n
 	return 0;
 }
 
-static int vms_parse_step(struct vms_parser *p, struct vms_word *w, unsigned n,
-			  struct vms_step *s)
+static int vms_parse_step(struct vms_parser *p, struct vms_word *w, unsigned n, struct vms_step *s)
 {
 	const char *op = w[0].text;
 
@@ -309,13 +327,15 @@ static int vms_parse_step(struct vms_parser *p, struct vms_word *w, unsigned n,
 					  : "usage: write SPACE ADDR SIZE VALUE");
 			return -EINVAL;
 		}
-		if (vms_space(p, &w[1], &s->space) < 0 || vms_address(p, &w[2], s->space, &s->addr) < 0 ||
+		if (vms_space(p, &w[1], &s->space) < 0 ||
+		    vms_address(p, &w[2], s->space, &s->addr) < 0 ||
 		    vms_size(p, &w[3], s->space, &s->size) < 0)
 			return -EINVAL;
 		if (!is_read)
 			return vms_number(p, &w[4], "value", &s->value) < 0 ? -EINVAL : 0;
 		for (unsigned i = 4; i < n; i += 2) {
-			if (i + 1 >= n || (strcmp(w[i].text, "mask") && strcmp(w[i].text, "expect"))) {
+			if (i + 1 >= n ||
+			    (strcmp(w[i].text, "mask") && strcmp(w[i].text, "expect"))) {
 				vms_error(p, word_col(&w[i]), "expected 'mask M' or 'expect V'");
 				return -EINVAL;
 			}
@@ -333,11 +353,13 @@ static int vms_parse_step(struct vms_parser *p, struct vms_word *w, unsigned n,
 	if (!strcmp(op, "rep-write") || !strcmp(op, "rep-read") || !strcmp(op, "rep-stos")) {
 		uint64_t count;
 		s->op = op[4] == 'w' ? VMS_REP_WRITE : op[4] == 'r' ? VMS_REP_READ : VMS_REP_STOS;
-		if (vms_expect_words(p, w, n, 5, 6, s->op == VMS_REP_STOS
-				     ? "rep-stos SPACE ADDR SIZE COUNT VALUE [df]"
-				     : "rep-read|rep-write SPACE ADDR SIZE COUNT GPA [df]") < 0)
+		if (vms_expect_words(p, w, n, 5, 6,
+				     s->op == VMS_REP_STOS
+					 ? "rep-stos SPACE ADDR SIZE COUNT VALUE [df]"
+					 : "rep-read|rep-write SPACE ADDR SIZE COUNT GPA [df]") < 0)
 			return -EINVAL;
-		if (vms_space(p, &w[1], &s->space) < 0 || vms_address(p, &w[2], s->space, &s->addr) < 0 ||
+		if (vms_space(p, &w[1], &s->space) < 0 ||
+		    vms_address(p, &w[2], s->space, &s->addr) < 0 ||
 		    vms_size(p, &w[3], s->space, &s->size) < 0 ||
 		    vms_number(p, &w[4], "count", &count) < 0)
 			return -EINVAL;
@@ -351,17 +373,20 @@ static int vms_parse_step(struct vms_parser *p, struct vms_word *w, unsigned n,
 			return -EINVAL;
 		if (n == 7) {
 			if (strcmp(w[6].text, "df")) {
-				vms_error(p, word_col(&w[6]), "expected 'df' or the end of the line");
+				vms_error(p, word_col(&w[6]),
+					  "expected 'df' or the end of the line");
 				return -EINVAL;
 			}
 			s->df = true;
 		}
 		if (s->op == VMS_REP_STOS && s->space != VDEV_SPACE_MMIO) {
-			vms_error(p, word_col(&w[1]), "rep-stos is an MMIO form (Xen sends it as COPY)");
+			vms_error(p, word_col(&w[1]),
+				  "rep-stos is an MMIO form (Xen sends it as COPY)");
 			return -EINVAL;
 		}
 		if (s->space == VDEV_SPACE_PCICFG) {
-			vms_error(p, word_col(&w[1]), "PCI configuration accesses are never repeated");
+			vms_error(p, word_col(&w[1]),
+				  "PCI configuration accesses are never repeated");
 			return -EINVAL;
 		}
 		return 0;
@@ -369,7 +394,8 @@ static int vms_parse_step(struct vms_parser *p, struct vms_word *w, unsigned n,
 	if (!strcmp(op, "fill") || !strcmp(op, "check")) {
 		s->op = op[0] == 'f' ? VMS_FILL : VMS_CHECK;
 		if (n < 2) {
-			vms_error(p, word_col(&w[0]), "usage: %s GPA BYTE... | %s GPA \"text\"", op, op);
+			vms_error(p, word_col(&w[0]), "usage: %s GPA BYTE... | %s GPA \"text\"", op,
+				  op);
 			return -EINVAL;
 		}
 		if (vms_number(p, &w[1], "guest address", &s->addr) < 0)
@@ -378,12 +404,14 @@ static int vms_parse_step(struct vms_parser *p, struct vms_word *w, unsigned n,
 	}
 	if (!strcmp(op, "line") || !strcmp(op, "edges")) {
 		s->op = op[0] == 'l' ? VMS_LINE : VMS_EDGES;
-		if (vms_expect_words(p, w, n, 2, 2, s->op == VMS_LINE ? "line CTRL:N LEVEL"
-									   : "edges CTRL:N COUNT") < 0)
+		if (vms_expect_words(p, w, n, 2, 2,
+				     s->op == VMS_LINE ? "line CTRL:N LEVEL"
+						       : "edges CTRL:N COUNT") < 0)
 			return -EINVAL;
 		const char *colon = strchr(w[1].text, ':');
 		if (!colon || colon == w[1].text || !colon[1]) {
-			vms_error(p, word_col(&w[1]), "expected CONTROLLER:LINE, got '%s'", w[1].text);
+			vms_error(p, word_col(&w[1]), "expected CONTROLLER:LINE, got '%s'",
+				  w[1].text);
 			return -EINVAL;
 		}
 		s->line_name = strdup(w[1].text);
@@ -428,7 +456,8 @@ static int vms_parse_step(struct vms_parser *p, struct vms_word *w, unsigned n,
 	}
 	vms_error(p, word_col(&w[0]),
 		  "unknown step '%s' (expected vcpu, write, read, rep-write, rep-read, rep-stos, "
-		  "fill, check, line, edges, msi, no-msi, wait, invalidate or exit)", op);
+		  "fill, check, line, edges, msi, no-msi, wait, invalidate or exit)",
+		  op);
 	return -EINVAL;
 }
 
@@ -466,7 +495,7 @@ struct vms_script *vms_parse_string(const char *text, const char *name, FILE *er
 				if (script->step_count == cap) {
 					cap = cap ? cap * 2 : 32;
 					struct vms_step *grown =
-						realloc(script->steps, cap * sizeof(*grown));
+					    realloc(script->steps, cap * sizeof(*grown));
 					if (!grown) {
 						vms_step_free(&step);
 						p.errors++;

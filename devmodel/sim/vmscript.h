@@ -52,20 +52,21 @@ enum vms_op {
 
 struct vms_step {
 	enum vms_op op;
-	unsigned line;      /* 1-based line in the script */
-	const char *text;   /* the line as written, for messages */
+	unsigned line;	  /* 1-based line in the script */
+	const char *text; /* the line as written, for messages */
 	enum vdev_space space;
-	uint64_t addr;      /* device address, gpa for fill/check, MSI address */
-	unsigned size;      /* item size */
-	uint32_t count;     /* rep count */
-	uint64_t gpa;       /* rep buffer */
+	uint64_t addr;	/* device address, gpa for fill/check, MSI address */
+	unsigned size;	/* item size */
+	uint32_t count; /* rep count */
+	uint64_t gpa;	/* rep buffer */
 	bool df;
-	uint64_t value;     /* write value, expected value, level, edges, ns, vcpu, exit code, MSI data */
+	uint64_t
+	    value; /* write value, expected value, level, edges, ns, vcpu, exit code, MSI data */
 	bool has_expect;
-	uint64_t mask;      /* read: compared bits (all-ones by default) */
-	uint8_t *bytes;     /* fill/check */
+	uint64_t mask;	/* read: compared bits (all-ones by default) */
+	uint8_t *bytes; /* fill/check */
 	size_t byte_count;
-	char *line_name;    /* line/edges: "ctrl:N" */
+	char *line_name; /* line/edges: "ctrl:N" */
 };
 
 struct vms_script {

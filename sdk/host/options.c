@@ -41,7 +41,8 @@ const char *vdev_option_type_name(enum vdev_option_type type)
 	return "?";
 }
 
-static void fmt_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fmt_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void fmt_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -99,8 +100,8 @@ static int parse_number(const struct vdev_option_spec *spec, const char *text,
 	if (spec->type == VDEV_OPT_INT) {
 		if (value->v.i < spec->min || value->v.i > spec->max) {
 			fmt_err(err, errlen,
-				"option '%s' is %" PRId64 ", outside its range %" PRId64 "..%" PRId64
-				".",
+				"option '%s' is %" PRId64 ", outside its range %" PRId64
+				"..%" PRId64 ".",
 				spec->name, value->v.i, spec->min, spec->max);
 			return -EINVAL;
 		}
@@ -112,8 +113,8 @@ static int parse_number(const struct vdev_option_spec *spec, const char *text,
 				spec->name, u, (uint64_t)spec->min, (uint64_t)spec->max);
 		else
 			fmt_err(err, errlen,
-				"option '%s' is %" PRIu64 ", outside its range %" PRIu64 "..%" PRIu64
-				".",
+				"option '%s' is %" PRIu64 ", outside its range %" PRIu64
+				"..%" PRIu64 ".",
 				spec->name, u, (uint64_t)spec->min, (uint64_t)spec->max);
 		return -EINVAL;
 	}
@@ -123,8 +124,8 @@ static int parse_number(const struct vdev_option_spec *spec, const char *text,
 static int parse_bool(const struct vdev_option_spec *spec, const char *text,
 		      struct vdev_option_value *value, char *err, size_t errlen)
 {
-	static const char *const yes[] = { "on", "yes", "true", "1" };
-	static const char *const no[] = { "off", "no", "false", "0" };
+	static const char *const yes[] = {"on", "yes", "true", "1"};
+	static const char *const no[] = {"off", "no", "false", "0"};
 	unsigned i;
 
 	for (i = 0; i < 4; i++) {
@@ -178,8 +179,7 @@ static int parse_enum(const struct vdev_option_spec *spec, const char *text,
 /* "controller:line": the syntax only; the controller is resolved by the
  * plugin through host->intr_lookup, when controllers exist. */
 static int parse_intr(const struct vdev_option_spec *spec, const char *text,
-		      struct vdev_option_value *value, char *err, size_t errlen,
-		      size_t *bad_offset)
+		      struct vdev_option_value *value, char *err, size_t errlen, size_t *bad_offset)
 {
 	const char *colon = strchr(text, ':');
 	const char *p;
@@ -193,9 +193,10 @@ static int parse_intr(const struct vdev_option_spec *spec, const char *text,
 	}
 	if (!colon || p != colon || colon == text) {
 		*bad_offset = (size_t)(p - text);
-		fmt_err(err, errlen,
-			"option '%s' names an interrupt as controller:line (e.g. ioapic:4), not '%s'.",
-			spec->name, text);
+		fmt_err(
+		    err, errlen,
+		    "option '%s' names an interrupt as controller:line (e.g. ioapic:4), not '%s'.",
+		    spec->name, text);
 		return -EINVAL;
 	}
 	rc = conf_line_parse(text, &name_len, &line, &bad);
@@ -433,8 +434,8 @@ int vdev_options_validate(const struct vdev_descriptor *desc, const struct conf_
 						      &tmp, NULL, 0, NULL) < 0)
 					continue;
 				texts[vals[k].count] =
-					options[i].value ? vdev_arena_strdup(arena, options[i].value)
-							 : "on";
+				    options[i].value ? vdev_arena_strdup(arena, options[i].value)
+						     : "on";
 				if (!texts[vals[k].count]) {
 					rc = -ENOMEM;
 					break;
@@ -443,14 +444,15 @@ int vdev_options_validate(const struct vdev_descriptor *desc, const struct conf_
 			}
 			vals[k].text = vals[k].count ? texts[vals[k].count - 1] : NULL;
 			/* STRING/INTR values point into the arena copy, not the caller's tree. */
-			if (vals[k].text && (spec->type == VDEV_OPT_STRING || spec->type == VDEV_OPT_INTR))
+			if (vals[k].text &&
+			    (spec->type == VDEV_OPT_STRING || spec->type == VDEV_OPT_INTR))
 				vals[k].v.s = vals[k].text;
 			continue;
 		}
 		if (spec->flags & VDEV_OPTF_REQUIRED) {
-			conf_diag_error(diag, vdev_pos, "vdev %s needs option '%s'%s%s%s.", desc->name,
-					spec->name, spec->help ? " (" : "", spec->help ? spec->help : "",
-					spec->help ? ")" : "");
+			conf_diag_error(diag, vdev_pos, "vdev %s needs option '%s'%s%s%s.",
+					desc->name, spec->name, spec->help ? " (" : "",
+					spec->help ? spec->help : "", spec->help ? ")" : "");
 			rc = -EINVAL;
 			continue;
 		}
@@ -462,8 +464,8 @@ int vdev_options_validate(const struct vdev_descriptor *desc, const struct conf_
 			}
 			/* The loader checked that defaults parse; a linked descriptor
 			 * that skipped the loader is caught here. */
-			if (vdev_option_parse(spec, desc->default_space, vals[k].text, &vals[k], err,
-					      sizeof(err), NULL) < 0) {
+			if (vdev_option_parse(spec, desc->default_space, vals[k].text, &vals[k],
+					      err, sizeof(err), NULL) < 0) {
 				conf_diag_error(diag, vdev_pos, "vdev %s: the plugin's default: %s",
 						desc->name, err);
 				rc = -EINVAL;
@@ -501,7 +503,7 @@ unsigned vdev_log_level_filter(enum vdev_log_level level)
 
 const char *vdev_log_level_name(enum vdev_log_level level)
 {
-	static const char *const names[] = { "fatal", "error", "warn", "info", "debug", "verbose" };
+	static const char *const names[] = {"fatal", "error", "warn", "info", "debug", "verbose"};
 
 	if ((unsigned)level < sizeof(names) / sizeof(names[0]))
 		return names[level];
@@ -556,13 +558,15 @@ int vdev_config_build(const struct vdev_descriptor *desc, const struct conf_vdev
 	}
 	if ((desc->flags & VDEV_F_LOC_REQUIRED) && !vdev->loc_count) {
 		conf_diag_error(diag, &vdev->pos,
-				"vdev %s needs a location: add 'loc ADDRESS' to this vdev.", desc->name);
+				"vdev %s needs a location: add 'loc ADDRESS' to this vdev.",
+				desc->name);
 		rc = -EINVAL;
 	}
 	if ((desc->flags & VDEV_F_INTR_REQUIRED) && !vdev->intr_count) {
-		conf_diag_error(diag, &vdev->pos,
-				"vdev %s needs an interrupt: add 'intr CONTROLLER:LINE' to this vdev.",
-				desc->name);
+		conf_diag_error(
+		    diag, &vdev->pos,
+		    "vdev %s needs an interrupt: add 'intr CONTROLLER:LINE' to this vdev.",
+		    desc->name);
 		rc = -EINVAL;
 	}
 	if (vdev->name) {

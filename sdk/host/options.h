@@ -59,11 +59,10 @@ int vdev_options_validate(const struct vdev_descriptor *desc, const struct conf_
  * vdev_config_build: the struct vdev_config for one `vdev` context: device
  * options as vdev_options_validate; locations (a bare address takes the
  * descriptor's default_space); intr texts; instance_name (`name`, else
- * "<device>.<index>"); `loc` and `intr` given when the descriptor's flags require them. `index` is the
- * instance's number among this plugin's instances. VDEV_F_SINGLETON is the
- * caller's to check (it knows the other instances). Everything is allocated
- * in arena and reported to diag. Returns 0; -EINVAL when anything was
- * reported; -ENOMEM.
+ * "<device>.<index>"); `loc` and `intr` given when the descriptor's flags require them. `index` is
+ * the instance's number among this plugin's instances. VDEV_F_SINGLETON is the caller's to check
+ * (it knows the other instances). Everything is allocated in arena and reported to diag. Returns 0;
+ * -EINVAL when anything was reported; -ENOMEM.
  */
 int vdev_config_build(const struct vdev_descriptor *desc, const struct conf_vdev *vdev,
 		      unsigned index, struct conf_diag *diag, struct vdev_arena *arena,

@@ -17,14 +17,15 @@
 #include "sdk/host/options.h"
 #include "sdk/host/plugin.h"
 
-const char *const vdev_common_options[] = { "loc", "intr", "name", "log", NULL };
+const char *const vdev_common_options[] = {"loc", "intr", "name", "log", NULL};
 
 /* The v1 sizes: a plugin of ABI 1.x has at least these. */
 #define DESC_V1_SIZE (offsetof(struct vdev_descriptor, intc) + sizeof(void *))
 #define OPS_V1_SIZE  (offsetof(struct vdev_ops, status) + sizeof(void *))
 #define INTC_V1_SIZE (offsetof(struct vdev_intc_ops, eoi) + sizeof(void *))
 
-static void fmt_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fmt_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void fmt_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -100,8 +101,8 @@ static const char *suggest_plugin(const char *name, const char *const *dirs, uns
 	return out[0] ? out : NULL;
 }
 
-int vdev_plugin_resolve(const char *type, const char *const *dirs, unsigned dir_count,
-			char **path, char **expected_name, char *err, size_t errlen)
+int vdev_plugin_resolve(const char *type, const char *const *dirs, unsigned dir_count, char **path,
+			char **expected_name, char *err, size_t errlen)
 {
 	char where[512], hint[128];
 	const char *name;
@@ -168,8 +169,7 @@ int vdev_plugin_resolve(const char *type, const char *const *dirs, unsigned dir_
 
 /* ------------------------------------------------------------- checking */
 
-static int check_schema(const struct vdev_descriptor *d, const char *file, char *err,
-			size_t errlen)
+static int check_schema(const struct vdev_descriptor *d, const char *file, char *err, size_t errlen)
 {
 	const struct vdev_option_spec *o;
 	struct vdev_option_value value;
@@ -186,7 +186,8 @@ static int check_schema(const struct vdev_descriptor *d, const char *file, char 
 	for (i = 0; i < d->option_count; i++) {
 		o = &d->options[i];
 		if (!o->name || !*o->name) {
-			fmt_err(err, errlen, "%s: invalid descriptor: option %u has no name.", file, i);
+			fmt_err(err, errlen, "%s: invalid descriptor: option %u has no name.", file,
+				i);
 			return -EINVAL;
 		}
 		if (!name_is_valid(o->name)) {
@@ -198,19 +199,20 @@ static int check_schema(const struct vdev_descriptor *d, const char *file, char 
 		}
 		for (j = 0; vdev_common_options[j]; j++) {
 			if (!strcmp(o->name, vdev_common_options[j])) {
-				fmt_err(err, errlen,
-					"%s: invalid descriptor: option '%s' is a common option the "
-					"host handles (loc, intr, name, log): remove it from the "
-					"schema and read it from struct vdev_config.",
-					file, o->name);
+				fmt_err(
+				    err, errlen,
+				    "%s: invalid descriptor: option '%s' is a common option the "
+				    "host handles (loc, intr, name, log): remove it from the "
+				    "schema and read it from struct vdev_config.",
+				    file, o->name);
 				return -EINVAL;
 			}
 		}
 		for (j = 0; j < i; j++) {
 			if (!strcmp(o->name, d->options[j].name)) {
 				fmt_err(err, errlen,
-					"%s: invalid descriptor: option '%s' is declared twice.", file,
-					o->name);
+					"%s: invalid descriptor: option '%s' is declared twice.",
+					file, o->name);
 				return -EINVAL;
 			}
 		}
@@ -243,25 +245,26 @@ static int check_schema(const struct vdev_descriptor *d, const char *file, char 
 		}
 		if ((o->flags & VDEV_OPTF_NOARG) && o->type != VDEV_OPT_BOOL) {
 			fmt_err(err, errlen,
-				"%s: invalid descriptor: option '%s' is NOARG but not a bool.", file,
-				o->name);
+				"%s: invalid descriptor: option '%s' is NOARG but not a bool.",
+				file, o->name);
 			return -EINVAL;
 		}
 		numeric = o->type == VDEV_OPT_INT || o->type == VDEV_OPT_UINT ||
 			  o->type == VDEV_OPT_SIZE || o->type == VDEV_OPT_ADDR;
 		if (o->flags & VDEV_OPTF_RANGE) {
 			if (!numeric) {
-				fmt_err(err, errlen,
-					"%s: invalid descriptor: option '%s' has RANGE but is a %s, "
-					"not a number.",
-					file, o->name, vdev_option_type_name(o->type));
+				fmt_err(
+				    err, errlen,
+				    "%s: invalid descriptor: option '%s' has RANGE but is a %s, "
+				    "not a number.",
+				    file, o->name, vdev_option_type_name(o->type));
 				return -EINVAL;
 			}
 			if (o->type == VDEV_OPT_INT ? o->min > o->max
 						    : (uint64_t)o->min > (uint64_t)o->max) {
 				fmt_err(err, errlen,
-					"%s: invalid descriptor: option '%s' has min above max.", file,
-					o->name);
+					"%s: invalid descriptor: option '%s' has min above max.",
+					file, o->name);
 				return -EINVAL;
 			}
 		}
@@ -272,9 +275,8 @@ static int check_schema(const struct vdev_descriptor *d, const char *file, char 
 				file, o->name);
 			return -EINVAL;
 		}
-		if (o->default_value &&
-		    vdev_option_parse(o, d->default_space, o->default_value, &value, why,
-				      sizeof(why), NULL) < 0) {
+		if (o->default_value && vdev_option_parse(o, d->default_space, o->default_value,
+							  &value, why, sizeof(why), NULL) < 0) {
 			fmt_err(err, errlen, "%s: invalid descriptor: bad default '%s': %s", file,
 				o->default_value, why);
 			return -EINVAL;
@@ -296,8 +298,10 @@ int vdev_descriptor_check(const struct vdev_descriptor *d, const char *file,
 		return -EINVAL;
 	}
 	if (d->abi_major != VDEV_ABI_MAJOR) {
-		fmt_err(err, errlen, "%s: built for vdev ABI %u, this host speaks %u: rebuild "
-			"against this SDK.", file, d->abi_major, VDEV_ABI_MAJOR);
+		fmt_err(err, errlen,
+			"%s: built for vdev ABI %u, this host speaks %u: rebuild "
+			"against this SDK.",
+			file, d->abi_major, VDEV_ABI_MAJOR);
 		return -EPROTONOSUPPORT;
 	}
 	if (d->struct_size < DESC_V1_SIZE) {
@@ -370,8 +374,8 @@ int vdev_descriptor_check(const struct vdev_descriptor *d, const char *file,
 			file);
 		return -EINVAL;
 	}
-	if (d->intc && (d->intc->struct_size < INTC_V1_SIZE || !d->intc->line_count ||
-			!d->intc->set_level)) {
+	if (d->intc &&
+	    (d->intc->struct_size < INTC_V1_SIZE || !d->intc->line_count || !d->intc->set_level)) {
 		fmt_err(err, errlen,
 			"%s: invalid descriptor: intc ops need struct_size = sizeof(struct "
 			"vdev_intc_ops), line_count and set_level.",

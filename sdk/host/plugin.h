@@ -37,7 +37,7 @@ extern const char *const vdev_common_options[]; /* NULL-terminated: loc, intr, n
 struct vdev_plugin {
 	const struct vdev_descriptor *desc; /* checked by vdev_descriptor_check */
 	const char *path;   /* the file loaded, or "<linked>" for a linked descriptor */
-	void *handle;       /* the dlopen handle; NULL for a linked descriptor */
+	void *handle;	    /* the dlopen handle; NULL for a linked descriptor */
 	unsigned instances; /* for the host's use: instances created so far (index) */
 };
 
@@ -52,8 +52,8 @@ struct vdev_plugin {
  * the nearest plugin names there); -EINVAL for an empty type or a NAME
  * outside [a-z0-9-]; -ENOMEM.
  */
-int vdev_plugin_resolve(const char *type, const char *const *dirs, unsigned dir_count,
-			char **path, char **expected_name, char *err, size_t errlen);
+int vdev_plugin_resolve(const char *type, const char *const *dirs, unsigned dir_count, char **path,
+			char **expected_name, char *err, size_t errlen);
 
 /*
  * vdev_descriptor_check: the loader's rules for a descriptor, without loading

@@ -255,7 +255,8 @@ int main(void)
 	    cmocka_unit_test(test_number_decimal_hex), cmocka_unit_test(test_number_multipliers),
 	    cmocka_unit_test(test_number_errors),      cmocka_unit_test(test_number_signed),
 	    cmocka_unit_test(test_loc_addr),	       cmocka_unit_test(test_loc_pci),
-	    cmocka_unit_test(test_loc_errors),	       cmocka_unit_test(test_line_spec),	       cmocka_unit_test(test_diag_format),
+	    cmocka_unit_test(test_loc_errors),	       cmocka_unit_test(test_line_spec),
+	    cmocka_unit_test(test_diag_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

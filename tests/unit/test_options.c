@@ -17,25 +17,41 @@
 #include "sdk/host/arity.h"
 #include "sdk/host/options.h"
 
-static const char *const modes[] = { "fifo", "lifo", "random", NULL };
+static const char *const modes[] = {"fifo", "lifo", "random", NULL};
 
-enum { O_COUNT, O_OFFSET, O_SIZE, O_BASE, O_FAST, O_VERBOSE, O_LABEL, O_MODE, O_IRQ, O_WINDOW,
-       O_TAG, O_NUM };
+enum {
+	O_COUNT,
+	O_OFFSET,
+	O_SIZE,
+	O_BASE,
+	O_FAST,
+	O_VERBOSE,
+	O_LABEL,
+	O_MODE,
+	O_IRQ,
+	O_WINDOW,
+	O_TAG,
+	O_NUM
+};
 
 static const struct vdev_option_spec specs[O_NUM] = {
-	[O_COUNT] = { .name = "count", .type = VDEV_OPT_UINT, .flags = VDEV_OPTF_RANGE, .min = 1,
-		      .max = 100, .default_value = "4" },
-	[O_OFFSET] = { .name = "offset", .type = VDEV_OPT_INT, .flags = VDEV_OPTF_RANGE,
-		       .min = -10, .max = 10 },
-	[O_SIZE] = { .name = "size", .type = VDEV_OPT_SIZE },
-	[O_BASE] = { .name = "base", .type = VDEV_OPT_ADDR },
-	[O_FAST] = { .name = "fast", .type = VDEV_OPT_BOOL, .flags = VDEV_OPTF_NOARG },
-	[O_VERBOSE] = { .name = "verbose", .type = VDEV_OPT_BOOL, .default_value = "yes" },
-	[O_LABEL] = { .name = "label", .type = VDEV_OPT_STRING },
-	[O_MODE] = { .name = "mode", .type = VDEV_OPT_ENUM, .choices = modes },
-	[O_IRQ] = { .name = "irq", .type = VDEV_OPT_INTR },
-	[O_WINDOW] = { .name = "window", .type = VDEV_OPT_LOC },
-	[O_TAG] = { .name = "tag", .type = VDEV_OPT_STRING, .flags = VDEV_OPTF_REPEAT },
+    [O_COUNT] = {.name = "count",
+		 .type = VDEV_OPT_UINT,
+		 .flags = VDEV_OPTF_RANGE,
+		 .min = 1,
+		 .max = 100,
+		 .default_value = "4"},
+    [O_OFFSET] =
+	{.name = "offset", .type = VDEV_OPT_INT, .flags = VDEV_OPTF_RANGE, .min = -10, .max = 10},
+    [O_SIZE] = {.name = "size", .type = VDEV_OPT_SIZE},
+    [O_BASE] = {.name = "base", .type = VDEV_OPT_ADDR},
+    [O_FAST] = {.name = "fast", .type = VDEV_OPT_BOOL, .flags = VDEV_OPTF_NOARG},
+    [O_VERBOSE] = {.name = "verbose", .type = VDEV_OPT_BOOL, .default_value = "yes"},
+    [O_LABEL] = {.name = "label", .type = VDEV_OPT_STRING},
+    [O_MODE] = {.name = "mode", .type = VDEV_OPT_ENUM, .choices = modes},
+    [O_IRQ] = {.name = "irq", .type = VDEV_OPT_INTR},
+    [O_WINDOW] = {.name = "window", .type = VDEV_OPT_LOC},
+    [O_TAG] = {.name = "tag", .type = VDEV_OPT_STRING, .flags = VDEV_OPTF_REPEAT},
 };
 
 static int t_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
@@ -49,21 +65,21 @@ static void t_destroy(void *dev)
 }
 
 static const struct vdev_ops t_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = t_create,
-	.destroy = t_destroy,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = t_create,
+    .destroy = t_destroy,
 };
 
 static const struct vdev_descriptor desc = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = "test",
-	.version = "1",
-	.default_space = VDEV_SPACE_PIO,
-	.flags = VDEV_F_LOC_REQUIRED,
-	.access_sizes = VDEV_ACCESS_SIZE(1),
-	.options = specs,
-	.option_count = O_NUM,
-	.ops = &t_ops,
+    VDEV_DESCRIPTOR_INIT,
+    .name = "test",
+    .version = "1",
+    .default_space = VDEV_SPACE_PIO,
+    .flags = VDEV_F_LOC_REQUIRED,
+    .access_sizes = VDEV_ACCESS_SIZE(1),
+    .options = specs,
+    .option_count = O_NUM,
+    .ops = &t_ops,
 };
 
 /* One validation run: options written "name value" on line i+2 of
@@ -95,7 +111,7 @@ static void add(struct run *r, const char *name, const char *value)
 
 static void validate(struct run *r, const struct vdev_descriptor *d)
 {
-	struct conf_pos vpos = { "t.conf", 1, 1 };
+	struct conf_pos vpos = {"t.conf", 1, 1};
 	struct conf_diag *diag;
 	FILE *f = open_memstream(&r->out, &r->outlen);
 
@@ -118,7 +134,7 @@ static void done(struct run *r)
 
 static void test_defaults(void **state)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 
 	validate(&r, &desc);
 	assert_int_equal(r.rc, 0);
@@ -138,7 +154,7 @@ static void test_defaults(void **state)
 
 static void test_every_type(void **state)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 	const struct vdev_option_value *v;
 
 	add(&r, "count", "0x10");
@@ -176,9 +192,9 @@ static void test_every_type(void **state)
 
 static void test_bool_words(void **state)
 {
-	static const char *const on[] = { "on", "yes", "true", "1" };
-	static const char *const off[] = { "off", "no", "false", "0" };
-	struct run r = { 0 };
+	static const char *const on[] = {"on", "yes", "true", "1"};
+	static const char *const off[] = {"off", "no", "false", "0"};
+	struct run r = {0};
 	unsigned i;
 
 	for (i = 0; i < 4; i++) {
@@ -197,7 +213,7 @@ static void test_bool_words(void **state)
 
 static void test_repeats(void **state)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 	const struct vdev_option_value *v;
 
 	add(&r, "count", "5");
@@ -228,35 +244,35 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{ "cout", "3", "t.conf:2:5: error: ", "vdev test has no option 'cout'; did you mean 'count'?" },
-	{ "sizes", "3", "t.conf:2:5: error: ", "did you mean 'size'?" },
-	{ "zzzzzzz", "3", "t.conf:2:5: error: ",
-	  "vdev test has no option 'zzzzzzz'; its options are: count, offset, size, base, fast" },
-	{ "count", "200", "t.conf:2:11: error: ", "option 'count' is 200, outside its range 1..100." },
-	{ "count", "0", "t.conf:2:11: error: ", "outside its range 1..100." },
-	{ "count", "12x", "t.conf:2:13: error: ", "option 'count' expects an unsigned integer" },
-	{ "count", "-1", "t.conf:2:11: error: ", "expects an unsigned integer" },
-	{ "count", "99999999999999999999999", "t.conf:2:11: error: ", "is too large" },
-	{ "offset", "11", "t.conf:2:12: error: ", "option 'offset' is 11, outside its range -10..10." },
-	{ "offset", "-11", "t.conf:2:12: error: ", "outside its range -10..10." },
-	{ "size", "4Q", "t.conf:2:11: error: ", "option 'size' expects a size" },
-	{ "base", "", "t.conf:2:10: error: ", "option 'base' expects an address" },
-	{ "verbose", "maybe", "t.conf:2:13: error: ",
-	  "option 'verbose' is on or off (also yes/no, true/false, 1/0), not 'maybe'." },
-	{ "mode", "stack", "t.conf:2:10: error: ",
-	  "option 'mode' is one of fifo, lifo, random; 'stack' is none of them." },
-	{ "irq", "pic", "t.conf:2:", "option 'irq' names an interrupt as controller:line" },
-	{ "irq", "pic:x", "t.conf:2:13: error: ", "option 'irq': 'x' is not a line number" },
-	{ "window", "pci:zz", "t.conf:2:", "option 'window': " },
-	{ "fast", "period", "t.conf:2:10: error: ",
-	  "option 'fast' is written alone, or followed by on or off" },
-	{ "label", NULL, "t.conf:2:5: error: ", "option 'label' needs a value (string)." },
-	{ "verbose", NULL, "t.conf:2:5: error: ", "option 'verbose' needs a value (bool)." },
+    {"cout", "3", "t.conf:2:5: error: ", "vdev test has no option 'cout'; did you mean 'count'?"},
+    {"sizes", "3", "t.conf:2:5: error: ", "did you mean 'size'?"},
+    {"zzzzzzz", "3", "t.conf:2:5: error: ",
+     "vdev test has no option 'zzzzzzz'; its options are: count, offset, size, base, fast"},
+    {"count", "200", "t.conf:2:11: error: ", "option 'count' is 200, outside its range 1..100."},
+    {"count", "0", "t.conf:2:11: error: ", "outside its range 1..100."},
+    {"count", "12x", "t.conf:2:13: error: ", "option 'count' expects an unsigned integer"},
+    {"count", "-1", "t.conf:2:11: error: ", "expects an unsigned integer"},
+    {"count", "99999999999999999999999", "t.conf:2:11: error: ", "is too large"},
+    {"offset", "11", "t.conf:2:12: error: ", "option 'offset' is 11, outside its range -10..10."},
+    {"offset", "-11", "t.conf:2:12: error: ", "outside its range -10..10."},
+    {"size", "4Q", "t.conf:2:11: error: ", "option 'size' expects a size"},
+    {"base", "", "t.conf:2:10: error: ", "option 'base' expects an address"},
+    {"verbose", "maybe", "t.conf:2:13: error: ",
+     "option 'verbose' is on or off (also yes/no, true/false, 1/0), not 'maybe'."},
+    {"mode", "stack", "t.conf:2:10: error: ",
+     "option 'mode' is one of fifo, lifo, random; 'stack' is none of them."},
+    {"irq", "pic", "t.conf:2:", "option 'irq' names an interrupt as controller:line"},
+    {"irq", "pic:x", "t.conf:2:13: error: ", "option 'irq': 'x' is not a line number"},
+    {"window", "pci:zz", "t.conf:2:", "option 'window': "},
+    {"fast", "period",
+     "t.conf:2:10: error: ", "option 'fast' is written alone, or followed by on or off"},
+    {"label", NULL, "t.conf:2:5: error: ", "option 'label' needs a value (string)."},
+    {"verbose", NULL, "t.conf:2:5: error: ", "option 'verbose' needs a value (bool)."},
 };
 
 static void test_errors(void **state)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 	unsigned i;
 
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
@@ -275,7 +291,7 @@ static void test_errors(void **state)
 
 static void test_all_errors_reported(void **state)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 
 	add(&r, "cout", "1");
 	add(&r, "mode", "x");
@@ -291,28 +307,23 @@ static void test_all_errors_reported(void **state)
 }
 
 static const struct vdev_option_spec req_specs[] = {
-	{ .name = "speed", .type = VDEV_OPT_UINT, .flags = VDEV_OPTF_REQUIRED,
-	  .help = "baud rate" },
+    {.name = "speed", .type = VDEV_OPT_UINT, .flags = VDEV_OPTF_REQUIRED, .help = "baud rate"},
 };
 
 static const struct vdev_descriptor req_desc = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = "req",
-	.version = "1",
-	.access_sizes = VDEV_ACCESS_SIZE(1),
-	.options = req_specs,
-	.option_count = 1,
-	.ops = &t_ops,
+    VDEV_DESCRIPTOR_INIT, .name = "req",     .version = "1", .access_sizes = VDEV_ACCESS_SIZE(1),
+    .options = req_specs, .option_count = 1, .ops = &t_ops,
 };
 
 static void test_required(void **state)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 
 	validate(&r, &req_desc);
 	assert_int_equal(r.rc, -EINVAL);
 	assert_int_equal(r.errors, 1);
-	assert_non_null(strstr(r.out, "t.conf:1:1: error: vdev req needs option 'speed' (baud rate)."));
+	assert_non_null(
+	    strstr(r.out, "t.conf:1:1: error: vdev req needs option 'speed' (baud rate)."));
 	done(&r);
 	add(&r, "speed", "9600");
 	validate(&r, &req_desc);
@@ -323,9 +334,9 @@ static void test_required(void **state)
 
 static void test_config_build(void **state)
 {
-	struct conf_loc locs[2] = { 0 };
-	struct conf_intr intr = { .text = "pic:4", .controller = "pic", .has_line = true, .line = 4 };
-	struct conf_vdev v = { 0 };
+	struct conf_loc locs[2] = {0};
+	struct conf_intr intr = {.text = "pic:4", .controller = "pic", .has_line = true, .line = 4};
+	struct conf_vdev v = {0};
 	struct vdev_config *cfg;
 	struct vdev_arena *arena = vdev_arena_new();
 	struct conf_diag *diag;
@@ -375,14 +386,15 @@ static void test_config_build(void **state)
 	assert_int_equal(conf_diag_error_count(diag), 1);
 	conf_diag_free(diag);
 	fclose(f);
-	assert_non_null(strstr(out, "t.conf:1:1: error: vdev test needs a location: add 'loc ADDRESS'"));
+	assert_non_null(
+	    strstr(out, "t.conf:1:1: error: vdev test needs a location: add 'loc ADDRESS'"));
 	free(out);
 	vdev_arena_free(arena);
 }
 
 static void test_suggest(void **state)
 {
-	const char *const names[] = { "period", "pulse", "baud" };
+	const char *const names[] = {"period", "pulse", "baud"};
 
 	assert_string_equal(vdev_name_suggest("perod", names, 3), "period");
 	assert_string_equal(vdev_name_suggest("baudrate", names, 3), "baud");
@@ -474,18 +486,12 @@ static void test_arity_parse_and_validate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_every_type),
-		cmocka_unit_test(test_bool_words),
-		cmocka_unit_test(test_repeats),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_all_errors_reported),
-		cmocka_unit_test(test_required),
-		cmocka_unit_test(test_config_build),
-		cmocka_unit_test(test_suggest),
-		cmocka_unit_test(test_arena),
-		cmocka_unit_test(test_arity),
-		cmocka_unit_test(test_arity_parse_and_validate),
+	    cmocka_unit_test(test_defaults),   cmocka_unit_test(test_every_type),
+	    cmocka_unit_test(test_bool_words), cmocka_unit_test(test_repeats),
+	    cmocka_unit_test(test_errors),     cmocka_unit_test(test_all_errors_reported),
+	    cmocka_unit_test(test_required),   cmocka_unit_test(test_config_build),
+	    cmocka_unit_test(test_suggest),    cmocka_unit_test(test_arena),
+	    cmocka_unit_test(test_arity),      cmocka_unit_test(test_arity_parse_and_validate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

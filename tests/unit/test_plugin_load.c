@@ -41,7 +41,7 @@ static int find_plugin_dir(void)
 
 static void test_resolve_by_name(void **state)
 {
-	const char *dirs[] = { "/nonexistent/dir", plugin_dir };
+	const char *dirs[] = {"/nonexistent/dir", plugin_dir};
 	char err[VDEV_HOST_ERRLEN], want[2 * PATH_MAX];
 	char *path, *name;
 
@@ -70,7 +70,7 @@ static void test_resolve_by_name(void **state)
 
 static void test_resolve_errors(void **state)
 {
-	const char *dirs[] = { "/nonexistent/dir", plugin_dir };
+	const char *dirs[] = {"/nonexistent/dir", plugin_dir};
 	char err[VDEV_HOST_ERRLEN];
 	char *path, *name;
 
@@ -93,7 +93,7 @@ static void test_resolve_errors(void **state)
 
 static void test_load_once(void **state)
 {
-	const char *dirs[] = { plugin_dir };
+	const char *dirs[] = {plugin_dir};
 	struct vdev_plugin_set *set = vdev_plugin_set_new();
 	struct vdev_plugin *a, *b, *c;
 	char err[VDEV_HOST_ERRLEN], path[2 * PATH_MAX];
@@ -121,46 +121,53 @@ struct refusal {
 
 /* One per reason; each plugin is a deliberately wrong descriptor. */
 static const struct refusal refusals[] = {
-	{ "noentry", -ENOEXEC, "no vdev_plugin_entry symbol: not a vdev plugin, or built without "
-			       "VDEV_PLUGIN_ENTRY(desc)." },
-	{ "nulldesc", -ENOEXEC, "vdev_plugin_entry returned NULL: it must return the address of "
-				"the plugin's descriptor" },
-	{ "unresolved", -ENOEXEC, "cannot load the plugin: " },
-	{ "bad-abi2", -EPROTONOSUPPORT,
-	  "built for vdev ABI 2, this host speaks 1: rebuild against this SDK." },
-	{ "bad-short", -EINVAL, "the descriptor's struct_size is 16, smaller than ABI 1's" },
-	{ "bad-name-upper", -EINVAL, "name 'Bad-Name' is not lower-case letters, digits and '-'." },
-	{ "bad-name-empty", -EINVAL, "invalid descriptor: the name is empty." },
-	{ "bad-misnamed", -EINVAL, "the device is named 'other-name' but the file says "
-				   "'bad-misnamed': rename the file to vdev-other-name.so" },
-	{ "bad-noversion", -EINVAL, "invalid descriptor: the version is missing." },
-	{ "bad-flags", -EINVAL, "invalid descriptor: unknown flag bits 0x80" },
-	{ "bad-intc-noops", -EINVAL, "VDEV_F_INTC is set but there are no intc ops." },
-	{ "bad-intc-noset", -EINVAL, "intc ops need struct_size = sizeof(struct vdev_intc_ops), "
-				     "line_count and set_level." },
-	{ "bad-noops", -EINVAL, "invalid descriptor: no ops table." },
-	{ "bad-nocreate", -EINVAL, "invalid descriptor: ops->create is required." },
-	{ "bad-sizes-empty", -EINVAL, "invalid descriptor: access_sizes is empty" },
-	{ "bad-sizes-bad", -EINVAL, "access_sizes 0x18 has bits other than VDEV_ACCESS_SIZE(1/2/4/8)" },
-	{ "bad-opt-empty", -EINVAL, "invalid descriptor: option 1 has no name." },
-	{ "bad-opt-dup", -EINVAL, "invalid descriptor: option 'speed' is declared twice." },
-	{ "bad-opt-badname", -EINVAL, "option name 'Speed_2' is not lower-case letters" },
-	{ "bad-opt-common", -EINVAL, "option 'loc' is a common option the host handles" },
-	{ "bad-opt-type", -EINVAL, "option 'mystery' has unknown type 42." },
-	{ "bad-opt-flags", -EINVAL, "option 'flagged' has unknown flag bits 0x200." },
-	{ "bad-enum-nochoices", -EINVAL, "enum option 'colour' has no choices." },
-	{ "bad-noarg-nonbool", -EINVAL, "option 'count' is NOARG but not a bool." },
-	{ "bad-default-bad", -EINVAL, "bad default '12x': option 'count' expects an unsigned "
-				      "integer" },
-	{ "bad-default-range", -EINVAL, "bad default '20': option 'count' is 20, outside its "
-					"range 1..10." },
-	{ "bad-default-choice", -EINVAL, "bad default 'purple': option 'colour' is one of red, "
-					 "green; 'purple' is none of them." },
+    {"noentry", -ENOEXEC,
+     "no vdev_plugin_entry symbol: not a vdev plugin, or built without "
+     "VDEV_PLUGIN_ENTRY(desc)."},
+    {"nulldesc", -ENOEXEC,
+     "vdev_plugin_entry returned NULL: it must return the address of "
+     "the plugin's descriptor"},
+    {"unresolved", -ENOEXEC, "cannot load the plugin: "},
+    {"bad-abi2", -EPROTONOSUPPORT,
+     "built for vdev ABI 2, this host speaks 1: rebuild against this SDK."},
+    {"bad-short", -EINVAL, "the descriptor's struct_size is 16, smaller than ABI 1's"},
+    {"bad-name-upper", -EINVAL, "name 'Bad-Name' is not lower-case letters, digits and '-'."},
+    {"bad-name-empty", -EINVAL, "invalid descriptor: the name is empty."},
+    {"bad-misnamed", -EINVAL,
+     "the device is named 'other-name' but the file says "
+     "'bad-misnamed': rename the file to vdev-other-name.so"},
+    {"bad-noversion", -EINVAL, "invalid descriptor: the version is missing."},
+    {"bad-flags", -EINVAL, "invalid descriptor: unknown flag bits 0x80"},
+    {"bad-intc-noops", -EINVAL, "VDEV_F_INTC is set but there are no intc ops."},
+    {"bad-intc-noset", -EINVAL,
+     "intc ops need struct_size = sizeof(struct vdev_intc_ops), "
+     "line_count and set_level."},
+    {"bad-noops", -EINVAL, "invalid descriptor: no ops table."},
+    {"bad-nocreate", -EINVAL, "invalid descriptor: ops->create is required."},
+    {"bad-sizes-empty", -EINVAL, "invalid descriptor: access_sizes is empty"},
+    {"bad-sizes-bad", -EINVAL, "access_sizes 0x18 has bits other than VDEV_ACCESS_SIZE(1/2/4/8)"},
+    {"bad-opt-empty", -EINVAL, "invalid descriptor: option 1 has no name."},
+    {"bad-opt-dup", -EINVAL, "invalid descriptor: option 'speed' is declared twice."},
+    {"bad-opt-badname", -EINVAL, "option name 'Speed_2' is not lower-case letters"},
+    {"bad-opt-common", -EINVAL, "option 'loc' is a common option the host handles"},
+    {"bad-opt-type", -EINVAL, "option 'mystery' has unknown type 42."},
+    {"bad-opt-flags", -EINVAL, "option 'flagged' has unknown flag bits 0x200."},
+    {"bad-enum-nochoices", -EINVAL, "enum option 'colour' has no choices."},
+    {"bad-noarg-nonbool", -EINVAL, "option 'count' is NOARG but not a bool."},
+    {"bad-default-bad", -EINVAL,
+     "bad default '12x': option 'count' expects an unsigned "
+     "integer"},
+    {"bad-default-range", -EINVAL,
+     "bad default '20': option 'count' is 20, outside its "
+     "range 1..10."},
+    {"bad-default-choice", -EINVAL,
+     "bad default 'purple': option 'colour' is one of red, "
+     "green; 'purple' is none of them."},
 };
 
 static void test_refusals(void **state)
 {
-	const char *dirs[] = { plugin_dir };
+	const char *dirs[] = {plugin_dir};
 	struct vdev_plugin_set *set = vdev_plugin_set_new();
 	char err[VDEV_HOST_ERRLEN], file[2 * PATH_MAX];
 	struct vdev_plugin *p;
@@ -202,7 +209,7 @@ static void test_unresolved_names_symbol(void **state)
 static void test_not_elf(void **state)
 {
 	char dir[] = "/tmp/vdev-loader-XXXXXX", path[64], err[VDEV_HOST_ERRLEN];
-	const char *dirs[] = { dir };
+	const char *dirs[] = {dir};
 	struct vdev_plugin_set *set;
 	struct vdev_plugin *p;
 	FILE *f;
@@ -235,21 +242,18 @@ static void ok_destroy(void *dev)
 }
 
 static const struct vdev_ops ok_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = ok_create,
-	.destroy = ok_destroy,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = ok_create,
+    .destroy = ok_destroy,
 };
 
 static int check_with_option(const struct vdev_option_spec *spec, char *err, size_t errlen)
 {
 	struct vdev_descriptor d = {
-		VDEV_DESCRIPTOR_INIT,
-		.name = "linked",
-		.version = "1",
-		.access_sizes = VDEV_ACCESS_SIZE(4),
-		.options = spec,
-		.option_count = 1,
-		.ops = &ok_ops,
+	    VDEV_DESCRIPTOR_INIT, .name = "linked",
+	    .version = "1",	  .access_sizes = VDEV_ACCESS_SIZE(4),
+	    .options = spec,	  .option_count = 1,
+	    .ops = &ok_ops,
 	};
 
 	return vdev_descriptor_check(&d, "<linked>", NULL, err, errlen);
@@ -309,11 +313,9 @@ static void test_descriptor_struct_sizes(void **state)
 {
 	struct vdev_ops small_ops = ok_ops;
 	struct vdev_descriptor d = {
-		VDEV_DESCRIPTOR_INIT,
-		.name = "linked",
-		.version = "1",
-		.access_sizes = VDEV_ACCESS_SIZE(4),
-		.ops = &small_ops,
+	    VDEV_DESCRIPTOR_INIT, .name = "linked",
+	    .version = "1",	  .access_sizes = VDEV_ACCESS_SIZE(4),
+	    .ops = &small_ops,
 	};
 	char err[VDEV_HOST_ERRLEN];
 
@@ -323,7 +325,8 @@ static void test_descriptor_struct_sizes(void **state)
 	assert_int_equal(vdev_descriptor_check(&d, NULL, NULL, err, sizeof(err)), 0);
 	small_ops.struct_size = 8;
 	assert_int_equal(vdev_descriptor_check(&d, NULL, NULL, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "<linked>: invalid descriptor: the ops table's struct_size is 8"));
+	assert_non_null(
+	    strstr(err, "<linked>: invalid descriptor: the ops table's struct_size is 8"));
 	small_ops.struct_size = sizeof(small_ops);
 	d.default_space = VDEV_SPACE_PCICFG;
 	assert_int_equal(vdev_descriptor_check(&d, NULL, NULL, err, sizeof(err)), -EINVAL);
@@ -432,16 +435,16 @@ static void test_arity_resolver_loads_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_resolve_by_name),
-		cmocka_unit_test(test_resolve_errors),
-		cmocka_unit_test(test_load_once),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_unresolved_names_symbol),
-		cmocka_unit_test(test_not_elf),
-		cmocka_unit_test(test_schema_checks),
-		cmocka_unit_test(test_descriptor_struct_sizes),
-		cmocka_unit_test(test_arity_resolver),
-		cmocka_unit_test(test_arity_resolver_loads_once),
+	    cmocka_unit_test(test_resolve_by_name),
+	    cmocka_unit_test(test_resolve_errors),
+	    cmocka_unit_test(test_load_once),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_unresolved_names_symbol),
+	    cmocka_unit_test(test_not_elf),
+	    cmocka_unit_test(test_schema_checks),
+	    cmocka_unit_test(test_descriptor_struct_sizes),
+	    cmocka_unit_test(test_arity_resolver),
+	    cmocka_unit_test(test_arity_resolver_loads_once),
 	};
 
 	if (find_plugin_dir() < 0 || access(plugin_dir, R_OK) < 0) {

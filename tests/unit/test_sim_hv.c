@@ -93,8 +93,12 @@ static int post_with(enum dm_behaviour how, unsigned timeout_ms, ioreq_t *req, c
 static void test_good_read(void **state)
 {
 	struct fake_dm dm;
-	ioreq_t req = {.type = IOREQ_TYPE_PIO, .addr = 0x3f8, .size = 1, .count = 1,
-		       .dir = IOREQ_READ, .data = ~0ull};
+	ioreq_t req = {.type = IOREQ_TYPE_PIO,
+		       .addr = 0x3f8,
+		       .size = 1,
+		       .count = 1,
+		       .dir = IOREQ_READ,
+		       .data = ~0ull};
 	char why[256] = "";
 
 	assert_int_equal(post_with(DM_GOOD, 2000, &req, why, sizeof(why), &dm), 0);
@@ -110,8 +114,12 @@ static void test_good_read(void **state)
 static void test_backwards(void **state)
 {
 	struct fake_dm dm;
-	ioreq_t req = {.type = IOREQ_TYPE_COPY, .addr = 0x1000, .size = 4, .count = 1,
-		       .dir = IOREQ_WRITE, .data = 7};
+	ioreq_t req = {.type = IOREQ_TYPE_COPY,
+		       .addr = 0x1000,
+		       .size = 4,
+		       .count = 1,
+		       .dir = IOREQ_WRITE,
+		       .data = 7};
 	char why[256] = "";
 
 	assert_int_equal(post_with(DM_BACKWARDS, 2000, &req, why, sizeof(why), &dm), -EPROTO);
@@ -121,8 +129,12 @@ static void test_backwards(void **state)
 static void test_none_written(void **state)
 {
 	struct fake_dm dm;
-	ioreq_t req = {.type = IOREQ_TYPE_COPY, .addr = 0x1000, .size = 4, .count = 1,
-		       .dir = IOREQ_READ, .data = ~0ull};
+	ioreq_t req = {.type = IOREQ_TYPE_COPY,
+		       .addr = 0x1000,
+		       .size = 4,
+		       .count = 1,
+		       .dir = IOREQ_READ,
+		       .data = ~0ull};
 	char why[256] = "";
 
 	assert_int_equal(post_with(DM_NONE, 2000, &req, why, sizeof(why), &dm), -EPROTO);
@@ -132,8 +144,12 @@ static void test_none_written(void **state)
 static void test_read_not_zero_extended(void **state)
 {
 	struct fake_dm dm;
-	ioreq_t req = {.type = IOREQ_TYPE_PIO, .addr = 0x60, .size = 1, .count = 1,
-		       .dir = IOREQ_READ, .data = ~0ull};
+	ioreq_t req = {.type = IOREQ_TYPE_PIO,
+		       .addr = 0x60,
+		       .size = 1,
+		       .count = 1,
+		       .dir = IOREQ_READ,
+		       .data = ~0ull};
 	char why[256] = "";
 
 	assert_int_equal(post_with(DM_HIGH_BITS, 2000, &req, why, sizeof(why), &dm), -EPROTO);
@@ -143,8 +159,12 @@ static void test_read_not_zero_extended(void **state)
 static void test_eport_written(void **state)
 {
 	struct fake_dm dm;
-	ioreq_t req = {.type = IOREQ_TYPE_PIO, .addr = 0x60, .size = 1, .count = 1,
-		       .dir = IOREQ_WRITE, .data = 1};
+	ioreq_t req = {.type = IOREQ_TYPE_PIO,
+		       .addr = 0x60,
+		       .size = 1,
+		       .count = 1,
+		       .dir = IOREQ_WRITE,
+		       .data = 1};
 	char why[256] = "";
 
 	assert_int_equal(post_with(DM_EPORT, 2000, &req, why, sizeof(why), &dm), -EPROTO);
@@ -154,8 +174,12 @@ static void test_eport_written(void **state)
 static void test_no_answer(void **state)
 {
 	struct fake_dm dm;
-	ioreq_t req = {.type = IOREQ_TYPE_PIO, .addr = 0x60, .size = 1, .count = 1,
-		       .dir = IOREQ_WRITE, .data = 1};
+	ioreq_t req = {.type = IOREQ_TYPE_PIO,
+		       .addr = 0x60,
+		       .size = 1,
+		       .count = 1,
+		       .dir = IOREQ_WRITE,
+		       .data = 1};
 	char why[256] = "";
 
 	assert_int_equal(post_with(DM_SILENT, 100, &req, why, sizeof(why), &dm), -ETIMEDOUT);
@@ -185,8 +209,8 @@ static void test_buffered_ring(void **state)
 	unsigned posted = 0;
 
 	assert_int_equal(sim_domain_init(&d, 1), 0);
-	assert_int_equal(sim_hv_post_buffered(&d, IOREQ_TYPE_COPY, 0xa0000, 8, 0x1122334455667788ull),
-			 0);
+	assert_int_equal(
+	    sim_hv_post_buffered(&d, IOREQ_TYPE_COPY, 0xa0000, 8, 0x1122334455667788ull), 0);
 	assert_int_equal(d.bufpage->write_pointer, 2);
 	assert_int_equal(d.bufpage->buf_ioreq[0].data, 0x55667788u);
 	assert_int_equal(d.bufpage->buf_ioreq[1].data, 0x11223344u);
@@ -202,10 +226,10 @@ static void test_buffered_ring(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_read),     cmocka_unit_test(test_backwards),
-		cmocka_unit_test(test_none_written),  cmocka_unit_test(test_read_not_zero_extended),
-		cmocka_unit_test(test_eport_written), cmocka_unit_test(test_no_answer),
-		cmocka_unit_test(test_busy_slot),     cmocka_unit_test(test_buffered_ring),
+	    cmocka_unit_test(test_good_read),	  cmocka_unit_test(test_backwards),
+	    cmocka_unit_test(test_none_written),  cmocka_unit_test(test_read_not_zero_extended),
+	    cmocka_unit_test(test_eport_written), cmocka_unit_test(test_no_answer),
+	    cmocka_unit_test(test_busy_slot),	  cmocka_unit_test(test_buffered_ring),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

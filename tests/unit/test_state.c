@@ -44,12 +44,12 @@ static void sample_state(struct vdev_state *st, struct sample *s)
 	 VDEV_STATE_SIZE_BYTES(5))
 
 static const struct sample sample_value = {
-	.a = 0x12,
-	.b = 0x3456,
-	.c = 0x789abcde,
-	.d = 0x0102030405060708ull,
-	.e = true,
-	.blob = {'h', 'e', 'l', 'l', 'o'},
+    .a = 0x12,
+    .b = 0x3456,
+    .c = 0x789abcde,
+    .d = 0x0102030405060708ull,
+    .e = true,
+    .blob = {'h', 'e', 'l', 'l', 'o'},
 };
 
 static ssize_t sample_save(const struct sample *in, void *buf, size_t cap)
@@ -81,8 +81,7 @@ static void test_crc32_check_value(void **unused)
 	/* The standard check value of CRC-32/ISO-HDLC. */
 	assert_int_equal(vdev_state_crc32(0, "123456789", 9), 0xcbf43926u);
 	/* Continuation gives the same as one pass. */
-	assert_int_equal(vdev_state_crc32(vdev_state_crc32(0, "1234", 4), "56789", 5),
-			 0xcbf43926u);
+	assert_int_equal(vdev_state_crc32(vdev_state_crc32(0, "1234", 4), "56789", 5), 0xcbf43926u);
 	assert_int_equal(vdev_state_crc32(0, "", 0), 0);
 }
 
@@ -91,15 +90,15 @@ static void test_wire_format(void **unused)
 	uint8_t buf[128];
 	ssize_t n = sample_save(&sample_value, buf, sizeof(buf));
 	static const uint8_t expect_head[] = {
-		'V', 'D', 'S', 'T', 1, 0, 6, 0, 's', 'a', 'm', 'p', 'l', 'e', 3, 0, 0, 0,
+	    'V', 'D', 'S', 'T', 1, 0, 6, 0, 's', 'a', 'm', 'p', 'l', 'e', 3, 0, 0, 0,
 	};
 	static const uint8_t expect_payload[] = {
-		0x01, 0x12,                                           /* u8 */
-		0x02, 0x56, 0x34,                                     /* u16 */
-		0x04, 0xde, 0xbc, 0x9a, 0x78,                         /* u32 */
-		0x08, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* u64 */
-		0x01, 0x01,                                           /* bool */
-		0x10, 5, 0, 0, 0, 'h', 'e', 'l', 'l', 'o',            /* bytes */
+	    0x01, 0x12,						       /* u8 */
+	    0x02, 0x56, 0x34,					       /* u16 */
+	    0x04, 0xde, 0xbc, 0x9a, 0x78,			       /* u32 */
+	    0x08, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,      /* u64 */
+	    0x01, 0x01,						       /* bool */
+	    0x10, 5,	0,    0,    0,	  'h',	'e',  'l',  'l',  'o', /* bytes */
 	};
 	size_t head = sizeof(expect_head);
 	uint32_t crc;
@@ -113,7 +112,7 @@ static void test_wire_format(void **unused)
 	crc = vdev_state_crc32(0, buf, head + 4);
 	crc = vdev_state_crc32(crc, expect_payload, sizeof(expect_payload));
 	assert_int_equal(buf[head + 4] | buf[head + 5] << 8 | buf[head + 6] << 16 |
-				 (uint32_t)buf[head + 7] << 24,
+			     (uint32_t)buf[head + 7] << 24,
 			 crc);
 }
 
@@ -323,18 +322,18 @@ static void test_direction_misuse(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_crc32_check_value),
-		cmocka_unit_test(test_wire_format),
-		cmocka_unit_test(test_round_trip_and_determinism),
-		cmocka_unit_test(test_empty_and_truncated),
-		cmocka_unit_test(test_every_bit_flip_refused),
-		cmocka_unit_test(test_trailing_bytes_refused),
-		cmocka_unit_test(test_foreign_name_and_version),
-		cmocka_unit_test(test_field_mismatch_refused),
-		cmocka_unit_test(test_bool_and_invalid),
-		cmocka_unit_test(test_save_capacity),
-		cmocka_unit_test(test_bad_names),
-		cmocka_unit_test(test_direction_misuse),
+	    cmocka_unit_test(test_crc32_check_value),
+	    cmocka_unit_test(test_wire_format),
+	    cmocka_unit_test(test_round_trip_and_determinism),
+	    cmocka_unit_test(test_empty_and_truncated),
+	    cmocka_unit_test(test_every_bit_flip_refused),
+	    cmocka_unit_test(test_trailing_bytes_refused),
+	    cmocka_unit_test(test_foreign_name_and_version),
+	    cmocka_unit_test(test_field_mismatch_refused),
+	    cmocka_unit_test(test_bool_and_invalid),
+	    cmocka_unit_test(test_save_capacity),
+	    cmocka_unit_test(test_bad_names),
+	    cmocka_unit_test(test_direction_misuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

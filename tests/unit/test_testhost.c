@@ -37,8 +37,8 @@ struct probe {
 	volatile unsigned counter;
 };
 
-static int probe_create(const struct vdev_host *host, vdev_host_t *h,
-			const struct vdev_config *cfg, void **dev)
+static int probe_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
+			void **dev)
 {
 	struct probe *p = calloc(1, sizeof(*p));
 	unsigned i;
@@ -100,20 +100,20 @@ static int probe_write(void *dev, const struct vdev_access *a, uint64_t value)
 }
 
 static const struct vdev_ops probe_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = probe_create,
-	.destroy = probe_destroy,
-	.read = probe_read,
-	.write = probe_write,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = probe_create,
+    .destroy = probe_destroy,
+    .read = probe_read,
+    .write = probe_write,
 };
 
 static const struct vdev_descriptor probe_desc = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = "probe",
-	.version = "1",
-	.default_space = VDEV_SPACE_MMIO,
-	.access_sizes = VDEV_ACCESS_SIZE(1) | VDEV_ACCESS_SIZE(2) | VDEV_ACCESS_SIZE(4),
-	.ops = &probe_ops,
+    VDEV_DESCRIPTOR_INIT,
+    .name = "probe",
+    .version = "1",
+    .default_space = VDEV_SPACE_MMIO,
+    .access_sizes = VDEV_ACCESS_SIZE(1) | VDEV_ACCESS_SIZE(2) | VDEV_ACCESS_SIZE(4),
+    .ops = &probe_ops,
 };
 
 static struct vdev_testhost *new_host(void)
@@ -212,9 +212,8 @@ static void test_routing_many(void **state)
 	for (i = 0; i < 200; i++) {
 		unsigned k = (i * 37) % 200;
 
-		assert_int_equal(p->host->region_add(p->h, VDEV_SPACE_MMIO, 0x100000 + k * 0x1000,
-						     0x800, k),
-				 0);
+		assert_int_equal(
+		    p->host->region_add(p->h, VDEV_SPACE_MMIO, 0x100000 + k * 0x1000, 0x800, k), 0);
 	}
 	for (i = 0; i < 200; i++) {
 		assert_int_equal(vdev_testhost_mmio_read(th, 0x100000 + i * 0x1000 + 0x7fc, 4),
@@ -266,7 +265,8 @@ static void test_lines_and_trace(void **state)
 	/* Not a valid cause: refused and reported. */
 	assert_int_equal(vdev_testhost_write(th, VDEV_SPACE_MMIO, 0x100c, 4, 7), -EIO);
 	assert_int_equal(vdev_testhost_terminated(th), 33);
-	assert_non_null(strstr(vdev_testhost_log(th), "host: error: probe.0: terminate with cause 7"));
+	assert_non_null(
+	    strstr(vdev_testhost_log(th), "host: error: probe.0: terminate with cause 7"));
 
 	/* Config errors about lines. */
 	assert_null(vdev_testhost_create(th, &probe_desc, "loc 0x2000 intr pic:99"));
@@ -302,7 +302,7 @@ struct timed {
 	char order[256];
 	uint64_t when[64];
 	unsigned fired;
-	unsigned rearm;   /* re-arm timer 0 from its own callback this many times */
+	unsigned rearm;	  /* re-arm timer 0 from its own callback this many times */
 	int destroy_self; /* timer 1 destroys itself when it fires */
 };
 
@@ -329,8 +329,8 @@ static void timed_fire(void *dev, void *arg)
 	}
 }
 
-static int timed_create(const struct vdev_host *host, vdev_host_t *h,
-			const struct vdev_config *cfg, void **dev)
+static int timed_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
+			void **dev)
 {
 	struct timed *s = calloc(1, sizeof(*s));
 	unsigned i;
@@ -355,17 +355,14 @@ static void timed_destroy(void *dev)
 }
 
 static const struct vdev_ops timed_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = timed_create,
-	.destroy = timed_destroy,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = timed_create,
+    .destroy = timed_destroy,
 };
 
 static const struct vdev_descriptor timed_desc = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = "timed",
-	.version = "1",
-	.access_sizes = VDEV_ACCESS_SIZE(4),
-	.ops = &timed_ops,
+    VDEV_DESCRIPTOR_INIT, .name = "timed", .version = "1", .access_sizes = VDEV_ACCESS_SIZE(4),
+    .ops = &timed_ops,
 };
 
 static void test_timers(void **state)
@@ -504,7 +501,8 @@ static void test_log(void **state)
 						   "probe.0: debug: debug detail\n"
 						   "probe.0: error: an error line\n");
 	vdev_testhost_clear_log(th);
-	assert_non_null(vdev_testhost_create(th, &probe_desc, "loc 0x2000 name second log error stderr"));
+	assert_non_null(
+	    vdev_testhost_create(th, &probe_desc, "loc 0x2000 name second log error stderr"));
 	assert_string_equal(vdev_testhost_log(th), "second: error: an error line\n");
 	vdev_testhost_clear_log(th);
 	assert_non_null(vdev_testhost_create(th, &probe_desc, "loc 0x3000 log info,debug none"));
@@ -518,8 +516,9 @@ static void test_create_errors(void **state)
 {
 	struct vdev_testhost *th = new_host();
 	static const struct vdev_descriptor unused = {
-		VDEV_DESCRIPTOR_INIT, .name = "unused", .version = "1",
-		.access_sizes = VDEV_ACCESS_SIZE(1), .ops = &probe_ops,
+	    VDEV_DESCRIPTOR_INIT, .name = "unused",
+	    .version = "1",	  .access_sizes = VDEV_ACCESS_SIZE(1),
+	    .ops = &probe_ops,
 	};
 
 	assert_null(vdev_testhost_create(th, &unused, ""));
@@ -773,10 +772,10 @@ static void test_hooks_and_graveyard(void **state)
 	struct vdev_testhost *th = new_host();
 	struct hook_log l;
 	const struct vdev_testhost_hooks hooks = {
-		.service = hook_service,
-		.callback_enter = hook_enter,
-		.callback_exit = hook_exit,
-		.ctx = &l,
+	    .service = hook_service,
+	    .callback_enter = hook_enter,
+	    .callback_exit = hook_exit,
+	    .ctx = &l,
 	};
 	struct vdev_testdev *d;
 	const struct vdev_host *host;
@@ -816,8 +815,8 @@ struct intc_state {
 	char seen[256];
 };
 
-static int intc_create(const struct vdev_host *host, vdev_host_t *h,
-		       const struct vdev_config *cfg, void **dev)
+static int intc_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
+		       void **dev)
 {
 	*dev = calloc(1, sizeof(struct intc_state));
 	return *dev ? 0 : -ENOMEM;
@@ -843,25 +842,25 @@ static void intc_set_level(void *dev, unsigned line, int level)
 }
 
 static const struct vdev_ops intc_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = intc_create,
-	.destroy = intc_destroy,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = intc_create,
+    .destroy = intc_destroy,
 };
 
 static const struct vdev_intc_ops intc_intc = {
-	.struct_size = sizeof(struct vdev_intc_ops),
-	.line_count = intc_lines,
-	.set_level = intc_set_level,
+    .struct_size = sizeof(struct vdev_intc_ops),
+    .line_count = intc_lines,
+    .set_level = intc_set_level,
 };
 
 static const struct vdev_descriptor intc_desc = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = "myintc",
-	.version = "1",
-	.flags = VDEV_F_INTC,
-	.access_sizes = VDEV_ACCESS_SIZE(4),
-	.ops = &intc_ops,
-	.intc = &intc_intc,
+    VDEV_DESCRIPTOR_INIT,
+    .name = "myintc",
+    .version = "1",
+    .flags = VDEV_F_INTC,
+    .access_sizes = VDEV_ACCESS_SIZE(4),
+    .ops = &intc_ops,
+    .intc = &intc_intc,
 };
 
 static void test_plugin_intc(void **state)
@@ -900,8 +899,8 @@ struct liar {
 	int dummy;
 };
 
-static int liar_create(const struct vdev_host *host, vdev_host_t *h,
-		       const struct vdev_config *cfg, void **dev)
+static int liar_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
+		       void **dev)
 {
 	*dev = calloc(1, sizeof(struct liar));
 	return *dev ? 0 : -ENOMEM;
@@ -914,19 +913,15 @@ static ssize_t liar_save(void *dev, void *buf, size_t cap)
 }
 
 static const struct vdev_ops liar_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = liar_create,
-	.destroy = intc_destroy,
-	.save = liar_save,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = liar_create,
+    .destroy = intc_destroy,
+    .save = liar_save,
 };
 
 static const struct vdev_descriptor liar_desc = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = "liar",
-	.version = "1",
-	.access_sizes = VDEV_ACCESS_SIZE(4),
-	.state_size = 4,
-	.ops = &liar_ops,
+    VDEV_DESCRIPTOR_INIT, .name = "liar",   .version = "1", .access_sizes = VDEV_ACCESS_SIZE(4),
+    .state_size = 4,	  .ops = &liar_ops,
 };
 
 static char plugin_dir[PATH_MAX + 16];
@@ -1004,7 +999,8 @@ static void test_load_by_name(void **state)
 	/* One file, loaded once. */
 	assert_ptr_equal(by_name, by_path);
 	assert_int_equal(vdev_testhost_load(th, "bad-abi2", &by_name), -EPROTONOSUPPORT);
-	assert_non_null(strstr(vdev_testhost_error(th), "built for vdev ABI 2, this host speaks 1"));
+	assert_non_null(
+	    strstr(vdev_testhost_error(th), "built for vdev ABI 2, this host speaks 1"));
 	unsetenv("VDM_PLUGIN_PATH");
 	vdev_testhost_free(th);
 }
@@ -1029,7 +1025,7 @@ static void *hammer_run(void *arg)
 static void test_serialised_callbacks(void **state)
 {
 	struct vdev_testhost *th = new_host();
-	struct hammer hm = { th, 20000 };
+	struct hammer hm = {th, 20000};
 	struct vdev_testdev *d;
 	pthread_t t[3];
 	unsigned i;
@@ -1065,20 +1061,20 @@ static int selfl_read(void *dev, const struct vdev_access *a, uint64_t *value)
 }
 
 static const struct vdev_ops selfl_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = probe_create,
-	.destroy = probe_destroy,
-	.read = selfl_read,
-	.write = probe_write,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = probe_create,
+    .destroy = probe_destroy,
+    .read = selfl_read,
+    .write = probe_write,
 };
 
 static const struct vdev_descriptor selfl_desc = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = "selfl",
-	.version = "1",
-	.flags = VDEV_F_SELF_LOCKED,
-	.access_sizes = VDEV_ACCESS_SIZE(4),
-	.ops = &selfl_ops,
+    VDEV_DESCRIPTOR_INIT,
+    .name = "selfl",
+    .version = "1",
+    .flags = VDEV_F_SELF_LOCKED,
+    .access_sizes = VDEV_ACCESS_SIZE(4),
+    .ops = &selfl_ops,
 };
 
 static void *reader_run(void *arg)
@@ -1126,22 +1122,22 @@ static int find_plugin_dir(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_routing),
-		cmocka_unit_test(test_routing_many),
-		cmocka_unit_test(test_lines_and_trace),
-		cmocka_unit_test(test_shared_line),
-		cmocka_unit_test(test_timers),
-		cmocka_unit_test(test_ram),
-		cmocka_unit_test(test_log),
-		cmocka_unit_test(test_create_errors),
-		cmocka_unit_test(test_noarg_option_mid_text),
-		cmocka_unit_test(test_teardown_and_poll),
-		cmocka_unit_test(test_hooks_and_graveyard),
-		cmocka_unit_test(test_plugin_intc),
-		cmocka_unit_test(test_good_plugin_so),
-		cmocka_unit_test(test_load_by_name),
-		cmocka_unit_test(test_serialised_callbacks),
-		cmocka_unit_test(test_self_locked),
+	    cmocka_unit_test(test_routing),
+	    cmocka_unit_test(test_routing_many),
+	    cmocka_unit_test(test_lines_and_trace),
+	    cmocka_unit_test(test_shared_line),
+	    cmocka_unit_test(test_timers),
+	    cmocka_unit_test(test_ram),
+	    cmocka_unit_test(test_log),
+	    cmocka_unit_test(test_create_errors),
+	    cmocka_unit_test(test_noarg_option_mid_text),
+	    cmocka_unit_test(test_teardown_and_poll),
+	    cmocka_unit_test(test_hooks_and_graveyard),
+	    cmocka_unit_test(test_plugin_intc),
+	    cmocka_unit_test(test_good_plugin_so),
+	    cmocka_unit_test(test_load_by_name),
+	    cmocka_unit_test(test_serialised_callbacks),
+	    cmocka_unit_test(test_self_locked),
 	};
 
 	if (find_plugin_dir() < 0) {

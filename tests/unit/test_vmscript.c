@@ -125,9 +125,9 @@ static void test_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_accesses),
-		cmocka_unit_test(test_rep_and_memory),
-		cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_accesses),
+	    cmocka_unit_test(test_rep_and_memory),
+	    cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

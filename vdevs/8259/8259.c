@@ -37,11 +37,11 @@
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
-#define PIC_LINES         16
-#define PIC_CASCADE_IRQ   2
-#define PIC_NAME          "8259"
+#define PIC_LINES	  16
+#define PIC_CASCADE_IRQ	  2
+#define PIC_NAME	  "8259"
 #define PIC_STATE_VERSION 1
-#define PIC_CHIP_FIELDS   18
+#define PIC_CHIP_FIELDS	  18
 
 /* ELCR bits that exist on a PIIX: IRQ 0, 1, 2, 8 and 13 are always edge. */
 #define PIC_ELCR_MASK_MASTER 0xf8
@@ -51,32 +51,32 @@ enum { REGION_MASTER, REGION_SLAVE, REGION_ELCR };
 
 /* One 8259A. Only fixed-width fields: the whole struct is saved. */
 struct pic_chip {
-	uint8_t irr;       /* interrupt request register */
-	uint8_t isr;       /* in-service register */
-	uint8_t imr;       /* interrupt mask register (OCW1) */
-	uint8_t input;     /* current level of each IR input */
-	uint8_t elcr;      /* 1 = level-sensitive (ELCR) */
-	uint8_t base;      /* ICW2: vector of IR0 */
-	uint8_t icw3;      /* slave ids (master) or own id (slave) */
-	uint8_t init_step; /* 0 ready; 2, 3, 4: the ICW expected next */
+	uint8_t irr;	      /* interrupt request register */
+	uint8_t isr;	      /* in-service register */
+	uint8_t imr;	      /* interrupt mask register (OCW1) */
+	uint8_t input;	      /* current level of each IR input */
+	uint8_t elcr;	      /* 1 = level-sensitive (ELCR) */
+	uint8_t base;	      /* ICW2: vector of IR0 */
+	uint8_t icw3;	      /* slave ids (master) or own id (slave) */
+	uint8_t init_step;    /* 0 ready; 2, 3, 4: the ICW expected next */
 	uint8_t priority_add; /* IR with the highest priority (rotation) */
-	uint8_t read_isr;  /* OCW3 RR/RIS: read ISR instead of IRR */
-	uint8_t poll;      /* OCW3 P: the next read is a poll */
+	uint8_t read_isr;     /* OCW3 RR/RIS: read ISR instead of IRR */
+	uint8_t poll;	      /* OCW3 P: the next read is a poll */
 	uint8_t special_mask;
 	uint8_t auto_eoi;
 	uint8_t rotate_on_aeoi;
-	uint8_t sfnm;      /* special fully nested mode */
-	uint8_t single;    /* ICW1 SNGL */
+	uint8_t sfnm;	/* special fully nested mode */
+	uint8_t single; /* ICW1 SNGL */
 	uint8_t icw4_needed;
-	uint8_t ltim;      /* ICW1 LTIM: every input level-sensitive */
+	uint8_t ltim; /* ICW1 LTIM: every input level-sensitive */
 };
 
 struct pic {
 	const struct vdev_host *host;
 	vdev_host_t *h;
-	struct vdev_line *cpu; /* the master's INT output, or NULL */
+	struct vdev_line *cpu;	 /* the master's INT output, or NULL */
 	struct pic_chip chip[2]; /* master, slave */
-	uint8_t output;          /* level last given to the CPU line */
+	uint8_t output;		 /* level last given to the CPU line */
 };
 
 /* pic_level_mask: the inputs of chip `c` that are level-sensitive. */
@@ -491,9 +491,10 @@ static void pic_destroy(void *dev)
 static void pic_chip_state(struct vdev_state *st, struct pic_chip *s, int c)
 {
 	uint8_t *fields[] = {
-		&s->irr, &s->isr, &s->imr, &s->input, &s->elcr, &s->base, &s->icw3,
-		&s->init_step, &s->priority_add, &s->read_isr, &s->poll, &s->special_mask,
-		&s->auto_eoi, &s->rotate_on_aeoi, &s->sfnm, &s->single, &s->icw4_needed, &s->ltim,
+	    &s->irr,	&s->isr,	  &s->imr,	 &s->input,	     &s->elcr,
+	    &s->base,	&s->icw3,	  &s->init_step, &s->priority_add,   &s->read_isr,
+	    &s->poll,	&s->special_mask, &s->auto_eoi,	 &s->rotate_on_aeoi, &s->sfnm,
+	    &s->single, &s->icw4_needed,  &s->ltim,
 	};
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
@@ -556,36 +557,36 @@ static int pic_status(void *dev, char *buf, size_t cap)
 }
 
 static const struct vdev_ops pic_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = pic_create,
-	.destroy = pic_destroy,
-	.read = pic_read,
-	.write = pic_write,
-	.reset = pic_reset,
-	.save = pic_save,
-	.restore = pic_restore,
-	.status = pic_status,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = pic_create,
+    .destroy = pic_destroy,
+    .read = pic_read,
+    .write = pic_write,
+    .reset = pic_reset,
+    .save = pic_save,
+    .restore = pic_restore,
+    .status = pic_status,
 };
 
 static const struct vdev_intc_ops pic_intc_ops = {
-	.struct_size = sizeof(struct vdev_intc_ops),
-	.line_count = pic_line_count,
-	.set_level = pic_set_level,
-	.ack = pic_ack,
+    .struct_size = sizeof(struct vdev_intc_ops),
+    .line_count = pic_line_count,
+    .set_level = pic_set_level,
+    .ack = pic_ack,
 };
 
 static const struct vdev_descriptor pic_descriptor = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = PIC_NAME,
-	.version = "1.0.0",
-	.description = "PC 8259A interrupt controller pair with ELCR",
-	.flags = VDEV_F_INTC,
-	.default_space = VDEV_SPACE_PIO,
-	.access_sizes = VDEV_ACCESS_SIZE(1),
-	.state_size = VDEV_STATE_HEADER_SIZE(sizeof(PIC_NAME) - 1) +
-		      (2 * PIC_CHIP_FIELDS + 1) * VDEV_STATE_SIZE_U8,
-	.ops = &pic_ops,
-	.intc = &pic_intc_ops,
+    VDEV_DESCRIPTOR_INIT,
+    .name = PIC_NAME,
+    .version = "1.0.0",
+    .description = "PC 8259A interrupt controller pair with ELCR",
+    .flags = VDEV_F_INTC,
+    .default_space = VDEV_SPACE_PIO,
+    .access_sizes = VDEV_ACCESS_SIZE(1),
+    .state_size = VDEV_STATE_HEADER_SIZE(sizeof(PIC_NAME) - 1) +
+		  (2 * PIC_CHIP_FIELDS + 1) * VDEV_STATE_SIZE_U8,
+    .ops = &pic_ops,
+    .intc = &pic_intc_ops,
 };
 
 VDEV_PLUGIN_ENTRY(pic_descriptor)

@@ -27,21 +27,22 @@
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
-#define DEBUG_EXIT_DEFAULT_PORT 0xf4
-#define DEBUG_EXIT_NAME          "debug-exit"
+#define DEBUG_EXIT_DEFAULT_PORT	 0xf4
+#define DEBUG_EXIT_NAME		 "debug-exit"
 #define DEBUG_EXIT_STATE_VERSION 1
 
 enum { OPT_SUCCESS };
 
 static const struct vdev_option_spec debug_exit_options[] = {
-	[OPT_SUCCESS] = {
-		.name = "success",
-		.type = VDEV_OPT_UINT,
-		.flags = VDEV_OPTF_RANGE,
-		.default_value = "0",
-		.help = "value whose write ends the VM with 0; others end it with 33..63",
-		.min = 0,
-		.max = 0xffffffff,
+    [OPT_SUCCESS] =
+	{
+	    .name = "success",
+	    .type = VDEV_OPT_UINT,
+	    .flags = VDEV_OPTF_RANGE,
+	    .default_value = "0",
+	    .help = "value whose write ends the VM with 0; others end it with 33..63",
+	    .min = 0,
+	    .max = 0xffffffff,
 	},
 };
 
@@ -49,8 +50,8 @@ struct debug_exit {
 	const struct vdev_host *host;
 	vdev_host_t *h;
 	uint32_t success;
-	bool fired;      /* a write already ended the VM */
-	uint32_t value;  /* the value of that write */
+	bool fired;	/* a write already ended the VM */
+	uint32_t value; /* the value of that write */
 };
 
 /* debug_exit_cause: the exit code for a written value (see the top comment). */
@@ -181,29 +182,29 @@ static int debug_exit_status(void *dev, char *buf, size_t cap)
 }
 
 static const struct vdev_ops debug_exit_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = debug_exit_create,
-	.destroy = debug_exit_destroy,
-	.read = debug_exit_read,
-	.write = debug_exit_write,
-	.reset = debug_exit_reset,
-	.save = debug_exit_save,
-	.restore = debug_exit_restore,
-	.status = debug_exit_status,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = debug_exit_create,
+    .destroy = debug_exit_destroy,
+    .read = debug_exit_read,
+    .write = debug_exit_write,
+    .reset = debug_exit_reset,
+    .save = debug_exit_save,
+    .restore = debug_exit_restore,
+    .status = debug_exit_status,
 };
 
 static const struct vdev_descriptor debug_exit_descriptor = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = DEBUG_EXIT_NAME,
-	.version = "1.0.0",
-	.description = "guest exit port (QEMU isa-debug-exit compatible)",
-	.default_space = VDEV_SPACE_PIO,
-	.access_sizes = VDEV_ACCESS_SIZE(1) | VDEV_ACCESS_SIZE(2) | VDEV_ACCESS_SIZE(4),
-	.state_size = VDEV_STATE_HEADER_SIZE(sizeof(DEBUG_EXIT_NAME) - 1) + VDEV_STATE_SIZE_BOOL +
-		      VDEV_STATE_SIZE_U32,
-	.options = debug_exit_options,
-	.option_count = sizeof(debug_exit_options) / sizeof(debug_exit_options[0]),
-	.ops = &debug_exit_ops,
+    VDEV_DESCRIPTOR_INIT,
+    .name = DEBUG_EXIT_NAME,
+    .version = "1.0.0",
+    .description = "guest exit port (QEMU isa-debug-exit compatible)",
+    .default_space = VDEV_SPACE_PIO,
+    .access_sizes = VDEV_ACCESS_SIZE(1) | VDEV_ACCESS_SIZE(2) | VDEV_ACCESS_SIZE(4),
+    .state_size = VDEV_STATE_HEADER_SIZE(sizeof(DEBUG_EXIT_NAME) - 1) + VDEV_STATE_SIZE_BOOL +
+		  VDEV_STATE_SIZE_U32,
+    .options = debug_exit_options,
+    .option_count = sizeof(debug_exit_options) / sizeof(debug_exit_options[0]),
+    .ops = &debug_exit_ops,
 };
 
 VDEV_PLUGIN_ENTRY(debug_exit_descriptor)

@@ -65,7 +65,8 @@ static int open_pty(struct ser_hostio *io, char *err, size_t errlen)
 	int master, slave;
 
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || !(name = ptsname(master))) {
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
+	    !(name = ptsname(master))) {
 		int rc = -errno;
 
 		snprintf(err, errlen, "cannot create a pty: %s", strerror(errno));
@@ -174,8 +175,9 @@ static int open_one(const char *text, struct ser_hostio *io, char *err, size_t e
 			return fd;
 		shared = true;
 	} else {
-		flags = dir == DIR_IN ? O_RDONLY : dir == DIR_OUT ? O_WRONLY | O_CREAT | O_TRUNC
-								: O_RDWR;
+		flags = dir == DIR_IN	 ? O_RDONLY
+			: dir == DIR_OUT ? O_WRONLY | O_CREAT | O_TRUNC
+					 : O_RDWR;
 		fd = open(text, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
 	}
 	if (fd < 0) {

@@ -13,12 +13,12 @@
 
 /* The endpoints of one port: input and output may be one descriptor. */
 struct ser_hostio {
-	int in_fd;        /* -1: no input */
-	int out_fd;       /* -1: no output (the UART discards what it sends) */
-	int pty_slave;    /* pty: our own slave descriptor, keeps the master from HUP */
-	bool in_socket;   /* in_fd is a socket: recv(MSG_DONTWAIT) */
-	bool out_socket;  /* out_fd is a socket: send(MSG_DONTWAIT | MSG_NOSIGNAL),
-			   * which needs no O_NONBLOCK on a description shared with vdm */
+	int in_fd;	 /* -1: no input */
+	int out_fd;	 /* -1: no output (the UART discards what it sends) */
+	int pty_slave;	 /* pty: our own slave descriptor, keeps the master from HUP */
+	bool in_socket;	 /* in_fd is a socket: recv(MSG_DONTWAIT) */
+	bool out_socket; /* out_fd is a socket: send(MSG_DONTWAIT | MSG_NOSIGNAL),
+			  * which needs no O_NONBLOCK on a description shared with vdm */
 	char in_name[128], out_name[128]; /* for logs ("pty /dev/pts/3", ...) */
 };
 

@@ -54,12 +54,12 @@
 
 #include "hostio.h"
 
-#define SER_NAME          "ser8250"
+#define SER_NAME	  "ser8250"
 #define SER_STATE_VERSION 1
-#define SER_FIFO          16
-#define SER_OUTBUF        4096
-#define SER_CLOCK_BAUD    115200u /* 1.8432 MHz / 16 */
-#define SER_RETRY_NS      100000000ull
+#define SER_FIFO	  16
+#define SER_OUTBUF	  4096
+#define SER_CLOCK_BAUD	  115200u /* 1.8432 MHz / 16 */
+#define SER_RETRY_NS	  100000000ull
 
 /* Register offsets. */
 enum { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR };
@@ -70,31 +70,31 @@ enum { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR }
 #define IER_EDSSI 0x08
 
 #define IIR_NONE    0x01
-#define IIR_MSR     0x00
+#define IIR_MSR	    0x00
 #define IIR_THRE    0x02
-#define IIR_RDA     0x04
-#define IIR_RLS     0x06
+#define IIR_RDA	    0x04
+#define IIR_RLS	    0x06
 #define IIR_TIMEOUT 0x0c
 #define IIR_FIFO    0xc0
 
 #define FCR_ENABLE   0x01
 #define FCR_CLEAR_RX 0x02
 #define FCR_CLEAR_TX 0x04
-#define FCR_DMA      0x08
+#define FCR_DMA	     0x08
 
 #define LCR_DLAB 0x80
 
-#define MCR_DTR  0x01
-#define MCR_RTS  0x02
+#define MCR_DTR	 0x01
+#define MCR_RTS	 0x02
 #define MCR_OUT1 0x04
 #define MCR_OUT2 0x08
 #define MCR_LOOP 0x10
 
-#define LSR_DR     0x01
-#define LSR_OE     0x02
-#define LSR_PE     0x04
-#define LSR_FE     0x08
-#define LSR_BI     0x10
+#define LSR_DR	   0x01
+#define LSR_OE	   0x02
+#define LSR_PE	   0x04
+#define LSR_FE	   0x08
+#define LSR_BI	   0x10
 #define LSR_THRE   0x20
 #define LSR_TEMT   0x40
 #define LSR_ERRORS (LSR_OE | LSR_PE | LSR_FE | LSR_BI)
@@ -103,34 +103,37 @@ enum { REG_DATA, REG_IER, REG_IIR, REG_LCR, REG_MCR, REG_LSR, REG_MSR, REG_SCR }
 #define MSR_DDSR  0x02
 #define MSR_TERI  0x04
 #define MSR_DDCD  0x08
-#define MSR_CTS   0x10
-#define MSR_DSR   0x20
-#define MSR_RI    0x40
-#define MSR_DCD   0x80
+#define MSR_CTS	  0x10
+#define MSR_DSR	  0x20
+#define MSR_RI	  0x40
+#define MSR_DCD	  0x80
 #define MSR_DELTA 0x0f
 
 enum { OPT_HOSTDEV, OPT_BATCH, OPT_DELAYED };
 
 static const struct vdev_option_spec ser_options[] = {
-	[OPT_HOSTDEV] = {
-		.name = "hostdev",
-		.type = VDEV_OPT_STRING,
-		.flags = VDEV_OPTF_REPEAT,
-		.help = "[<|>]stdout|-|stdin|pty|unix:PATH|PATH: the host side (< in, > out)",
+    [OPT_HOSTDEV] =
+	{
+	    .name = "hostdev",
+	    .type = VDEV_OPT_STRING,
+	    .flags = VDEV_OPTF_REPEAT,
+	    .help = "[<|>]stdout|-|stdin|pty|unix:PATH|PATH: the host side (< in, > out)",
 	},
-	[OPT_BATCH] = {
-		.name = "batch",
-		.type = VDEV_OPT_UINT,
-		.flags = VDEV_OPTF_RANGE,
-		.default_value = "0",
-		.help = "microseconds to gather output before writing it to the host",
-		.min = 0,
-		.max = 10000000,
+    [OPT_BATCH] =
+	{
+	    .name = "batch",
+	    .type = VDEV_OPT_UINT,
+	    .flags = VDEV_OPTF_RANGE,
+	    .default_value = "0",
+	    .help = "microseconds to gather output before writing it to the host",
+	    .min = 0,
+	    .max = 10000000,
 	},
-	[OPT_DELAYED] = {
-		.name = "delayed",
-		.type = VDEV_OPT_STRING,
-		.help = "seconds|forever: retry opening the host side instead of failing",
+    [OPT_DELAYED] =
+	{
+	    .name = "delayed",
+	    .type = VDEV_OPT_STRING,
+	    .help = "seconds|forever: retry opening the host side instead of failing",
 	},
 };
 
@@ -138,8 +141,8 @@ static const struct vdev_option_spec ser_options[] = {
 struct ser_regs {
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
 	uint8_t lsr_errors;   /* latched OE/PE/FE/BI, cleared by reading LSR */
-	uint8_t msr;          /* inputs (high nibble) and deltas */
-	uint8_t fcr;          /* FIFO enable, DMA mode, trigger bits as written */
+	uint8_t msr;	      /* inputs (high nibble) and deltas */
+	uint8_t fcr;	      /* FIFO enable, DMA mode, trigger bits as written */
 	uint8_t thri_pending; /* a THRE interrupt waits */
 	uint8_t timeout_pending;
 	uint8_t rx[SER_FIFO], rx_head, rx_count;
@@ -157,17 +160,17 @@ struct ser {
 	struct ser_hostio io;
 	const char *const *hostdev_texts;
 	unsigned hostdev_count;
-	bool connected;     /* endpoints open (or none configured) */
-	bool discard;       /* delayed gave up, or the reader went away */
-	bool in_eof;        /* input ended or failed: stop reading */
-	bool in_hup;        /* the writer went away: read what is left, unwatched */
+	bool connected; /* endpoints open (or none configured) */
+	bool discard;	/* delayed gave up, or the reader went away */
+	bool in_eof;	/* input ended or failed: stop reading */
+	bool in_hup;	/* the writer went away: read what is left, unwatched */
 	uint64_t batch_ns;
 	uint64_t delay_deadline; /* 0: forever */
 	struct vdev_watch *in_watch, *out_watch;
 	uint32_t in_events, out_events;
 	struct vdev_timer *timeout_timer, *kick_timer, *batch_timer, *retry_timer;
-	bool batch_armed;   /* the batch timer runs */
-	bool batch_due;     /* it fired: write as soon as the descriptor takes it */
+	bool batch_armed; /* the batch timer runs */
+	bool batch_due;	  /* it fired: write as soon as the descriptor takes it */
 	uint8_t out[SER_OUTBUF];
 	size_t out_head, out_count;
 };
@@ -192,8 +195,8 @@ static unsigned ser_rx_trigger(const struct ser *s)
 static uint64_t ser_char_ns(const struct ser *s)
 {
 	unsigned divisor = (unsigned)s->r.dll | ((unsigned)s->r.dlm << 8);
-	unsigned bits = 1 + 5 + (s->r.lcr & 3) + ((s->r.lcr & 0x08) ? 1 : 0) +
-			((s->r.lcr & 0x04) ? 2 : 1);
+	unsigned bits =
+	    1 + 5 + (s->r.lcr & 3) + ((s->r.lcr & 0x08) ? 1 : 0) + ((s->r.lcr & 0x04) ? 2 : 1);
 
 	if (divisor == 0)
 		divisor = 0x10000; /* the latch counts 65536 when loaded with 0 */
@@ -268,7 +271,7 @@ static void ser_rx_push(struct ser *s, uint8_t c)
 		r->lsr_errors |= LSR_OE;
 		if (!(r->fcr & FCR_ENABLE))
 			r->rx[r->rx_head] = c; /* character mode: RBR is overwritten */
-		return;                        /* FIFO mode: the new character is lost */
+		return;			       /* FIFO mode: the new character is lost */
 	}
 	r->rx[(r->rx_head + r->rx_count) % SER_FIFO] = c;
 	r->rx_count++;
@@ -475,8 +478,8 @@ static void ser_set_watch(struct ser *s, struct vdev_watch *w, uint32_t *cur, ui
  */
 static void ser_host_sync(struct ser *s)
 {
-	bool want_in = s->connected && !s->in_eof && s->io.in_fd >= 0 &&
-		       !(s->r.mcr & MCR_LOOP) && s->r.rx_count < ser_fifo_capacity(s);
+	bool want_in = s->connected && !s->in_eof && s->io.in_fd >= 0 && !(s->r.mcr & MCR_LOOP) &&
+		       s->r.rx_count < ser_fifo_capacity(s);
 	bool want_out = s->connected && s->io.out_fd >= 0 && s->out_count && !s->discard;
 
 	if (want_out && s->batch_ns && !s->batch_armed && !s->batch_due) {
@@ -657,8 +660,7 @@ static void ser_retry_fired(void *dev, void *arg)
 	if (ser_connect(s, err, sizeof(err)) == 0) {
 		s->host->timer_cancel(s->h, s->retry_timer);
 	} else if (s->delay_deadline && s->host->clock_ns(s->h) >= s->delay_deadline) {
-		s->host->log(s->h, VDEV_LOG_ERROR, "%s; gave up waiting: output is discarded",
-			     err);
+		s->host->log(s->h, VDEV_LOG_ERROR, "%s; gave up waiting: output is discarded", err);
 		s->host->timer_cancel(s->h, s->retry_timer);
 		s->connected = true;
 		s->discard = true;
@@ -794,8 +796,8 @@ static int ser_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	}
 	rc = host->region_add(h, space, base, 8, 0);
 	if (rc < 0) {
-		host->log(h, VDEV_LOG_ERROR, "cannot claim 0x%llx+8: %d",
-			  (unsigned long long)base, rc);
+		host->log(h, VDEV_LOG_ERROR, "cannot claim 0x%llx+8: %d", (unsigned long long)base,
+			  rc);
 		goto fail;
 	}
 	rc = ser_connect(s, err, sizeof(err));
@@ -821,9 +823,19 @@ static void ser_state(struct vdev_state *st, struct ser_regs *r)
 {
 	uint8_t rx[SER_FIFO] = {0}, tx[SER_FIFO] = {0};
 	bool restoring = vdev_state_restoring(st);
-	uint8_t *bytes[] = {&r->ier, &r->lcr, &r->mcr, &r->scr, &r->dll, &r->dlm,
-			    &r->lsr_errors, &r->msr, &r->fcr, &r->thri_pending,
-			    &r->timeout_pending, &r->rx_count, &r->tx_count};
+	uint8_t *bytes[] = {&r->ier,
+			    &r->lcr,
+			    &r->mcr,
+			    &r->scr,
+			    &r->dll,
+			    &r->dlm,
+			    &r->lsr_errors,
+			    &r->msr,
+			    &r->fcr,
+			    &r->thri_pending,
+			    &r->timeout_pending,
+			    &r->rx_count,
+			    &r->tx_count};
 
 	for (size_t i = 0; i < sizeof(bytes) / sizeof(bytes[0]); i++)
 		vdev_state_u8(st, bytes[i]);
@@ -844,7 +856,8 @@ static void ser_state(struct vdev_state *st, struct ser_regs *r)
 	if ((r->ier & 0xf0) || (r->mcr & 0xe0) || (r->lsr_errors & ~LSR_ERRORS) ||
 	    (r->fcr & ~(0xc0 | FCR_DMA | FCR_ENABLE)) || ((r->fcr & 0xc8) && !(r->fcr & 1)) ||
 	    r->thri_pending > 1 || r->timeout_pending > 1 || r->rx_count > SER_FIFO ||
-	    r->tx_count > SER_FIFO || (!(r->fcr & FCR_ENABLE) && (r->rx_count > 1 || r->tx_count > 1)))
+	    r->tx_count > SER_FIFO ||
+	    (!(r->fcr & FCR_ENABLE) && (r->rx_count > 1 || r->tx_count > 1)))
 		vdev_state_invalid(st);
 }
 
@@ -890,31 +903,31 @@ static int ser_status(void *dev, char *buf, size_t cap)
 }
 
 static const struct vdev_ops ser_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = ser_create,
-	.destroy = ser_destroy,
-	.read = ser_read,
-	.write = ser_write,
-	.reset = ser_reset,
-	.save = ser_save,
-	.restore = ser_restore,
-	.status = ser_status,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = ser_create,
+    .destroy = ser_destroy,
+    .read = ser_read,
+    .write = ser_write,
+    .reset = ser_reset,
+    .save = ser_save,
+    .restore = ser_restore,
+    .status = ser_status,
 };
 
 #define SER_STATE_FIELDS 13
 
 static const struct vdev_descriptor ser_descriptor = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = SER_NAME,
-	.version = "1.0.0",
-	.description = "16550A UART with host endpoints (stdio, pty, unix socket, file)",
-	.default_space = VDEV_SPACE_PIO,
-	.access_sizes = VDEV_ACCESS_SIZE(1),
-	.state_size = VDEV_STATE_HEADER_SIZE(sizeof(SER_NAME) - 1) +
-		      SER_STATE_FIELDS * VDEV_STATE_SIZE_U8 + 2 * VDEV_STATE_SIZE_BYTES(SER_FIFO),
-	.options = ser_options,
-	.option_count = sizeof(ser_options) / sizeof(ser_options[0]),
-	.ops = &ser_ops,
+    VDEV_DESCRIPTOR_INIT,
+    .name = SER_NAME,
+    .version = "1.0.0",
+    .description = "16550A UART with host endpoints (stdio, pty, unix socket, file)",
+    .default_space = VDEV_SPACE_PIO,
+    .access_sizes = VDEV_ACCESS_SIZE(1),
+    .state_size = VDEV_STATE_HEADER_SIZE(sizeof(SER_NAME) - 1) +
+		  SER_STATE_FIELDS * VDEV_STATE_SIZE_U8 + 2 * VDEV_STATE_SIZE_BYTES(SER_FIFO),
+    .options = ser_options,
+    .option_count = sizeof(ser_options) / sizeof(ser_options[0]),
+    .ops = &ser_ops,
 };
 
 VDEV_PLUGIN_ENTRY(ser_descriptor)

@@ -53,9 +53,9 @@
 extern "C" {
 #endif
 
-#define VDEV_STATE_MAGIC         "VDST"
+#define VDEV_STATE_MAGIC	 "VDST"
 #define VDEV_STATE_CODEC_VERSION 1
-#define VDEV_STATE_NAME_MAX      64
+#define VDEV_STATE_NAME_MAX	 64
 
 /*
  * Sizes in bytes, for a descriptor's state_size (an upper bound of what
@@ -65,12 +65,12 @@ extern "C" {
  *	VDEV_STATE_HEADER_SIZE(6) + 3 * VDEV_STATE_SIZE_U32 + VDEV_STATE_SIZE_U64
  */
 #define VDEV_STATE_HEADER_SIZE(name_len) (4 + 2 + 2 + (name_len) + 4 + 4 + 4)
-#define VDEV_STATE_SIZE_U8               (1 + 1)
-#define VDEV_STATE_SIZE_U16              (1 + 2)
-#define VDEV_STATE_SIZE_U32              (1 + 4)
-#define VDEV_STATE_SIZE_U64              (1 + 8)
-#define VDEV_STATE_SIZE_BOOL             VDEV_STATE_SIZE_U8
-#define VDEV_STATE_SIZE_BYTES(n)         (1 + 4 + (n))
+#define VDEV_STATE_SIZE_U8		 (1 + 1)
+#define VDEV_STATE_SIZE_U16		 (1 + 2)
+#define VDEV_STATE_SIZE_U32		 (1 + 4)
+#define VDEV_STATE_SIZE_U64		 (1 + 8)
+#define VDEV_STATE_SIZE_BOOL		 VDEV_STATE_SIZE_U8
+#define VDEV_STATE_SIZE_BYTES(n)	 (1 + 4 + (n))
 
 /* Field tags on the wire. */
 enum vdev_state_tag {
@@ -86,14 +86,14 @@ enum vdev_state_tag {
  * the functions below. It lives on the caller's stack; nothing to free.
  */
 struct vdev_state {
-	uint8_t *wbuf;       /* save: the output buffer */
+	uint8_t *wbuf;	     /* save: the output buffer */
 	const uint8_t *rbuf; /* restore: the input buffer */
-	size_t cap;          /* save: capacity; restore: total length */
-	size_t pos;          /* next byte to write or read */
-	size_t crc_pos;      /* where the CRC field sits */
+	size_t cap;	     /* save: capacity; restore: total length */
+	size_t pos;	     /* next byte to write or read */
+	size_t crc_pos;	     /* where the CRC field sits */
 	size_t payload_pos;  /* first payload byte */
 	bool restoring;
-	int error;           /* first error (negative errno), sticky */
+	int error; /* first error (negative errno), sticky */
 };
 
 /*

@@ -68,8 +68,7 @@ int vdev_testhost_use(struct vdev_testhost *th, const struct vdev_descriptor *de
  * region, line, timer, watch and map it took is released.
  */
 struct vdev_testdev *vdev_testhost_create(struct vdev_testhost *th,
-					  const struct vdev_descriptor *desc,
-					  const char *options);
+					  const struct vdev_descriptor *desc, const char *options);
 /* destroy: no new access, timer or fd event reaches the instance once it
  * starts; destroy() runs after callbacks in flight finished; whatever the
  * plugin left registered is released (asserted lines are deasserted, and
@@ -171,7 +170,8 @@ void vdev_testhost_usage(struct vdev_testhost *th, struct vdev_testhost_usage *u
  * Any hook may be NULL. Set before creating instances.
  */
 struct vdev_testhost_hooks {
-	void (*service)(void *ctx, struct vdev_testdev *dev, const char *service, bool handle_valid);
+	void (*service)(void *ctx, struct vdev_testdev *dev, const char *service,
+			bool handle_valid);
 	void (*callback_enter)(void *ctx, struct vdev_testdev *dev, const char *callback);
 	void (*callback_exit)(void *ctx, struct vdev_testdev *dev, const char *callback);
 	void *ctx;

@@ -34,8 +34,8 @@ static void good_tick(void *dev, void *arg)
 		     (unsigned long long)g->host->clock_ns(g->h));
 }
 
-static int good_create(const struct vdev_host *host, vdev_host_t *h,
-		       const struct vdev_config *cfg, void **dev)
+static int good_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
+		       void **dev)
 {
 	struct good *g;
 	int rc;
@@ -137,7 +137,7 @@ static void good_reset(void *dev)
 static ssize_t good_save(void *dev, void *buf, size_t cap)
 {
 	struct good *g = dev;
-	uint32_t s[3] = { g->ctrl, g->ticks, g->scratch };
+	uint32_t s[3] = {g->ctrl, g->ticks, g->scratch};
 
 	if (cap < sizeof(s))
 		return -ENOSPC;
@@ -160,34 +160,41 @@ static int good_restore(void *dev, const void *buf, size_t length)
 }
 
 static const struct vdev_ops good_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = good_create,
-	.destroy = good_destroy,
-	.read = good_read,
-	.write = good_write,
-	.reset = good_reset,
-	.save = good_save,
-	.restore = good_restore,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = good_create,
+    .destroy = good_destroy,
+    .read = good_read,
+    .write = good_write,
+    .reset = good_reset,
+    .save = good_save,
+    .restore = good_restore,
 };
 
 static const struct vdev_option_spec good_options[] = {
-	{ .name = "period", .type = VDEV_OPT_UINT, .default_value = "1000",
-	  .help = "timer period in ns", .flags = VDEV_OPTF_RANGE, .min = 1, .max = 1000000000 },
-	{ .name = "pulse", .type = VDEV_OPT_BOOL, .default_value = "off",
-	  .help = "pulse the line on each tick" },
+    {.name = "period",
+     .type = VDEV_OPT_UINT,
+     .default_value = "1000",
+     .help = "timer period in ns",
+     .flags = VDEV_OPTF_RANGE,
+     .min = 1,
+     .max = 1000000000},
+    {.name = "pulse",
+     .type = VDEV_OPT_BOOL,
+     .default_value = "off",
+     .help = "pulse the line on each tick"},
 };
 
 static const struct vdev_descriptor good_desc = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = "good",
-	.version = "1.0.0",
-	.description = "a correct test device",
-	.default_space = VDEV_SPACE_MMIO,
-	.access_sizes = VDEV_ACCESS_SIZE(1) | VDEV_ACCESS_SIZE(2) | VDEV_ACCESS_SIZE(4),
-	.state_size = 12,
-	.options = good_options,
-	.option_count = 2,
-	.ops = &good_ops,
+    VDEV_DESCRIPTOR_INIT,
+    .name = "good",
+    .version = "1.0.0",
+    .description = "a correct test device",
+    .default_space = VDEV_SPACE_MMIO,
+    .access_sizes = VDEV_ACCESS_SIZE(1) | VDEV_ACCESS_SIZE(2) | VDEV_ACCESS_SIZE(4),
+    .state_size = 12,
+    .options = good_options,
+    .option_count = 2,
+    .ops = &good_ops,
 };
 
 VDEV_PLUGIN_ENTRY(good_desc)

@@ -312,7 +312,7 @@ static void test_rotation(void **state)
 	irq(f, 3, 0);
 	irq(f, 3, 1);
 	assert_int_equal(ack(f), 0x25); /* 5 outranks 3 */
-	outb(f, 0x20, 0xe5);         /* rotate on specific EOI: IR5 lowest */
+	outb(f, 0x20, 0xe5);		/* rotate on specific EOI: IR5 lowest */
 	assert_int_equal(ack(f), 0x23);
 	outb(f, 0x20, 0x20);
 	/* Set priority: IR7 lowest again, as after init. */
@@ -422,17 +422,17 @@ static void test_save_restore_and_reset(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_init_and_register_reads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_priority_nesting_and_eoi, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_slave_cascade, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_level_and_edge_with_elcr, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_spurious_when_level_request_vanishes, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_poll_mode, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_auto_eoi_and_rotation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_special_mask_mode, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_save_restore_and_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_init_and_register_reads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_priority_nesting_and_eoi, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_slave_cascade, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_level_and_edge_with_elcr, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spurious_when_level_request_vanishes, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_mode, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_auto_eoi_and_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_special_mask_mode, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_save_restore_and_reset, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -166,13 +166,13 @@ static void test_rejects_intr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_success_is_zero),
-		cmocka_unit_test(test_failures_follow_qemu),
-		cmocka_unit_test(test_success_option),
-		cmocka_unit_test(test_loc_option),
-		cmocka_unit_test_setup_teardown(test_first_write_wins_and_reads_zero, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_save_restore, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rejects_intr, setup, teardown),
+	    cmocka_unit_test(test_default_success_is_zero),
+	    cmocka_unit_test(test_failures_follow_qemu),
+	    cmocka_unit_test(test_success_option),
+	    cmocka_unit_test(test_loc_option),
+	    cmocka_unit_test_setup_teardown(test_first_write_wins_and_reads_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_save_restore, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rejects_intr, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,8 +184,8 @@ static void test_interrupt_priorities(void **state)
 	struct fixture *f = *state;
 
 	create(f, "intr pic:4");
-	outb(f, MCR, 0x10);                  /* loopback: MSR deltas latch */
-	outb(f, IIR, 0x07);                  /* FIFOs, trigger 1 */
+	outb(f, MCR, 0x10); /* loopback: MSR deltas latch */
+	outb(f, IIR, 0x07); /* FIFOs, trigger 1 */
 	outb(f, IER, 0x0f);
 	assert_int_equal(inb(f, IIR), 0xc2); /* THRE at once: the THR is empty */
 	assert_int_equal(inb(f, IIR), 0xc0); /* reading IIR cleared THRE: MSR next */
@@ -412,16 +412,15 @@ static void test_bad_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reset_values_and_dlab, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loopback_echo_and_modem_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fifo_fill_and_overrun, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_interrupt_priorities, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_thre_interrupt_and_out2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_input_from_pipe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_and_backpressure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_save_restore_with_fifo_contents, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_values_and_dlab, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loopback_echo_and_modem_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fifo_fill_and_overrun, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_interrupt_priorities, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_thre_interrupt_and_out2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_input_from_pipe, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_output_and_backpressure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_save_restore_with_fifo_contents, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
