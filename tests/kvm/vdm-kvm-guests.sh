@@ -95,6 +95,12 @@ if has_plugins rtc mc146818 timer8254; then
 	expect rtc rtc-battery-good rtc-update-flag rtc-seconds-advance rtc-one-second \
 		rtc-binary-mode cmos-base-memory cmos-extended-memory cmos-memory-above-16m
 fi
+if has_plugins pci pci-dummy; then
+	run pci 0 samples/pci.vmconf
+	expect pci pci-host-bridge pci-empty-slot-reads-ones pci-dummy-found-once \
+		pci-bar-memory-4k pci-bar-restored pci-bar-decodes pci-scratch pci-bar-moved \
+		pci-old-bar-empty
+fi
 uart_checks="uart-scratch uart-loop-msr uart-loop-dr uart-loop-iir-rda uart-loop-data
 	uart-loop-drained uart-loop-no-line-irq uart-thre-irq uart-thre-cleared
 	uart-thre-after-tx uart-no-other-irq"
