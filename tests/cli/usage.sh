@@ -8,8 +8,11 @@ run help 0 --help
 expect help out "usage: vdm [options] @file.vmconf"
 expect help out "--describe NAME"
 expect help out "Backends compiled in:"
+# the ABI version vdm reports is the one of the header it was built with
+abi=$(sed -n 's/^#define VDEV_ABI_MAJOR \([0-9]*\).*/\1/p' sdk/include/vdev/vdev.h).$(
+	sed -n 's/^#define VDEV_ABI_MINOR \([0-9]*\).*/\1/p' sdk/include/vdev/vdev.h)
 run version 0 --version
-expect version out "vdev ABI 1.0"
+expect version out "vdev ABI $abi"
 run badflag 65 --frobnicate
 expect badflag err "unknown option --frobnicate"
 run noconfig 65
