@@ -108,6 +108,8 @@ struct xen_backend {
 	int stop_fd;
 	struct dm_io io;
 	unsigned long failed_logged;
+	/* for the log line at the end (tests/xen-e2e reads it) */
+	unsigned long events, events_idle, accesses;
 };
 
 static const char *const xen_natives_x86[] = { "isa", "pci", "msi", NULL };
@@ -137,6 +139,7 @@ static int xen_io_access(void *ctx, enum vdev_space space, uint64_t addr, unsign
 	const struct dm_io *core = vm_io(xb->vm);
 	int rc = core->access(core->ctx, space, addr, size, is_write, value, vcpu);
 
+	__atomic_fetch_add(&xb->accesses, 1, __ATOMIC_RELAXED);
 	if (is_write && xb->ranges_ready)
 		xen_ranges_sync(&xb->ranges);
 	return rc;
@@ -193,6 +196,13 @@ static int xen_ev_pending(void *ctx, uint32_t *source)
 			return errno == EAGAIN ? 0 : -errno;
 		src = xen_port_source(xb, (evtchn_port_t)port);
 		if (src >= 0) {
+			xb->events++;
+			/* Xen leaves a port pending right after binding: no request behind it */
+			if (src != IOREQ_ENGINE_SOURCE_BUFFERED &&
+			    (__atomic_load_n((uint8_t *)&xb->shared->vcpu_ioreq[src] + 30,
+					     __ATOMIC_RELAXED) &
+			     0x0f) != STATE_IOREQ_READY)
+				xb->events_idle++;
 			*source = (uint32_t)src;
 			return 1;
 		}
@@ -676,6 +686,9 @@ static void xen_teardown(struct vm *vm)
 	if (!xb)
 		return;
 	guest_mem_set_backend(vm_mem(vm), NULL); /* its ctx is freed below */
+	if (xb->enabled)
+		xlog(xb, LOG_LVL_INFO, "%lu events (%lu with no request posted), %lu device accesses",
+		     xb->events, xb->events_idle, xb->accesses);
 	if (xb->enabled) {
 		xendevicemodel_set_ioreq_server_state(xb->dmod, xb->domid, xb->id, 0);
 		xb->enabled = false;

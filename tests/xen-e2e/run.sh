@@ -166,8 +166,12 @@ grep -v '^#' "$HERE/guests.list" | while read -r name elf vcpus cmdline; do
 		echo "$vlog" | grep -q 'attached' || why="$why; vdm never logged \"attached\""
 		bad=$(echo "$vlog" | grep -E ' (error|fatal|warn)[a-z]*: ' | head -n 1)
 		[ -z "$bad" ] || why="$why; vdm log: $bad"
-		want=$(sed -n "s/^# vdm-log $name: //p" "$HERE/guests.list")
-		[ -z "$want" ] || echo "$vlog" | grep -q "$want" || why="$why; vdm log lacks \"$want\""
+		wants=$(sed -n "s/^# vdm-log $name: //p" "$HERE/guests.list")
+		while IFS= read -r want; do
+			[ -z "$want" ] || echo "$vlog" | grep -qF "$want" || why="$why; vdm log lacks \"$want\""
+		done <<EOW
+$wants
+EOW
 	fi
 	if [ -z "$why" ]; then
 		say "PASS  xen-e2e/$name ($t s: xl create -p, vdm, unpause, power-off)"

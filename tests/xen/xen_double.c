@@ -72,6 +72,7 @@ static struct {
 	int to_hv[XD_MAX_VCPUS];
 	uint32_t queue[1024];
 	unsigned qhead, qtail;
+	unsigned spurious; /* events raised at bind time, with no request */
 	/* RAM */
 	int ram_fd;
 	uint8_t *ram;
@@ -166,6 +167,7 @@ void xd_reset(const struct xd_config *cfg)
 	xd.server = xd.enabled = xd.page_mapped = false;
 	xd.nranges = 0;
 	xd.qhead = xd.qtail = 0;
+	xd.spurious = 0;
 	memset(xd.bound, 0, sizeof(xd.bound));
 	if (pipe2(xd.ev_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		abort();
@@ -314,6 +316,16 @@ bool xd_has_range(int is_mmio, uint64_t start, uint64_t end)
 			found = true;
 	pthread_mutex_unlock(&xd.lock);
 	return found;
+}
+
+unsigned xd_events_queued(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&xd.lock);
+	n = xd.qtail - xd.qhead;
+	pthread_mutex_unlock(&xd.lock);
+	return n;
 }
 
 unsigned xd_ram_mappings(void)
@@ -751,9 +763,24 @@ xenevtchn_port_or_error_t xenevtchn_bind_interdomain(xenevtchn_handle *xce, uint
 	/* only ports Xen allocated for this server's vCPUs, i.e. once enabled */
 	if (!e && (!xd.enabled || remote_port < XD_PORT_BASE || vcpu >= xd.cfg.vcpus))
 		e = EINVAL;
-	if (!e)
+	if (!e) {
 		xd.bound[vcpu] = true;
+		/*
+		 * Seen on Xen 4.17 (tests/xen-e2e): the new local port is
+		 * pending at once, before any request is posted. The device
+		 * model must unmask it and find no READY slot.
+		 */
+		xd.queue[xd.qtail++ % 1024] = XD_LOCAL_BASE + vcpu;
+		xd.spurious++;
+	}
 	pthread_mutex_unlock(&xd.lock);
+	if (!e) {
+		uint8_t byte = 0;
+
+		if (write(xd.ev_pipe[1], &byte, 1) != 1) {
+			/* the pipe is sized for far more than the queue holds */
+		}
+	}
 	return e ? xd_fail(e) : (int)(XD_LOCAL_BASE + vcpu);
 }
 

@@ -65,6 +65,11 @@ bool xd_server_enabled(void);
 unsigned xd_range_count(void);
 /* Is [start, end] (inclusive) registered for is_mmio? */
 bool xd_has_range(int is_mmio, uint64_t start, uint64_t end);
+/*
+ * Events raised and not yet taken by xenevtchn_pending. Binding a port
+ * raises one with no request behind it, as Xen 4.17 does.
+ */
+unsigned xd_events_queued(void);
 /* Foreign mappings of guest RAM alive now. */
 unsigned xd_ram_mappings(void);
 /* The guest RAM bytes (test side). */
