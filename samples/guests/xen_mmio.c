@@ -11,15 +11,15 @@
  */
 #include "rt/rt.h"
 
-#define HPET		0xfed00000u
-#define HPET_GCAP	0x000
-#define HPET_CONF	0x010
-#define HPET_COUNTER	0x0f0
-#define HPET_T0_CMP	0x108 /* comparator (lo, hi), then FSB route (lo, hi): 4 RW dwords */
-#define HPET_PERIOD_FS	69841280u /* 10^15 / 14318180 Hz, rounded */
+#define HPET	       0xfed00000u
+#define HPET_GCAP      0x000
+#define HPET_CONF      0x010
+#define HPET_COUNTER   0x0f0
+#define HPET_T0_CMP    0x108	 /* comparator (lo, hi), then FSB route (lo, hi): 4 RW dwords */
+#define HPET_PERIOD_FS 69841280u /* 10^15 / 14318180 Hz, rounded */
 
-#define COM1_SCR	(RT_COM1 + 7)
-#define COM1_LSR	(RT_COM1 + 5)
+#define COM1_SCR (RT_COM1 + 7)
+#define COM1_LSR (RT_COM1 + 5)
 
 static uint32_t hpet_read(unsigned reg)
 {
@@ -74,7 +74,7 @@ static void check_hpet_mmio(void)
 	hpet_write(HPET_T0_CMP + 8, 0x12345678);
 	hpet_write(HPET_T0_CMP + 12, 0x9abcdef0);
 	rt_check("mmio-write-read", hpet_read(HPET_T0_CMP + 8) == 0x12345678 &&
-					    hpet_read(HPET_T0_CMP + 12) == 0x9abcdef0);
+					hpet_read(HPET_T0_CMP + 12) == 0x9abcdef0);
 	/* the counter runs only while enabled */
 	hpet_write(HPET_CONF, 1);
 	c0 = hpet_read(HPET_COUNTER);

@@ -21,14 +21,14 @@
 #define COM1_MCR    (RT_COM1 + 4)
 #define MCR_OUT2    0x08 /* gates the UART's interrupt output, as on every PC */
 
-#define HPET	      0xfed00000u
-#define HPET_CONF     0x010
-#define HPET_COUNTER  0x0f0
-#define HPET_T2_CONF  0x140
-#define HPET_T2_CMP   0x148
-#define HPET_T2_FSB   0x150
-#define HPET_INT_ENB  (1u << 2)
-#define HPET_FSB_EN   (1u << 14)
+#define HPET	     0xfed00000u
+#define HPET_CONF    0x010
+#define HPET_COUNTER 0x0f0
+#define HPET_T2_CONF 0x140
+#define HPET_T2_CMP  0x148
+#define HPET_T2_FSB  0x150
+#define HPET_INT_ENB (1u << 2)
+#define HPET_FSB_EN  (1u << 14)
 
 static volatile unsigned uart_irqs, hpet_irqs, bad_vector;
 static volatile uint8_t iir_seen;
@@ -91,7 +91,7 @@ static void check_hpet_msi(void)
 	volatile uint32_t *h = (volatile uint32_t *)HPET;
 	uint32_t now;
 
-	h[HPET_T2_FSB / 4] = HPET_VECTOR;	 /* data */
+	h[HPET_T2_FSB / 4] = HPET_VECTOR;	/* data */
 	h[HPET_T2_FSB / 4 + 1] = RT_LAPIC_BASE; /* address: APIC 0 */
 	h[HPET_T2_CONF / 4] = HPET_FSB_EN | HPET_INT_ENB;
 	/* set the match while the counter is halted: each access is a round

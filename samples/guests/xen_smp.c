@@ -12,10 +12,10 @@
  */
 #include "rt/rt.h"
 
-#define TRAMPOLINE    0x8000u
-#define BSP_SCR	      (0x2e8 + 7)
-#define AP_SCR	      (0x2f8 + 7)
-#define ROUNDS	      2000
+#define TRAMPOLINE     0x8000u
+#define BSP_SCR	       (0x2e8 + 7)
+#define AP_SCR	       (0x2f8 + 7)
+#define ROUNDS	       2000
 #define LAPIC_ICR_LOW  0x300
 #define LAPIC_ICR_HIGH 0x310
 /* destination shorthand "all excluding self": no APIC ID needed */
