@@ -405,8 +405,6 @@ static void sim_control_fire(void *ctx, struct evloop_item *item, uint32_t event
 		break;
 	case SIM_MSG_DONE:
 		atomic_store(&sb->result, msg.arg ? 1 : 0);
-		atomic_store(&sb->done, true);
-		sim_wake(sb);
 		break;
 	default:
 		reply.status = -EINVAL;
@@ -415,6 +413,15 @@ static void sim_control_fire(void *ctx, struct evloop_item *item, uint32_t event
 	if (send(sb->dom.control_dm, &reply, sizeof(reply), MSG_NOSIGNAL) < 0)
 		vm_log(sb->vm, LOG_LVL_WARN, "sim: cannot answer the hypervisor side: %s",
 		       strerror(errno));
+	/*
+	 * Only after the answer is on its way: waking run() ends the domain
+	 * (the stop eventfd), and the hypervisor side must see the answer
+	 * first, not a cancelled wait.
+	 */
+	if (msg.op == SIM_MSG_DONE) {
+		atomic_store(&sb->done, true);
+		sim_wake(sb);
+	}
 }
 
 static void *sim_hv_thread_main(void *arg)
