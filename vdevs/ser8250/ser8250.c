@@ -44,6 +44,7 @@
  * Save/restore covers the UART (registers and both FIFOs); the host-side
  * output buffer is host state and is not saved.
  */
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -719,9 +720,49 @@ static int ser_parse_delayed(struct ser *s, const struct vdev_option_value *v, b
 	return 0;
 }
 
+/*
+ * ser_flush_at_exit: what the guest already sent reaches the host side when
+ * the VM ends: the transmit FIFO and the host buffer (batched output too).
+ * A slow reader gets at most SER_EXIT_FLUSH_MS; the VM is gone and nothing
+ * else waits on the control thread, so this bounded wait is the one place
+ * the device may wait for its host side.
+ */
+#define SER_EXIT_FLUSH_MS 500
+static void ser_flush_at_exit(struct ser *s)
+{
+	int waited_ms = 0;
+
+	if (s->io.out_fd < 0 || s->discard || !s->connected || (s->r.mcr & MCR_LOOP))
+		return;
+	ser_tx_drain(s);
+	while (s->out_count) {
+		size_t chunk = s->out_count;
+		ssize_t n;
+
+		if (s->out_head + chunk > SER_OUTBUF)
+			chunk = SER_OUTBUF - s->out_head;
+		n = ser_hostio_write(&s->io, s->out + s->out_head, chunk);
+		if (n > 0) {
+			s->out_head = (s->out_head + (size_t)n) % SER_OUTBUF;
+			s->out_count -= (size_t)n;
+			ser_tx_drain(s); /* bytes held back by backpressure */
+			continue;
+		}
+		struct pollfd pfd = {.fd = s->io.out_fd, .events = POLLOUT};
+		if (n != -EAGAIN || waited_ms >= SER_EXIT_FLUSH_MS || poll(&pfd, 1, 50) < 0)
+			break;
+		waited_ms += 50;
+	}
+	if (s->out_count || s->r.tx_count)
+		s->host->log(s->h, VDEV_LOG_WARN, "%zu byte(s) of output not delivered at exit",
+			     s->out_count + s->r.tx_count);
+}
+
 static void ser_destroy(void *dev)
 {
 	struct ser *s = dev;
+
+	ser_flush_at_exit(s);
 
 	if (s->in_watch)
 		s->host->fd_unwatch(s->h, s->in_watch);

@@ -351,6 +351,31 @@ static void test_output_and_backpressure(void **state)
 	assert_int_equal(inb(f, LSR), 0x60);
 }
 
+/*
+ * The guest's last bytes before the VM ends reach the host: with output
+ * batched (held in the host buffer) and without the event loop ever running,
+ * destroy delivers them.
+ */
+static void test_output_flushed_at_exit(void **state)
+{
+	struct fixture *f = *state;
+	char opts[128], got[32] = "";
+	ssize_t n;
+
+	assert_int_equal(pipe(f->pipe), 0);
+	assert_int_equal(fcntl(f->pipe[0], F_SETFL, O_NONBLOCK), 0);
+	snprintf(opts, sizeof(opts), "hostdev >/proc/self/fd/%d batch 1000000", f->pipe[1]);
+	create(f, opts);
+	for (const char *c = "RESULT ok\n"; *c; c++)
+		outb(f, RBR, (uint8_t)*c);
+	assert_int_equal(read(f->pipe[0], got, sizeof(got)), -1); /* still batched */
+	vdev_testhost_destroy(f->dev);
+	f->dev = NULL;
+	n = read(f->pipe[0], got, sizeof(got) - 1);
+	assert_int_equal(n, 10);
+	assert_memory_equal(got, "RESULT ok\n", 10);
+}
+
 static void test_save_restore_with_fifo_contents(void **state)
 {
 	struct fixture *f = *state;
@@ -419,7 +444,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_thre_interrupt_and_out2, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_input_from_pipe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_and_backpressure, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_save_restore_with_fifo_contents, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_output_flushed_at_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_restore_with_fifo_contents, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 	};
 
