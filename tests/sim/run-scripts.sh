@@ -19,7 +19,7 @@ trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT INT TERM
 out="$XDG_RUNTIME_DIR/out"
 fail=0 ran=0
 
-for script in tests/sim/*.vmscript; do
+for script in tests/sim/*.vmscript samples/sim-demo.vmscript; do
 	conf=${script%.vmscript}.vmconf
 	for mode in off on; do
 		ran=$((ran + 1))
