@@ -44,6 +44,14 @@
  * So a 4-byte read of a device that declared only 1-byte accesses becomes
  * four 1-byte reads at offsets o..o+3, and a 4-byte read of the last two
  * bytes of a region reads them and returns 0xffff in the upper half.
+ *
+ * Nested regions. A region added inside one of a porous owner's regions
+ * (iomap.h) goes to a second, usually empty, table of the space, with the
+ * same RCU-like lifetime. An access that lies entirely within a nested
+ * region, in a size it declared, goes there; every other access is
+ * dispatched as above, so the porous owner sees it. Only the porous case
+ * may overlap: a nested region overlapping another nested region, or a
+ * region partly inside a porous one, is refused (-EEXIST) like any overlap.
  */
 #include "devmodel/iomap.h"
 
@@ -72,6 +80,7 @@ struct iomap {
 	pthread_cond_t drained;
 	unsigned retired; /* replaced tables still referenced by readers */
 	struct iomap_table *table[VDEV_SPACE_COUNT];
+	struct iomap_table *nested[VDEV_SPACE_COUNT]; /* inside porous regions */
 	atomic_uint_fast64_t unowned[VDEV_SPACE_COUNT];
 	enum conf_unsupported_action policy;
 	iomap_abort_fn *abort_fn;
@@ -99,8 +108,9 @@ struct iomap *iomap_new(void)
 	pthread_cond_init(&m->drained, NULL);
 	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
 		m->table[s] = iomap_table_alloc(0);
+		m->nested[s] = iomap_table_alloc(0);
 		atomic_init(&m->unowned[s], 0);
-		if (!m->table[s]) {
+		if (!m->table[s] || !m->nested[s]) {
 			iomap_free(m);
 			return NULL;
 		}
@@ -113,8 +123,10 @@ void iomap_free(struct iomap *m)
 {
 	if (!m)
 		return;
-	for (int s = 0; s < VDEV_SPACE_COUNT; s++)
+	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
 		free(m->table[s]);
+		free(m->nested[s]);
+	}
 	pthread_cond_destroy(&m->drained);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -146,14 +158,24 @@ static bool iomap_space_valid(enum vdev_space space)
 	return (unsigned)space < VDEV_SPACE_COUNT;
 }
 
-/* A reference on the current table of `space`. */
-static struct iomap_table *iomap_table_get(struct iomap *m, enum vdev_space space)
+/*
+ * A reference on the current table of `space`, and on its nested table
+ * when that has entries (*nested NULL otherwise: the common case costs
+ * nothing more).
+ */
+static struct iomap_table *iomap_table_get(struct iomap *m, enum vdev_space space,
+					   struct iomap_table **nested)
 {
 	struct iomap_table *t;
 
 	pthread_mutex_lock(&m->lock);
 	t = m->table[space];
 	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	*nested = NULL;
+	if (m->nested[space]->count) {
+		*nested = m->nested[space];
+		atomic_fetch_add_explicit(&(*nested)->refs, 1, memory_order_relaxed);
+	}
 	pthread_mutex_unlock(&m->lock);
 	return t;
 }
@@ -171,12 +193,12 @@ static void iomap_table_put(struct iomap *m, struct iomap_table *t)
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Under m->lock: install `t` for `space`, retiring the old table. */
-static void iomap_table_swap_locked(struct iomap *m, enum vdev_space space, struct iomap_table *t)
+/* Under m->lock: install `t` in `slot` (a table or nested pointer), retiring the old table. */
+static void iomap_table_swap_locked(struct iomap *m, struct iomap_table **slot, struct iomap_table *t)
 {
-	struct iomap_table *old = m->table[space];
+	struct iomap_table *old = *slot;
 
-	m->table[space] = t;
+	*slot = t;
 	if (atomic_fetch_sub_explicit(&old->refs, 1, memory_order_acq_rel) == 1)
 		free(old);
 	else
@@ -223,7 +245,7 @@ static void iomap_conflict_fill(struct iomap_conflict *c, const struct iomap_ent
 int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t length,
 	      const struct iomap_owner *owner, uint32_t id, struct iomap_conflict *conflict)
 {
-	struct iomap_table *old, *t;
+	struct iomap_table *old, *t, **slot;
 	uint64_t last;
 	long below;
 	unsigned at;
@@ -238,8 +260,9 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 
 	pthread_mutex_lock(&m->lock);
 	/* ids name a region across spaces (iomap_remove takes no space) */
-	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
-		const struct iomap_table *cur = m->table[s];
+	for (int s = 0; s < 2 * VDEV_SPACE_COUNT; s++) {
+		const struct iomap_table *cur = s < VDEV_SPACE_COUNT ? m->table[s]
+								    : m->nested[s - VDEV_SPACE_COUNT];
 
 		for (unsigned i = 0; i < cur->count; i++) {
 			if (cur->entry[i].owner == owner && cur->entry[i].id == id) {
@@ -248,13 +271,37 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 			}
 		}
 	}
-	old = m->table[space];
+	slot = &m->table[space];
+	old = *slot;
 	below = iomap_search(old, base);
 	/* Neighbours are the only candidates for overlap in a sorted, disjoint set. */
 	if (below >= 0 && old->entry[below].last >= base) {
-		iomap_conflict_fill(conflict, &old->entry[below]);
-		pthread_mutex_unlock(&m->lock);
-		return -EEXIST;
+		const struct iomap_entry *host = &old->entry[below];
+
+		/* entirely inside a porous region: a nested one, if no nested one overlaps */
+		if (!(host->owner->porous && last <= host->last && !owner->porous)) {
+			iomap_conflict_fill(conflict, host);
+			pthread_mutex_unlock(&m->lock);
+			return -EEXIST;
+		}
+		slot = &m->nested[space];
+		old = *slot;
+		below = iomap_search(old, base);
+		if (below >= 0 && old->entry[below].last >= base) {
+			iomap_conflict_fill(conflict, &old->entry[below]);
+			pthread_mutex_unlock(&m->lock);
+			return -EEXIST;
+		}
+	} else {
+		/* nested regions whose porous region is gone still own their bytes */
+		const struct iomap_table *n = m->nested[space];
+		long i = iomap_search(n, last);
+
+		if (i >= 0 && n->entry[i].last >= base) {
+			iomap_conflict_fill(conflict, &n->entry[i]);
+			pthread_mutex_unlock(&m->lock);
+			return -EEXIST;
+		}
 	}
 	at = (unsigned)(below + 1);
 	if (at < old->count && old->entry[at].base <= last) {
@@ -270,17 +317,17 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 	memcpy(t->entry, old->entry, at * sizeof(t->entry[0]));
 	t->entry[at] = (struct iomap_entry){.base = base, .last = last, .owner = owner, .id = id};
 	memcpy(&t->entry[at + 1], &old->entry[at], (old->count - at) * sizeof(t->entry[0]));
-	iomap_table_swap_locked(m, space, t);
+	iomap_table_swap_locked(m, slot, t);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
 
-/* Under m->lock: a copy of space's table without the entries `drop` selects. */
-static unsigned iomap_filter_locked(struct iomap *m, enum vdev_space space,
+/* Under m->lock: a copy of the table in `slot` without owner's entries (all, or region id). */
+static unsigned iomap_filter_locked(struct iomap *m, struct iomap_table **slot,
 				    const struct iomap_owner *owner, bool all_ids, uint32_t id,
 				    int *err)
 {
-	struct iomap_table *old = m->table[space], *t;
+	struct iomap_table *old = *slot, *t;
 	unsigned removed = 0, n = 0;
 
 	for (unsigned i = 0; i < old->count; i++)
@@ -296,7 +343,7 @@ static unsigned iomap_filter_locked(struct iomap *m, enum vdev_space space,
 	for (unsigned i = 0; i < old->count; i++)
 		if (!(old->entry[i].owner == owner && (all_ids || old->entry[i].id == id)))
 			t->entry[n++] = old->entry[i];
-	iomap_table_swap_locked(m, space, t);
+	iomap_table_swap_locked(m, slot, t);
 	return removed;
 }
 
@@ -306,8 +353,11 @@ int iomap_remove(struct iomap *m, const struct iomap_owner *owner, uint32_t id)
 	unsigned removed = 0;
 
 	pthread_mutex_lock(&m->lock);
-	for (int s = 0; s < VDEV_SPACE_COUNT && removed == 0 && err == 0; s++)
-		removed = iomap_filter_locked(m, (enum vdev_space)s, owner, false, id, &err);
+	for (int s = 0; s < VDEV_SPACE_COUNT && removed == 0 && err == 0; s++) {
+		removed = iomap_filter_locked(m, &m->table[s], owner, false, id, &err);
+		if (removed == 0 && err == 0)
+			removed = iomap_filter_locked(m, &m->nested[s], owner, false, id, &err);
+	}
 	pthread_mutex_unlock(&m->lock);
 	if (err)
 		return err;
@@ -328,7 +378,11 @@ unsigned iomap_remove_owner(struct iomap *m, const struct iomap_owner *owner)
 		 */
 		do {
 			err = 0;
-			removed += iomap_filter_locked(m, (enum vdev_space)s, owner, true, 0, &err);
+			removed += iomap_filter_locked(m, &m->table[s], owner, true, 0, &err);
+		} while (err);
+		do {
+			err = 0;
+			removed += iomap_filter_locked(m, &m->nested[s], owner, true, 0, &err);
 		} while (err);
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -350,7 +404,7 @@ unsigned iomap_count(struct iomap *m, enum vdev_space space)
 	if (!iomap_space_valid(space))
 		return 0;
 	pthread_mutex_lock(&m->lock);
-	n = m->table[space]->count;
+	n = m->table[space]->count + m->nested[space]->count;
 	pthread_mutex_unlock(&m->lock);
 	return n;
 }
@@ -365,6 +419,12 @@ int iomap_region_at(struct iomap *m, enum vdev_space space, unsigned index,
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
 	t = m->table[space];
+	info->nested = false;
+	if (index >= t->count) {
+		index -= t->count;
+		t = m->nested[space];
+		info->nested = true;
+	}
 	if (index < t->count) {
 		info->base = t->entry[index].base;
 		info->length = t->entry[index].last - t->entry[index].base + 1;
@@ -432,7 +492,7 @@ static int iomap_call(const struct iomap_entry *e, enum vdev_space space, uint64
 int iomap_access(struct iomap *m, enum vdev_space space, uint64_t addr, unsigned size,
 		 bool is_write, uint64_t *value, int32_t vcpu)
 {
-	struct iomap_table *t;
+	struct iomap_table *t, *nt;
 	const struct iomap_entry *e;
 	uint64_t result = 0, in = is_write ? *value & iomap_mask(size) : 0;
 	bool unowned = false, dev_error = false;
@@ -441,7 +501,22 @@ int iomap_access(struct iomap *m, enum vdev_space space, uint64_t addr, unsigned
 
 	if (!iomap_space_valid(space) || (size != 1 && size != 2 && size != 4 && size != 8))
 		return -EINVAL;
-	t = iomap_table_get(m, space);
+	t = iomap_table_get(m, space, &nt);
+	if (nt) {
+		e = iomap_find(nt, addr);
+		if (!(e && e->owner->access && (e->owner->access_sizes & VDEV_ACCESS_SIZE(size)) &&
+		      e->last - addr >= size - 1))
+			e = NULL;
+		if (e) {
+			/* swap roles: the fast path below then calls the nested region */
+			struct iomap_table *swap = t;
+
+			t = nt;
+			nt = swap;
+		}
+		iomap_table_put(m, nt);
+		nt = NULL;
+	}
 
 	e = iomap_find(t, addr);
 	if (e && e->owner->access && (e->owner->access_sizes & VDEV_ACCESS_SIZE(size)) &&
