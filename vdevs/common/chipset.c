@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int chipset_pci_attach(struct vdev_pci *pci, const struct vdev_config *cfg, uint8_t dev, uint8_t fn)
+static int chipset_pci_attach(struct vdev_pci *pci, const struct vdev_config *cfg, uint8_t dev,
+			      uint8_t fn)
 {
 	struct vdev_config placed = *cfg;
 	struct vdev_loc *locs;
@@ -30,50 +31,62 @@ int chipset_pci_attach(struct vdev_pci *pci, const struct vdev_config *cfg, uint
 	return err;
 }
 
-int chipset_set_writable(struct vdev_pci *pci, const struct chipset_wmask *masks, unsigned count)
+int chipset_function_create(struct vdev_pci *pci, const struct vdev_host *host, vdev_host_t *h,
+			    const struct vdev_config *cfg, const struct chipset_function *f,
+			    uint32_t cfg_region)
 {
-	for (unsigned i = 0; i < count; i++) {
-		int err =
-		    vdev_pci_set_writable(pci, masks[i].offset, masks[i].length, masks[i].mask);
+	int err;
 
-		if (err)
-			return err;
+	if (cfg->intr_count) {
+		host->log(h, VDEV_LOG_ERROR, "raises no interrupt of its own; remove `intr`");
+		return -EINVAL;
 	}
-	return 0;
+	err = vdev_pci_init(pci, host, h, &f->ident, cfg_region);
+	for (unsigned i = 0; !err && i < f->wmask_count; i++)
+		err = vdev_pci_set_writable(pci, f->wmasks[i].offset, f->wmasks[i].length,
+					    f->wmasks[i].mask);
+	for (unsigned i = 0; !err && i < f->reg_count; i++)
+		err = vdev_pci_cfg_set(pci, f->regs[i].offset, f->regs[i].size, f->regs[i].value);
+	if (err) {
+		host->log(h, VDEV_LOG_ERROR, "configuration header: %s", strerror(-err));
+		return err;
+	}
+	return chipset_pci_attach(pci, cfg, f->dev, f->fn);
 }
 
-ssize_t chipset_save(const void *dev, size_t size, const char *name, uint32_t version,
-		     chipset_describe_fn *describe, void *buf, size_t cap)
+ssize_t chipset_save(const struct chipset_state *cs, const void *dev, void *buf, size_t cap)
 {
-	void *copy = malloc(size);
+	void *copy = malloc(cs->size);
 	struct vdev_state st;
 	ssize_t n;
 
 	if (!copy)
 		return -ENOMEM;
-	memcpy(copy, dev, size);
-	if (vdev_state_save_begin(&st, buf, cap, name, version) == 0)
-		describe(&st, copy);
+	memcpy(copy, dev, cs->size);
+	if (vdev_state_save_begin(&st, buf, cap, cs->name, cs->version) == 0)
+		cs->describe(&st, copy);
 	n = vdev_state_save_end(&st);
 	free(copy);
 	return n;
 }
 
-int chipset_restore(void *dev, size_t size, const char *name, uint32_t version,
-		    chipset_describe_fn *describe, const void *buf, size_t length)
+int chipset_restore(const struct chipset_state *cs, void *dev, const void *buf, size_t length)
 {
-	void *scratch = malloc(size);
+	void *scratch = malloc(cs->size);
 	struct vdev_state st;
 	int err;
 
 	if (!scratch)
 		return -ENOMEM;
-	memcpy(scratch, dev, size);
-	if (vdev_state_restore_begin(&st, buf, length, name, version) == 0)
-		describe(&st, scratch);
+	memcpy(scratch, dev, cs->size);
+	if (vdev_state_restore_begin(&st, buf, length, cs->name, cs->version) == 0)
+		cs->describe(&st, scratch);
 	err = vdev_state_restore_end(&st);
-	if (!err)
-		memcpy(dev, scratch, size);
+	if (!err) {
+		memcpy(dev, scratch, cs->size);
+		if (cs->restored)
+			cs->restored(dev);
+	}
 	free(scratch);
 	return err;
 }

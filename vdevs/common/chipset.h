@@ -18,36 +18,54 @@
 #include <vdev/state.h>
 #include <vdev/vdev.h>
 
-/*
- * chipset_pci_attach: vdev_pci_attach, placing the function at 0:dev.fn
- * unless the configuration gives a `loc pci:...` of its own. Returns what
- * vdev_pci_attach returns (-ENOMEM besides).
- */
-int chipset_pci_attach(struct vdev_pci *pci, const struct vdev_config *cfg, uint8_t dev,
-		       uint8_t fn);
-
-/*
- * chipset_set_writable: the guest may write `mask` in each byte of
- * [offset, offset + length) (vdev_pci_set_writable); 0 or its error.
- */
+/* Bytes [offset, offset + length) the guest may write `mask` of (vdev_pci_set_writable). */
 struct chipset_wmask {
 	uint8_t offset, length, mask;
 };
-int chipset_set_writable(struct vdev_pci *pci, const struct chipset_wmask *masks, unsigned count);
+/* A register's power-on value (vdev_pci_cfg_set: 1, 2 or 4 bytes). */
+struct chipset_reg {
+	uint8_t offset, size;
+	uint32_t value;
+};
+/* One chipset function: identity, home slot, writable bits, power-on values. */
+struct chipset_function {
+	struct vdev_pci_ident ident;
+	uint8_t dev, fn;
+	const struct chipset_wmask *wmasks;
+	unsigned wmask_count;
+	const struct chipset_reg *regs;
+	unsigned reg_count;
+};
 
 /*
- * Save and restore through one state description, `describe(st, dev)`.
- * chipset_save describes a copy of the `size`-byte instance, so the
- * running device is never touched. chipset_restore describes into a
- * scratch copy and copies it over the instance only when the whole state
- * was valid; then it returns 0 and the caller re-applies side effects
- * (vdev_pci_restored, lines). -EINVAL (nothing changed) or -ENOMEM.
+ * chipset_function_create: the configuration-space part of create():
+ * refuse `intr` (these functions drive no line of their own), then
+ * vdev_pci_init, the writable masks, the power-on values, and
+ * vdev_pci_attach at 0:dev.fn unless the configuration gives a `loc
+ * pci:...` of its own. Regions of its own the plugin adds afterwards.
+ * Returns 0 or the first error (logged by the helper or here).
  */
-typedef void chipset_describe_fn(struct vdev_state *st, void *dev);
-ssize_t chipset_save(const void *dev, size_t size, const char *name, uint32_t version,
-		     chipset_describe_fn *describe, void *buf, size_t cap);
-int chipset_restore(void *dev, size_t size, const char *name, uint32_t version,
-		    chipset_describe_fn *describe, const void *buf, size_t length);
+int chipset_function_create(struct vdev_pci *pci, const struct vdev_host *host, vdev_host_t *h,
+			    const struct vdev_config *cfg, const struct chipset_function *f,
+			    uint32_t cfg_region);
+
+/*
+ * Save and restore through one state description. chipset_save describes
+ * a copy of the `size`-byte instance, so the running device is never
+ * touched. chipset_restore describes into a scratch copy, copies it over
+ * the instance only when the whole state was valid, and then calls
+ * `restored(dev)` to re-apply side effects (vdev_pci_restored, mappings,
+ * routes). Returns 0; -EINVAL (nothing changed) or -ENOMEM.
+ */
+struct chipset_state {
+	const char *name; /* the descriptor's */
+	uint32_t version;
+	size_t size; /* of the instance */
+	void (*describe)(struct vdev_state *st, void *dev);
+	void (*restored)(void *dev);
+};
+ssize_t chipset_save(const struct chipset_state *cs, const void *dev, void *buf, size_t cap);
+int chipset_restore(const struct chipset_state *cs, void *dev, const void *buf, size_t length);
 
 /* Does an access of `size` bytes at `offset` touch byte `reg`? */
 static inline int chipset_covers(uint64_t offset, unsigned size, unsigned reg)

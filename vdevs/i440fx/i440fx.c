@@ -80,40 +80,33 @@ static uint8_t pmc_smram_next(uint8_t old, uint8_t v)
 	return next;
 }
 
+static const struct chipset_reg pmc_regs[] = {
+    {VDEV_PCI_STATUS, 2, 0x0280}, /* medium DEVSEL, fast back-to-back */
+    {PMC_SMRAM, 1, PMC_SMRAM_RESET},
+    {PMC_ERRSTS, 1, 0},
+};
+
+static const struct chipset_function pmc_function = {
+    .ident = {.vendor = 0x8086, .device = 0x1237, .class_code = 0x060000, .revision = 0x02},
+    .dev = 0,
+    .fn = 0,
+    .wmasks = pmc_wmasks,
+    .wmask_count = sizeof(pmc_wmasks) / sizeof(pmc_wmasks[0]),
+    .regs = pmc_regs,
+    .reg_count = sizeof(pmc_regs) / sizeof(pmc_regs[0]),
+};
+
 static int pmc_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
 		      void **devp)
 {
-	static const struct vdev_pci_ident ident = {
-	    .vendor = 0x8086,
-	    .device = 0x1237,
-	    .class_code = 0x060000,
-	    .revision = 0x02,
-	};
-	struct pmc *d;
+	struct pmc *d = calloc(1, sizeof(*d));
 	int err;
 
-	if (cfg->intr_count) {
-		host->log(h, VDEV_LOG_ERROR, "raises no interrupt; remove `intr`");
-		return -EINVAL;
-	}
-	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->host = host;
 	d->h = h;
-	err = vdev_pci_init(&d->pci, host, h, &ident, PMC_CFG_REGION);
-	if (!err)
-		err = chipset_set_writable(&d->pci, pmc_wmasks,
-					   sizeof(pmc_wmasks) / sizeof(pmc_wmasks[0]));
-	if (!err)
-		err =
-		    vdev_pci_cfg_set(&d->pci, VDEV_PCI_STATUS, 2, 0x0280); /* medium DEVSEL, FB2B */
-	if (!err)
-		err = vdev_pci_cfg_set(&d->pci, PMC_SMRAM, 1, PMC_SMRAM_RESET);
-	if (!err)
-		err = vdev_pci_cfg_set(&d->pci, PMC_ERRSTS, 1, 0);
-	if (!err)
-		err = chipset_pci_attach(&d->pci, cfg, 0, 0);
+	err = chipset_function_create(&d->pci, host, h, cfg, &pmc_function, PMC_CFG_REGION);
 	if (err) {
 		free(d);
 		return err;
@@ -163,21 +156,29 @@ static void pmc_describe(struct vdev_state *st, void *dev)
 	vdev_pci_state(st, &d->pci);
 }
 
+static void pmc_restored(void *dev)
+{
+	struct pmc *d = dev;
+
+	vdev_pci_restored(&d->pci);
+}
+
+static const struct chipset_state pmc_state = {
+    .name = PMC_NAME,
+    .version = PMC_STATE_VERSION,
+    .size = sizeof(struct pmc),
+    .describe = pmc_describe,
+    .restored = pmc_restored,
+};
+
 static ssize_t pmc_save(void *dev, void *buf, size_t cap)
 {
-	return chipset_save(dev, sizeof(struct pmc), PMC_NAME, PMC_STATE_VERSION, pmc_describe, buf,
-			    cap);
+	return chipset_save(&pmc_state, dev, buf, cap);
 }
 
 static int pmc_restore(void *dev, const void *buf, size_t length)
 {
-	struct pmc *d = dev;
-	int err = chipset_restore(dev, sizeof(*d), PMC_NAME, PMC_STATE_VERSION, pmc_describe, buf,
-				  length);
-
-	if (!err)
-		vdev_pci_restored(&d->pci);
-	return err;
+	return chipset_restore(&pmc_state, dev, buf, length);
 }
 
 static int pmc_status(void *dev, char *buf, size_t cap)

@@ -67,15 +67,30 @@ struct isa {
 	uint32_t reboots;
 };
 
-static const struct {
-	uint8_t offset, value;
-} isa_resets[] = {
-    {0x4c, 0x4d}, {0x4e, 0x03}, {0x60, 0x80}, {0x61, 0x80}, {0x62, 0x80},
-    {0x63, 0x80}, {0x69, 0x02}, {0x70, 0x80}, {0x71, 0x80}, {0x76, 0x0c},
-    {0x77, 0x0c}, {0x78, 0x02}, {0xa0, 0x08}, {0xa8, 0x0f},
+static const struct chipset_reg isa_regs[] = {
+    {VDEV_PCI_STATUS, 2, 0x0200}, /* medium DEVSEL */
+    {0x4c, 1, 0x4d},
+    {0x4e, 1, 0x03},
+    {0x60, 4, 0x80808080},
+    {0x69, 1, 0x02},
+    {0x70, 2, 0x8080},
+    {0x76, 2, 0x0c0c},
+    {0x78, 1, 0x02},
+    {0xa0, 1, 0x08},
+    {0xa8, 1, 0x0f},
 };
 
 static const struct chipset_wmask isa_wmasks[] = {{0x40, 0xc0, 0xff}};
+
+static const struct chipset_function isa_function = {
+    .ident = {.vendor = 0x8086, .device = 0x7000, .class_code = 0x060100, .multifunction = true},
+    .dev = 1,
+    .fn = 0,
+    .wmasks = isa_wmasks,
+    .wmask_count = 1,
+    .regs = isa_regs,
+    .reg_count = sizeof(isa_regs) / sizeof(isa_regs[0]),
+};
 
 /* The ISA IRQ a PIRQRC value routes to, 0 for none. */
 static unsigned isa_route_of(uint8_t v)
@@ -112,34 +127,15 @@ static void isa_sync_routes(struct isa *d, int force)
 static int isa_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
 		      void **devp)
 {
-	static const struct vdev_pci_ident ident = {
-	    .vendor = 0x8086,
-	    .device = 0x7000,
-	    .class_code = 0x060100,
-	    .multifunction = true,
-	};
-	struct isa *d;
+	/* sent[] = 0: the power-on registers route nothing, as a new domain has it */
+	struct isa *d = calloc(1, sizeof(*d));
 	int err;
 
-	if (cfg->intr_count) {
-		host->log(h, VDEV_LOG_ERROR, "raises no interrupt; remove `intr`");
-		return -EINVAL;
-	}
-	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->host = host;
 	d->h = h;
-	/* sent[] = 0: the power-on registers route nothing, as a new domain has it */
-	err = vdev_pci_init(&d->pci, host, h, &ident, ISA_CFG_REGION);
-	if (!err)
-		err = chipset_set_writable(&d->pci, isa_wmasks, 1);
-	if (!err)
-		err = vdev_pci_cfg_set(&d->pci, VDEV_PCI_STATUS, 2, 0x0200); /* medium DEVSEL */
-	for (unsigned i = 0; !err && i < sizeof(isa_resets) / sizeof(isa_resets[0]); i++)
-		err = vdev_pci_cfg_set(&d->pci, isa_resets[i].offset, 1, isa_resets[i].value);
-	if (!err)
-		err = chipset_pci_attach(&d->pci, cfg, 1, 0);
+	err = chipset_function_create(&d->pci, host, h, cfg, &isa_function, ISA_CFG_REGION);
 	if (!err) {
 		err = host->region_add(h, VDEV_SPACE_PIO, ISA_RCR_PORT, 1, ISA_RCR_REGION);
 		if (err)
@@ -222,23 +218,30 @@ static void isa_describe(struct vdev_state *st, void *dev)
 		vdev_state_invalid(st);
 }
 
+static void isa_restored(void *dev)
+{
+	struct isa *d = dev;
+
+	vdev_pci_restored(&d->pci);
+	isa_sync_routes(d, 1);
+}
+
+static const struct chipset_state isa_state = {
+    .name = ISA_NAME,
+    .version = ISA_STATE_VERSION,
+    .size = sizeof(struct isa),
+    .describe = isa_describe,
+    .restored = isa_restored,
+};
+
 static ssize_t isa_save(void *dev, void *buf, size_t cap)
 {
-	return chipset_save(dev, sizeof(struct isa), ISA_NAME, ISA_STATE_VERSION, isa_describe, buf,
-			    cap);
+	return chipset_save(&isa_state, dev, buf, cap);
 }
 
 static int isa_restore(void *dev, const void *buf, size_t length)
 {
-	struct isa *d = dev;
-	int err = chipset_restore(dev, sizeof(*d), ISA_NAME, ISA_STATE_VERSION, isa_describe, buf,
-				  length);
-
-	if (!err) {
-		vdev_pci_restored(&d->pci);
-		isa_sync_routes(d, 1);
-	}
-	return err;
+	return chipset_restore(&isa_state, dev, buf, length);
 }
 
 static int isa_status(void *dev, char *buf, size_t cap)

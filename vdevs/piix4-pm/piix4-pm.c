@@ -123,6 +123,26 @@ static const struct chipset_wmask pm_wmasks[] = {
     {0x94, 0x6c, 0xff},			   /* 0x94-0xff */
 };
 
+static const struct chipset_reg pm_regs[] = {
+    {VDEV_PCI_STATUS, 2, 0x0280},
+    {PM_PMBA, 1, 0x01},	 /* I/O space indicator */
+    {PM_SMBBA, 1, 0x01}, /* likewise */
+};
+
+static const struct chipset_function pm_function = {
+    .ident = {.vendor = 0x8086,
+	      .device = 0x7113,
+	      .class_code = 0x068000,
+	      .revision = 0x03,
+	      .interrupt_pin = 1},
+    .dev = 1,
+    .fn = 3,
+    .wmasks = pm_wmasks,
+    .wmask_count = sizeof(pm_wmasks) / sizeof(pm_wmasks[0]),
+    .regs = pm_regs,
+    .reg_count = sizeof(pm_regs) / sizeof(pm_regs[0]),
+};
+
 /* Where PM1a_CNT belongs now: PMBA + 4 while PMIOSE is set, else nowhere. */
 static uint16_t pm_cnt_port(const struct pm *d)
 {
@@ -184,23 +204,11 @@ static void pm_cnt_write(struct pm *d, uint64_t offset, unsigned size, uint64_t 
 static int pm_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
 		     void **devp)
 {
-	static const struct vdev_pci_ident ident = {
-	    .vendor = 0x8086,
-	    .device = 0x7113,
-	    .class_code = 0x068000,
-	    .revision = 0x03,
-	    .interrupt_pin = 1,
-	};
 	struct pm *d;
 	int err;
 
 	if (cfg->option_count < OPT_COUNT)
 		return -EINVAL;
-	if (cfg->intr_count) {
-		host->log(h, VDEV_LOG_ERROR,
-			  "raises no interrupt (SCI is the hypervisor's); remove `intr`");
-		return -EINVAL;
-	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -209,18 +217,8 @@ static int pm_create(const struct vdev_host *host, vdev_host_t *h, const struct 
 	d->cnt_reset = cfg->options[OPT_SCI_EN].v.b ? CNT_SCI_EN : 0;
 	d->cnt = d->cnt_reset;
 	d->gpe_port = (uint16_t)cfg->options[OPT_GPE0].v.u;
-	err = vdev_pci_init(&d->pci, host, h, &ident, PM_REGION_CFG);
-	if (!err)
-		err = chipset_set_writable(&d->pci, pm_wmasks,
-					   sizeof(pm_wmasks) / sizeof(pm_wmasks[0]));
-	if (!err)
-		err = vdev_pci_cfg_set(&d->pci, VDEV_PCI_STATUS, 2, 0x0280);
-	if (!err)
-		err = vdev_pci_cfg_set(&d->pci, PM_PMBA, 1, 0x01);
-	if (!err)
-		err = vdev_pci_cfg_set(&d->pci, PM_SMBBA, 1, 0x01);
-	if (!err)
-		err = chipset_pci_attach(&d->pci, cfg, 1, 3);
+	/* no `intr`: SCI (IRQ 9) is raised by the hypervisor's PM1a_STS/EN */
+	err = chipset_function_create(&d->pci, host, h, cfg, &pm_function, PM_REGION_CFG);
 	if (!err) {
 		err = host->region_add(h, VDEV_SPACE_PIO, PM_APM_PORT, 2, PM_REGION_APM);
 		if (err)
@@ -350,23 +348,30 @@ static void pm_describe(struct vdev_state *st, void *dev)
 		vdev_state_invalid(st);
 }
 
+static void pm_restored(void *dev)
+{
+	struct pm *d = dev;
+
+	vdev_pci_restored(&d->pci);
+	pm_map(d);
+}
+
+static const struct chipset_state pm_state = {
+    .name = PM_NAME,
+    .version = PM_STATE_VERSION,
+    .size = sizeof(struct pm),
+    .describe = pm_describe,
+    .restored = pm_restored,
+};
+
 static ssize_t pm_save(void *dev, void *buf, size_t cap)
 {
-	return chipset_save(dev, sizeof(struct pm), PM_NAME, PM_STATE_VERSION, pm_describe, buf,
-			    cap);
+	return chipset_save(&pm_state, dev, buf, cap);
 }
 
 static int pm_restore(void *dev, const void *buf, size_t length)
 {
-	struct pm *d = dev;
-	int err =
-	    chipset_restore(dev, sizeof(*d), PM_NAME, PM_STATE_VERSION, pm_describe, buf, length);
-
-	if (!err) {
-		vdev_pci_restored(&d->pci);
-		pm_map(d);
-	}
-	return err;
+	return chipset_restore(&pm_state, dev, buf, length);
 }
 
 static int pm_status(void *dev, char *buf, size_t cap)
