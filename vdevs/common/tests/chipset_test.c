@@ -35,6 +35,21 @@ void chipset_fixture_free(struct chipset_fixture *f)
 	free(f);
 }
 
+int chipset_setup(void **state, const char *name, const char *build_dir, const char *options)
+{
+	struct chipset_fixture *f = chipset_fixture_new(name, build_dir);
+
+	chipset_create(f, options);
+	*state = f;
+	return 0;
+}
+
+int chipset_teardown(void **state)
+{
+	chipset_fixture_free(*state);
+	return 0;
+}
+
 struct vdev_testdev *chipset_create(struct chipset_fixture *f, const char *options)
 {
 	f->dev = vdev_testhost_create(f->th, f->desc, options);

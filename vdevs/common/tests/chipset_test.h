@@ -20,6 +20,9 @@ struct chipset_fixture {
 /* A host with vdev-NAME.so from `build_dir` (or $PLUGIN_DIR) loaded; the test fails if not. */
 struct chipset_fixture *chipset_fixture_new(const char *name, const char *build_dir);
 void chipset_fixture_free(struct chipset_fixture *f);
+/* cmocka setup/teardown: *state = a fixture with one instance of NAME made from `options`. */
+int chipset_setup(void **state, const char *name, const char *build_dir, const char *options);
+int chipset_teardown(void **state);
 /* An instance from option text; the test fails if create refuses. */
 struct vdev_testdev *chipset_create(struct chipset_fixture *f, const char *options);
 

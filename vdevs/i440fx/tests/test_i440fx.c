@@ -15,18 +15,10 @@
 
 static int setup(void **state)
 {
-	struct chipset_fixture *f = chipset_fixture_new("i440fx", VDEV_PLUGIN_DIR);
-
-	chipset_create(f, "");
-	*state = f;
-	return 0;
+	return chipset_setup(state, "i440fx", VDEV_PLUGIN_DIR, "");
 }
 
-static int teardown(void **state)
-{
-	chipset_fixture_free(*state);
-	return 0;
-}
+#define teardown chipset_teardown
 
 static void test_identity(void **state)
 {

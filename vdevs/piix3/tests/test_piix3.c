@@ -18,18 +18,10 @@
 
 static int setup(void **state)
 {
-	struct chipset_fixture *f = chipset_fixture_new("piix3", VDEV_PLUGIN_DIR);
-
-	chipset_create(f, "");
-	*state = f;
-	return 0;
+	return chipset_setup(state, "piix3", VDEV_PLUGIN_DIR, "");
 }
 
-static int teardown(void **state)
-{
-	chipset_fixture_free(*state);
-	return 0;
-}
+#define teardown chipset_teardown
 
 static void test_identity(void **state)
 {

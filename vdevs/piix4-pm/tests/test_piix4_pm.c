@@ -19,20 +19,11 @@
 
 static int setup(void **state)
 {
-	struct chipset_fixture *f = chipset_fixture_new("piix4-pm", VDEV_PLUGIN_DIR);
-
-	chipset_create(f, "");
-	*state = f;
-	return 0;
+	return chipset_setup(state, "piix4-pm", VDEV_PLUGIN_DIR, "");
 }
 
-static int teardown(void **state)
-{
-	chipset_fixture_free(*state);
-	return 0;
-}
+#define teardown chipset_teardown
 
-/* What hvmloader's pci_setup writes to a class 0x0680 function. */
 static void hvmloader_setup(struct chipset_fixture *f)
 {
 	chipset_cfg_write(f, 1, 3, 0x20, 2, 0);
