@@ -47,10 +47,15 @@ int chipset_function_create(struct vdev_pci *pci, const struct vdev_host *host, 
 					    f->wmasks[i].mask);
 	for (unsigned i = 0; !err && i < f->reg_count; i++)
 		err = vdev_pci_cfg_set(pci, f->regs[i].offset, f->regs[i].size, f->regs[i].value);
+	for (unsigned i = 0; !err && i < f->bar_count; i++)
+		err = vdev_pci_bar_declare(pci, f->bars[i].index, f->bars[i].kind, f->bars[i].size,
+					   f->bars[i].flags, f->bars[i].region);
 	if (err) {
 		host->log(h, VDEV_LOG_ERROR, "configuration header: %s", strerror(-err));
 		return err;
 	}
+	if (f->dev == CHIPSET_ANY_SLOT)
+		return vdev_pci_attach(pci, cfg);
 	return chipset_pci_attach(pci, cfg, f->dev, f->fn);
 }
 

@@ -27,7 +27,16 @@ struct chipset_reg {
 	uint8_t offset, size;
 	uint32_t value;
 };
-/* One chipset function: identity, home slot, writable bits, power-on values. */
+/* A BAR (vdev_pci_bar_declare). */
+struct chipset_bar {
+	uint8_t index;
+	enum vdev_pci_bar_kind kind;
+	uint64_t size;
+	uint32_t flags, region;
+};
+/* dev = CHIPSET_ANY_SLOT: the SDK helper's default, the first free device. */
+#define CHIPSET_ANY_SLOT 0xff
+/* One chipset function: identity, home slot, writable bits, power-on values, BARs. */
 struct chipset_function {
 	struct vdev_pci_ident ident;
 	uint8_t dev, fn;
@@ -35,14 +44,16 @@ struct chipset_function {
 	unsigned wmask_count;
 	const struct chipset_reg *regs;
 	unsigned reg_count;
+	const struct chipset_bar *bars;
+	unsigned bar_count;
 };
 
 /*
  * chipset_function_create: the configuration-space part of create():
  * refuse `intr` (these functions drive no line of their own), then
- * vdev_pci_init, the writable masks, the power-on values, and
+ * vdev_pci_init, the writable masks, the power-on values, the BARs, and
  * vdev_pci_attach at 0:dev.fn unless the configuration gives a `loc
- * pci:...` of its own. Regions of its own the plugin adds afterwards.
+ * pci:...` of its own (or dev is CHIPSET_ANY_SLOT). Regions of its own the plugin adds afterwards.
  * Returns 0 or the first error (logged by the helper or here).
  */
 int chipset_function_create(struct vdev_pci *pci, const struct vdev_host *host, vdev_host_t *h,
