@@ -125,7 +125,8 @@ EOC
 done
 # HVM guests: firmware, the xl-dm wrapper, the platform fragment, xl configs.
 hvm_ok=""
-if "$BIN/vdm" --help 2>&1 | grep -q -- '--xl-dm'; then
+# (vdm's xl mode, devmodel/xl/, takes libxl's argv after --xl-dm; --help does not list it)
+if grep -qa -- '--xl-dm' "$BIN/vdm"; then
 	hvm_ok=yes
 	mkdir -p "$IR/usr/lib/xen-4.17/boot" "$IR/usr/share/seabios" "$IR/share/vdm"
 	cp "$ROOT/usr/lib/xen-4.17/boot/hvmloader" "$IR/usr/lib/xen-4.17/boot/" || skip "no hvmloader in xen-utils-4.17"
