@@ -774,16 +774,16 @@ static int xen_pci_link_route(struct vm *vm, unsigned link, unsigned irq)
 }
 
 static struct backend_ops backend_xen = {
-    .name = "xen",
-    .description = "attach to Xen domain --domid N as an ioreq server",
-    .native_controllers = XEN_BUILD_ARM ? xen_natives_arm : xen_natives_x86,
-    .setup = xen_setup,
-    .mem_backing = xen_mem_backing,
-    .run = xen_run,
-    .stop = xen_stop,
-    .teardown = xen_teardown,
-    .shutdown = xen_shutdown,
-    .pci_link_route = xen_pci_link_route,
+	.name = "xen",
+	.description = "attach to Xen domain --domid N as an ioreq server",
+	.native_controllers = XEN_BUILD_ARM ? xen_natives_arm : xen_natives_x86,
+	.setup = xen_setup,
+	.mem_backing = xen_mem_backing,
+	.run = xen_run,
+	.stop = xen_stop,
+	.teardown = xen_teardown,
+	.shutdown = xen_shutdown,
+	.pci_link_route = xen_pci_link_route,
 };
 
 BACKEND_REGISTER(backend_xen)

@@ -788,22 +788,22 @@ static int teardown_double(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_hvm_sequence_and_sigterm, teardown_double),
-	    cmocka_unit_test_teardown(test_bar_move_resyncs_ranges, teardown_double),
-	    cmocka_unit_test_teardown(test_guest_ram_cache_invalidate, teardown_double),
-	    cmocka_unit_test_teardown(test_vdev_mem_reaches_domain_ram, teardown_double),
-	    cmocka_unit_test_teardown(test_event_at_bind_ignored, teardown_double),
-	    cmocka_unit_test_teardown(test_pvh_controllers, teardown_double),
-	    cmocka_unit_test_teardown(test_arm, teardown_double),
-	    cmocka_unit_test_teardown(test_domain_destroyed, teardown_double),
-	    cmocka_unit_test_teardown(test_domain_shutdown, teardown_double),
-	    cmocka_unit_test_teardown(test_platform_poweroff, teardown_double),
-	    cmocka_unit_test_teardown(test_platform_reboot, teardown_double),
-	    cmocka_unit_test_teardown(test_restrict, teardown_double),
-	    cmocka_unit_test_teardown(test_no_domain, teardown_double),
-	    cmocka_unit_test_teardown(test_pv_refused, teardown_double),
-	    cmocka_unit_test_teardown(test_dryrun_untouched, teardown_double),
-	    cmocka_unit_test_teardown(test_no_privcmd, teardown_double),
+		cmocka_unit_test_teardown(test_hvm_sequence_and_sigterm, teardown_double),
+		cmocka_unit_test_teardown(test_bar_move_resyncs_ranges, teardown_double),
+		cmocka_unit_test_teardown(test_guest_ram_cache_invalidate, teardown_double),
+		cmocka_unit_test_teardown(test_vdev_mem_reaches_domain_ram, teardown_double),
+		cmocka_unit_test_teardown(test_event_at_bind_ignored, teardown_double),
+		cmocka_unit_test_teardown(test_pvh_controllers, teardown_double),
+		cmocka_unit_test_teardown(test_arm, teardown_double),
+		cmocka_unit_test_teardown(test_domain_destroyed, teardown_double),
+		cmocka_unit_test_teardown(test_domain_shutdown, teardown_double),
+		cmocka_unit_test_teardown(test_platform_poweroff, teardown_double),
+		cmocka_unit_test_teardown(test_platform_reboot, teardown_double),
+		cmocka_unit_test_teardown(test_restrict, teardown_double),
+		cmocka_unit_test_teardown(test_no_domain, teardown_double),
+		cmocka_unit_test_teardown(test_pv_refused, teardown_double),
+		cmocka_unit_test_teardown(test_dryrun_untouched, teardown_double),
+		cmocka_unit_test_teardown(test_no_privcmd, teardown_double),
 	};
 
 	/* vm_run's signals (SIGTERM...) are read from a signalfd: block them everywhere */
