@@ -137,7 +137,7 @@ if grep -qa -- '--xl-dm' "$BIN/vdm"; then
 	cp "$ROOT/usr/bin/xenstore-read" "$IR/bin/" || skip "no xenstore-read in xenstore-utils"
 fi
 : >"$OUT/hvm-skipped"
-grep -v '^#' "$HERE/hvm.list" | while read -r name disk needs; do
+grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
 	[ -n "$name" ] || continue
 	wanted "$name" || continue
 	why=""
@@ -145,10 +145,20 @@ grep -v '^#' "$HERE/hvm.list" | while read -r name disk needs; do
 	for p in $(echo "$needs" | tr ',' ' '); do
 		[ "$p" = - ] || [ -f "$PLUGIN_DIR/vdev-$p.so" ] || why="${why:+$why; }vdev-$p.so not built"
 	done
-	[ "$disk" = - ] || [ -f "$O/guests/$disk" ] || why="${why:+$why; }$O/guests/$disk not built"
+	for f in $disk $(echo "$files" | tr ',' ' '); do
+		[ "$f" = - ] || [ -f "$O/guests/$f" ] || why="${why:+$why; }$O/guests/$f not built"
+	done
 	if [ -n "$why" ]; then
 		echo "$name $why" >>"$OUT/hvm-skipped"
 		continue
+	fi
+	for f in $(echo "$files" | tr ',' ' '); do
+		[ "$f" = - ] || cp "$O/guests/$f" "$IR/guests/"
+	done
+	args_line=""
+	if [ -f "$HERE/$name.vmconf" ]; then
+		cp "$HERE/$name.vmconf" "$IR/e2e/"
+		args_line="device_model_args = [ \"-vdm-config\", \"/e2e/$name.vmconf\" ]"
 	fi
 	disk_line=""
 	if [ "$disk" != - ]; then
@@ -167,6 +177,7 @@ vnc = 0
 serial = "file:/tmp/$name.serial"
 boot = "c"
 $disk_line
+$args_line
 on_poweroff = "destroy"
 on_reboot = "destroy"
 on_crash = "preserve"
@@ -246,7 +257,7 @@ done
 while read -r name why; do
 	[ -n "$name" ] && say "SKIP  xen-e2e/$name: $why"
 done <"$OUT/hvm-skipped"
-grep -v '^#' "$HERE/hvm.list" | while read -r name disk needs; do
+grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
 	[ -n "$name" ] || continue
 	wanted "$name" || continue
 	grep -q "^$name " "$OUT/hvm-skipped" && continue

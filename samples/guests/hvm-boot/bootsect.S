@@ -17,10 +17,48 @@
  *
  * Built with the system assembler as a 16-bit flat binary
  * (samples/guests/hvm-boot/module.mk); the disk image is this sector
- * followed by zeroes.
+ * followed by zeroes. With -DOPTION_ROM the same checks become a PCI
+ * expansion ROM (hvm-boot.rom) that SeaBIOS runs during POST from a
+ * `vdev pci-dummy rom-file ...`: the real-Xen run uses it until vdm has
+ * a boot disk.
  */
 	.code16
 	.text
+#ifdef OPTION_ROM
+/*
+ * The same checks as a PCI expansion ROM (build with -DOPTION_ROM, link at
+ * 0): SeaBIOS copies it into the option-ROM area and far-calls offset 3
+ * during POST, with DS anything; its PCI data structure names the
+ * pci-dummy function it sits behind (vendor 0x1234, device 0x0d01).
+ */
+#define ROM_BLOCKS 2
+	.globl _start
+_start:
+	.byte	0x55, 0xaa, ROM_BLOCKS
+	jmp	rom_init
+	.org	0x18
+	.word	pcir		/* PCI data structure */
+	.word	0		/* no PnP header */
+pcir:
+	.ascii	"PCIR"
+	.word	0x1234, 0x0d01	/* vendor, device */
+	.word	0		/* no VPD */
+	.word	0x18		/* structure length */
+	.byte	0		/* structure revision */
+	.byte	0, 0, 0xff	/* class code (prog-if, sub, base) */
+	.word	ROM_BLOCKS	/* image length, 512-byte units */
+	.word	1		/* code revision */
+	.byte	0		/* x86 code */
+	.byte	0x80		/* the last image */
+	.word	0
+rom_init:
+	cli
+	pushw	%cs
+	popw	%ds
+	cld
+	movw	$msg_rom, %si
+	call	puts
+#else
 	.globl _start
 _start:
 	cli
@@ -33,6 +71,7 @@ _start:
 
 	movw	$msg_hello, %si
 	call	puts
+#endif
 
 	/* PCI identities: CONFIG_ADDRESS 0x80000000 | devfn << 8 */
 	movl	$0x80000000, %eax
@@ -140,6 +179,7 @@ puts:
 10:	ret
 
 msg_hello:	.asciz	"vdm-hvm: boot sector\r\n"
+msg_rom:	.asciz	"vdm-hvm: option ROM\r\n"
 msg_pass:	.asciz	"PASS "
 msg_fail:	.asciz	"FAIL "
 msg_nl:		.asciz	"\r\n"
@@ -152,5 +192,10 @@ msg_tmr:	.asciz	"PM timer moves"
 msg_sci:	.asciz	"SCI_EN"
 msg_done:	.asciz	"DONE powering off\r\n"
 
+#ifdef OPTION_ROM
+	.org	ROM_BLOCKS * 512 - 1
+	.byte	0		/* checksum: set by the build so that all bytes sum to 0 */
+#else
 	.org	510
 	.byte	0x55, 0xaa
+#endif
