@@ -65,6 +65,7 @@ struct isa {
 	uint8_t rcr;
 	uint8_t sent[4]; /* the route each link was last given to the host */
 	uint32_t reboots;
+	bool reboot_asked; /* once per power-on: the machine is going down */
 };
 
 static const struct chipset_reg isa_regs[] = {
@@ -176,6 +177,9 @@ static void isa_rcr_write(struct isa *d, uint8_t v)
 	if (!(v & ISA_RCR_RCPU))
 		return;
 	d->reboots++;
+	if (d->reboot_asked)
+		return;
+	d->reboot_asked = true;
 	d->host->log(d->h, VDEV_LOG_INFO, "reset control 0x%02x: %s reset", v,
 		     v & ISA_RCR_SRST ? "hard" : "soft");
 	if (VDEV_HOST_HAS(d->host, platform_shutdown))
@@ -205,6 +209,7 @@ static void isa_reset(void *dev)
 
 	vdev_pci_reset(&d->pci);
 	d->rcr = 0;
+	d->reboot_asked = false;
 	isa_sync_routes(d, 1);
 }
 

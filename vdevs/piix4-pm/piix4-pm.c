@@ -112,6 +112,7 @@ struct pm {
 	uint16_t gpe_port;
 	uint16_t cnt_mapped; /* port PM1a_CNT is registered at, 0: none */
 	uint32_t poweroffs;
+	bool off_asked; /* once per power-on: the machine is going down */
 };
 
 static const struct chipset_wmask pm_wmasks[] = {
@@ -183,6 +184,9 @@ static void pm_sleep(struct pm *d, unsigned type)
 		return;
 	}
 	d->poweroffs++;
+	if (d->off_asked)
+		return;
+	d->off_asked = true;
 	d->host->log(d->h, VDEV_LOG_INFO, "SLP_EN with SLP_TYP 0: soft off");
 	if (VDEV_HOST_HAS(d->host, platform_shutdown))
 		d->host->platform_shutdown(d->h, VDEV_SHUTDOWN_POWEROFF);
@@ -332,6 +336,7 @@ static void pm_reset(void *dev)
 	d->cnt = d->cnt_reset;
 	d->gpe_sts = d->gpe_en = 0;
 	d->apms = 0;
+	d->off_asked = false;
 	pm_map(d);
 }
 

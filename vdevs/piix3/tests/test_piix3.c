@@ -110,7 +110,12 @@ static void test_reset_control(void **state)
 	chipset_pio_write(f, 0xcf9, 1, 0x06);
 	assert_string_equal(vdev_testhost_trace(f->th), "shutdown reboot\n");
 	assert_int_equal(vdev_testhost_terminated(f->th), -1);
-	/* a soft reset (RCPU without SRST) reboots too */
+	/* asked once: the machine is going down */
+	vdev_testhost_clear_trace(f->th);
+	chipset_pio_write(f, 0xcf9, 1, 0x06);
+	assert_string_equal(vdev_testhost_trace(f->th), "");
+	/* after the reset, a soft reset (RCPU without SRST) reboots too */
+	vdev_testhost_reset(f->dev);
 	vdev_testhost_clear_trace(f->th);
 	chipset_pio_write(f, 0xcf9, 1, 0x04);
 	assert_string_equal(vdev_testhost_trace(f->th), "shutdown reboot\n");

@@ -99,7 +99,14 @@ static void test_soft_off(void **state)
 	chipset_pio_write(f, 0xb004, 2, 0x0001);
 	chipset_pio_write(f, 0xb004, 2, 0x2001);
 	assert_string_equal(vdev_testhost_trace(f->th), "shutdown poweroff\n");
-	/* a byte write of the high half alone does it too */
+	/* asked once: the machine is going down */
+	vdev_testhost_clear_trace(f->th);
+	chipset_pio_write(f, 0xb004, 2, 0x2001);
+	assert_string_equal(vdev_testhost_trace(f->th), "");
+	/* after a reset, a byte write of the high half alone does it too */
+	vdev_testhost_reset(f->dev);
+	hvmloader_setup(f);
+	chipset_pio_write(f, 0xb2, 1, 0xf1);
 	vdev_testhost_clear_trace(f->th);
 	chipset_pio_write(f, 0xb005, 1, 0x20);
 	assert_string_equal(vdev_testhost_trace(f->th), "shutdown poweroff\n");
