@@ -659,6 +659,8 @@ void vm_print(struct vm *vm, FILE *out)
 				info.owner->name);
 			if (!is_mem)
 				fprintf(out, " (region %u)", info.id);
+			if (info.nested)
+				fputs(" nested", out);
 			fputc('\n', out);
 		}
 	}
