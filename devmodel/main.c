@@ -21,6 +21,7 @@
 #include "devmodel/backend.h"
 #include "devmodel/control.h"
 #include "devmodel/exitcode.h"
+#include "devmodel/teardown_guard.h"
 #include "devmodel/vm.h"
 #include "sdk/host/arena.h"
 #include "sdk/host/arity.h"
@@ -540,7 +541,11 @@ int main(int argc, char **argv)
 	}
 	rc = vm_run(vm);
 out:
+	/* A plugin or backend stuck in its teardown cannot keep vdm alive. */
+	if (vm && teardown_guard_start(rc) < 0)
+		fprintf(stderr, "vdm: teardown runs without its time bound\n");
 	vm_free(vm);
+	teardown_guard_finish();
 	conf_vm_free(conf);
 	conf_diag_free(diag);
 	free(table);

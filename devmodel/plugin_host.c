@@ -695,6 +695,8 @@ const struct vdev_host *plugin_host_services(void)
 static void plugin_host_release_all(struct vdev_host_ctx *inst)
 {
 	struct evloop *loop = vm_evloop(inst->vm);
+	struct vdev_line **lines;
+	unsigned count;
 
 	if (inst->intc) {
 		irq_controller_unregister(vm_irq(inst->vm), inst->intc);
@@ -722,10 +724,16 @@ static void plugin_host_release_all(struct vdev_host_ctx *inst)
 		evloop_remove(loop, w->item);
 		pthread_mutex_lock(&inst->res_lock);
 	}
-	for (unsigned i = 0; i < inst->line_count; i++)
-		irq_line_put(vm_irq(inst->vm), inst->lines[i]);
-	inst->line_count = 0;
+	/* Lines are released outside res_lock: a release can call into a
+	 * controller plugin, which drives lines of its own. */
+	lines = inst->lines;
+	count = inst->line_count;
+	inst->lines = NULL;
+	inst->line_count = inst->line_cap = 0;
 	pthread_mutex_unlock(&inst->res_lock);
+	for (unsigned i = 0; i < count; i++)
+		irq_line_put(vm_irq(inst->vm), lines[i]);
+	free(lines);
 }
 
 static void plugin_host_free(struct vdev_host_ctx *inst)

@@ -37,6 +37,7 @@
 #include "devmodel/irq.h"
 #include "devmodel/log.h"
 #include "devmodel/plugin_host.h"
+#include "devmodel/teardown_guard.h"
 #include "sdk/host/arena.h"
 #include "sdk/host/options.h"
 #include "sdk/host/plugin.h"
@@ -260,12 +261,17 @@ void vm_free(struct vm *vm)
 	if (vm->loop)
 		evloop_stop(vm->loop);
 	for (unsigned i = vm->vdev_count; i-- > 0;) {
+		teardown_guard_stage("destroying vdev %s",
+				     vm->vdevs[i].inst ? plugin_host_name(vm->vdevs[i].inst) : "?");
 		plugin_host_destroy(vm->vdevs[i].inst);
 		vdev_arena_free(vm->vdevs[i].arena);
 	}
 	free(vm->vdevs);
-	if (vm->backend_set_up && vm->opts.backend->teardown)
+	if (vm->backend_set_up && vm->opts.backend->teardown) {
+		teardown_guard_stage("tearing down the %s backend", vm->opts.backend->name);
 		vm->opts.backend->teardown(vm);
+	}
+	teardown_guard_stage("unloading plugins and freeing the VM");
 	vdev_plugin_set_free(vm->plugins);
 	evloop_free(vm->loop);
 	irq_registry_free(vm->irq);
