@@ -737,9 +737,13 @@ static void plugin_host_free(struct vdev_host_ctx *inst)
 	free(inst);
 }
 
+/* What a create() failing this way says: the config names something that
+ * is wrong or cannot be opened (a hostdev path, a value out of range). */
 static bool plugin_host_config_errno(int err)
 {
-	return err == -EINVAL || err == -EEXIST || err == -ENOENT || err == -ERANGE;
+	return err == -EINVAL || err == -EEXIST || err == -ENOENT || err == -ERANGE ||
+	       err == -EACCES || err == -EISDIR || err == -ENOTDIR || err == -ENXIO ||
+	       err == -ENAMETOOLONG || err == -ELOOP || err == -EROFS;
 }
 
 int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct conf_vdev *vdev,
@@ -835,6 +839,11 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 			conf_diag_error(diag, vdev ? &vdev->pos : NULL,
 					"vdev %s (%s): create failed: %s", inst->name, desc->name,
 					strerror(-ret));
+		else if (vdev)
+			log_write(vm_logger(vm), NULL, LOG_LVL_FATAL, inst->name,
+				  "%s:%u:%u: vdev %s (%s): create failed: %s", vdev->pos.file,
+				  vdev->pos.line, vdev->pos.col, inst->name, desc->name,
+				  strerror(-ret));
 		else
 			log_write(vm_logger(vm), NULL, LOG_LVL_FATAL, inst->name,
 				  "vdev %s (%s): create failed: %s", inst->name, desc->name,

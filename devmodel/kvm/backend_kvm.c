@@ -263,7 +263,8 @@ static int backend_kvm_load(struct vm *vm, const struct guest_loader_mem *mem,
 		if (ret == -ENOEXEC && load->has_address)
 			ret = guest_load_file(mem, load->path, true, load->address, &image);
 		if (ret) {
-			vm_log(vm, LOG_LVL_FATAL, "kvm: load %s: %s", load->path, strerror(-ret));
+			vm_log(vm, LOG_LVL_FATAL, "%s:%u:%u: load %s: %s", load->pos.file,
+			       load->pos.line, load->pos.col, load->path, strerror(-ret));
 			return ret;
 		}
 		/* The entry: the first ELF, else the first raw image's address. */

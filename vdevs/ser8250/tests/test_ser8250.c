@@ -420,7 +420,12 @@ static void test_bad_options(void **state)
 {
 	struct fixture *f = *state;
 
+	vdev_testhost_clear_log(f->th);
 	assert_null(vdev_testhost_create(f->th, f->desc, "hostdev </nonexistent/ser8250-in"));
+	/* the real reason, not strerror(1) of open's -1 */
+	assert_non_null(strstr(vdev_testhost_log(f->th),
+			       "cannot open /nonexistent/ser8250-in: No such file or directory"));
+	assert_null(strstr(vdev_testhost_log(f->th), "Operation not permitted"));
 	assert_null(vdev_testhost_create(f->th, f->desc, "hostdev >stdin"));
 	assert_null(vdev_testhost_create(f->th, f->desc, "hostdev stdin hostdev stdin"));
 	assert_null(vdev_testhost_create(f->th, f->desc, "delayed soon"));
