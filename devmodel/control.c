@@ -128,7 +128,7 @@ static void control_execute(struct control *c, char *line, FILE *out)
 			}
 		}
 		vm_log(c->vm, LOG_LVL_INFO, "control: quit %ld", code);
-		vm_stop(c->vm, (int)code);
+		vm_stop_from_host(c->vm, (int)code);
 	} else if (!strcmp(cmd, "help") && !arg) {
 		fprintf(out, "status\nstats\nreset\nquit [CODE]\nhelp\n");
 	} else {

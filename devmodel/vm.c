@@ -73,6 +73,7 @@ struct vm {
 	struct dm_io io;
 	pthread_mutex_t stop_lock;
 	bool stopping;
+	bool host_stop; /* the first stop came from a signal or the control socket */
 	int stop_code;
 	atomic_bool started;
 	int signal_fd;
@@ -279,7 +280,7 @@ void vm_free(struct vm *vm)
 
 /* ------------------------------------------------------------ stopping */
 
-void vm_stop(struct vm *vm, int code)
+static void vm_stop_as(struct vm *vm, int code, bool from_host)
 {
 	bool first;
 
@@ -287,11 +288,32 @@ void vm_stop(struct vm *vm, int code)
 	first = !vm->stopping;
 	if (first) {
 		vm->stopping = true;
+		vm->host_stop = from_host;
 		vm->stop_code = code;
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
 	if (first && vm->backend_set_up && vm->opts.backend->stop)
 		vm->opts.backend->stop(vm, code);
+}
+
+void vm_stop(struct vm *vm, int code)
+{
+	vm_stop_as(vm, code, false);
+}
+
+void vm_stop_from_host(struct vm *vm, int code)
+{
+	vm_stop_as(vm, code, true);
+}
+
+bool vm_stopped_by_host(struct vm *vm)
+{
+	bool h;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	h = vm->stopping && vm->host_stop;
+	pthread_mutex_unlock(&vm->stop_lock);
+	return h;
 }
 
 bool vm_stopping(struct vm *vm)
@@ -702,13 +724,35 @@ void vm_status(struct vm *vm, FILE *out)
 
 /* ---------------------------------------------------------------- run */
 
+/*
+ * Every signal that can reach vdm is handled or deliberately ignored
+ * (devmodel/README.md, "Signals"). Handled ones are blocked in every thread
+ * and read from a signalfd on the event loop, so a handler never runs in
+ * the middle of a device callback:
+ *   SIGTERM, SIGINT, SIGHUP (libxl destroying its device model), SIGUSR1,
+ *   SIGPWR, SIGXCPU   stop in order, exit 0
+ *   SIGQUIT           stop in order, exit 3 (as if power was cut)
+ *   SIGUSR2           print the status
+ */
+static const int vm_handled_signals[] = {SIGTERM, SIGINT,  SIGHUP, SIGUSR1,
+					 SIGPWR,  SIGXCPU, SIGQUIT, SIGUSR2};
+/*
+ * Ignored, because their default action would end or stop vdm for no
+ * reason of its own: a closed pipe or socket (SIGPIPE: the write fails
+ * with EPIPE instead), a file size limit (SIGXFSZ: EFBIG instead), a
+ * background vdm touching its terminal (SIGTTIN/SIGTTOU: EIO instead),
+ * timers and I/O notification vdm never asks for. Real-time signals are
+ * ignored too, except the ones a backend takes for itself later (the kvm
+ * backend's vCPU kick installs its own handler over this).
+ */
+static const int vm_ignored_signals[] = {SIGPIPE,   SIGXFSZ, SIGTTIN, SIGTTOU, SIGALRM,
+					 SIGVTALRM, SIGPROF, SIGIO,   SIGSTKFLT};
+
 static void vm_signal_set(sigset_t *set)
 {
 	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGQUIT);
-	sigaddset(set, SIGUSR2);
+	for (unsigned i = 0; i < sizeof(vm_handled_signals) / sizeof(vm_handled_signals[0]); i++)
+		sigaddset(set, vm_handled_signals[i]);
 }
 
 void vm_block_signals(void)
@@ -717,8 +761,10 @@ void vm_block_signals(void)
 
 	vm_signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	/* A closed console or socket must not kill the VM. */
-	signal(SIGPIPE, SIG_IGN);
+	for (unsigned i = 0; i < sizeof(vm_ignored_signals) / sizeof(vm_ignored_signals[0]); i++)
+		signal(vm_ignored_signals[i], SIG_IGN);
+	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+		signal(s, SIG_IGN);
 }
 
 static void vm_signal_fire(void *ctx, struct evloop_item *item, uint32_t events)
@@ -727,18 +773,20 @@ static void vm_signal_fire(void *ctx, struct evloop_item *item, uint32_t events)
 	struct signalfd_siginfo si;
 
 	while (read(vm->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
+		int sig = (int)si.ssi_signo;
+
+		switch (sig) {
 		case SIGUSR2:
 			vm_status(vm, vm->log.out_stderr ? vm->log.out_stderr : stderr);
 			break;
 		case SIGQUIT:
 			vm_log(vm, LOG_LVL_INFO, "SIGQUIT: ending as if power was cut");
-			vm_stop(vm, VDM_EXIT_POWER_CUT);
+			vm_stop_from_host(vm, VDM_EXIT_POWER_CUT);
 			break;
 		default:
-			vm_log(vm, LOG_LVL_INFO, "%s: shutting down",
-			       si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-			vm_stop(vm, VDM_EXIT_NORMAL);
+			vm_log(vm, LOG_LVL_INFO, "SIG%s: shutting down (sent by pid %u)",
+			       sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", si.ssi_pid);
+			vm_stop_from_host(vm, VDM_EXIT_NORMAL);
 			break;
 		}
 	}
