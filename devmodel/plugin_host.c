@@ -366,9 +366,9 @@ static int plugin_host_mem_ranges(vdev_host_t *h, struct vdev_mem_range *ranges,
 			continue;
 		if (n < max)
 			ranges[n] = (struct vdev_mem_range){
-				.start = r->start,
-				.length = r->length,
-				.kind = r->kind == GUEST_MEM_ROM ? VDEV_MEM_ROM : VDEV_MEM_RAM,
+			    .start = r->start,
+			    .length = r->length,
+			    .kind = r->kind == GUEST_MEM_ROM ? VDEV_MEM_ROM : VDEV_MEM_RAM,
 			};
 		n++;
 	}

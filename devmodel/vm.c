@@ -734,7 +734,7 @@ void vm_status(struct vm *vm, FILE *out)
  *   SIGQUIT           stop in order, exit 3 (as if power was cut)
  *   SIGUSR2           print the status
  */
-static const int vm_handled_signals[] = {SIGTERM, SIGINT,  SIGHUP, SIGUSR1,
+static const int vm_handled_signals[] = {SIGTERM, SIGINT,  SIGHUP,  SIGUSR1,
 					 SIGPWR,  SIGXCPU, SIGQUIT, SIGUSR2};
 /*
  * Ignored, because their default action would end or stop vdm for no
@@ -745,7 +745,7 @@ static const int vm_handled_signals[] = {SIGTERM, SIGINT,  SIGHUP, SIGUSR1,
  * ignored too, except the ones a backend takes for itself later (the kvm
  * backend's vCPU kick installs its own handler over this).
  */
-static const int vm_ignored_signals[] = {SIGPIPE,   SIGXFSZ, SIGTTIN, SIGTTOU, SIGALRM,
+static const int vm_ignored_signals[] = {SIGPIPE,   SIGXFSZ, SIGTTIN, SIGTTOU,	SIGALRM,
 					 SIGVTALRM, SIGPROF, SIGIO,   SIGSTKFLT};
 
 static void vm_signal_set(sigset_t *set)

@@ -450,7 +450,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_input_from_pipe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_and_backpressure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_flushed_at_exit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_save_restore_with_fifo_contents, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_save_restore_with_fifo_contents, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 	};
 
