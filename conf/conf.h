@@ -291,6 +291,17 @@ int conf_asinfo_load_iomem(const char *path, struct conf_asinfo **table);
 void conf_asinfo_free(struct conf_asinfo *table, unsigned count);
 
 /*
+ * conf_system_name_check: is `name` usable as a VM's `system` name? It
+ * names the control socket file and tags log lines, so it is 1 to
+ * CONF_SYSTEM_NAME_MAX characters from [A-Za-z0-9._-], not starting with
+ * '.' or '-' (no path separators, no "..", no option look-alike). Returns
+ * NULL when it is, else a phrase saying what is wrong, with *bad_offset
+ * (if not NULL) at the first offending character.
+ */
+#define CONF_SYSTEM_NAME_MAX 64
+const char *conf_system_name_check(const char *name, size_t *bad_offset);
+
+/*
  * conf_file_open: open a file a user named, for reading, never blocking:
  * a directory, FIFO, socket or device is refused before anything reads it
  * (a FIFO with no writer would otherwise hang the caller). Returns an fd

@@ -812,9 +812,17 @@ int vm_run(struct vm *vm)
 			close(vm->signal_fd);
 		return VDM_EXIT_FATAL_START;
 	}
+	/* Before the guest starts: a VM that cannot have its own socket (the
+	 * name is taken, the directory is not safe) does not run at all. */
+	if (control_open(vm, &control) < 0) {
+		evloop_remove(vm->loop, sig_item);
+		close(vm->signal_fd);
+		return VDM_EXIT_FATAL_START;
+	}
 	ret = evloop_start(vm->loop);
 	if (ret < 0) {
 		vm_log(vm, LOG_LVL_FATAL, "cannot start the event loop: %s", strerror(-ret));
+		control_close(control);
 		evloop_remove(vm->loop, sig_item);
 		close(vm->signal_fd);
 		return VDM_EXIT_FATAL_START;
@@ -825,8 +833,6 @@ int vm_run(struct vm *vm)
 	atomic_store(&vm->started, true);
 	for (unsigned i = 0; i < vm->vdev_count; i++)
 		plugin_host_guest_starting(vm->vdevs[i].inst);
-	if (control_open(vm, &control) < 0)
-		vm_log(vm, LOG_LVL_WARN, "running without a control socket");
 	code = vm->opts.backend->run(vm);
 	/* A backend's own verdict (a fault, a failed script) wins; 0 means
 	 * "whatever ended the VM": the first vm_stop code. */
