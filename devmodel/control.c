@@ -54,6 +54,7 @@ struct control_client {
 
 struct control {
 	struct vm *vm;
+	struct evloop *loop; /* its own thread: no device callback can starve it */
 	int fd;
 	int lock_fd; /* flock'd SYSTEM.lock: one vdm per name, even when both start at once */
 	int idle_fd; /* a timerfd on the host clock (the loop's own clock may be virtual) */
@@ -217,7 +218,7 @@ static void control_client_drop(struct control_client *cl)
 	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (c->clients[i] == cl)
 			c->clients[i] = NULL;
-	evloop_remove(vm_evloop(c->vm), cl->item);
+	evloop_remove(c->loop, cl->item);
 }
 
 static void control_client_release(void *ctx)
@@ -324,7 +325,7 @@ static void control_client_fire(void *ctx, struct evloop_item *item, uint32_t ev
 	}
 	if (cl->closing && !cl->out_len)
 		goto drop;
-	if (evloop_modify(vm_evloop(c->vm), item, cl->out_len ? EPOLLOUT : EPOLLIN) < 0)
+	if (evloop_modify(c->loop, item, cl->out_len ? EPOLLOUT : EPOLLIN) < 0)
 		goto drop;
 	return;
 drop:
@@ -395,8 +396,8 @@ static void control_accept(void *ctx, struct evloop_item *item, uint32_t events)
 	cl->c = c;
 	cl->fd = fd;
 	cl->last_active = evloop_now_ns();
-	if (evloop_watch(vm_evloop(c->vm), fd, EPOLLIN, control_client_fire, cl,
-			 control_client_release, &cl->item) < 0) {
+	if (evloop_watch(c->loop, fd, EPOLLIN, control_client_fire, cl, control_client_release,
+			 &cl->item) < 0) {
 		close(fd);
 		free(cl);
 		return;
@@ -454,12 +455,14 @@ static int control_lock(struct control *c)
 
 static void control_free(struct control *c)
 {
+	if (c->loop)
+		evloop_stop(c->loop);
 	if (c->idle_item)
-		evloop_remove(vm_evloop(c->vm), c->idle_item);
+		evloop_remove(c->loop, c->idle_item);
 	if (c->idle_fd >= 0)
 		close(c->idle_fd);
 	if (c->item)
-		evloop_remove(vm_evloop(c->vm), c->item);
+		evloop_remove(c->loop, c->item);
 	if (c->fd >= 0) {
 		close(c->fd);
 		unlink(c->path);
@@ -468,6 +471,7 @@ static void control_free(struct control *c)
 		unlink(c->lock_path);
 		close(c->lock_fd);
 	}
+	evloop_free(c->loop);
 	free(c);
 }
 
@@ -487,12 +491,17 @@ int control_open(struct vm *vm, struct control **out)
 		return -ENOMEM;
 	c->vm = vm;
 	c->fd = c->lock_fd = c->idle_fd = -1;
+	c->loop = evloop_new();
+	if (!c->loop) {
+		free(c);
+		return -ENOMEM;
+	}
 	ret = control_socket_path(system, c->path, sizeof(c->path));
 	if (ret < 0 || control_dir(dir, sizeof(dir)) < 0) {
 		vm_log(vm, LOG_LVL_FATAL, "control socket: %s '%s'",
 		       ret == -EINVAL ? "not a usable system name:" : "the path is too long for",
 		       system ? system : "guest");
-		free(c);
+		control_free(c);
 		return ret < 0 ? ret : -ENAMETOOLONG;
 	}
 	snprintf(c->lock_path, sizeof(c->lock_path), "%.*s.lock", (int)(strlen(c->path) - 5),
@@ -501,7 +510,7 @@ int control_open(struct vm *vm, struct control **out)
 		ret = -errno;
 		vm_log(vm, LOG_LVL_FATAL, "control socket: cannot create %s: %s", dir,
 		       strerror(errno));
-		free(c);
+		control_free(c);
 		return ret;
 	}
 	ret = control_dir_check(dir, why, sizeof(why));
@@ -510,7 +519,7 @@ int control_open(struct vm *vm, struct control **out)
 		       "control socket: refusing an unsafe directory: %s; remove it (or set "
 		       "XDG_RUNTIME_DIR to a directory of your own)",
 		       why);
-		free(c);
+		control_free(c);
 		return ret;
 	}
 	ret = control_lock(c);
@@ -523,7 +532,7 @@ int control_open(struct vm *vm, struct control **out)
 		else
 			vm_log(vm, LOG_LVL_FATAL, "control socket: cannot lock %s: %s",
 			       c->lock_path, strerror(-ret));
-		free(c);
+		control_free(c);
 		return ret;
 	}
 	/* We hold the name: a socket file left there is a dead vdm's. */
@@ -543,10 +552,12 @@ int control_open(struct vm *vm, struct control **out)
 		control_free(c);
 		return ret;
 	}
-	ret = evloop_watch(vm_evloop(vm), c->fd, EPOLLIN, control_accept, c, NULL, &c->item);
+	ret = evloop_watch(c->loop, c->fd, EPOLLIN, control_accept, c, NULL, &c->item);
 	if (ret == 0)
-		ret = evloop_watch(vm_evloop(vm), c->idle_fd, EPOLLIN, control_idle_fire, c, NULL,
+		ret = evloop_watch(c->loop, c->idle_fd, EPOLLIN, control_idle_fire, c, NULL,
 				   &c->idle_item);
+	if (ret == 0)
+		ret = evloop_start(c->loop);
 	if (ret < 0) {
 		control_free(c);
 		return ret;
@@ -560,6 +571,7 @@ void control_close(struct control *c)
 {
 	if (!c)
 		return;
+	evloop_stop(c->loop); /* no command runs from here on */
 	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (c->clients[i])
 			control_client_drop(c->clients[i]);

@@ -11,8 +11,9 @@
  *   reset          every vdev back to its power-on state, in config order
  *   quit [CODE]    end the VM with CODE (default 0)
  *   help
- * Commands run on the event-loop thread, one at a time; replies never
- * block it. Only our own uid (or root) may connect (SO_PEERCRED); the
+ * Commands run on the socket's own thread (its own event loop), one at a
+ * time, so no device callback on the VM's event loop can starve them;
+ * replies never block it. Only our own uid (or root) may connect (SO_PEERCRED); the
  * directory must be ours with mode 0700 and the socket is 0600; one vdm
  * per name (a lock file). After `quit`, a connection runs nothing more.
  */

@@ -23,7 +23,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
@@ -77,6 +79,8 @@ struct vm {
 	int stop_code;
 	atomic_bool started;
 	int signal_fd;
+	int signal_wake; /* eventfd: the signal thread returns */
+	pthread_t signal_thread;
 };
 
 /* ------------------------------------------------------------ accessors */
@@ -233,6 +237,7 @@ struct vm *vm_new(const struct conf_vm *conf, const struct vm_options *opts)
 	vm->log.out_stderr = vm->opts.log_stderr;
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	vm->stop_code = -1;
+	vm->signal_fd = vm->signal_wake = -1;
 	atomic_init(&vm->started, false);
 	vm->mem = guest_mem_new();
 	vm->iomap = iomap_new();
@@ -767,9 +772,8 @@ void vm_block_signals(void)
 		signal(s, SIG_IGN);
 }
 
-static void vm_signal_fire(void *ctx, struct evloop_item *item, uint32_t events)
+static void vm_signal_fire(struct vm *vm)
 {
-	struct vm *vm = ctx;
 	struct signalfd_siginfo si;
 
 	while (read(vm->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -792,39 +796,97 @@ static void vm_signal_fire(void *ctx, struct evloop_item *item, uint32_t events)
 	}
 }
 
+/*
+ * Signals have a thread of their own, not the event loop: a device callback
+ * running long there (a timer storm in virtual time) cannot delay a SIGTERM.
+ */
+static void *vm_signal_main(void *arg)
+{
+	struct vm *vm = arg;
+	struct pollfd pfd[2] = {{.fd = vm->signal_fd, .events = POLLIN},
+				{.fd = vm->signal_wake, .events = POLLIN}};
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents)
+			vm_signal_fire(vm);
+	}
+	return NULL;
+}
+
+static int vm_signals_start(struct vm *vm)
+{
+	sigset_t set;
+	int ret;
+
+	vm_signal_set(&set);
+	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	vm->signal_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->signal_fd < 0 || vm->signal_wake < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = -pthread_create(&vm->signal_thread, NULL, vm_signal_main, vm);
+	if (ret == 0)
+		return 0;
+fail:
+	if (vm->signal_fd >= 0)
+		close(vm->signal_fd);
+	if (vm->signal_wake >= 0)
+		close(vm->signal_wake);
+	vm->signal_fd = vm->signal_wake = -1;
+	return ret;
+}
+
+static void vm_signals_stop(struct vm *vm)
+{
+	uint64_t one = 1;
+	int ret;
+
+	if (vm->signal_wake < 0)
+		return;
+	if (write(vm->signal_wake, &one, sizeof(one)) < 0) {
+		/* cannot fail for an eventfd that is not at its maximum */
+	}
+	ret = pthread_join(vm->signal_thread, NULL);
+	if (ret)
+		vm_log(vm, LOG_LVL_ERROR, "signal thread: %s", strerror(ret));
+	close(vm->signal_fd);
+	close(vm->signal_wake);
+	vm->signal_fd = vm->signal_wake = -1;
+}
+
 int vm_run(struct vm *vm)
 {
-	struct evloop_item *sig_item = NULL;
 	struct control *control = NULL;
-	sigset_t set;
 	int code, ret;
 
 	if (!vm->opts.backend) {
 		vm_log(vm, LOG_LVL_FATAL, "no backend to run the guest on");
 		return VDM_EXIT_FATAL_START;
 	}
-	vm_signal_set(&set);
-	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (vm->signal_fd < 0 || evloop_watch(vm->loop, vm->signal_fd, EPOLLIN, vm_signal_fire, vm,
-					      NULL, &sig_item) < 0) {
-		vm_log(vm, LOG_LVL_FATAL, "cannot watch signals: %s", strerror(errno));
-		if (vm->signal_fd >= 0)
-			close(vm->signal_fd);
+	ret = vm_signals_start(vm);
+	if (ret < 0) {
+		vm_log(vm, LOG_LVL_FATAL, "cannot watch signals: %s", strerror(-ret));
 		return VDM_EXIT_FATAL_START;
 	}
 	/* Before the guest starts: a VM that cannot have its own socket (the
 	 * name is taken, the directory is not safe) does not run at all. */
 	if (control_open(vm, &control) < 0) {
-		evloop_remove(vm->loop, sig_item);
-		close(vm->signal_fd);
+		vm_signals_stop(vm);
 		return VDM_EXIT_FATAL_START;
 	}
 	ret = evloop_start(vm->loop);
 	if (ret < 0) {
 		vm_log(vm, LOG_LVL_FATAL, "cannot start the event loop: %s", strerror(-ret));
 		control_close(control);
-		evloop_remove(vm->loop, sig_item);
-		close(vm->signal_fd);
+		vm_signals_stop(vm);
 		return VDM_EXIT_FATAL_START;
 	}
 	vm_log(vm, LOG_LVL_INFO, "vm %s uuid %s starting on %s with %u vdevs",
@@ -842,8 +904,7 @@ int vm_run(struct vm *vm)
 		vm_stop(vm, code);
 	evloop_stop(vm->loop);
 	control_close(control);
-	evloop_remove(vm->loop, sig_item);
-	close(vm->signal_fd);
+	vm_signals_stop(vm);
 	vm_log(vm, LOG_LVL_INFO, "vm %s ended with exit code %d", vm->uuid, code);
 	return code;
 }
