@@ -43,7 +43,7 @@ struct conf_vm *conf_parse_string(const char *text, const char *file, const stru
 		return NULL;
 	}
 	conf_diag_source(diag, name, text);
-	if (conf_lex_text(text, name, env, &toks) < 0)
+	if (conf_lex_text(text, name, env, &toks) == -ENOMEM)
 		conf_diag_error(diag, NULL, "out of memory while reading %s", name);
 	return finish(vm, &toks, env, diag, errors_before);
 }
@@ -71,6 +71,7 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 	struct conf_tokens toks = {0};
 	struct conf_vm *vm;
 	const char *cmd_name = NULL;
+	const char *reading = "the command line"; /* for an out-of-memory message */
 	char *joined = NULL;
 	size_t jlen = 0;
 	unsigned col = 1;
@@ -131,13 +132,21 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 					goto nomem;
 				}
 				conf_diag_source(diag, name, text);
+				reading = name;
 				int rc = conf_lex_text(text, name, env, &toks);
 				free(text);
+				if (rc == -E2BIG)
+					break; /* reported where it happened: read no more */
 				if (rc < 0 || conf_tokens_push_boundary(&toks))
 					goto nomem;
+				reading = "the command line";
 			}
 		} else {
-			if (conf_lex_word(w, cmd_name, col, env, &toks) < 0)
+			int rc = conf_lex_word(w, cmd_name, col, env, &toks);
+
+			if (rc == -E2BIG)
+				break;
+			if (rc < 0)
 				goto nomem;
 			in_words = true;
 		}
@@ -146,7 +155,7 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 	free(joined);
 	return finish(vm, &toks, env, diag, errors_before);
 nomem:
-	conf_diag_error(diag, NULL, "out of memory while reading the command line");
+	conf_diag_error(diag, NULL, "out of memory while reading %s", reading);
 	conf_tokens_free(&toks);
 	free(joined);
 	conf_vm_free(vm);
