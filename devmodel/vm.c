@@ -160,6 +160,15 @@ void vm_log(struct vm *vm, unsigned level, const char *fmt, ...)
 	va_end(ap);
 }
 
+void vm_log_guest(struct vm *vm, unsigned level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vguest(&vm->log, NULL, NULL, (enum log_level)level, "vm", fmt, ap);
+	va_end(ap);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static int vm_io_access(void *ctx, enum vdev_space space, uint64_t addr, unsigned size,
@@ -208,6 +217,9 @@ static void vm_unsupported_abort(void *ctx, enum vdev_space space, uint64_t addr
 {
 	struct vm *vm = ctx;
 
+	/* vCPUs may hit it again before the stop takes effect: say it once */
+	if (vm_stopping(vm))
+		return;
 	vm_log(vm, LOG_LVL_FATAL,
 	       "unsupported reference: %u-byte %s of %s 0x%llx that no device owns; "
 	       "`unsupported reference abort` ends the VM",
@@ -905,6 +917,9 @@ int vm_run(struct vm *vm)
 	evloop_stop(vm->loop);
 	control_close(control);
 	vm_signals_stop(vm);
+	log_guest_summary(&vm->log, NULL, NULL, "vm");
+	for (unsigned i = 0; i < vm->vdev_count; i++)
+		plugin_host_log_summary(vm->vdevs[i].inst);
 	vm_log(vm, LOG_LVL_INFO, "vm %s ended with exit code %d", vm->uuid, code);
 	return code;
 }

@@ -118,5 +118,10 @@ struct vdev_host_ctx *vm_vdev_find(struct vm *vm, const char *instance_name);
 /* vm_log: a line in the VM's log, tagged "vm". */
 void vm_log(struct vm *vm, unsigned level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* vm_log_guest: vm_log for a message a guest can cause at will (a failed
+ * access, an unowned port): rate-limited with a count of what was held
+ * back (log_guest in log.h). */
+void vm_log_guest(struct vm *vm, unsigned level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif /* VDM_VM_H */

@@ -101,8 +101,8 @@ static void backend_kvm_learn_level(struct backend_kvm *kb, uint64_t address, ui
 	}
 	ret = kvm_vm_set_ioapic_route(kb->engine, slot, true, address, data);
 	if (ret) {
-		vm_log(kb->vm, LOG_LVL_WARN, "kvm: EOI route for vector 0x%x: %s", vector,
-		       strerror(-ret));
+		vm_log_guest(kb->vm, LOG_LVL_WARN, "kvm: EOI route for vector 0x%x: %s", vector,
+			     strerror(-ret));
 		return;
 	}
 	kb->slot_address[slot] = address;

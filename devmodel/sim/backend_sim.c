@@ -281,9 +281,9 @@ static void sim_request_failed(void *ctx, uint32_t vcpu, const ioreq_t *req, int
 {
 	struct sim_backend *sb = ctx;
 
-	vm_log(sb->vm, LOG_LVL_WARN,
-	       "vCPU %u: ioreq type %u addr 0x%llx size %u count %u failed: %s", vcpu, req->type,
-	       (unsigned long long)req->addr, req->size, req->count, strerror(-err));
+	vm_log_guest(
+	    sb->vm, LOG_LVL_WARN, "vCPU %u: ioreq type %u addr 0x%llx size %u count %u failed: %s",
+	    vcpu, req->type, (unsigned long long)req->addr, req->size, req->count, strerror(-err));
 }
 
 static const struct ioreq_engine_ops sim_engine_ops = {
