@@ -17,19 +17,19 @@
 
 #include <vdev/testhost.h>
 
-#define BASE	  0xfed00000ull
+#define BASE      0xfed00000ull
 #define PERIOD_FS 69841279ull /* 10^15 / 14318180, rounded */
 
-#define REG_CAP	     0x000
-#define REG_CONFIG   0x010
-#define REG_STATUS   0x020
-#define REG_COUNTER  0x0f0
+#define REG_CAP     0x000
+#define REG_CONFIG  0x010
+#define REG_STATUS  0x020
+#define REG_COUNTER 0x0f0
 #define TN_CONFIG(n) (0x100 + 0x20 * (n))
 #define TN_CMP(n)    (0x108 + 0x20 * (n))
 #define TN_FSB(n)    (0x110 + 0x20 * (n))
 
-#define CFG_ENABLE  1u
-#define CFG_LEGACY  2u
+#define CFG_ENABLE 1u
+#define CFG_LEGACY 2u
 #define TN_LEVEL    (1u << 1)
 #define TN_INT_ENB  (1u << 2)
 #define TN_PERIODIC (1u << 3)
@@ -121,10 +121,10 @@ static void test_capabilities(void **state)
 	struct fixture *f = *state;
 	uint64_t cap = rd(f, REG_CAP, 8);
 
-	assert_int_equal(cap & 0xff, 1);	/* REV_ID */
-	assert_int_equal((cap >> 8) & 0x1f, 2); /* 3 timers */
-	assert_true(cap & (1u << 13));		/* COUNT_SIZE_CAP */
-	assert_true(cap & (1u << 15));		/* LEG_RT_CAP */
+	assert_int_equal(cap & 0xff, 1);                 /* REV_ID */
+	assert_int_equal((cap >> 8) & 0x1f, 2);          /* 3 timers */
+	assert_true(cap & (1u << 13));                   /* COUNT_SIZE_CAP */
+	assert_true(cap & (1u << 15));                   /* LEG_RT_CAP */
 	assert_int_equal((cap >> 16) & 0xffff, 0x8086);
 	assert_int_equal(cap >> 32, PERIOD_FS);
 	/* 32-bit halves of the same register */
@@ -250,9 +250,9 @@ static void test_periodic_exact(void **state)
 	int k;
 
 	wr(f, TN_CONFIG(0), 4, TN_INT_ENB | TN_PERIODIC | TN_VAL_SET | TN_ROUTE(2));
-	wr(f, TN_CMP(0), 8, 500); /* with VAL_SET: the accumulator (and period) */
+	wr(f, TN_CMP(0), 8, 500);   /* with VAL_SET: the accumulator (and period) */
 	assert_int_equal(rd(f, TN_CONFIG(0), 4) & TN_VAL_SET, 0); /* cleared */
-	wr(f, TN_CMP(0), 8, 300);				  /* without: the period only */
+	wr(f, TN_CMP(0), 8, 300);   /* without: the period only */
 	assert_int_equal(rd(f, TN_CMP(0), 8), 500);
 	t0 = vdev_testhost_now(f->th);
 	wr(f, REG_CONFIG, 4, CFG_ENABLE);
@@ -375,8 +375,8 @@ static void test_legacy_replacement(void **state)
 	wr(f, TN_CMP(1), 8, 20);
 	wr(f, REG_CONFIG, 4, CFG_ENABLE | CFG_LEGACY);
 	vdev_testhost_advance(f->th, tick_ns(20));
-	assert_int_equal(vdev_testhost_line_edges(f->th, "ioapic:2"), 1); /* IRQ0 entry */
-	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:8"), 1); /* IRQ8 entry */
+	assert_int_equal(vdev_testhost_line_edges(f->th, "ioapic:2"), 1);   /* IRQ0 entry */
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:8"), 1);   /* IRQ8 entry */
 	assert_int_equal(vdev_testhost_line_edges(f->th, "ioapic:0"), 0);
 	assert_null(strstr(vdev_testhost_trace(f->th), "msi"));
 	/* leaving legacy mode: timer 1 goes back to its FSB route, the
@@ -454,13 +454,13 @@ static void test_bad_configs(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const bad[] = {
-	    "intr ioapic:1,ioapic:2,ioapic:3,ioapic:4", /* 4 entries, 3 timers */
-	    "loc mem:0xfed00100",			/* not 1 KiB aligned */
-	    "loc io:0x100",				/* not memory */
-	    "intr nosuch:2",
-	    "intr ioapic:40", /* no such line */
-	    "timers 33",
-	    "frequency 1000",
+		"intr ioapic:1,ioapic:2,ioapic:3,ioapic:4",  /* 4 entries, 3 timers */
+		"loc mem:0xfed00100",                        /* not 1 KiB aligned */
+		"loc io:0x100",                              /* not memory */
+		"intr nosuch:2",
+		"intr ioapic:40",                            /* no such line */
+		"timers 33",
+		"frequency 1000",
 	};
 	unsigned i;
 
@@ -478,21 +478,21 @@ static void test_bad_configs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_legacy_free_and_options, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_counter_rate, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_oneshot_edge_exact, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_periodic_exact, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_minimum_interval, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_level_status_w1c, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_level_vs_edge_and_route, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_32bit_wrap, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_32bit_periodic_accumulator_wraps, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_legacy_replacement, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fsb_msi, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_accesses, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reset_and_restore, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_configs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_free_and_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counter_rate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oneshot_edge_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_periodic_exact, setup, teardown),		cmocka_unit_test_setup_teardown(test_minimum_interval, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_level_status_w1c, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_level_vs_edge_and_route, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_32bit_wrap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_32bit_periodic_accumulator_wraps, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_replacement, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fsb_msi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_accesses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_and_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_configs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
