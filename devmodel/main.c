@@ -441,6 +441,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (cli.control_system) {
+		const char *why = conf_system_name_check(cli.control_system, NULL);
+
+		if (why) {
+			fprintf(stderr, "vdm: --control %s: %s\n", cli.control_system, why);
+			rc = VDM_EXIT_CONFIG;
+			goto out;
+		}
 		rc = control_client(cli.control_system, cli.control_command);
 		if (rc < 0) {
 			fprintf(stderr, "vdm: --control %s: cannot reach the VM: %s\n",
