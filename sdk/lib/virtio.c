@@ -235,7 +235,8 @@ static bool virtio_features_acceptable(struct vdev_virtio *vio, uint64_t feature
 static void virtio_status_write(struct vdev_virtio *vio, uint8_t value)
 {
 	uint8_t old = vio->regs.status;
-	uint8_t v = value & (uint8_t)~VDEV_VIRTIO_S_NEEDS_RESET;
+	/* bits 4, 5 are reserved and NEEDS_RESET is the device's: not stored */
+	uint8_t v = value & (VIRTIO_STATE_KNOWN & ~VDEV_VIRTIO_S_NEEDS_RESET);
 
 	if (value == 0) {
 		virtio_device_reset(vio);
@@ -916,10 +917,10 @@ static bool virtio_regs_valid(const struct vdev_virtio *vio, const struct vdev_v
 	if ((r->status & ~VIRTIO_STATE_KNOWN) ||
 	    (r->isr & ~(VDEV_VIRTIO_INT_QUEUE | VDEV_VIRTIO_INT_CONFIG)))
 		return false;
-	if (r->driver_features & ~vio->device_features)
-		return false;
+	/* before FEATURES_OK the driver may have written anything */
 	if ((r->status & VDEV_VIRTIO_S_FEATURES_OK) &&
-	    !(r->driver_features & VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_VERSION_1)))
+	    ((r->driver_features & ~vio->device_features) ||
+	     !(r->driver_features & VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_VERSION_1))))
 		return false;
 	if (!virtio_vector_valid(vio, r->config_msix_vector))
 		return false;

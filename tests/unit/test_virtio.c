@@ -23,6 +23,8 @@
 #include <vdev/testhost.h>
 #include <vdev/virtio.h>
 
+#include "virtio_driver.h"
+
 #define MMIO_BASE 0xd0000000ull
 #define QSIZE	  8u
 #define DESC	  0x1000ull
@@ -237,7 +239,7 @@ struct fixture {
 	struct vdev_testhost *th;
 	struct vdev_testdev *dev;
 	uint8_t *ram;
-	uint16_t avail_idx[2];
+	struct vdrv drv;
 	bool pci;
 	uint64_t bar; /* PCI: BAR 4's address */
 	unsigned msix_cap;
@@ -258,6 +260,7 @@ static struct fixture *fixture_new(const char *options)
 		fail_msg("%s", vdev_testhost_error(f->th));
 	f->ram = vdev_testhost_ram(f->th, 0, RAM_SIZE);
 	assert_non_null(f->ram);
+	f->drv = (struct vdrv){.th = f->th, .ram = f->ram, .base = MMIO_BASE, .qsize = QSIZE};
 	return f;
 }
 
@@ -270,112 +273,62 @@ static int setup_mmio(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct vdev_testhost_usage u;
 
-	vdev_testhost_destroy(f->dev);
-	vdev_testhost_usage(f->th, &u);
-	assert_int_equal(u.regions + u.lines + u.timers + u.watches + u.maps, 0);
-	vdev_testhost_free(f->th);
+	vdrv_destroy_host(f->th, f->dev);
 	free(f);
 	return 0;
 }
 
 static uint32_t r32(struct fixture *f, uint64_t off)
 {
-	return (uint32_t)vdev_testhost_mmio_read(f->th, MMIO_BASE + off, 4);
+	return vdrv_r32(&f->drv, off);
 }
 
 static void w32(struct fixture *f, uint64_t off, uint32_t v)
 {
-	assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_MMIO, MMIO_BASE + off, 4, v), 0);
+	vdrv_w32(&f->drv, off, v);
 }
 
 static void put16(struct fixture *f, uint64_t gpa, uint16_t v)
 {
-	memcpy(f->ram + gpa, &v, 2);
+	vdrv_put16(&f->drv, gpa, v);
 }
 
 static uint16_t get16(struct fixture *f, uint64_t gpa)
 {
-	uint16_t v;
-
-	memcpy(&v, f->ram + gpa, 2);
-	return v;
+	return vdrv_get16(&f->drv, gpa);
 }
 
 static uint32_t get32(struct fixture *f, uint64_t gpa)
 {
-	uint32_t v;
-
-	memcpy(&v, f->ram + gpa, 4);
-	return v;
+	return vdrv_get32(&f->drv, gpa);
 }
 
 static void put_desc(struct fixture *f, uint64_t table, unsigned i, uint64_t addr, uint32_t len,
 		     uint16_t flags, uint16_t next)
 {
-	uint8_t *d = f->ram + table + 16 * i;
-
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-}
-
-static uint64_t avail_of(unsigned q)
-{
-	return q ? AVAIL1 : AVAIL;
+	vdrv_put_desc(&f->drv, table, i, addr, len, flags, next);
 }
 
 /* Make chain `head` available on queue q (no kick). */
 static void avail_add(struct fixture *f, unsigned q, uint16_t head)
 {
-	put16(f, avail_of(q) + 4 + 2 * (f->avail_idx[q] % QSIZE), head);
-	f->avail_idx[q]++;
-	put16(f, avail_of(q) + 2, f->avail_idx[q]);
+	vdrv_avail_add(&f->drv, q, q ? AVAIL1 : AVAIL, head);
 }
 
 /* ---------------------------------------------------- MMIO driver */
 
-static void mmio_queue_setup(struct fixture *f, unsigned q, uint64_t desc, uint64_t avail,
-			     uint64_t used)
-{
-	w32(f, VDEV_VIRTIO_MMIO_QUEUE_SEL, q);
-	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_QUEUE_READY), 0);
-	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_QUEUE_NUM_MAX), QSIZE);
-	w32(f, VDEV_VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	w32(f, VDEV_VIRTIO_MMIO_QUEUE_DESC, (uint32_t)desc);
-	w32(f, VDEV_VIRTIO_MMIO_QUEUE_DESC + 4, (uint32_t)(desc >> 32));
-	w32(f, VDEV_VIRTIO_MMIO_QUEUE_DRIVER, (uint32_t)avail);
-	w32(f, VDEV_VIRTIO_MMIO_QUEUE_DRIVER + 4, 0);
-	w32(f, VDEV_VIRTIO_MMIO_QUEUE_DEVICE, (uint32_t)used);
-	w32(f, VDEV_VIRTIO_MMIO_QUEUE_DEVICE + 4, 0);
-	w32(f, VDEV_VIRTIO_MMIO_QUEUE_READY, 1);
-	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_QUEUE_READY), 1);
-}
-
-/* 3.1.1 over MMIO: returns the status read back after FEATURES_OK. */
 static uint32_t mmio_negotiate(struct fixture *f, uint64_t features)
 {
-	w32(f, VDEV_VIRTIO_MMIO_STATUS, 0);
-	w32(f, VDEV_VIRTIO_MMIO_STATUS, VDEV_VIRTIO_S_ACKNOWLEDGE);
-	w32(f, VDEV_VIRTIO_MMIO_STATUS, VDEV_VIRTIO_S_ACKNOWLEDGE | VDEV_VIRTIO_S_DRIVER);
-	w32(f, VDEV_VIRTIO_MMIO_DRV_FEAT_SEL, 0);
-	w32(f, VDEV_VIRTIO_MMIO_DRV_FEATURES, (uint32_t)features);
-	w32(f, VDEV_VIRTIO_MMIO_DRV_FEAT_SEL, 1);
-	w32(f, VDEV_VIRTIO_MMIO_DRV_FEATURES, (uint32_t)(features >> 32));
-	w32(f, VDEV_VIRTIO_MMIO_STATUS,
-	    VDEV_VIRTIO_S_ACKNOWLEDGE | VDEV_VIRTIO_S_DRIVER | VDEV_VIRTIO_S_FEATURES_OK);
-	return r32(f, VDEV_VIRTIO_MMIO_STATUS);
+	return vdrv_negotiate(&f->drv, features);
 }
 
 static void mmio_driver_up(struct fixture *f, uint64_t features)
 {
 	memset(f->ram, 0, 0x8000);
-	f->avail_idx[0] = f->avail_idx[1] = 0;
 	assert_true(mmio_negotiate(f, features) & VDEV_VIRTIO_S_FEATURES_OK);
-	mmio_queue_setup(f, 0, DESC, AVAIL, USED);
-	mmio_queue_setup(f, 1, DESC1, AVAIL1, USED1);
+	vdrv_queue_setup(&f->drv, 0, DESC, AVAIL, USED);
+	vdrv_queue_setup(&f->drv, 1, DESC1, AVAIL1, USED1);
 	w32(f, VDEV_VIRTIO_MMIO_STATUS, 0xf);
 	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_STATUS), 0xf);
 }
@@ -826,7 +779,7 @@ static void test_state(void **state)
 	last_dev->vio.regs.queue[0].size = QSIZE;
 	assert_true(len > 0);
 	assert_int_equal(vdev_testhost_restore(f->dev, buf, (size_t)len), -EINVAL);
-	last_dev->vio.regs.driver_features |= 1ull << 7; /* never offered */
+	last_dev->vio.regs.driver_features |= 1ull << 7; /* never offered, yet FEATURES_OK */
 	len = vdev_testhost_save(f->dev, buf, sizeof(buf));
 	last_dev->vio.regs.driver_features &= ~(1ull << 7);
 	assert_int_equal(vdev_testhost_restore(f->dev, buf, (size_t)len), -EINVAL);
@@ -931,7 +884,7 @@ static void test_pci_identity_and_caps(void **state)
 static void pci_driver_up(struct fixture *f, bool msix, uint16_t q0_vector)
 {
 	memset(f->ram, 0, 0x8000);
-	f->avail_idx[0] = f->avail_idx[1] = 0;
+	f->drv.avail_idx[0] = f->drv.avail_idx[1] = 0;
 	cfg_wr(f, 0x04, 2, 0x6); /* memory, bus master */
 	if (msix) {
 		f->msix_cap = 0;
