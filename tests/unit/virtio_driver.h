@@ -10,6 +10,8 @@
 #define TESTS_VIRTIO_DRIVER_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <vdev/testhost.h>
@@ -106,6 +108,30 @@ static inline uint32_t vdrv_negotiate(struct vdrv *d, uint64_t features)
 	vdrv_w32(d, VDEV_VIRTIO_MMIO_STATUS,
 		 VDEV_VIRTIO_S_ACKNOWLEDGE | VDEV_VIRTIO_S_DRIVER | VDEV_VIRTIO_S_FEATURES_OK);
 	return vdrv_r32(d, VDEV_VIRTIO_MMIO_STATUS);
+}
+
+/*
+ * A test host with `ram` bytes of RAM at 0 and a 24-line controller
+ * "ioapic", with plugin vdev-NAME.so loaded from $PLUGIN_DIR when set
+ * (tests/run-tests), else from `path` (the build's).
+ */
+static inline struct vdev_testhost *vdrv_host_new(const char *name, const char *path, uint64_t ram,
+						  const struct vdev_descriptor **desc)
+{
+	struct vdev_testhost *th = vdev_testhost_new();
+	const char *dir = getenv("PLUGIN_DIR");
+	char file[4096];
+
+	assert_non_null(th);
+	if (dir)
+		snprintf(file, sizeof(file), "%s/vdev-%s.so", dir, name);
+	else
+		snprintf(file, sizeof(file), "%s", path);
+	assert_int_equal(vdev_testhost_add_ram(th, 0, (size_t)ram), 0);
+	assert_int_equal(vdev_testhost_add_intc(th, "ioapic", 24), 0);
+	if (vdev_testhost_load(th, file, desc) < 0)
+		fail_msg("load %s: %s", file, vdev_testhost_error(th));
+	return th;
 }
 
 /* Destroy the device, check it left nothing registered, free the host. */

@@ -39,20 +39,9 @@ struct fixture {
 static struct fixture *fixture_new(const char *options)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *dir = getenv("PLUGIN_DIR");
-	char path[4096];
 
 	assert_non_null(f);
-	if (dir)
-		snprintf(path, sizeof(path), "%s/vdev-virtio-entropy.so", dir);
-	else
-		snprintf(path, sizeof(path), "%s", VDEV_PLUGIN_PATH);
-	f->th = vdev_testhost_new();
-	assert_non_null(f->th);
-	assert_int_equal(vdev_testhost_add_ram(f->th, 0, RAM), 0);
-	assert_int_equal(vdev_testhost_add_intc(f->th, "ioapic", 24), 0);
-	if (vdev_testhost_load(f->th, path, &f->desc) < 0)
-		fail_msg("load %s: %s", path, vdev_testhost_error(f->th));
+	f->th = vdrv_host_new("virtio-entropy", VDEV_PLUGIN_PATH, RAM, &f->desc);
 	f->dev = vdev_testhost_create(f->th, f->desc, options);
 	if (!f->dev)
 		fail_msg("create: %s", vdev_testhost_error(f->th));
