@@ -97,6 +97,8 @@ static void worker_fd_event(void *dev, void *arg, int fd, uint32_t events)
 	struct vdev_virtio_worker *w = arg;
 	uint64_t count;
 
+	(void)dev;
+	(void)events;
 	if (read(fd, &count, sizeof(count)) < 0) {
 		/* EAGAIN: a drain got there first */
 	}

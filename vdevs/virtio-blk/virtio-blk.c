@@ -32,6 +32,9 @@
  * status byte, used ring, interrupt) on the host's event loop. A vCPU
  * never waits for the disk.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* fallocate */
+#endif
 #include <endian.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
