@@ -8,6 +8,8 @@
 #    microvm tells the guest where the device is with virtio_mmio.device=
 #    on the command line, as the vmconfs do on vdm.
 # virtio-entropy: random buffers, interrupts, polling, reset.
+# virtio-pci (vdm only: microvm has no CF8/CFC bridge): virtio-entropy over
+# virtio-pci modern with MSI-X (masking, PBA), INTx, the cfg window.
 # virtio-blk: GET_ID, write, flush, read-verify, IOERR past the end; then
 # the image is checked on the host (sectors 8..15 hold the guest's
 # pattern), a second run (phase=verify) finds the data, and the images
@@ -35,6 +37,13 @@ blk_checks="virtio-blk-probe virtio-blk-features-ok virtio-blk-capacity virtio-b
 	virtio-blk-read-verify virtio-blk-read-past-end-ioerr virtio-blk-interrupts"
 blk_verify_checks="virtio-blk-probe virtio-blk-features-ok virtio-blk-queue-ready
 	virtio-blk-persisted"
+pci_checks="virtio-pci-found virtio-pci-identity virtio-pci-bar4-64bit virtio-pci-bar4-below-4g
+	virtio-pci-capabilities virtio-pci-reset virtio-pci-version-1 virtio-pci-features-ok
+	virtio-pci-num-queues virtio-pci-config-vector virtio-pci-bad-vector-refused
+	virtio-pci-queue-vector virtio-pci-queue-enabled virtio-pci-driver-ok virtio-pci-msix-used
+	virtio-pci-msix-no-isr virtio-pci-random virtio-pci-msix-masked-pends
+	virtio-pci-msix-unmask-delivers virtio-pci-intx virtio-pci-isr-cleared
+	virtio-pci-cfg-window virtio-pci-reset-clears"
 
 check() { # where, guest, output file, PASS names...
 	where=$1 guest=$2 out=$3
@@ -91,7 +100,7 @@ check_image() { # where, image
 		{ echo "FAIL virtio-blk on $1: sectors 0..7 changed"; fail=1; }
 }
 
-for g in virtio-entropy virtio-blk; do
+for g in virtio-entropy virtio-blk virtio-pci; do
 	[ -f "$O/guests/$g.elf" ] || { echo "FAIL $g: $O/guests/$g.elf not built"; fail=1; }
 done
 expected_sectors >"$tmp/expect"
@@ -116,6 +125,10 @@ if [ $vdm_ok = 1 ]; then
 	run_vdm virtio-entropy samples/virtio-entropy.vmconf
 	# shellcheck disable=SC2086
 	check vdm virtio-entropy "$tmp/out" $entropy_checks
+	# virtio-pci (vdm only: microvm has no CF8/CFC host bridge)
+	run_vdm virtio-pci samples/virtio-pci.vmconf
+	# shellcheck disable=SC2086
+	check vdm virtio-pci "$tmp/out" $pci_checks
 
 	truncate -s 1M "$tmp/vdm.img"
 	export VDM_DISK="$tmp/vdm.img"
