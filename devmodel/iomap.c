@@ -1,17 +1,25 @@
 /*
  * devmodel/iomap.c: address dispatch.
  *
- * Data structure. Each space has an immutable table: the regions sorted by
- * base, non-overlapping, so a lookup is a binary search (O(log n)). A change
- * builds a new table and swaps it in under the map's lock (O(n), but
- * changes happen at configuration time and on rare BAR moves).
+ * Data structure. The writer's side is a balanced tree per space (glibc's
+ * tsearch, a red-black tree) of the regions, ordered by address with
+ * "overlaps" as equality, so adding a region finds any region it overlaps
+ * in O(log n); and a tree of owners, each with the list of its regions, so
+ * that duplicate ids and "remove every region of this owner" cost what
+ * that owner has, not what the map has. Readers see an immutable table
+ * per space: the regions sorted by base, non-overlapping, so a lookup is a
+ * binary search (O(log n)). A change only retires the current table; the
+ * next access (or listing) builds a new one from the tree (O(n)). So
+ * assembling a VM of n regions is O(n log n), however many there are, and
+ * tearing it down is too: no table is built until someone looks.
  *
  * Removal while accesses are in flight (RCU-like). A reader takes a
  * reference on the current table under the lock (two uncontended atomic
  * operations, no lock held during the callback), searches it and calls the
  * owner without any iomap lock held. A writer swaps the table and drops the
- * map's reference; the old table is freed by whoever drops the last
- * reference. So a region removed by iomap_remove is invisible to accesses
+ * map's reference (a change retires the table at once: no access that
+ * starts afterwards can use it); the old table is freed by whoever drops
+ * the last reference. So a region removed by iomap_remove is invisible to accesses
  * that start afterwards, while an access already running on the old table
  * completes; iomap_drain waits until no retired table is referenced, after
  * which the owner may be freed. A rwlock held across the callback was
@@ -46,17 +54,20 @@
  * bytes of a region reads them and returns 0xffff in the upper half.
  *
  * Nested regions. A region added inside one of a porous owner's regions
- * (iomap.h) goes to a second, usually empty, table of the space, with the
- * same RCU-like lifetime. An access that lies entirely within a nested
- * region, in a size it declared, goes there; every other access is
- * dispatched as above, so the porous owner sees it. Only the porous case
- * may overlap: a nested region overlapping another nested region, or a
- * region partly inside a porous one, is refused (-EEXIST) like any overlap.
+ * (iomap.h) goes to a second tree and table of the space (slot space +
+ * VDEV_SPACE_COUNT below), usually empty, with the same lifetime rules. An
+ * access that lies entirely within a nested region, in a size it
+ * declared, goes there; every other access is dispatched as above, so the
+ * porous owner sees it. Only that case may overlap: a nested region
+ * overlapping another nested region, or a region partly inside a porous
+ * one, is refused (-EEXIST) like any overlap, and so is a region over a
+ * nested one whose porous region is gone.
  */
 #include "devmodel/iomap.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <search.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,17 +86,60 @@ struct iomap_table {
 	struct iomap_entry entry[];
 };
 
+/* Trees and tables: one per space, and one per space for nested regions. */
+#define IOMAP_SLOTS	 (2 * VDEV_SPACE_COUNT)
+#define IOMAP_NESTED(s) ((s) + VDEV_SPACE_COUNT)
+
+/* The writer's record of one region: in its slot's tree and its owner's list. */
+struct iomap_region {
+	struct iomap_entry e;
+	unsigned space; /* the slot: the space, or IOMAP_NESTED(space) */
+	struct iomap_region *next; /* the owner's next region */
+};
+
+struct iomap_owner_node {
+	const struct iomap_owner *owner;
+	struct iomap_region *regions;
+};
+
 struct iomap {
 	pthread_mutex_t lock;
 	pthread_cond_t drained;
 	unsigned retired; /* replaced tables still referenced by readers */
-	struct iomap_table *table[VDEV_SPACE_COUNT];
-	struct iomap_table *nested[VDEV_SPACE_COUNT]; /* inside porous regions */
+	/* the readers' view; NULL: behind the tree, built by the next reader */
+	struct iomap_table *table[IOMAP_SLOTS];
+	void *tree[IOMAP_SLOTS]; /* tsearch roots of struct iomap_region * */
+	unsigned count[IOMAP_SLOTS];
+	void *owners; /* tsearch root of struct iomap_owner_node * */
 	atomic_uint_fast64_t unowned[VDEV_SPACE_COUNT];
 	enum conf_unsupported_action policy;
 	iomap_abort_fn *abort_fn;
 	void *abort_ctx;
 };
+
+/* What a reader gets when a table cannot be built (out of memory): nothing
+ * is owned. Never freed: iomap_table_put leaves it alone. */
+static struct iomap_table iomap_empty_table;
+
+/* Regions compare by address; overlapping ones are "equal", so a search
+ * for a new region finds any region it overlaps. */
+static int iomap_region_cmp(const void *a, const void *b)
+{
+	const struct iomap_region *x = a, *y = b;
+
+	if (x->e.last < y->e.base)
+		return -1;
+	if (x->e.base > y->e.last)
+		return 1;
+	return 0;
+}
+
+static int iomap_owner_cmp(const void *a, const void *b)
+{
+	const struct iomap_owner_node *x = a, *y = b;
+
+	return x->owner < y->owner ? -1 : x->owner > y->owner;
+}
 
 static struct iomap_table *iomap_table_alloc(unsigned count)
 {
@@ -106,15 +160,8 @@ struct iomap *iomap_new(void)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->drained, NULL);
-	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
-		m->table[s] = iomap_table_alloc(0);
-		m->nested[s] = iomap_table_alloc(0);
+	for (int s = 0; s < VDEV_SPACE_COUNT; s++)
 		atomic_init(&m->unowned[s], 0);
-		if (!m->table[s] || !m->nested[s]) {
-			iomap_free(m);
-			return NULL;
-		}
-	}
 	m->policy = CONF_UNSUP_IGNORE;
 	return m;
 }
@@ -123,10 +170,11 @@ void iomap_free(struct iomap *m)
 {
 	if (!m)
 		return;
-	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
+	for (int s = 0; s < IOMAP_SLOTS; s++) {
 		free(m->table[s]);
-		free(m->nested[s]);
+		tdestroy(m->tree[s], free);
 	}
+	tdestroy(m->owners, free);
 	pthread_cond_destroy(&m->drained);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -158,9 +206,40 @@ static bool iomap_space_valid(enum vdev_space space)
 	return (unsigned)space < VDEV_SPACE_COUNT;
 }
 
+/* Filling a table from a tree, in address order (twalk_r's closure). */
+struct iomap_fill {
+	struct iomap_table *t;
+	unsigned n;
+};
+
+static void iomap_fill_one(const void *nodep, VISIT which, void *closure)
+{
+	struct iomap_fill *f = closure;
+	const struct iomap_region *r = *(const struct iomap_region *const *)nodep;
+
+	/* postorder (between the two subtrees) and leaf visits are in order */
+	if ((which == postorder || which == leaf) && f->n < f->t->count)
+		f->t->entry[f->n++] = r->e;
+}
+
+/* Under m->lock: the current table of slot `space`, built if a change
+ * retired it; NULL when it cannot be built (out of memory). */
+static struct iomap_table *iomap_current_locked(struct iomap *m, unsigned space)
+{
+	if (!m->table[space]) {
+		struct iomap_fill f = {.t = iomap_table_alloc(m->count[space])};
+
+		if (!f.t)
+			return NULL;
+		twalk_r(m->tree[space], iomap_fill_one, &f);
+		m->table[space] = f.t;
+	}
+	return m->table[space];
+}
+
 /*
- * A reference on the current table of `space`, and on its nested table
- * when that has entries (*nested NULL otherwise: the common case costs
+ * A reference on the current table of `space`, and in *nested one on its
+ * nested table when it has regions (else NULL: the common case costs
  * nothing more).
  */
 static struct iomap_table *iomap_table_get(struct iomap *m, enum vdev_space space,
@@ -169,19 +248,23 @@ static struct iomap_table *iomap_table_get(struct iomap *m, enum vdev_space spac
 	struct iomap_table *t;
 
 	pthread_mutex_lock(&m->lock);
-	t = m->table[space];
-	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	t = iomap_current_locked(m, space);
+	if (t)
+		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
 	*nested = NULL;
-	if (m->nested[space]->count) {
-		*nested = m->nested[space];
-		atomic_fetch_add_explicit(&(*nested)->refs, 1, memory_order_relaxed);
+	if (m->count[IOMAP_NESTED(space)]) {
+		*nested = iomap_current_locked(m, IOMAP_NESTED(space));
+		if (*nested)
+			atomic_fetch_add_explicit(&(*nested)->refs, 1, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&m->lock);
-	return t;
+	return t ? t : &iomap_empty_table;
 }
 
 static void iomap_table_put(struct iomap *m, struct iomap_table *t)
 {
+	if (t == &iomap_empty_table)
+		return;
 	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	/* Only a retired table can reach zero: the map holds the current one. */
@@ -193,12 +276,15 @@ static void iomap_table_put(struct iomap *m, struct iomap_table *t)
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Under m->lock: install `t` in `slot` (a table or nested pointer), retiring the old table. */
-static void iomap_table_swap_locked(struct iomap *m, struct iomap_table **slot, struct iomap_table *t)
+/* Under m->lock: the tree of slot `space` changed; no access starting from
+ * now may use the current table (the next one builds a new table). */
+static void iomap_retire_locked(struct iomap *m, unsigned space)
 {
-	struct iomap_table *old = *slot;
+	struct iomap_table *old = m->table[space];
 
-	*slot = t;
+	if (!old)
+		return;
+	m->table[space] = NULL;
 	if (atomic_fetch_sub_explicit(&old->refs, 1, memory_order_acq_rel) == 1)
 		free(old);
 	else
@@ -245,10 +331,9 @@ static void iomap_conflict_fill(struct iomap_conflict *c, const struct iomap_ent
 int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t length,
 	      const struct iomap_owner *owner, uint32_t id, struct iomap_conflict *conflict)
 {
-	struct iomap_table *old, *t, **slot;
+	struct iomap_owner_node key = {.owner = owner}, *on = NULL, **onp;
+	struct iomap_region *r, **found;
 	uint64_t last;
-	long below;
-	unsigned at;
 
 	if (!iomap_space_valid(space) || !owner || length == 0)
 		return -EINVAL;
@@ -257,134 +342,136 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 		return -EINVAL; /* wraps past 2^64 */
 	if (space == VDEV_SPACE_PIO && last > 0xffff)
 		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*r = (struct iomap_region){.e = {.base = base, .last = last, .owner = owner, .id = id},
+				   .space = space};
 
 	pthread_mutex_lock(&m->lock);
 	/* ids name a region across spaces (iomap_remove takes no space) */
-	for (int s = 0; s < 2 * VDEV_SPACE_COUNT; s++) {
-		const struct iomap_table *cur = s < VDEV_SPACE_COUNT ? m->table[s]
-								    : m->nested[s - VDEV_SPACE_COUNT];
-
-		for (unsigned i = 0; i < cur->count; i++) {
-			if (cur->entry[i].owner == owner && cur->entry[i].id == id) {
+	onp = tfind(&key, &m->owners, iomap_owner_cmp);
+	if (onp) {
+		on = *onp;
+		for (const struct iomap_region *o = on->regions; o; o = o->next) {
+			if (o->e.id == id) {
 				pthread_mutex_unlock(&m->lock);
+				free(r);
 				return -EINVAL;
 			}
 		}
 	}
-	slot = &m->table[space];
-	old = *slot;
-	below = iomap_search(old, base);
-	/* Neighbours are the only candidates for overlap in a sorted, disjoint set. */
-	if (below >= 0 && old->entry[below].last >= base) {
-		const struct iomap_entry *host = &old->entry[below];
+	found = tsearch(r, &m->tree[space], iomap_region_cmp);
+	if (!found) {
+		pthread_mutex_unlock(&m->lock);
+		free(r);
+		return -ENOMEM;
+	}
+	if (*found != r) {
+		const struct iomap_region *host = *found;
 
-		/* entirely inside a porous region: a nested one, if no nested one overlaps */
-		if (!(host->owner->porous && last <= host->last && !owner->porous)) {
-			iomap_conflict_fill(conflict, host);
+		/* entirely inside a porous region: a nested region, unless a nested one overlaps */
+		if (!host->e.owner->porous || owner->porous || base < host->e.base ||
+		    last > host->e.last) {
+			iomap_conflict_fill(conflict, &host->e);
 			pthread_mutex_unlock(&m->lock);
+			free(r);
 			return -EEXIST;
 		}
-		slot = &m->nested[space];
-		old = *slot;
-		below = iomap_search(old, base);
-		if (below >= 0 && old->entry[below].last >= base) {
-			iomap_conflict_fill(conflict, &old->entry[below]);
+		r->space = IOMAP_NESTED(space);
+		found = tsearch(r, &m->tree[r->space], iomap_region_cmp);
+		if (!found || *found != r) {
+			if (found)
+				iomap_conflict_fill(conflict, &(*found)->e);
 			pthread_mutex_unlock(&m->lock);
-			return -EEXIST;
+			free(r);
+			return found ? -EEXIST : -ENOMEM;
 		}
 	} else {
 		/* nested regions whose porous region is gone still own their bytes */
-		const struct iomap_table *n = m->nested[space];
-		long i = iomap_search(n, last);
+		struct iomap_region **nested = tfind(r, &m->tree[IOMAP_NESTED(space)],
+						     iomap_region_cmp);
 
-		if (i >= 0 && n->entry[i].last >= base) {
-			iomap_conflict_fill(conflict, &n->entry[i]);
+		if (nested) {
+			iomap_conflict_fill(conflict, &(*nested)->e);
+			tdelete(r, &m->tree[space], iomap_region_cmp);
 			pthread_mutex_unlock(&m->lock);
+			free(r);
 			return -EEXIST;
 		}
 	}
-	at = (unsigned)(below + 1);
-	if (at < old->count && old->entry[at].base <= last) {
-		iomap_conflict_fill(conflict, &old->entry[at]);
-		pthread_mutex_unlock(&m->lock);
-		return -EEXIST;
+	if (!on) {
+		on = calloc(1, sizeof(*on));
+		if (on)
+			on->owner = owner;
+		if (!on || !tsearch(on, &m->owners, iomap_owner_cmp)) {
+			tdelete(r, &m->tree[r->space], iomap_region_cmp);
+			pthread_mutex_unlock(&m->lock);
+			free(on);
+			free(r);
+			return -ENOMEM;
+		}
 	}
-	t = iomap_table_alloc(old->count + 1);
-	if (!t) {
-		pthread_mutex_unlock(&m->lock);
-		return -ENOMEM;
-	}
-	memcpy(t->entry, old->entry, at * sizeof(t->entry[0]));
-	t->entry[at] = (struct iomap_entry){.base = base, .last = last, .owner = owner, .id = id};
-	memcpy(&t->entry[at + 1], &old->entry[at], (old->count - at) * sizeof(t->entry[0]));
-	iomap_table_swap_locked(m, slot, t);
+	r->next = on->regions;
+	on->regions = r;
+	m->count[r->space]++;
+	iomap_retire_locked(m, r->space);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
 
-/* Under m->lock: a copy of the table in `slot` without owner's entries (all, or region id). */
-static unsigned iomap_filter_locked(struct iomap *m, struct iomap_table **slot,
-				    const struct iomap_owner *owner, bool all_ids, uint32_t id,
-				    int *err)
+/* Under m->lock: remove owner's regions with `id` (all of them: all_ids).
+ * Needs no memory, so it cannot fail half-way. Returns how many. */
+static unsigned iomap_remove_locked(struct iomap *m, const struct iomap_owner *owner, bool all_ids,
+				    uint32_t id)
 {
-	struct iomap_table *old = *slot, *t;
-	unsigned removed = 0, n = 0;
+	struct iomap_owner_node key = {.owner = owner}, *on, **onp;
+	struct iomap_region **pp;
+	unsigned removed = 0;
 
-	for (unsigned i = 0; i < old->count; i++)
-		if (old->entry[i].owner == owner && (all_ids || old->entry[i].id == id))
-			removed++;
-	if (removed == 0)
+	onp = tfind(&key, &m->owners, iomap_owner_cmp);
+	if (!onp)
 		return 0;
-	t = iomap_table_alloc(old->count - removed);
-	if (!t) {
-		*err = -ENOMEM;
-		return 0;
+	on = *onp;
+	for (pp = &on->regions; *pp;) {
+		struct iomap_region *r = *pp;
+
+		if (!all_ids && r->e.id != id) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		tdelete(r, &m->tree[r->space], iomap_region_cmp);
+		m->count[r->space]--;
+		iomap_retire_locked(m, r->space);
+		free(r);
+		removed++;
+		if (!all_ids)
+			break;
 	}
-	for (unsigned i = 0; i < old->count; i++)
-		if (!(old->entry[i].owner == owner && (all_ids || old->entry[i].id == id)))
-			t->entry[n++] = old->entry[i];
-	iomap_table_swap_locked(m, slot, t);
+	if (!on->regions) {
+		tdelete(on, &m->owners, iomap_owner_cmp);
+		free(on);
+	}
 	return removed;
 }
 
 int iomap_remove(struct iomap *m, const struct iomap_owner *owner, uint32_t id)
 {
-	int err = 0;
-	unsigned removed = 0;
+	unsigned removed;
 
 	pthread_mutex_lock(&m->lock);
-	for (int s = 0; s < VDEV_SPACE_COUNT && removed == 0 && err == 0; s++) {
-		removed = iomap_filter_locked(m, &m->table[s], owner, false, id, &err);
-		if (removed == 0 && err == 0)
-			removed = iomap_filter_locked(m, &m->nested[s], owner, false, id, &err);
-	}
+	removed = iomap_remove_locked(m, owner, false, id);
 	pthread_mutex_unlock(&m->lock);
-	if (err)
-		return err;
 	return removed ? 0 : -ENOENT;
 }
 
 unsigned iomap_remove_owner(struct iomap *m, const struct iomap_owner *owner)
 {
-	unsigned removed = 0;
+	unsigned removed;
 
 	pthread_mutex_lock(&m->lock);
-	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
-		int err = 0;
-
-		/*
-		 * Allocation failure here would leave a dangling owner: retry
-		 * until memory comes back rather than return half done.
-		 */
-		do {
-			err = 0;
-			removed += iomap_filter_locked(m, &m->table[s], owner, true, 0, &err);
-		} while (err);
-		do {
-			err = 0;
-			removed += iomap_filter_locked(m, &m->nested[s], owner, true, 0, &err);
-		} while (err);
-	}
+	removed = iomap_remove_locked(m, owner, true, 0);
 	pthread_mutex_unlock(&m->lock);
 	return removed;
 }
@@ -404,7 +491,7 @@ unsigned iomap_count(struct iomap *m, enum vdev_space space)
 	if (!iomap_space_valid(space))
 		return 0;
 	pthread_mutex_lock(&m->lock);
-	n = m->table[space]->count + m->nested[space]->count;
+	n = m->count[space] + m->count[IOMAP_NESTED(space)];
 	pthread_mutex_unlock(&m->lock);
 	return n;
 }
@@ -418,14 +505,16 @@ int iomap_region_at(struct iomap *m, enum vdev_space space, unsigned index,
 	if (!iomap_space_valid(space))
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
-	t = m->table[space];
+	t = iomap_current_locked(m, space);
 	info->nested = false;
-	if (index >= t->count) {
+	if (t && index >= t->count) {
 		index -= t->count;
-		t = m->nested[space];
+		t = iomap_current_locked(m, IOMAP_NESTED(space));
 		info->nested = true;
 	}
-	if (index < t->count) {
+	if (!t)
+		ret = -ENOMEM;
+	else if (index < t->count) {
 		info->base = t->entry[index].base;
 		info->length = t->entry[index].last - t->entry[index].base + 1;
 		info->owner = t->entry[index].owner;
@@ -504,18 +593,15 @@ int iomap_access(struct iomap *m, enum vdev_space space, uint64_t addr, unsigned
 	t = iomap_table_get(m, space, &nt);
 	if (nt) {
 		e = iomap_find(nt, addr);
-		if (!(e && e->owner->access && (e->owner->access_sizes & VDEV_ACCESS_SIZE(size)) &&
-		      e->last - addr >= size - 1))
-			e = NULL;
-		if (e) {
-			/* swap roles: the fast path below then calls the nested region */
+		if (e && e->owner->access && (e->owner->access_sizes & VDEV_ACCESS_SIZE(size)) &&
+		    e->last - addr >= size - 1) {
+			/* inside a nested region: the fast path below calls it */
 			struct iomap_table *swap = t;
 
 			t = nt;
 			nt = swap;
 		}
 		iomap_table_put(m, nt);
-		nt = NULL;
 	}
 
 	e = iomap_find(t, addr);
