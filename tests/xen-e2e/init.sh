@@ -4,7 +4,7 @@
 # xen-init-dom0), then for each guest in /e2e/guests: xl create -p, vdm
 # --domid against it, xl unpause once vdm logged "attached", wait for vdm to
 # end, and print everything on the console as "E2E <guest> <kind> <text>"
-# lines for the host to check. Then each HVM guest of /e2e/hvm-guests: plain
+# lines for the host to check. Then each HVM guest of /e2e/platform-guests: plain
 # xl create (libxl spawns vdm through /lib/vdm/xl-dm), wait for the domain
 # to end on its own, and report xl's output, the guest's lines of xl dmesg,
 # vdm's log (/var/log/xen/qemu-dm-NAME.log), COM1 and what is left behind.
@@ -76,7 +76,7 @@ run_guest() {
 }
 
 # An HVM guest under libxl: vdm is its device model, started by libxl.
-run_hvm_guest() {
+run_platform_guest() {
 	g=$1
 	t0=$(up)
 	: >/tmp/$g.serial
@@ -119,8 +119,8 @@ run_hvm_guest() {
 for g in $(cat /e2e/guests 2>/dev/null); do
 	run_guest "$g"
 done
-for g in $(cat /e2e/hvm-guests 2>/dev/null); do
-	run_hvm_guest "$g"
+for g in $(cat /e2e/platform-guests 2>/dev/null); do
+	run_platform_guest "$g"
 done
 say dom0-poweroff "uptime $(up)"
 sync

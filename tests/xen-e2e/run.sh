@@ -8,7 +8,7 @@
 # guest of tests/xen-e2e/guests.list: xl create -p, vdm --domid, xl unpause
 # (tests/xen-e2e/init.sh). Then checks each guest's PASS lines, RESULT ok,
 # vdm's exit code and its log, and prints one runner line per guest.
-# HVM guests (tests/xen-e2e/hvm.list) start with plain `xl create`, libxl
+# HVM guests (tests/xen-e2e/platform.list) start with plain `xl create`, libxl
 # spawning vdm as their device model (xl mode, /lib/vdm/xl-dm) on the HVM
 # platform; they run when vdm has xl mode and their plugins are built, and
 # are listed as SKIP otherwise. XEN_E2E_ONLY=NAME... runs only those guests
@@ -31,8 +31,7 @@ OUT=$WORK/$(basename "$O")
 KVER=6.1.0-56-amd64
 PKGS="xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common libxenmisc4.17 libxenstore4
 libxentoolcore1 libxenevtchn1 libxengnttab1 libxenforeignmemory1 libxendevicemodel1 libxencall1
-libxentoollog1 libxenhypfs1 libyajl2 linux-image-$KVER busybox-static seabios
-xenstore-utils"
+libxentoollog1 libxenhypfs1 libyajl2 linux-image-$KVER busybox-static seabios xenstore-utils"
 T_START=$(date +%s.%N)
 ONLY=${XEN_E2E_ONLY:-}
 wanted() { [ -z "$ONLY" ] || echo " $ONLY " | grep -q " $1 "; }
@@ -136,8 +135,8 @@ if grep -qa -- '--xl-dm' "$BIN/vdm"; then
 	cp devmodel/xen/hvm-platform.vmconf "$IR/share/vdm/"
 	cp "$ROOT/usr/bin/xenstore-read" "$IR/bin/" || skip "no xenstore-read in xenstore-utils"
 fi
-: >"$OUT/hvm-skipped"
-grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
+: >"$OUT/platform-skipped"
+grep -v '^#' "$HERE/platform.list" | while read -r name disk files needs; do
 	[ -n "$name" ] || continue
 	wanted "$name" || continue
 	why=""
@@ -149,7 +148,7 @@ grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
 		[ "$f" = - ] || [ -f "$O/guests/$f" ] || why="${why:+$why; }$O/guests/$f not built"
 	done
 	if [ -n "$why" ]; then
-		echo "$name $why" >>"$OUT/hvm-skipped"
+		echo "$name $why" >>"$OUT/platform-skipped"
 		continue
 	fi
 	for f in $(echo "$files" | tr ',' ' '); do
@@ -163,7 +162,7 @@ grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
 	disk_line=""
 	if [ "$disk" != - ]; then
 		cp "$O/guests/$disk" "$IR/guests/"
-		disk_line="disk = [ \"format=raw,vdev=xvda,access=rw,target=/guests/$disk\" ]"
+		disk_line="disk = [ \"format=raw,vdev=hda,access=rw,target=/guests/$disk\" ]"
 	fi
 	cat >"$IR/e2e/$name.cfg" <<EOC
 type = "hvm"
@@ -182,7 +181,7 @@ on_poweroff = "destroy"
 on_reboot = "destroy"
 on_crash = "preserve"
 EOC
-	echo "$name" >>"$IR/e2e/hvm-guests"
+	echo "$name" >>"$IR/e2e/platform-guests"
 done
 cp "$HERE/init.sh" "$IR/init"
 chmod 755 "$IR/init"
@@ -256,11 +255,11 @@ done
 # qemu-dm log), xl (xl create's output), end.
 while read -r name why; do
 	[ -n "$name" ] && say "SKIP  xen-e2e/$name: $why"
-done <"$OUT/hvm-skipped"
-grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
+done <"$OUT/platform-skipped"
+grep -v '^#' "$HERE/platform.list" | while read -r name disk files needs; do
 	[ -n "$name" ] || continue
 	wanted "$name" || continue
-	grep -q "^$name " "$OUT/hvm-skipped" && continue
+	grep -q "^$name " "$OUT/platform-skipped" && continue
 	why=""
 	end=$(field "$name" end)
 	if [ -z "$end" ]; then
@@ -271,18 +270,18 @@ grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
 		dmesg=$(field "$name" dmesg)
 		vlog=$(field "$name" log)
 		echo "$end" | grep -q 'xl-create 0 ' || why="$why; xl create failed: $(field "$name" xl | tail -n 1)"
-		want_end=$(sed -n "s/^# end $name: //p" "$HERE/hvm.list")
+		want_end=$(sed -n "s/^# end $name: //p" "$HERE/platform.list")
 		echo "$end" | grep -q "ended $want_end" || why="$why; the domain did not end by $want_end ($end)"
 		echo "$end" | grep -q 'vdm-left no' || why="$why; vdm still running after the domain"
 		echo "$end" | grep -q 'dm-key no' || why="$why; the device-model xenstore key was left behind"
-		for pass in $(sed -n "s/^# pass $name: //p" "$HERE/hvm.list" | tr ' ' '_'); do
+		for pass in $(sed -n "s/^# pass $name: //p" "$HERE/platform.list" | tr ' ' '_'); do
 			echo "$serial" | tr ' ' '_' | grep -qx "PASS_$pass" || why="$why; no \"PASS $(echo "$pass" | tr '_' ' ')\""
 		done
 		echo "$serial" | grep -q '^FAIL' && why="$why; $(echo "$serial" | grep -m1 '^FAIL')"
 		bad=$(echo "$vlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
 		[ -z "$bad" ] || why="$why; vdm log: $bad"
 		for kind in dmesg vdm-log; do
-			wants=$(sed -n "s/^# $kind $name: //p" "$HERE/hvm.list")
+			wants=$(sed -n "s/^# $kind $name: //p" "$HERE/platform.list")
 			[ $kind = dmesg ] && have=$dmesg || have=$vlog
 			while IFS= read -r want; do
 				[ -z "$want" ] || echo "$have" | grep -qF "$want" || why="$why; $kind lacks \"$want\""
@@ -292,7 +291,7 @@ EOW
 		done
 	fi
 	if [ -z "$why" ]; then
-		say "PASS  xen-e2e/$name ($t s: xl create, vdm as libxl's device model, hvmloader, SeaBIOS, $(sed -n "s/^# end $name: //p" "$HERE/hvm.list"))"
+		say "PASS  xen-e2e/$name ($t s: xl create, vdm as libxl's device model, hvmloader, SeaBIOS, $(sed -n "s/^# end $name: //p" "$HERE/platform.list"))"
 	else
 		say "FAIL  xen-e2e/$name:${why#;}"
 		grep " E2E $name " "$LOG" | tail -n 60 | sed 's/^/    | /'
