@@ -68,6 +68,13 @@ struct vdev_host_ctx {
 	const struct conf_vdev *vdev;
 	const struct vdev_config *config;
 	struct conf_diag *diag;		/* only while create() runs */
+	/*
+	 * The last overlap a region_add of create() met, reported only if
+	 * create() then fails: a device may probe (the PCI helper tries device
+	 * numbers until one is free), and a probe is not a configuration error.
+	 */
+	char overlap[256];
+	const struct conf_pos *overlap_pos;
 	struct log_ratelimit guest_log; /* its messages once the guest runs */
 	char name[128];
 	void *dev;
@@ -219,15 +226,15 @@ static int plugin_host_region_add(vdev_host_t *h, enum vdev_space space, uint64_
 	if (ret == -EEXIST) {
 		const char *what = iomap_space_name(space);
 
-		if (inst->diag)
-			conf_diag_error(
-			    inst->diag, plugin_host_loc_pos(inst, base),
-			    "vdev %s: %s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx",
-			    inst->name, what, (unsigned long long)base,
-			    (unsigned long long)(base + length - 1), conflict.owner,
-			    (unsigned long long)conflict.base,
-			    (unsigned long long)(conflict.base + conflict.length - 1));
-		else
+		if (inst->diag) {
+			snprintf(inst->overlap, sizeof(inst->overlap),
+				 "vdev %s: %s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx",
+				 inst->name, what, (unsigned long long)base,
+				 (unsigned long long)(base + length - 1), conflict.owner,
+				 (unsigned long long)conflict.base,
+				 (unsigned long long)(conflict.base + conflict.length - 1));
+			inst->overlap_pos = plugin_host_loc_pos(inst, base);
+		} else
 			plugin_host_logf(inst, LOG_LVL_ERROR,
 					 "%s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx", what,
 					 (unsigned long long)base,
@@ -853,12 +860,15 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 	}
 
 	inst->diag = diag;
+	inst->overlap[0] = '\0';
 	plugin_host_lock(inst);
 	ret = desc->ops->create(&plugin_host_table, inst, config, &inst->dev);
 	plugin_host_unlock(inst);
 	inst->diag = NULL;
 	if (ret > 0)
 		ret = -EINVAL; /* outside the contract: count it as the device refusing */
+	if (ret != 0 && inst->overlap[0] && diag)
+		conf_diag_error(diag, inst->overlap_pos, "%s", inst->overlap);
 	if (ret == 0 && (desc->flags & VDEV_F_INTC) && desc->intc) {
 		unsigned lines;
 
