@@ -71,6 +71,19 @@ struct backend_ops {
 	int (*run)(struct vm *vm);
 	void (*stop)(struct vm *vm, int code);
 	void (*teardown)(struct vm *vm);
+	/*
+	 * Platform events from chipset vdevs (the ABI 1.2 services), both
+	 * optional, any vCPU thread, must not block.
+	 * shutdown: the guest powered the machine off (reason 0,
+	 * VDEV_SHUTDOWN_POWEROFF) or reset it (1, VDEV_SHUTDOWN_REBOOT).
+	 * Return 0 when the backend takes it from here (Xen: the domain is
+	 * shut down and run() returns once it is gone); otherwise, or when
+	 * NULL, the core stops the VM with exit 0.
+	 * pci_link_route: PCI interrupt link 0..3 now goes to ISA IRQ 1..15,
+	 * or nowhere (0). NULL: the core only logs it.
+	 */
+	int (*shutdown)(struct vm *vm, int reason);
+	int (*pci_link_route)(struct vm *vm, unsigned link, unsigned irq);
 	/* link field for the registry; leave zero */
 	const struct backend_ops *next;
 };

@@ -42,6 +42,17 @@ struct iomap_owner {
 	iomap_access_fn *access;
 	uint32_t access_sizes; /* VDEV_ACCESS_SIZE() bits */
 	void *ctx;
+	/*
+	 * porous: another owner's region may lie inside one of this owner's
+	 * (a "nested" region). An access entirely within a nested region goes
+	 * to it; every other access in the porous region goes here. For
+	 * decoders that claim a range for one access width only, as a PC
+	 * chipset claims 0xcf8-0xcfb for dword CONFIG_ADDRESS accesses while
+	 * the byte at 0xcf9 is another device's reset register. Nested
+	 * regions do not overlap each other; a porous region cannot be added
+	 * over existing ones.
+	 */
+	bool porous;
 };
 
 /* The region an iomap_add collided with. */
@@ -56,6 +67,7 @@ struct iomap_region_info {
 	uint64_t base, length;
 	const struct iomap_owner *owner;
 	uint32_t id;
+	bool nested; /* inside a porous owner's region (listed after the others) */
 };
 
 /* Called once per access that the `abort` policy refuses (then -ENXIO). */

@@ -3,9 +3,11 @@
  *
  * CONFIG_ADDRESS (pio 0xcf8, 32-bit accesses only): bit 31 enable, bits
  * 23:16 bus, 15:11 device, 10:8 function, 7:2 register (bits 1:0 read as
- * 0). Byte and word accesses to 0xcf8-0xcfb are not configuration cycles
- * (0xcf9 is a chipset reset register on real boards, not modelled here):
- * they read all-ones and writes are dropped.
+ * 0). Byte and word accesses to 0xcf8-0xcfb are not configuration cycles:
+ * they read all-ones and writes are dropped, unless another device has a
+ * register there. The region is porous (iomap.h): on a PC the byte at
+ * 0xcf9 is the south bridge's reset control register (PIIX3, vdevs/piix3),
+ * which a plugin registers inside it.
  *
  * CONFIG_DATA (pio 0xcfc-0xcff, 1/2/4 bytes): with the enable bit set, an
  * access of n bytes at 0xcfc + k is a configuration access of n bytes at
@@ -25,7 +27,10 @@
  * The host bridge (0:0.0): vendor 0x8086 device 0x1237 (i440FX), class
  * 0x060000, revision 2, a read-only header except cache line size and
  * latency timer (plain storage); everything else, chipset registers
- * included, reads 0.
+ * included, reads 0. It is the fallback for a VM whose configuration has
+ * no host bridge of its own: a vdev at pci:0:0 (vdevs/i440fx, with the
+ * chipset registers firmware programs) takes the place, which is why
+ * pci_host_attach_bridge runs after the vdevs.
  */
 #include "devmodel/pci_host.h"
 
@@ -147,6 +152,7 @@ struct pci_host *pci_host_new(struct iomap *m)
 		.access = pci_host_port_access,
 		.access_sizes = VDEV_ACCESS_SIZE(1) | VDEV_ACCESS_SIZE(2) | VDEV_ACCESS_SIZE(4),
 		.ctx = ph,
+		.porous = true,
 	};
 	ph->bridge = (struct iomap_owner){
 		.name = "pci-host bridge 0:0.0",
@@ -163,7 +169,7 @@ struct pci_host *pci_host_new(struct iomap *m)
 	return ph;
 }
 
-int pci_host_register(struct pci_host *ph)
+int pci_host_register_ports(struct pci_host *ph)
 {
 	int ret;
 
@@ -172,16 +178,36 @@ int pci_host_register(struct pci_host *ph)
 	if (!ret)
 		ret = iomap_add(ph->map, VDEV_SPACE_PIO, PCI_HOST_CONFIG_DATA, 4, &ph->ports,
 				PCI_HOST_REGION_DATA, NULL);
-	if (!ret)
-		ret = iomap_add(ph->map, VDEV_SPACE_PCICFG, VDEV_PCICFG_ADDR(0, 0, 0, 0), 0x1000,
-				&ph->bridge, PCI_HOST_REGION_BRIDGE, NULL);
 	if (ret) {
 		iomap_remove_owner(ph->map, &ph->ports);
-		iomap_remove_owner(ph->map, &ph->bridge);
 		return ret;
 	}
 	ph->registered = true;
 	return 0;
+}
+
+int pci_host_register_bridge(struct pci_host *ph)
+{
+	int ret = iomap_add(ph->map, VDEV_SPACE_PCICFG, VDEV_PCICFG_ADDR(0, 0, 0, 0), 0x1000,
+			    &ph->bridge, PCI_HOST_REGION_BRIDGE, NULL);
+
+	if (!ret)
+		ph->registered = true;
+	return ret;
+}
+
+int pci_host_register(struct pci_host *ph)
+{
+	int ret = pci_host_register_ports(ph);
+
+	if (!ret) {
+		ret = pci_host_register_bridge(ph);
+		if (ret)
+			iomap_remove_owner(ph->map, &ph->ports);
+	}
+	if (ret)
+		ph->registered = false;
+	return ret;
 }
 
 void pci_host_free(struct pci_host *ph)

@@ -32,26 +32,36 @@ struct pci_host;
  * pci_host_register: claim pio 0xcf8-0xcfb, pio 0xcfc-0xcff and pcicfg
  * 0:0.0 (4 KiB) in the map. Returns 0, or iomap_add's error (-EEXIST when
  * something already owns one of them), with nothing left registered.
+ * pci_host_register_ports / _bridge: the two halves of it (the ports
+ * only; the bridge function only, -EEXIST when 0:0.0 is taken).
  * pci_host_free: remove whatever is registered, wait for accesses in
  * flight (iomap_drain) and free. NULL is fine.
  */
 struct pci_host *pci_host_new(struct iomap *m);
 int pci_host_register(struct pci_host *ph);
+int pci_host_register_ports(struct pci_host *ph);
+int pci_host_register_bridge(struct pci_host *ph);
 void pci_host_free(struct pci_host *ph);
 
 /* The CONFIG_ADDRESS register's current value (for tests and status). */
 uint32_t pci_host_config_address(const struct pci_host *ph);
 
 /*
- * pci_host_attach: new + register on vm_iomap(vm), remembered for
- * pci_host_detach. Call it from vm_assemble after the backend's setup when
- * the backend is not Xen, before the memory map and the vdevs (so that a
- * `reserve loc pci:0:0` or a device on 0:0.0 is reported as a conflict).
+ * pci_host_attach: new + register the ports on vm_iomap(vm), remembered
+ * for pci_host_detach. Call it from vm_assemble after the backend's setup
+ * when the backend is not Xen, before the memory map and the vdevs (so
+ * that a vdev claiming 0xcf8 or 0xcfc is reported as a conflict).
  * Returns 0; -EEXIST when already attached to vm or a port is taken;
- * -ENOMEM. pci_host_detach: undo it (before vm's iomap is freed); nothing
- * when not attached.
+ * -ENOMEM.
+ * pci_host_attach_bridge: after the vdevs, the fallback host bridge at
+ * 0:0.0 unless something owns that function already (a chipset vdev such
+ * as i440fx, or a `reserve loc pci:0:0`). Returns 1 when it registered
+ * the bridge, 0 when 0:0.0 was taken, -ENOENT when not attached.
+ * pci_host_detach: undo both (before vm's iomap is freed); nothing when
+ * not attached.
  */
 int pci_host_attach(struct vm *vm);
+int pci_host_attach_bridge(struct vm *vm);
 void pci_host_detach(struct vm *vm);
 
 #endif /* VDM_PCI_HOST_H */

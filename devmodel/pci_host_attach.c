@@ -43,7 +43,7 @@ int pci_host_attach(struct vm *vm)
 		free(b);
 		return -ENOMEM;
 	}
-	ret = pci_host_register(b->ph);
+	ret = pci_host_register_ports(b->ph);
 	if (ret) {
 		pci_host_free(b->ph);
 		free(b);
@@ -54,6 +54,21 @@ int pci_host_attach(struct vm *vm)
 	pci_host_bindings = b;
 	pthread_mutex_unlock(&pci_host_bindings_lock);
 	return 0;
+}
+
+int pci_host_attach_bridge(struct vm *vm)
+{
+	struct pci_host_binding *b;
+	struct pci_host *ph = NULL;
+
+	pthread_mutex_lock(&pci_host_bindings_lock);
+	for (b = pci_host_bindings; b; b = b->next)
+		if (b->vm == vm)
+			ph = b->ph;
+	pthread_mutex_unlock(&pci_host_bindings_lock);
+	if (!ph)
+		return -ENOENT;
+	return pci_host_register_bridge(ph) == 0 ? 1 : 0;
 }
 
 void pci_host_detach(struct vm *vm)

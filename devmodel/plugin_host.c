@@ -675,6 +675,38 @@ static int plugin_host_terminate(vdev_host_t *h, int cause)
 	return 0;
 }
 
+/* ------------------------------------------------- platform (ABI 1.2) */
+
+static int plugin_host_platform_shutdown(vdev_host_t *h, enum vdev_shutdown_reason reason)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	const struct backend_ops *b;
+
+	if (!inst || (reason != VDEV_SHUTDOWN_POWEROFF && reason != VDEV_SHUTDOWN_REBOOT))
+		return -EINVAL;
+	plugin_host_logf(inst, LOG_LVL_INFO, "the guest %s",
+			 reason == VDEV_SHUTDOWN_POWEROFF ? "powers the machine off"
+							  : "resets the machine (reboot)");
+	b = vm_options(inst->vm)->backend;
+	if (b && b->shutdown && b->shutdown(inst->vm, (int)reason) == 0)
+		return 0;
+	vm_stop(inst->vm, VDM_EXIT_NORMAL);
+	return 0;
+}
+
+static int plugin_host_pci_link_route(vdev_host_t *h, unsigned link, unsigned irq)
+{
+	struct vdev_host_ctx *inst = plugin_host_check(h);
+	const struct backend_ops *b;
+
+	if (!inst || link > 3 || irq > 15)
+		return -EINVAL;
+	plugin_host_logf(inst, LOG_LVL_DEBUG, "PCI link %c -> %s%u", 'A' + link,
+			 irq ? "IRQ " : "none ", irq);
+	b = vm_options(inst->vm)->backend;
+	return b && b->pci_link_route ? b->pci_link_route(inst->vm, link, irq) : 0;
+}
+
 static const struct vdev_host plugin_host_table = {
     .struct_size = sizeof(struct vdev_host),
     .abi_major = VDEV_ABI_MAJOR,
@@ -701,6 +733,8 @@ static const struct vdev_host plugin_host_table = {
     .vlog = plugin_host_vlog,
     .terminate = plugin_host_terminate,
     .mem_ranges = plugin_host_mem_ranges,
+    .platform_shutdown = plugin_host_platform_shutdown,
+    .pci_link_route = plugin_host_pci_link_route,
 };
 
 const struct vdev_host *plugin_host_services(void)

@@ -648,6 +648,9 @@ int vm_assemble(struct vm *vm, struct conf_diag *diag)
 	if (rc == VDM_EXIT_FATAL_START)
 		return rc;
 	rc = vm_build_vdevs(vm, diag, rc);
+	if (rc == 0 && vm->opts.backend && vm->opts.backend->pci_config_ports &&
+	    pci_host_attach_bridge(vm) == 0)
+		vm_log(vm, LOG_LVL_DEBUG, "pci 0:0.0 is a vdev's: no default host bridge");
 	if (rc == 0)
 		vm_log(vm, LOG_LVL_DEBUG, "vm %s uuid %s assembled: %u vdevs",
 		       vm->conf->system ? vm->conf->system : "guest", vm->uuid, vm->vdev_count);
@@ -701,6 +704,8 @@ void vm_print(struct vm *vm, FILE *out)
 				info.owner->name);
 			if (!is_mem)
 				fprintf(out, " (region %u)", info.id);
+			if (info.nested)
+				fputs(" nested", out);
 			fputc('\n', out);
 		}
 	}

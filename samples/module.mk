@@ -28,3 +28,6 @@ $(GUEST_DIR)/%.elf: $(GUEST_DIR)/%.o $(GUEST_RT_OBJS) samples/guests/rt/guest.ld
 
 # Keep the objects (make would delete them as intermediates).
 .SECONDARY: $(GUEST_RT_OBJS) $(addprefix $(GUEST_DIR)/,$(addsuffix .o,$(GUEST_NAMES)))
+
+# The HVM boot sector and its disk image (a 16-bit binary, not a PVH ELF).
+include samples/guests/hvm-boot/module.mk

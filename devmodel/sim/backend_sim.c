@@ -106,6 +106,10 @@ struct sim_backend {
 	struct evloop_item *hv_child_item;
 	atomic_bool hv_child_died;
 
+	/* the platform services (Xen's set_pci_link_route, shutdown) as recorded */
+	uint8_t link_route[4];
+	int shutdown_reason; /* -1: none asked */
+
 	int wake_fd;	  /* eventfd: stop() or DONE happened */
 	atomic_bool done; /* the script reported its result */
 	atomic_int result;
@@ -201,6 +205,7 @@ static int sim_setup(struct vm *vm)
 	sb->hv_child = -1;
 	sb->hv_pidfd = -1;
 	pthread_mutex_init(&sb->lock, NULL);
+	sb->shutdown_reason = -1;
 	sb->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm_set_backend_data(vm, sb);
 	if (sb->wake_fd < 0)
@@ -411,6 +416,20 @@ static void sim_control_fire(void *ctx, struct evloop_item *item, uint32_t event
 		break;
 	case SIM_MSG_DONE:
 		atomic_store(&sb->result, msg.arg ? 1 : 0);
+		break;
+	case SIM_MSG_ROUTE:
+		if (msg.arg > 3) {
+			reply.status = -EINVAL;
+			break;
+		}
+		pthread_mutex_lock(&sb->lock);
+		reply.a = sb->link_route[msg.arg];
+		pthread_mutex_unlock(&sb->lock);
+		break;
+	case SIM_MSG_SHUTDOWN:
+		pthread_mutex_lock(&sb->lock);
+		reply.status = sb->shutdown_reason;
+		pthread_mutex_unlock(&sb->lock);
 		break;
 	default:
 		reply.status = -EINVAL;
@@ -683,11 +702,40 @@ static void sim_teardown(struct vm *vm)
 	free(sb);
 }
 
+/* As Xen would be told: recorded for the script's link-route and shutdown steps. */
+static int sim_pci_link_route(struct vm *vm, unsigned link, unsigned irq)
+{
+	struct sim_backend *sb = vm_backend_data(vm);
+
+	if (!sb || link > 3 || irq > 15)
+		return -EINVAL;
+	pthread_mutex_lock(&sb->lock);
+	sb->link_route[link] = (uint8_t)irq;
+	pthread_mutex_unlock(&sb->lock);
+	return 0;
+}
+
+/* The domain "shuts down": recorded, and the VM ends with 0 (the core's default). */
+static int sim_shutdown(struct vm *vm, int reason)
+{
+	struct sim_backend *sb = vm_backend_data(vm);
+
+	if (sb) {
+		pthread_mutex_lock(&sb->lock);
+		if (sb->shutdown_reason < 0)
+			sb->shutdown_reason = reason;
+		pthread_mutex_unlock(&sb->lock);
+	}
+	return -ENOSYS; /* let the core stop the VM */
+}
+
 static struct backend_ops backend_sim = {
     .name = "sim",
     .description = "a simulated Xen domain driven by a guest script (--script FILE)",
     .native_controllers = sim_native_controllers,
     .pci_config_ports = true,
+    .shutdown = sim_shutdown,
+    .pci_link_route = sim_pci_link_route,
     .setup = sim_setup,
     .mem_backing = sim_mem_backing,
     .run = sim_run,

@@ -56,6 +56,8 @@ enum sim_msg_op {
 	SIM_MSG_MSI,	  /* pop the oldest MSI: status 1 and a=address, b=data; 0 if none */
 	SIM_MSG_STATUS,	  /* status: the VM's exit code once it ended, else -1 */
 	SIM_MSG_DONE,	  /* the script ended with result arg (0 = every step passed) */
+	SIM_MSG_ROUTE,	  /* PCI link arg (0..3): reply a = the ISA IRQ it routes to (0: none) */
+	SIM_MSG_SHUTDOWN, /* status: the platform shutdown asked (0 poweroff, 1 reboot), else -1 */
 };
 
 struct sim_msg {

@@ -418,6 +418,24 @@ static int run_step(struct script_run *r)
 			return step_fail(r, "%s had %" PRIu64 " rising edges, expected %" PRIu64,
 					 s->line_name, rep.b, s->value);
 		return 0;
+	case VMS_LINK_ROUTE:
+		if (control(r, SIM_MSG_ROUTE, s->addr, NULL, &rep) < 0)
+			return -1;
+		if (rep.status < 0 || rep.a != s->value)
+			return step_fail(
+			    r, "PCI link %" PRIu64 " routes to IRQ %" PRIu64 ", expected %" PRIu64,
+			    s->addr, rep.a, s->value);
+		return 0;
+	case VMS_SHUTDOWN:
+		if (control(r, SIM_MSG_SHUTDOWN, 0, NULL, &rep) < 0)
+			return -1;
+		if (rep.status != (int64_t)s->value)
+			return step_fail(r, "the platform shutdown asked is %s, expected %s",
+					 rep.status < 0 ? "none"
+					 : rep.status	? "reboot"
+							: "poweroff",
+					 s->value ? "reboot" : "poweroff");
+		return 0;
 	case VMS_MSI:
 	case VMS_NO_MSI:
 		if (control(r, SIM_MSG_MSI, 0, NULL, &rep) < 0)

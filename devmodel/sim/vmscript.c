@@ -456,9 +456,34 @@ static int vms_parse_step(struct vms_parser *p, struct vms_word *w, unsigned n, 
 			return -EINVAL;
 		return 0;
 	}
+	if (!strcmp(op, "link-route")) {
+		s->op = VMS_LINK_ROUTE;
+		if (vms_expect_words(p, w, n, 2, 2, "link-route LINK IRQ") < 0 ||
+		    vms_number(p, &w[1], "PCI link", &s->addr) < 0 ||
+		    vms_number(p, &w[2], "ISA IRQ", &s->value) < 0)
+			return -EINVAL;
+		if (s->addr > 3 || s->value > 15) {
+			vms_error(p, word_col(&w[1]), "links are 0..3 (PIRQA..D), IRQs 0..15");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(op, "shutdown")) {
+		s->op = VMS_SHUTDOWN;
+		if (vms_expect_words(p, w, n, 1, 1, "shutdown poweroff|reboot") < 0)
+			return -EINVAL;
+		if (strcmp(w[1].text, "poweroff") && strcmp(w[1].text, "reboot")) {
+			vms_error(p, word_col(&w[1]), "expected poweroff or reboot, got '%s'",
+				  w[1].text);
+			return -EINVAL;
+		}
+		s->value = w[1].text[0] == 'r';
+		return 0;
+	}
 	vms_error(p, word_col(&w[0]),
 		  "unknown step '%s' (expected vcpu, write, read, rep-write, rep-read, rep-stos, "
-		  "fill, check, line, edges, msi, no-msi, wait, invalidate or exit)",
+		  "fill, check, line, edges, msi, no-msi, wait, invalidate, exit, link-route or "
+		  "shutdown)",
 		  op);
 	return -EINVAL;
 }

@@ -48,6 +48,8 @@ enum vms_op {
 	VMS_WAIT,
 	VMS_INVALIDATE,
 	VMS_EXIT,
+	VMS_LINK_ROUTE, /* addr: the link, value: the ISA IRQ (0 none) */
+	VMS_SHUTDOWN,	/* value: 0 poweroff, 1 reboot */
 };
 
 struct vms_step {

@@ -38,6 +38,7 @@
 #include <xen/hvm/hvm_op.h>
 #include <xen/hvm/ioreq.h>
 #include <xen/memory.h>
+#include <xen/sched.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -731,6 +732,47 @@ static void xen_teardown(struct vm *vm)
 	free(xb);
 }
 
+/* ----------------------------------------------------- platform events */
+
+/*
+ * The guest powered off or reset the machine through a chipset register:
+ * the domain shuts down with that reason, as QEMU does for an HVM guest
+ * (libxl then destroys it, or builds it again for a reboot). run() ends
+ * when @releaseDomain (or the poll) sees the domain shut down.
+ */
+static int xen_shutdown(struct vm *vm, int reason)
+{
+	struct xen_backend *xb = vm_backend_data(vm);
+	unsigned xr = reason == 1 ? SHUTDOWN_reboot : SHUTDOWN_poweroff;
+
+	if (!xb || !xb->attached)
+		return -ENOTCONN;
+	if (xendevicemodel_shutdown(xb->dmod, xb->domid, xr) < 0) {
+		int err = errno ? errno : EIO;
+
+		xlog(xb, LOG_LVL_ERROR, "xendevicemodel_shutdown(%s): %s",
+		     xr == SHUTDOWN_reboot ? "reboot" : "poweroff", strerror(err));
+		return -err;
+	}
+	xlog(xb, LOG_LVL_INFO, "the guest asked for %s: domain shut down",
+	     xr == SHUTDOWN_reboot ? "a reboot" : "power-off");
+	return 0;
+}
+
+/* A PIRQ link's route (PIIX3 0x60-0x63): Xen routes INTx through it (hvm_set_pci_link_route). */
+static int xen_pci_link_route(struct vm *vm, unsigned link, unsigned irq)
+{
+	struct xen_backend *xb = vm_backend_data(vm);
+
+	if (!xb || !xb->attached)
+		return 0; /* dryrun: nothing to tell */
+	if (xb->kind != XEN_GUEST_HVM)
+		return -EOPNOTSUPP; /* PVH and Arm have no PCI links */
+	if (xendevicemodel_set_pci_link_route(xb->dmod, xb->domid, (uint8_t)link, (uint8_t)irq) < 0)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
 static struct backend_ops backend_xen = {
 	.name = "xen",
 	.description = "attach to Xen domain --domid N as an ioreq server",
@@ -740,6 +782,8 @@ static struct backend_ops backend_xen = {
 	.run = xen_run,
 	.stop = xen_stop,
 	.teardown = xen_teardown,
+	.shutdown = xen_shutdown,
+	.pci_link_route = xen_pci_link_route,
 };
 
 BACKEND_REGISTER(backend_xen)

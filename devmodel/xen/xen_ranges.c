@@ -79,8 +79,8 @@ static int ranges_wanted(struct xen_ranges *xr, struct range_list *l, unsigned *
 		for (unsigned i = 0; iomap_region_at(m, order[s], i, &info) == 0; i++) {
 			int rc = 0;
 
-			if (!info.owner->access)
-				continue; /* a reserve */
+			if (!info.owner->access || info.nested)
+				continue; /* a reserve; or inside a range registered already */
 			if (order[s] == VDEV_SPACE_MMIO &&
 			    ranges_is_memory(xr->vm, info.base, info.length))
 				continue;

@@ -638,6 +638,42 @@ static int svc_terminate(vdev_host_t *h, int cause)
 	return 0;
 }
 
+/* ABI 1.2: both only recorded in the trace, for datasheet tests to assert. */
+static int svc_platform_shutdown(vdev_host_t *h, enum vdev_shutdown_reason reason)
+{
+	struct vdev_testdev *dev = service_enter(h, "platform_shutdown");
+
+	if (!dev)
+		return -EINVAL;
+	if (reason != VDEV_SHUTDOWN_POWEROFF && reason != VDEV_SHUTDOWN_REBOOT) {
+		th_host_error(dev->th, "%s: platform_shutdown with reason %d; reasons are %d or %d.",
+			      dev->name, (int)reason, VDEV_SHUTDOWN_POWEROFF, VDEV_SHUTDOWN_REBOOT);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&dev->th->lock);
+	th_text_printf(&dev->th->trace, "shutdown %s\n",
+		       reason == VDEV_SHUTDOWN_POWEROFF ? "poweroff" : "reboot");
+	pthread_mutex_unlock(&dev->th->lock);
+	return 0;
+}
+
+static int svc_pci_link_route(vdev_host_t *h, unsigned link, unsigned irq)
+{
+	struct vdev_testdev *dev = service_enter(h, "pci_link_route");
+
+	if (!dev)
+		return -EINVAL;
+	if (link > 3 || irq > 15) {
+		th_host_error(dev->th, "%s: pci_link_route(%u, %u); links are 0..3, IRQs 0..15.",
+			      dev->name, link, irq);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&dev->th->lock);
+	th_text_printf(&dev->th->trace, "link-route %u %u\n", link, irq);
+	pthread_mutex_unlock(&dev->th->lock);
+	return 0;
+}
+
 const struct vdev_host th_services = {
 	.struct_size = sizeof(struct vdev_host),
 	.abi_major = VDEV_ABI_MAJOR,
@@ -664,4 +700,6 @@ const struct vdev_host th_services = {
 	.vlog = svc_vlog,
 	.terminate = svc_terminate,
 	.mem_ranges = svc_mem_ranges,
+	.platform_shutdown = svc_platform_shutdown,
+	.pci_link_route = svc_pci_link_route,
 };

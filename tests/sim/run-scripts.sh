@@ -4,6 +4,9 @@
 # process sharing only the pages, RAM and channels).
 #  - tests/sim/NAME.vmscript runs against tests/sim/NAME.vmconf and must
 #    pass (exit 0) in both modes;
+#  - tests/sim/DIR/*.vmscript run against the configuration words in
+#    tests/sim/DIR/args (one line: @files and config words, as on vdm's
+#    command line), likewise;
 #  - tests/sim/fail/NAME.vmscript names its config and the line that must
 #    fail ("# conf: FILE" and "# fails-at: LINE"): vdm must exit 1 and print
 #    "NAME.vmscript:LINE: FAIL".
@@ -19,11 +22,17 @@ trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT INT TERM
 out="$XDG_RUNTIME_DIR/out"
 fail=0 ran=0
 
-for script in tests/sim/*.vmscript samples/sim-demo.vmscript; do
-	conf=${script%.vmscript}.vmconf
+for script in tests/sim/*.vmscript samples/sim-demo.vmscript tests/sim/*/*.vmscript; do
+	case $script in tests/sim/fail/*) continue ;; esac
+	if [ -f "$(dirname "$script")/args" ]; then
+		words=$(cat "$(dirname "$script")/args")
+	else
+		words="@${script%.vmscript}.vmconf"
+	fi
 	for mode in off on; do
 		ran=$((ran + 1))
-		timeout 60 "$VDM" --backend sim --script "$script" @"$conf" set sim-process $mode >"$out" 2>&1
+		# shellcheck disable=SC2086 # the words are split as vdm's command line
+		timeout 60 "$VDM" --backend sim --script "$script" $words set sim-process $mode >"$out" 2>&1
 		rc=$?
 		if [ $rc -eq 0 ] && ! grep -q ': FAIL:' "$out"; then
 			echo "ok   $script (sim-process $mode)"

@@ -464,6 +464,66 @@ static void test_remove_in_flight(void **state)
 	iomap_free(m);
 }
 
+/* A porous dword decoder (0xcf8-0xcfb) with a byte register nested at 0xcf9. */
+static void test_nested(void **state)
+{
+	struct iomap *m = iomap_new();
+	struct fake host, rcr, other;
+	struct iomap_conflict c;
+	struct iomap_region_info info;
+	uint64_t v;
+
+	fake_init(&host, "pci-host", VDEV_ACCESS_SIZE(4) | VDEV_ACCESS_SIZE(1));
+	fake_init(&rcr, "piix3", VDEV_ACCESS_SIZE(1));
+	fake_init(&other, "other", VDEV_ACCESS_SIZES_ALL);
+	host.owner.porous = true;
+	assert_int_equal(iomap_add(m, VDEV_SPACE_PIO, 0xcf8, 4, &host.owner, 0, NULL), 0);
+	assert_int_equal(iomap_add(m, VDEV_SPACE_PIO, 0xcf9, 1, &rcr.owner, 3, NULL), 0);
+	assert_int_equal(iomap_count(m, VDEV_SPACE_PIO), 2);
+	assert_int_equal(iomap_region_at(m, VDEV_SPACE_PIO, 1, &info), 0);
+	assert_true(info.nested);
+	assert_int_equal(info.base, 0xcf9);
+	/* a nested region overlapping the nested one, or sticking out: refused */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(iomap_add(m, VDEV_SPACE_PIO, 0xcf9, 2, &other.owner, 0, &c), -EEXIST);
+	assert_string_equal(c.owner, "piix3");
+	assert_int_equal(iomap_add(m, VDEV_SPACE_PIO, 0xcfb, 2, &other.owner, 0, &c), -EEXIST);
+	assert_string_equal(c.owner, "pci-host");
+
+	/* the dword goes to the decoder whole, at offset 0 */
+	assert_int_equal(iomap_access(m, VDEV_SPACE_PIO, 0xcf8, 4, true, &(uint64_t){0x80000800}, 0),
+			 0);
+	assert_int_equal(host.ncalls, 1);
+	assert_int_equal(host.calls[0].size, 4);
+	assert_int_equal(host.calls[0].value, 0x80000800);
+	assert_int_equal(rcr.ncalls, 0);
+	/* the byte at 0xcf9 goes to the nested register, offset 0 */
+	assert_int_equal(iomap_access(m, VDEV_SPACE_PIO, 0xcf9, 1, true, &(uint64_t){6}, 0), 0);
+	assert_int_equal(rcr.ncalls, 1);
+	assert_int_equal(rcr.calls[0].offset, 0);
+	assert_int_equal(rcr.calls[0].value, 6);
+	assert_int_equal(iomap_access(m, VDEV_SPACE_PIO, 0xcf9, 1, false, &v, 0), 0);
+	assert_int_equal(v, 0x10 * 3);
+	/* a byte beside it is the decoder's */
+	assert_int_equal(iomap_access(m, VDEV_SPACE_PIO, 0xcfa, 1, false, &v, 0), 0);
+	assert_int_equal(host.ncalls, 2);
+	assert_int_equal(host.calls[1].offset, 2);
+
+	/* gone with its owner; the decoder then gets the byte */
+	assert_int_equal(iomap_remove_owner(m, &rcr.owner), 1);
+	assert_int_equal(iomap_access(m, VDEV_SPACE_PIO, 0xcf9, 1, true, &(uint64_t){6}, 0), 0);
+	assert_int_equal(rcr.ncalls, 2); /* unchanged */
+	assert_int_equal(host.ncalls, 3);
+	/* left alone without the decoder, a nested region still collides */
+	assert_int_equal(iomap_add(m, VDEV_SPACE_PIO, 0xcf9, 1, &rcr.owner, 3, NULL), 0);
+	assert_int_equal(iomap_remove(m, &host.owner, 0), 0);
+	assert_int_equal(iomap_add(m, VDEV_SPACE_PIO, 0xcf8, 4, &host.owner, 0, &c), -EEXIST);
+	assert_string_equal(c.owner, "piix3");
+	assert_int_equal(iomap_add(m, VDEV_SPACE_PIO, 0xcf0, 0x10, &other.owner, 0, &c), -EEXIST);
+	assert_string_equal(c.owner, "piix3");
+	iomap_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,7 +531,7 @@ int main(void)
 	    cmocka_unit_test(test_first_last_byte), cmocka_unit_test(test_policies),
 	    cmocka_unit_test(test_device_error),    cmocka_unit_test(test_split_sizes),
 	    cmocka_unit_test(test_many_regions),    cmocka_unit_test(test_remove_in_flight),
-	    cmocka_unit_test(test_scale),
+	    cmocka_unit_test(test_scale), cmocka_unit_test(test_nested),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,6 +94,29 @@ static void test_rep_and_memory(void **state)
 	teardown_errors();
 }
 
+/* The platform steps: a PIRQ route and the shutdown reason. */
+static void test_platform_steps(void **state)
+{
+	struct vms_script *s = parse("link-route 2 11\nshutdown poweroff\nshutdown reboot\n");
+
+	assert_non_null(s);
+	assert_int_equal(s->step_count, 3);
+	assert_int_equal(s->steps[0].op, VMS_LINK_ROUTE);
+	assert_int_equal(s->steps[0].addr, 2);
+	assert_int_equal(s->steps[0].value, 11);
+	assert_int_equal(s->steps[1].op, VMS_SHUTDOWN);
+	assert_int_equal(s->steps[1].value, 0);
+	assert_int_equal(s->steps[2].value, 1);
+	vms_free(s);
+	teardown_errors();
+	s = parse("link-route 4 5\nshutdown halt\nlink-route 1\n");
+	assert_null(s);
+	assert_non_null(strstr(errors, "t.vmscript:1:12: error: links are 0..3"));
+	assert_non_null(strstr(errors, "t.vmscript:2:10: error: expected poweroff or reboot"));
+	assert_non_null(strstr(errors, "t.vmscript:3:1: error: usage: link-route LINK IRQ"));
+	teardown_errors();
+}
+
 /* Every bad line is reported with file:line:col, and nothing is returned. */
 static void test_errors(void **state)
 {
@@ -128,6 +151,7 @@ int main(void)
 	    cmocka_unit_test(test_accesses),
 	    cmocka_unit_test(test_rep_and_memory),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_platform_steps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,11 @@
 # xen-init-dom0), then for each guest in /e2e/guests: xl create -p, vdm
 # --domid against it, xl unpause once vdm logged "attached", wait for vdm to
 # end, and print everything on the console as "E2E <guest> <kind> <text>"
-# lines for the host to check; then powers the machine off.
+# lines for the host to check. Then each HVM guest of /e2e/hvm-guests: plain
+# xl create (libxl spawns vdm through /lib/vdm/xl-dm), wait for the domain
+# to end on its own, and report xl's output, the guest's lines of xl dmesg,
+# vdm's log (/var/log/xen/qemu-dm-NAME.log), COM1 and what is left behind.
+# Then powers the machine off.
 export PATH=/bin:/usr/lib/xen-4.17/bin
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -71,8 +75,52 @@ run_guest() {
 	say "$g" end "vdm-exit $rc secs $(awk -v a=$t0 -v b=$t2 'BEGIN { printf "%.2f", b - a }') attach $(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.2f", b - a }') domain-state ${state:-gone}"
 }
 
-for g in $(cat /e2e/guests); do
+# An HVM guest under libxl: vdm is its device model, started by libxl.
+run_hvm_guest() {
+	g=$1
+	t0=$(up)
+	: >/tmp/$g.serial
+	xl create /e2e/$g.cfg >/tmp/$g.xl 2>&1
+	xrc=$?
+	domid=$(xl domid "$g" 2>/dev/null)
+	t1=$(up)
+	# the domain ends by itself (power-off, or SeaBIOS's reboot 60 s after
+	# "No bootable device"; on_* = destroy); give it 120 s
+	i=0
+	while [ -n "$domid" ] && xl domid "$g" >/dev/null 2>&1 && [ $i -lt 1200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ended=none
+	if [ -n "$domid" ] && xl domid "$g" >/dev/null 2>&1; then
+		say "$g" log "e2e: error: the domain still exists after 120 s: xl destroy"
+		xl dmesg 2>/dev/null | grep "(d$domid)" | tail -n 5 | sed "s/^/E2E $g dmesg-before-destroy /"
+		xl destroy "$g" >/dev/null 2>&1
+		ended=destroyed
+	elif [ -n "$domid" ]; then
+		ended=$(sed -n 's/.*shut down, reason code \([0-9]*\).*/\1/p' /var/log/xen/xl-$g.log 2>/dev/null | tail -n 1)
+		case $ended in 0) ended=poweroff ;; 1) ended=reboot ;; *) ended="reason-${ended:-unknown}" ;; esac
+	fi
+	t2=$(up)
+	# libxl waited for its device model to go; nothing of it may remain
+	sleep 1
+	left=no
+	pidof vdm >/dev/null 2>&1 && left=yes
+	key=no
+	[ -n "$domid" ] && xenstore-read /local/domain/0/device-model/$domid/state >/dev/null 2>&1 && key=yes
+	sed "s/^/E2E $g xl /" /tmp/$g.xl
+	[ -n "$domid" ] && xl dmesg 2>/dev/null | grep "(d$domid)" | sed "s/^/E2E $g dmesg /"
+	sed "s/^/E2E $g log /" /var/log/xen/qemu-dm-$g.log 2>/dev/null
+	sed "s/^/E2E $g xl-log /" /var/log/xen/xl-$g.log 2>/dev/null
+	sed "s/^/E2E $g serial /" /tmp/$g.serial
+	say "$g" end "xl-create $xrc secs $(awk -v a=$t0 -v b=$t2 'BEGIN { printf "%.2f", b - a }') create $(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.2f", b - a }') ended $ended vdm-left $left dm-key $key"
+}
+
+for g in $(cat /e2e/guests 2>/dev/null); do
 	run_guest "$g"
+done
+for g in $(cat /e2e/hvm-guests 2>/dev/null); do
+	run_hvm_guest "$g"
 done
 say dom0-poweroff "uptime $(up)"
 sync

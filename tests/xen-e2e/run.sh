@@ -8,6 +8,11 @@
 # guest of tests/xen-e2e/guests.list: xl create -p, vdm --domid, xl unpause
 # (tests/xen-e2e/init.sh). Then checks each guest's PASS lines, RESULT ok,
 # vdm's exit code and its log, and prints one runner line per guest.
+# HVM guests (tests/xen-e2e/hvm.list) start with plain `xl create`, libxl
+# spawning vdm as their device model (xl mode, /lib/vdm/xl-dm) on the HVM
+# platform; they run when vdm has xl mode and their plugins are built, and
+# are listed as SKIP otherwise. XEN_E2E_ONLY=NAME... runs only those guests
+# (PVH or HVM), for working on one.
 # The console log stays in build/xen-e2e/<build>/console.log.
 #
 # Env: O, BIN, PLUGIN_DIR (tests/run-tests). Exit 0 all passed, 1 a
@@ -26,8 +31,11 @@ OUT=$WORK/$(basename "$O")
 KVER=6.1.0-56-amd64
 PKGS="xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common libxenmisc4.17 libxenstore4
 libxentoolcore1 libxenevtchn1 libxengnttab1 libxenforeignmemory1 libxendevicemodel1 libxencall1
-libxentoollog1 libxenhypfs1 libyajl2 linux-image-$KVER busybox-static"
+libxentoollog1 libxenhypfs1 libyajl2 linux-image-$KVER busybox-static seabios
+xenstore-utils"
 T_START=$(date +%s.%N)
+ONLY=${XEN_E2E_ONLY:-}
+wanted() { [ -z "$ONLY" ] || echo " $ONLY " | grep -q " $1 "; }
 
 skip() { echo "SKIP: $*"; exit 77; }
 now() { date +%s.%N; }
@@ -100,6 +108,7 @@ ln -s ../lib/ld-linux-x86-64.so.2 "$IR/lib64/ld-linux-x86-64.so.2"
 # Guests, their vdm configs and xl configs, the list, the script.
 grep -v '^#' "$HERE/guests.list" | while read -r name elf vcpus cmdline; do
 	[ -n "$name" ] || continue
+	wanted "$name" || continue
 	cp "$O/guests/$elf.elf" "$IR/guests/"
 	cp "$HERE/$name.vmconf" "$IR/e2e/"
 	cat >"$IR/e2e/$name.cfg" <<EOC
@@ -113,6 +122,67 @@ on_poweroff = "preserve"
 on_crash = "preserve"
 EOC
 	echo "$name" >>"$IR/e2e/guests"
+done
+# HVM guests: firmware, the xl-dm wrapper, the platform fragment, xl configs.
+hvm_ok=""
+# (vdm's xl mode, devmodel/xl/, takes libxl's argv after --xl-dm; --help does not list it)
+if grep -qa -- '--xl-dm' "$BIN/vdm"; then
+	hvm_ok=yes
+	mkdir -p "$IR/usr/lib/xen-4.17/boot" "$IR/usr/share/seabios" "$IR/share/vdm"
+	cp "$ROOT/usr/lib/xen-4.17/boot/hvmloader" "$IR/usr/lib/xen-4.17/boot/" || skip "no hvmloader in xen-utils-4.17"
+	cp "$ROOT/usr/share/seabios/bios-256k.bin" "$IR/usr/share/seabios/" || skip "no bios-256k.bin in seabios"
+	printf '#!/bin/sh\nexec /bin/vdm --xl-dm "$@"\n' >"$IR/lib/vdm/xl-dm"
+	chmod 755 "$IR/lib/vdm/xl-dm"
+	cp devmodel/xen/hvm-platform.vmconf "$IR/share/vdm/"
+	cp "$ROOT/usr/bin/xenstore-read" "$IR/bin/" || skip "no xenstore-read in xenstore-utils"
+fi
+: >"$OUT/hvm-skipped"
+grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
+	[ -n "$name" ] || continue
+	wanted "$name" || continue
+	why=""
+	[ -n "$hvm_ok" ] || why="vdm has no xl mode (--xl-dm)"
+	for p in $(echo "$needs" | tr ',' ' '); do
+		[ "$p" = - ] || [ -f "$PLUGIN_DIR/vdev-$p.so" ] || why="${why:+$why; }vdev-$p.so not built"
+	done
+	for f in $disk $(echo "$files" | tr ',' ' '); do
+		[ "$f" = - ] || [ -f "$O/guests/$f" ] || why="${why:+$why; }$O/guests/$f not built"
+	done
+	if [ -n "$why" ]; then
+		echo "$name $why" >>"$OUT/hvm-skipped"
+		continue
+	fi
+	for f in $(echo "$files" | tr ',' ' '); do
+		[ "$f" = - ] || cp "$O/guests/$f" "$IR/guests/"
+	done
+	args_line=""
+	if [ -f "$HERE/$name.vmconf" ]; then
+		cp "$HERE/$name.vmconf" "$IR/e2e/"
+		args_line="device_model_args = [ \"-vdm-config\", \"/e2e/$name.vmconf\" ]"
+	fi
+	disk_line=""
+	if [ "$disk" != - ]; then
+		cp "$O/guests/$disk" "$IR/guests/"
+		disk_line="disk = [ \"format=raw,vdev=xvda,access=rw,target=/guests/$disk\" ]"
+	fi
+	cat >"$IR/e2e/$name.cfg" <<EOC
+type = "hvm"
+name = "$name"
+memory = 64
+vcpus = 1
+device_model_version = "qemu-xen"
+device_model_override = "/lib/vdm/xl-dm"
+vga = "none"
+vnc = 0
+serial = "file:/tmp/$name.serial"
+boot = "c"
+$disk_line
+$args_line
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "preserve"
+EOC
+	echo "$name" >>"$IR/e2e/hvm-guests"
 done
 cp "$HERE/init.sh" "$IR/init"
 chmod 755 "$IR/init"
@@ -148,6 +218,7 @@ field() { # guest kind -> texts
 }
 grep -v '^#' "$HERE/guests.list" | while read -r name elf vcpus cmdline; do
 	[ -n "$name" ] || continue
+	wanted "$name" || continue
 	why=""
 	end=$(field "$name" end)
 	if [ -z "$end" ]; then
@@ -178,6 +249,53 @@ EOW
 	else
 		say "FAIL  xen-e2e/$name:${why#;}"
 		grep " E2E $name " "$LOG" | tail -n 30 | sed 's/^/    | /'
+		echo fail >"$OUT/failed"
+	fi
+done
+# HVM guests: "E2E <guest> <kind> <text>" with kinds serial, dmesg, log (vdm's
+# qemu-dm log), xl (xl create's output), end.
+while read -r name why; do
+	[ -n "$name" ] && say "SKIP  xen-e2e/$name: $why"
+done <"$OUT/hvm-skipped"
+grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
+	[ -n "$name" ] || continue
+	wanted "$name" || continue
+	grep -q "^$name " "$OUT/hvm-skipped" && continue
+	why=""
+	end=$(field "$name" end)
+	if [ -z "$end" ]; then
+		why="never ran to the end (timeout?)"
+	else
+		t=$(echo "$end" | sed -n 's/.*secs \([^ ]*\).*/\1/p')
+		serial=$(field "$name" serial)
+		dmesg=$(field "$name" dmesg)
+		vlog=$(field "$name" log)
+		echo "$end" | grep -q 'xl-create 0 ' || why="$why; xl create failed: $(field "$name" xl | tail -n 1)"
+		want_end=$(sed -n "s/^# end $name: //p" "$HERE/hvm.list")
+		echo "$end" | grep -q "ended $want_end" || why="$why; the domain did not end by $want_end ($end)"
+		echo "$end" | grep -q 'vdm-left no' || why="$why; vdm still running after the domain"
+		echo "$end" | grep -q 'dm-key no' || why="$why; the device-model xenstore key was left behind"
+		for pass in $(sed -n "s/^# pass $name: //p" "$HERE/hvm.list" | tr ' ' '_'); do
+			echo "$serial" | tr ' ' '_' | grep -qx "PASS_$pass" || why="$why; no \"PASS $(echo "$pass" | tr '_' ' ')\""
+		done
+		echo "$serial" | grep -q '^FAIL' && why="$why; $(echo "$serial" | grep -m1 '^FAIL')"
+		bad=$(echo "$vlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
+		[ -z "$bad" ] || why="$why; vdm log: $bad"
+		for kind in dmesg vdm-log; do
+			wants=$(sed -n "s/^# $kind $name: //p" "$HERE/hvm.list")
+			[ $kind = dmesg ] && have=$dmesg || have=$vlog
+			while IFS= read -r want; do
+				[ -z "$want" ] || echo "$have" | grep -qF "$want" || why="$why; $kind lacks \"$want\""
+			done <<EOW
+$wants
+EOW
+		done
+	fi
+	if [ -z "$why" ]; then
+		say "PASS  xen-e2e/$name ($t s: xl create, vdm as libxl's device model, hvmloader, SeaBIOS, $(sed -n "s/^# end $name: //p" "$HERE/hvm.list"))"
+	else
+		say "FAIL  xen-e2e/$name:${why#;}"
+		grep " E2E $name " "$LOG" | tail -n 60 | sed 's/^/    | /'
 		echo fail >"$OUT/failed"
 	fi
 done

@@ -15,7 +15,8 @@ GUESTS += $(XEN_E2E_GUEST_ELFS)
 .SECONDARY: $(addprefix $(GUEST_DIR)/,$(addsuffix .o,$(XEN_E2E_GUEST_NAMES)))
 
 XEN_E2E_NEEDS := $(O)/bin/vdm $(addprefix $(O)/lib/vdm/vdev-,$(addsuffix .so,ser8250 debug-exit hpet)) \
-	$(addprefix $(GUEST_DIR)/,$(addsuffix .elf,hello irq exitbench $(XEN_E2E_GUEST_NAMES)))
+	$(addprefix $(GUEST_DIR)/,$(addsuffix .elf,hello irq exitbench $(XEN_E2E_GUEST_NAMES))) \
+	$(O)/lib/vdm/vdev-pci-dummy.so $(HVM_BOOT_IMG) $(HVM_BOOT_ROM)
 
 CHECK_SCRIPTS += tests/xen-e2e/run.sh
 

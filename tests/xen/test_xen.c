@@ -30,6 +30,10 @@
 #include "devmodel/xen/xen_backend.h"
 #include "tests/xen/xen_double.h"
 
+/* SHUTDOWN_* of xen/sched.h (this test includes no Xen header) */
+#define SHUTDOWN_poweroff 0
+#define SHUTDOWN_reboot	  1
+
 #define DOMID 7
 #define T_MS  5000
 
@@ -658,6 +662,41 @@ static void test_domain_shutdown(void **state)
 	assert_int_equal(xd_count("destroy_ioreq_server"), 1);
 }
 
+/*
+ * The platform services: a PIRQ route reaches set_pci_link_route, and a
+ * guest power-off shuts the domain down (poweroff, then reboot) and ends
+ * the run when Xen reports it, with exit 0.
+ */
+static void platform_shutdown_case(int reason, unsigned xen_reason)
+{
+	struct run r;
+	const struct backend_ops *b;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_start(&r, 1);
+	b = vm_options(r.vm)->backend;
+	assert_int_equal(b->pci_link_route(r.vm, 1, 10), 0);
+	assert_int_equal(xd_call_at(xd_find_last("set_pci_link_route"))->a[1], 1);
+	assert_int_equal(xd_call_at(xd_find_last("set_pci_link_route"))->a[2], 10);
+	assert_int_equal(b->shutdown(r.vm, reason), 0);
+	assert_int_equal(xd_call_at(xd_find_last("shutdown"))->a[1], xen_reason);
+	assert_int_equal(run_join(&r), 0);
+	assert_int_equal(vm_stop_code(r.vm), 0);
+	run_free(&r);
+	assert_int_equal(xd_count("destroy_ioreq_server"), 1);
+}
+
+static void test_platform_poweroff(void **state)
+{
+	platform_shutdown_case(0, SHUTDOWN_poweroff);
+}
+
+static void test_platform_reboot(void **state)
+{
+	platform_shutdown_case(1, SHUTDOWN_reboot);
+}
+
 /* --restrict: xenstore and xenctrl closed, then restrict_all after binding; still serving. */
 static void test_restrict(void **state)
 {
@@ -758,6 +797,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_arm, teardown_double),
 		cmocka_unit_test_teardown(test_domain_destroyed, teardown_double),
 		cmocka_unit_test_teardown(test_domain_shutdown, teardown_double),
+		cmocka_unit_test_teardown(test_platform_poweroff, teardown_double),
+		cmocka_unit_test_teardown(test_platform_reboot, teardown_double),
 		cmocka_unit_test_teardown(test_restrict, teardown_double),
 		cmocka_unit_test_teardown(test_no_domain, teardown_double),
 		cmocka_unit_test_teardown(test_pv_refused, teardown_double),

@@ -18,6 +18,7 @@
 #include <xentoolcore.h>
 #include <xen/hvm/hvm_op.h>
 #include <xen/memory.h>
+#include <xen/sched.h>
 
 #include "tests/xen/xen_double.h"
 
@@ -594,6 +595,33 @@ int xendevicemodel_set_irq_level(xendevicemodel_handle *dmod, domid_t domid, uns
 	if (irq < 32 || level > 1)
 		return xd_fail(EINVAL);
 	return xd_irq_op("set_irq_level", domid, true, irq, level, 0, 0);
+}
+
+int xendevicemodel_set_pci_link_route(xendevicemodel_handle *dmod, domid_t domid, uint8_t link,
+				      uint8_t irq)
+{
+	/* hvm_set_pci_link_route: link 0..3, ISA IRQ 0..15 (0: none); HVM only */
+	if (link > 3 || irq > 15)
+		return xd_fail(EINVAL);
+	return xd_irq_op("set_pci_link_route", domid, false, link, irq, 0, 0);
+}
+
+/* The guest's own shutdown: the domain is flagged shut down and @releaseDomain fires. */
+int xendevicemodel_shutdown(xendevicemodel_handle *dmod, domid_t domid, unsigned int reason)
+{
+	int err;
+
+	pthread_mutex_lock(&xd.lock);
+	REC("shutdown", U(domid), U(reason));
+	err = xd_dmop_check(domid);
+	if (!err && reason > SHUTDOWN_MAX)
+		err = EINVAL;
+	if (!err) {
+		xd.shut = true;
+		xd_fire_release();
+	}
+	pthread_mutex_unlock(&xd.lock);
+	return err ? xd_fail(err) : 0;
 }
 
 int xendevicemodel_inject_msi(xendevicemodel_handle *dmod, domid_t domid, uint64_t msi_addr,

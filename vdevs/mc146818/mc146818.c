@@ -48,6 +48,23 @@
  * contiguous from address 0, as a BIOS would have counted it; a 1.0 host
  * has no such service and the extended sizes then read 0.
  *
+ * Boot order (option `boot-order`, QEMU's `-boot order=` letters: a or b
+ * floppy, c disk, d CD-ROM, n network; up to three): the first two devices
+ * in the nibbles of 0x3d (first low), the third in the high nibble of 0x38
+ * (its low nibble 0: check the floppy boot signature), as QEMU's PC CMOS
+ * has them and SeaBIOS's boot_init reads them (1 floppy, 2 disk, 3 CD, 4
+ * network). Empty (the default): both bytes 0, SeaBIOS then orders
+ * devices by its own defaults.
+ *
+ * Under Xen (the HVM platform, devmodel/xen/hvm-platform.vmconf) the
+ * hypervisor's vRTC answers 0x70/0x71 for indexes 0-13 itself and passes
+ * an index write >= 14, and the data accesses that follow it, to the
+ * device model (xen/arch/x86/hvm/rtc.c: rtc_ioport_write returns
+ * `data < RTC_CMOS_SIZE`, handle_rtc_io is X86EMUL_UNHANDLEABLE for an
+ * index >= 14). So this device serves the CMOS RAM there, and its clock
+ * registers and interrupt simply go unused (give it no `intr`: IRQ 8 is
+ * Xen's).
+ *
  * Reset (power-on of the VM, not of the battery): as the chip's RESET pin,
  * it clears PIE, AIE, UIE, SQWE and the flags, and deasserts the line; the
  * time, the other register bits and the CMOS RAM are battery-backed and
@@ -107,7 +124,7 @@
 
 #define D_VRT 0x80
 
-enum { OPT_UTC, OPT_TIME, OPT_RAM_SIZE };
+enum { OPT_UTC, OPT_TIME, OPT_RAM_SIZE, OPT_BOOT_ORDER };
 
 static const struct vdev_option_spec rtc_options[] = {
     [OPT_UTC] =
@@ -133,6 +150,14 @@ static const struct vdev_option_spec rtc_options[] = {
 	    .help = "the VM's RAM, for the CMOS memory-size bytes (0: not given)",
 	    .min = 0,
 	    .max = (int64_t)(1ull << 52),
+	},
+    [OPT_BOOT_ORDER] =
+	{
+	    .name = "boot-order",
+	    .type = VDEV_OPT_STRING,
+	    .default_value = "",
+	    .help = "BIOS boot order for CMOS 0x3d/0x38, QEMU's letters: a floppy, c disk, d CD, n "
+		    "net (e.g. cda)",
 	},
 };
 
@@ -596,6 +621,38 @@ static void rtc_cmos_fill(struct rtc *r, uint64_t ram_size)
 	r->ram[0x2f] = (uint8_t)sum;
 }
 
+/* rtc_boot_order: QEMU's boot letters into 0x3d and 0x38; -EINVAL for others or more than 3. */
+static int rtc_boot_order(struct rtc *r, const char *order)
+{
+	uint8_t dev[3] = {0};
+	size_t n = strlen(order);
+
+	if (n > 3)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		switch (order[i]) {
+		case 'a':
+		case 'b':
+			dev[i] = 1;
+			break;
+		case 'c':
+			dev[i] = 2;
+			break;
+		case 'd':
+			dev[i] = 3;
+			break;
+		case 'n':
+			dev[i] = 4;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	r->ram[0x3d] = (uint8_t)(dev[1] << 4 | dev[0]);
+	r->ram[0x38] = (uint8_t)(dev[2] << 4);
+	return 0;
+}
+
 /* rtc_parse_time: "YYYY-MM-DD HH:MM:SS" (or with a T) to seconds. */
 static int rtc_parse_time(const char *text, int64_t *t)
 {
@@ -660,6 +717,14 @@ static int rtc_create(const struct vdev_host *host, vdev_host_t *h, const struct
 		return -ENOMEM;
 	r->host = host;
 	r->h = h;
+	if (rtc_boot_order(r, opt[OPT_BOOT_ORDER].v.s ? opt[OPT_BOOT_ORDER].v.s : "") < 0) {
+		host->log(
+		    h, VDEV_LOG_ERROR,
+		    "boot-order \"%s\": up to three of a, b (floppy), c (disk), d (CD), n (net)",
+		    opt[OPT_BOOT_ORDER].v.s);
+		rc = -EINVAL;
+		goto fail;
+	}
 	if (cfg->intr_count == 1) {
 		rc = host->intr_lookup(h, cfg->intrs[0], &r->line);
 		if (rc < 0) {

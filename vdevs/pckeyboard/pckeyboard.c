@@ -30,9 +30,11 @@
  *    anything else -> 0xfe (resend).
  *
  * Reset. A CPU reset request ends the VM as a reboot would: `reset-action
- * exit` (default) calls host->terminate(0). `reset-action restart` is
- * meant to restart the VM, which no vdm host can do yet: it is reported
- * the same way, exit code 0, with a log line saying so.
+ * exit` (default) calls host->terminate(0). `reset-action restart` asks
+ * the host to reboot the machine (platform_shutdown(REBOOT), ABI 1.2: on
+ * Xen the domain is shut down for a reboot and the toolstack builds it
+ * again, as with the PIIX3's 0xcf9); a host without that service ends the
+ * VM with exit code 0 and a log line saying so.
  *
  * A20 is recorded (output port bit 1, `vdm status` shows it) but not
  * applied: vdm has no host service to mask address line 20, and Xen and
@@ -149,6 +151,11 @@ static void kbd_cpu_reset(struct kbd *k, const char *how)
 	if (k->reset_requested)
 		return;
 	k->reset_requested = 1;
+	if (k->reset_action == RESET_RESTART && VDEV_HOST_HAS(k->host, platform_shutdown)) {
+		k->host->log(k->h, VDEV_LOG_INFO, "guest reset (%s): reboot", how);
+		k->host->platform_shutdown(k->h, VDEV_SHUTDOWN_REBOOT);
+		return;
+	}
 	if (k->reset_action == RESET_RESTART)
 		k->host->log(k->h, VDEV_LOG_INFO,
 			     "guest reset (%s): restart requested, but the host cannot restart a "

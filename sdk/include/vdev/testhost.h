@@ -122,7 +122,8 @@ int vdev_testhost_restore(struct vdev_testdev *dev, const void *buf, size_t leng
  * a negative errno for an unknown line. edges: rising edges seen on it since
  * the start (pulses count). The trace: every change on every line, MSI and
  * termination, one per line in order, e.g. "pic:5 1\npic:5 0\nmsi 0xfee00000 0x31\n",
- * "terminate 33\n"; clear_trace empties it. The returned text stays valid
+ * "terminate 33\n", and the platform services of ABI 1.2: "shutdown poweroff\n" or
+ * "shutdown reboot\n", "link-route LINK IRQ\n"; clear_trace empties it. The returned text stays valid
  * until the next call that adds to it (so, with other threads running, read
  * it once they are quiet).
  */

@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define VDEV_ABI_MAJOR 1
-#define VDEV_ABI_MINOR 1
+#define VDEV_ABI_MINOR 2
 
 /* The one symbol a plugin exports, and its type. */
 #define VDEV_ENTRY_SYMBOL "vdev_plugin_entry"
@@ -194,6 +194,12 @@ struct vdev_mem_range {
 	enum vdev_mem_kind kind;
 };
 
+/* Why the guest asked the machine to stop (platform_shutdown, ABI 1.2). */
+enum vdev_shutdown_reason {
+	VDEV_SHUTDOWN_POWEROFF = 0, /* ACPI S5 (SLP_EN with the S5 type), APM off */
+	VDEV_SHUTDOWN_REBOOT = 1,   /* a reset register, the 8042's reset line */
+};
+
 /*
  * VDEV_HOST_HAS(host, field): does this host provide `field`, a service
  * added by a later minor version? A plugin built against ABI 1.N runs on a
@@ -317,6 +323,31 @@ struct vdev_host {
 	 * an RTC's CMOS memory-size bytes, firmware tables.
 	 */
 	int (*mem_ranges)(vdev_host_t *h, struct vdev_mem_range *ranges, unsigned max);
+
+	/* ---- ABI 1.2: check with VDEV_HOST_HAS before use ---- */
+
+	/*
+	 * platform_shutdown: the guest asked the machine to power off or
+	 * reset through a chipset register (PM1a_CNT.SLP_EN, 0xcf9). The
+	 * host ends the guest the way its hypervisor does it: on Xen the
+	 * domain is shut down with that reason (xendevicemodel_shutdown; the
+	 * toolstack then destroys or restarts it, and vdm exits when it is
+	 * gone), elsewhere the VM stops with exit 0 and the reason is logged.
+	 * Like terminate, the call returns and the VM stops afterwards.
+	 * Returns 0; -EINVAL for an unknown reason.
+	 */
+	int (*platform_shutdown)(vdev_host_t *h, enum vdev_shutdown_reason reason);
+	/*
+	 * pci_link_route: PCI interrupt link `link` (0..3: PIRQA..PIRQD, the
+	 * wires INTx of every device reaches through the barber's pole
+	 * (pin - 1 + device) & 3) now goes to ISA IRQ `irq` (1..15), or to
+	 * none (0). For the chipset function whose routing registers decide
+	 * it (PIIX3 PIRQRC[A:D]). On Xen it is
+	 * xendevicemodel_set_pci_link_route (Xen's vPIC/vIOAPIC then route
+	 * INTx); elsewhere the host records it. Returns 0; -EINVAL for a
+	 * link above 3 or an IRQ above 15; the hypervisor's error.
+	 */
+	int (*pci_link_route)(vdev_host_t *h, unsigned link, unsigned irq);
 };
 
 /* ------------------------------------------------------------- instances */

@@ -406,6 +406,37 @@ static void test_reset_save_restore(void **state)
 	assert_int_equal(irq8(f), 0);
 }
 
+/*
+ * SeaBIOS's boot order bytes from QEMU's letters (libxl passes -boot
+ * order=cda): 0x3d = second << 4 | first, 0x38 = third << 4. And the way
+ * Xen forwards NVRAM: only index writes >= 14 and the data accesses after
+ * them reach the device, the NMI bit set or not.
+ */
+static void test_boot_order(void **state)
+{
+	struct fixture *f = fixture_new(START " boot-order cda"), *g;
+
+	assert_int_equal(cmos(f, 0x3d), 0x32); /* disk first, then CD */
+	assert_int_equal(cmos(f, 0x38), 0x10); /* then floppy; check its signature */
+	outb(f, 0x70, 0x80 | 0x3d);
+	assert_int_equal(inb(f, 0x71), 0x32);
+	outb(f, 0x70, 0x80 | 0x40);
+	outb(f, 0x71, 0x77);
+	outb(f, 0x70, 0x40);
+	assert_int_equal(inb(f, 0x71), 0x77);
+	teardown((void **)&f);
+	f = fixture_new(START " boot-order n");
+	assert_int_equal(cmos(f, 0x3d), 0x04);
+	assert_int_equal(cmos(f, 0x38), 0x00);
+	teardown((void **)&f);
+	f = fixture_new(START);
+	assert_int_equal(cmos(f, 0x3d), 0x00);
+	assert_null(vdev_testhost_create(f->th, f->desc, "loc 0x170 boot-order cdan"));
+	assert_null(vdev_testhost_create(f->th, f->desc, "loc 0x170 boot-order x"));
+	g = f;
+	teardown((void **)&g);
+}
+
 static void test_bad_options(void **state)
 {
 	struct fixture *f = *state;
@@ -428,6 +459,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_save_restore, setup, teardown),
 	    cmocka_unit_test_teardown(test_sizes_from_memory_map, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
+	    cmocka_unit_test(test_boot_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

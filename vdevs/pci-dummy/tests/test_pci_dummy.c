@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -66,15 +67,15 @@ static uint64_t cfg_rd(struct fixture *f, unsigned dev, unsigned reg, unsigned s
 {
 	uint64_t v = 0;
 
-	assert_int_equal(
-		vdev_testhost_read(f->th, VDEV_SPACE_PCICFG, CFG(dev, 0, reg), size, &v), 0);
+	assert_int_equal(vdev_testhost_read(f->th, VDEV_SPACE_PCICFG, CFG(dev, 0, reg), size, &v),
+			 0);
 	return v;
 }
 
 static void cfg_wr(struct fixture *f, unsigned dev, unsigned reg, unsigned size, uint64_t v)
 {
-	assert_int_equal(
-		vdev_testhost_write(f->th, VDEV_SPACE_PCICFG, CFG(dev, 0, reg), size, v), 0);
+	assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_PCICFG, CFG(dev, 0, reg), size, v),
+			 0);
 }
 
 static void test_header_values(void **state)
@@ -93,10 +94,10 @@ static void test_header_values(void **state)
 	assert_int_equal(cfg_rd(f, 1, 0x04, 2), 0);    /* no BAR: no decode */
 	assert_int_equal(cfg_rd(f, 1, 0x06, 2), 0);    /* no capabilities */
 	assert_int_equal(cfg_rd(f, 1, 0x34, 1), 0);
-	assert_int_equal(cfg_rd(f, 1, 0x10, 4), 0);    /* BARs unimplemented */
+	assert_int_equal(cfg_rd(f, 1, 0x10, 4), 0); /* BARs unimplemented */
 	cfg_wr(f, 1, 0x10, 4, 0xffffffff);
 	assert_int_equal(cfg_rd(f, 1, 0x10, 4), 0);
-	assert_int_equal(cfg_rd(f, 1, 0x3d, 1), 0);    /* no interrupt pin */
+	assert_int_equal(cfg_rd(f, 1, 0x3d, 1), 0); /* no interrupt pin */
 	/* read-only identity */
 	cfg_wr(f, 1, 0x00, 4, 0xffffffff);
 	cfg_wr(f, 1, 0x08, 4, 0);
@@ -143,14 +144,14 @@ static void test_bar_sizing_bios(void **state)
 	create(f, "bar-size 64k");
 	/* a running guest's BIOS: BAR moves happen inside config writes */
 	vdev_testhost_start(f->th);
-	assert_int_equal(cfg_rd(f, 1, 0x04, 2), 0x2);          /* memory decode on */
+	assert_int_equal(cfg_rd(f, 1, 0x04, 2), 0x2); /* memory decode on */
 	saved = (uint32_t)cfg_rd(f, 1, 0x10, 4);
-	assert_int_equal(saved, 0xe0000000);                   /* default window */
+	assert_int_equal(saved, 0xe0000000); /* default window */
 	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xe0000000, 4), 0x0d011234);
 	cfg_wr(f, 1, 0x10, 4, 0xffffffff);
 	mask = (uint32_t)cfg_rd(f, 1, 0x10, 4);
-	assert_int_equal(mask, 0xffff0000);                    /* 32-bit, non-prefetchable */
-	assert_int_equal(~(mask & ~0xfu) + 1, 0x10000);        /* the size */
+	assert_int_equal(mask, 0xffff0000);		/* 32-bit, non-prefetchable */
+	assert_int_equal(~(mask & ~0xfu) + 1, 0x10000); /* the size */
 	/* while sized, the BAR decodes at the top of 4 GiB */
 	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xffff0000, 4), 0x0d011234);
 	cfg_wr(f, 1, 0x10, 4, saved);
@@ -167,7 +168,7 @@ static void test_bar_64_sizing_and_move(void **state)
 	unsigned n;
 
 	dev = create(f, "bar-size 4k bar-64 loc pci:0:3 loc mem:0x200000000");
-	assert_int_equal(cfg_rd(f, 3, 0x10, 4), 0x4);            /* 64-bit type */
+	assert_int_equal(cfg_rd(f, 3, 0x10, 4), 0x4); /* 64-bit type */
 	assert_int_equal(cfg_rd(f, 3, 0x14, 4), 0x2);
 	/* Linux's order: decode off, size both halves, restore, decode on */
 	cfg_wr(f, 3, 0x04, 2, 0);
@@ -200,8 +201,8 @@ static void test_bar_overlap_stays_unmapped(void **state)
 {
 	struct fixture *f = *state;
 
-	create(f, "bar-size 4k");  /* 0:1, 0xe0000000 */
-	create(f, "bar-size 4k");  /* 0:2, next slot */
+	create(f, "bar-size 4k"); /* 0:1, 0xe0000000 */
+	create(f, "bar-size 4k"); /* 0:2, next slot */
 	assert_int_equal(cfg_rd(f, 2, 0x10, 4), 0xe0001000);
 	/* move device 2's BAR onto device 1's, then onto RAM: unmapped */
 	cfg_wr(f, 2, 0x10, 4, 0xe0000000);
@@ -226,6 +227,59 @@ static void test_bar_overlap_stays_unmapped(void **state)
 	assert_null(vdev_testhost_create(f->th, f->desc, "bar-size 100"));
 }
 
+/*
+ * The expansion ROM as hvmloader and SeaBIOS use it: sizing through 0x30
+ * (2 KiB for a 600-byte file), placing it, the image readable only while
+ * enabled and decoded, reset, and no ROM without the option.
+ */
+static void test_expansion_rom(void **state)
+{
+	struct fixture *f = *state;
+	char path[] = "/tmp/test_pci_dummy_romXXXXXX";
+	int fd = mkstemp(path);
+	uint8_t img[600];
+	uint64_t v;
+	char opts[128];
+	struct vdev_testdev *dev;
+
+	assert_true(fd >= 0);
+	for (unsigned i = 0; i < sizeof(img); i++)
+		img[i] = (uint8_t)(i * 7);
+	img[0] = 0x55;
+	img[1] = 0xaa;
+	assert_int_equal(write(fd, img, sizeof(img)), (ssize_t)sizeof(img));
+	close(fd);
+	snprintf(opts, sizeof(opts), "loc pci:0:4 rom-file %s", path);
+	dev = create(f, opts);
+	unlink(path);
+	assert_int_equal(cfg_rd(f, 4, 0x30, 4), 0);
+	/* hvmloader: (orig | mask) & ~enable, read, restore */
+	cfg_wr(f, 4, 0x30, 4, 0xfffff800);
+	assert_int_equal(cfg_rd(f, 4, 0x30, 4), 0xfffff800); /* 2 KiB */
+	cfg_wr(f, 4, 0x30, 4, 0xf0000000);
+	cfg_wr(f, 4, 0x04, 2, 0x0002 /* memory decode */);
+	/* placed and decoded but not enabled: nothing there */
+	assert_int_equal(vdev_testhost_read(f->th, VDEV_SPACE_MMIO, 0xf0000000, 2, &v), -ENXIO);
+	cfg_wr(f, 4, 0x30, 4, 0xf0000001);
+	assert_int_equal(cfg_rd(f, 4, 0x30, 4), 0xf0000001);
+	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xf0000000, 2), 0xaa55);
+	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xf0000000 + 100, 1), (100 * 7) & 0xff);
+	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xf0000000 + 700, 4), 0); /* padding */
+	/* read-only */
+	assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_MMIO, 0xf0000000, 1, 0), 0);
+	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xf0000000, 1), 0x55);
+	/* memory decode off hides it */
+	cfg_wr(f, 4, 0x04, 2, 0);
+	assert_int_equal(vdev_testhost_read(f->th, VDEV_SPACE_MMIO, 0xf0000000, 1, &v), -ENXIO);
+	cfg_wr(f, 4, 0x04, 2, 0x0002 /* memory decode */);
+	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xf0000001, 1), 0xaa);
+	vdev_testhost_reset(dev);
+	assert_int_equal(cfg_rd(f, 4, 0x30, 4), 0);
+	assert_int_equal(vdev_testhost_read(f->th, VDEV_SPACE_MMIO, 0xf0000000, 1, &v), -ENXIO);
+	/* a missing file is a configuration error */
+	assert_null(vdev_testhost_create(f->th, f->desc, "rom-file /nonexistent/rom.bin"));
+}
+
 static void test_scratch_state(void **state)
 {
 	struct fixture *f = *state;
@@ -235,12 +289,12 @@ static void test_scratch_state(void **state)
 
 	assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_MMIO, 0xd0000000, 4, 5), 0);
 	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xd0000000, 4), 0x0d011234); /* RO */
-	assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_MMIO, 0xd0000008, 8,
-					     0x1122334455667788ull), 0);
+	assert_int_equal(
+	    vdev_testhost_write(f->th, VDEV_SPACE_MMIO, 0xd0000008, 8, 0x1122334455667788ull), 0);
 	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xd000000a, 2), 0x5566);
 	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xd0000008, 8), 0x1122334455667788ull);
-	cfg_wr(f, 1, 0x10, 4, 0xd0000100);   /* move, then save */
-	cfg_wr(f, 1, 0x06, 2, 0xffff);      /* W1C with nothing set */
+	cfg_wr(f, 1, 0x10, 4, 0xd0000100); /* move, then save */
+	cfg_wr(f, 1, 0x06, 2, 0xffff);	   /* W1C with nothing set */
 	assert_int_equal(cfg_rd(f, 1, 0x06, 2), 0);
 	len = vdev_testhost_save(dev, buf, sizeof(buf));
 	assert_true(len > 0);
@@ -262,12 +316,13 @@ static void test_scratch_state(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_header_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_placement, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bar_sizing_bios, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bar_64_sizing_and_move, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bar_overlap_stays_unmapped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_scratch_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_header_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_placement, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bar_sizing_bios, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bar_64_sizing_and_move, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bar_overlap_stays_unmapped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_scratch_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expansion_rom, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

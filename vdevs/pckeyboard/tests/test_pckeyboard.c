@@ -172,14 +172,17 @@ static void test_reset_command_ends_vm(void **state)
 	    strstr(vdev_testhost_log(f->th), "guest reset (command 0xfe): ending the VM"));
 }
 
-static void test_restart_is_reported_as_exit(void **state)
+/* restart: the host's reboot (ABI 1.2), once, and the VM is not terminated */
+static void test_restart_is_a_reboot(void **state)
 {
 	struct fixture *f = *state;
 
+	vdev_testhost_clear_trace(f->th);
 	outb(f, 0x64, 0xfe);
-	assert_int_equal(vdev_testhost_terminated(f->th), 0);
-	assert_non_null(strstr(vdev_testhost_log(f->th), "restart requested, but the host cannot "
-							 "restart a VM yet"));
+	outb(f, 0x64, 0xfe);
+	assert_int_equal(vdev_testhost_terminated(f->th), -1);
+	assert_string_equal(vdev_testhost_trace(f->th), "shutdown reboot\n");
+	assert_non_null(strstr(vdev_testhost_log(f->th), "guest reset (command 0xfe): reboot"));
 }
 
 static void test_keyboard_commands(void **state)
@@ -275,8 +278,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_command_byte_and_irq_enable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a20_and_output_port, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_command_ends_vm, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_restart_is_reported_as_exit, setup_restart,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restart_is_a_reboot, setup_restart, teardown),
 	    cmocka_unit_test_setup_teardown(test_keyboard_commands, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mouse_buffer_and_irq12, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_and_save_restore, setup, teardown),
