@@ -86,13 +86,13 @@ struct iomap_table {
 };
 
 /* Trees and tables: one per space, then one per space for nested regions. */
-#define IOMAP_SLOTS (2 * VDEV_SPACE_COUNT)
+#define IOMAP_SLOTS	    (2 * VDEV_SPACE_COUNT)
 #define IOMAP_NESTED(space) (VDEV_SPACE_COUNT + (unsigned)(space))
 
 /* The writer's record of one region: in its slot's tree and its owner's list. */
 struct iomap_region {
 	struct iomap_entry e;
-	unsigned slot; /* space, or IOMAP_NESTED(space) */
+	unsigned slot;		   /* space, or IOMAP_NESTED(space) */
 	struct iomap_region *next; /* the owner's next region */
 };
 
@@ -258,8 +258,8 @@ static struct iomap_table *iomap_table_get(struct iomap *m, enum vdev_space spac
 
 	pthread_mutex_lock(&m->lock);
 	t = iomap_table_ref_locked(m, space);
-	*nested = m->count[IOMAP_NESTED(space)] ? iomap_table_ref_locked(m, IOMAP_NESTED(space))
-						: NULL;
+	*nested =
+	    m->count[IOMAP_NESTED(space)] ? iomap_table_ref_locked(m, IOMAP_NESTED(space)) : NULL;
 	pthread_mutex_unlock(&m->lock);
 	return t;
 }
