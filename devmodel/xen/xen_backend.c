@@ -57,6 +57,7 @@
 #include "devmodel/log.h"
 #include "devmodel/vm.h"
 #include "devmodel/xen/xen_backend.h"
+#include "devmodel/xen/xen_dmstate.h"
 #include "devmodel/xen/xen_irq.h"
 #include "devmodel/xen/xen_mapcache.h"
 #include "devmodel/xen/xen_ranges.h"
@@ -90,6 +91,7 @@ struct xen_backend {
 	xc_interface *xch;
 	struct xs_handle *xs;
 	bool restricted;
+	bool dm_state_written; /* libxl's device-model state key (xen_dmstate.h) */
 	ioservid_t id;
 	bool server_created, enabled, ranges_ready;
 	bool buffered;
@@ -614,6 +616,16 @@ static int xen_attach(struct xen_backend *xb)
 			return xen_missing(xb, "xenevtchn_bind_interdomain(buffered)", errno);
 		xb->buf_local = local;
 	}
+	/* libxl's readiness: before restrict, which closes xenstore */
+	if (vm_options(xb->vm)->xen_dm_state) {
+		rc = xen_dmstate_write(xb->xs, xb->domid, "running");
+		if (rc < 0)
+			xlog(xb, LOG_LVL_ERROR,
+			     "cannot write \"running\" to /local/domain/0/device-model/%u/state: %s; "
+			     "libxl will give up on this device model",
+			     xb->domid, strerror(-rc));
+		xb->dm_state_written = rc == 0;
+	}
 	if (xen_backend_tunables.restrict_after_setup) {
 		rc = xen_restrict(xb);
 		if (rc < 0)
@@ -637,10 +649,12 @@ static int xen_run(struct vm *vm)
 	rc = xen_attach(xb);
 	if (rc < 0)
 		return VDM_EXIT_FATAL_START;
+	vm_backend_ready(vm);
 	while (!vm_stopping(vm)) {
+		/* paused (QMP stop): requests wait in their slots until cont */
 		struct pollfd p[3] = {
 			{ .fd = xb->stop_fd, .events = POLLIN },
-			{ .fd = xenevtchn_fd(xb->xce), .events = POLLIN },
+			{ .fd = vm_paused(vm) ? -1 : xenevtchn_fd(xb->xce), .events = POLLIN },
 			{ .fd = xb->xs ? xs_fileno(xb->xs) : -1, .events = POLLIN },
 		};
 		int n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
@@ -649,8 +663,15 @@ static int xen_run(struct vm *vm)
 			xlog(xb, LOG_LVL_FATAL, "poll: %s", strerror(errno));
 			return VDM_EXIT_UNEXPECTED;
 		}
-		if (n > 0 && (p[0].revents & POLLIN))
-			break;
+		if (n > 0 && (p[0].revents & POLLIN)) {
+			uint64_t count;
+
+			/* a stop or a pause/resume woke us: the loop condition decides */
+			if (read(xb->stop_fd, &count, sizeof(count)) < 0) {
+				/* drained already */
+			}
+			continue;
+		}
 		if (n > 0 && p[1].revents) {
 			rc = ioreq_engine_process_events(xb->engine);
 			if (rc < 0 && xb->failed_logged++ < 16)
@@ -679,12 +700,28 @@ static void xen_stop(struct vm *vm, int code)
 	}
 }
 
+static void xen_pause(struct vm *vm, bool paused)
+{
+	/* the run loop reads vm_paused(vm) when it wakes */
+	xen_stop(vm, 0);
+}
+
 static void xen_teardown(struct vm *vm)
 {
 	struct xen_backend *xb = vm_backend_data(vm);
 
 	if (!xb)
 		return;
+	if (xb->dm_state_written) {
+		/* gone before the ioreq server: libxl never sees "running" for a dead DM */
+		int rc = xen_dmstate_remove(xb->xs, xb->domid);
+
+		if (rc < 0)
+			xlog(xb, LOG_LVL_INFO,
+			     "device-model state key not removed (%s): libxl removes it with the domain",
+			     strerror(-rc));
+		xb->dm_state_written = false;
+	}
 	guest_mem_set_backend(vm_mem(vm), NULL); /* its ctx is freed below */
 	if (xb->enabled)
 		xlog(xb, LOG_LVL_INFO, "%lu events (%lu with no request posted), %lu device accesses",
@@ -740,6 +777,7 @@ static struct backend_ops backend_xen = {
 	.run = xen_run,
 	.stop = xen_stop,
 	.teardown = xen_teardown,
+	.pause = xen_pause,
 };
 
 BACKEND_REGISTER(backend_xen)
