@@ -732,6 +732,7 @@ static void vm_signal_set(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP); /* libxl's destroy of its device model */
 	sigaddset(set, SIGQUIT);
 	sigaddset(set, SIGUSR2);
 }
@@ -762,7 +763,9 @@ static void vm_signal_fire(void *ctx, struct evloop_item *item, uint32_t events)
 			break;
 		default:
 			vm_log(vm, LOG_LVL_INFO, "%s: shutting down",
-			       si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+			       si.ssi_signo == SIGINT	? "SIGINT"
+			       : si.ssi_signo == SIGHUP ? "SIGHUP"
+							: "SIGTERM");
 			vm_stop(vm, VDM_EXIT_NORMAL);
 			break;
 		}

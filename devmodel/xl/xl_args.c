@@ -765,7 +765,7 @@ static int xl_texts(struct xl_state *st, const char *marg)
 		xl_word(m, out->name);
 		xl_origin(m, "-name", out->name);
 	} else {
-		fprintf(m, "\"dom%d\"", out->domid);
+		fprintf(m, "dom%d", out->domid);
 		xl_origin(m, "-xen-domid", "(no -name)");
 	}
 	if (st->have_m)

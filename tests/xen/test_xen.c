@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -134,11 +135,16 @@ static void tunables_default(void)
 		(struct xen_mapcache_params){ .bucket_shift = 16, .max_buckets = 2, .grace_ns = 0 };
 }
 
+/* What a test adds to the VM options (libxl's device-model protocol); reset per test. */
+static struct vm_options run_extra;
+
 /* Parse, assemble (setup attaches to the double's domain); 0 or vm_assemble's code. */
 static int run_assemble(struct run *r, const char *text)
 {
 	struct vm_options opts = { .backend = backend_find("xen"), .backend_name = "xen",
-				   .domid = DOMID };
+				   .domid = DOMID, .ready = run_extra.ready,
+				   .ready_ctx = run_extra.ready_ctx,
+				   .xen_dm_state = run_extra.xen_dm_state };
 
 	memset(r, 0, sizeof(*r));
 	assert_non_null(opts.backend);
@@ -200,6 +206,7 @@ static void double_start(enum xd_guest guest, unsigned vcpus)
 				 .ram_start = 0, .ram_size = 2 << 20 };
 
 	tunables_default();
+	memset(&run_extra, 0, sizeof(run_extra));
 	xd_reset(&cfg);
 }
 
@@ -687,6 +694,116 @@ static void test_restrict(void **state)
 	run_free(&r);
 }
 
+/* ------------------------------------------- libxl's device-model protocol */
+
+#define DM_STATE_KEY "/local/domain/0/device-model/7/state"
+
+struct ready_probe {
+	atomic_int calls;
+	int bound_at_ready; /* bind_interdomain calls seen when ready ran */
+};
+
+static void ready_probe_fn(void *ctx, struct vm *vm)
+{
+	struct ready_probe *p = ctx;
+
+	p->bound_at_ready = (int)xd_count("bind_interdomain");
+	atomic_fetch_add(&p->calls, 1);
+}
+
+/*
+ * xen_dm_state: "running" is written once every vCPU's port is bound (the
+ * server serves the guest), the ready hook runs once after that, and the
+ * key is gone after teardown, removed before the ioreq server is destroyed.
+ */
+static void test_dm_state_key(void **state)
+{
+	struct ready_probe probe = { 0 };
+	struct run r;
+
+	double_start(XD_HVM, 2);
+	run_extra.xen_dm_state = true;
+	run_extra.ready = ready_probe_fn;
+	run_extra.ready_ctx = &probe;
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	assert_null(xd_store_get(DM_STATE_KEY)); /* not at setup: nothing is served yet */
+	run_start(&r, 2);
+	for (int i = 0; i < T_MS && atomic_load(&probe.calls) == 0; i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&probe.calls), 1);
+	assert_int_equal(probe.bound_at_ready, 2);
+	assert_non_null(xd_store_get(DM_STATE_KEY));
+	assert_string_equal(xd_store_get(DM_STATE_KEY), "running");
+	assert_before(xd_find_last("bind_interdomain"), idx("xs_write"));
+	assert_int_equal(xd_store_count(), 1);
+	xd_domain_destroy();
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+	assert_null(xd_store_get(DM_STATE_KEY));
+	assert_int_equal(xd_store_count(), 0);
+	assert_int_equal(xd_count("xs_rm"), 1);
+	assert_before(idx("xs_rm"), idx("destroy_ioreq_server"));
+	assert_int_equal(atomic_load(&probe.calls), 1);
+}
+
+/* Without xen_dm_state (a PVH guest started by hand, or -S) no key is written. */
+static void test_dm_state_key_off(void **state)
+{
+	struct run r;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_start(&r, 1);
+	kill(getpid(), SIGTERM);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+	assert_int_equal(xd_count("xs_write"), 0);
+	assert_int_equal(xd_count("xs_rm"), 0);
+}
+
+struct poster {
+	pthread_t thread;
+	ioreq_t q;
+	int rc;
+	atomic_bool done;
+};
+
+static void *poster_fn(void *arg)
+{
+	struct poster *p = arg;
+
+	p->rc = xd_post(0, &p->q, T_MS);
+	atomic_store(&p->done, true);
+	return NULL;
+}
+
+/* vm_pause (QMP stop): a posted request waits until resume (cont), then is answered. */
+static void test_pause_holds_requests(void **state)
+{
+	struct poster p = { .rc = -1 };
+	struct run r;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_add_devices(&r, false);
+	run_start(&r, 1);
+	assert_int_equal(vm_pause(r.vm, true), 0);
+	assert_true(vm_paused(r.vm));
+	p.q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe000030, 2, 0);
+	atomic_init(&p.done, false);
+	assert_int_equal(pthread_create(&p.thread, NULL, poster_fn, &p), 0);
+	usleep(300 * 1000);
+	assert_false(atomic_load(&p.done)); /* held while paused */
+	assert_int_equal(tdev.n, 0);
+	assert_int_equal(vm_pause(r.vm, false), 0);
+	pthread_join(p.thread, NULL);
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.q.data, 0x0030);
+	kill(getpid(), SIGTERM);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+}
+
 /* No such domain: setup waits, then fails (64) before creating anything. */
 static void test_no_domain(void **state)
 {
@@ -763,6 +880,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_pv_refused, teardown_double),
 		cmocka_unit_test_teardown(test_dryrun_untouched, teardown_double),
 		cmocka_unit_test_teardown(test_no_privcmd, teardown_double),
+		cmocka_unit_test_teardown(test_dm_state_key, teardown_double),
+		cmocka_unit_test_teardown(test_dm_state_key_off, teardown_double),
+		cmocka_unit_test_teardown(test_pause_holds_requests, teardown_double),
 	};
 
 	/* vm_run's signals (SIGTERM...) are read from a signalfd: block them everywhere */
