@@ -44,7 +44,8 @@ static void qmp_log(struct qmp_session *s, unsigned level, const char *line)
 
 static void qmp_queue(struct qmp_session *s, struct json_object *msg)
 {
-	const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
+	const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t n = text ? strlen(text) : 0;
 
 	if (!text || s->out_len + n + 2 > QMP_MAX_OUTPUT) {
