@@ -71,8 +71,49 @@ run_guest() {
 	say "$g" end "vdm-exit $rc secs $(awk -v a=$t0 -v b=$t2 'BEGIN { printf "%.2f", b - a }') attach $(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.2f", b - a }') domain-state ${state:-gone}"
 }
 
+# An HVM guest with vdm as its device model: libxl starts vdm itself.
+run_hvm() {
+	g=$1
+	t0=$(up)
+	xl create /e2e/$g.cfg >/tmp/$g.xl 2>&1
+	xrc=$?
+	sed "s/^/E2E $g log xl: /" /tmp/$g.xl
+	domid=$(xl domid "$g" 2>/dev/null)
+	key=none tty=none pid="" state=none
+	if [ -n "$domid" ]; then
+		key=$(xenstore-read /local/domain/0/device-model/$domid/state 2>/dev/null || echo none)
+		tty=$(xenstore-read /local/domain/$domid/serial/0/tty 2>/dev/null || echo none)
+		# what the guest prints on COM1, through the pty libxl recorded (xl console -t serial)
+		[ -c "$tty" ] && { cat "$tty" >/tmp/$g.serial 2>/dev/null & }
+		pid=$(xenstore-read /local/domain/$domid/image/device-model-pid 2>/dev/null)
+		sleep 1
+		state=$(xl list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')
+		xl destroy "$g" >/tmp/$g.destroy 2>&1 || sed "s/^/E2E $g log xl destroy: /" /tmp/$g.destroy
+	fi
+	# vdm is reparented to this init: gone means no process, or a zombie
+	i=0 left=gone
+	while [ -n "$pid" ] && [ $i -lt 100 ]; do
+		st=$(awk '{ print $3 }' /proc/$pid/stat 2>/dev/null)
+		[ -z "$st" ] || [ "$st" = Z ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	st=$(awk '{ print $3 }' /proc/$pid/stat 2>/dev/null)
+	[ -n "$pid" ] && [ -n "$st" ] && [ "$st" != Z ] && left=running
+	qmp=gone
+	[ -n "$domid" ] && [ -e /run/xen/qmp-libxl-$domid ] && qmp=left
+	dmkey=gone
+	[ -n "$domid" ] && xenstore-exists /local/domain/0/device-model/$domid 2>/dev/null && dmkey=left
+	sed "s/^/E2E $g log /" /var/log/xen/qemu-dm-$g.log 2>/dev/null
+	tr -d '\r' </tmp/$g.serial 2>/dev/null | sed "s/^/E2E $g serial /"
+	say "$g" hvm-end "xl-create $xrc domid ${domid:-none} state-key $key tty $tty domain-state ${state:-none} vdm-after-destroy $left qmp-socket $qmp dm-key $dmkey secs $(awk -v a=$t0 -v b=$(up) 'BEGIN { printf "%.2f", b - a }')"
+}
+
 for g in $(cat /e2e/guests); do
 	run_guest "$g"
+done
+for g in $(cat /e2e/hvm-guests 2>/dev/null); do
+	run_hvm "$g"
 done
 say dom0-poweroff "uptime $(up)"
 sync

@@ -26,7 +26,7 @@ OUT=$WORK/$(basename "$O")
 KVER=6.1.0-56-amd64
 PKGS="xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common libxenmisc4.17 libxenstore4
 libxentoolcore1 libxenevtchn1 libxengnttab1 libxenforeignmemory1 libxendevicemodel1 libxencall1
-libxentoollog1 libxenhypfs1 libyajl2 linux-image-$KVER busybox-static"
+libxentoollog1 libxenhypfs1 libyajl2 linux-image-$KVER busybox-static seabios xenstore-utils"
 T_START=$(date +%s.%N)
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -82,6 +82,20 @@ XB=$ROOT/usr/lib/xen-4.17/bin
 for t in xl xenstored xenconsoled xen-init-dom0; do cp "$XB/$t" "$IR/usr/lib/xen-4.17/bin/"; done
 cp "$BIN/vdm" "$IR/bin/vdm"
 cp "$PLUGIN_DIR"/vdev-*.so "$IR/lib/vdm/"
+# HVM (hvm.list): hvmloader and SeaBIOS where libxl looks, xenstore-read for
+# the checks, and the wrapper device_model_override names
+mkdir -p "$IR/usr/lib/xen-4.17/boot" "$IR/usr/share/seabios"
+cp "$ROOT/usr/lib/xen-4.17/boot/hvmloader" "$IR/usr/lib/xen-4.17/boot/"
+cp "$ROOT/usr/share/seabios/bios-256k.bin" "$IR/usr/share/seabios/"
+cp "$ROOT/usr/bin/xenstore" "$IR/bin/xenstore"
+for t in read ls exists; do ln -s xenstore "$IR/bin/xenstore-$t"; done
+sed 's|@VDM@|/bin/vdm|' devmodel/xl/xl-dm.in >"$IR/lib/vdm/xl-dm"
+# the HVM platform fragment where vdm looks for it (<dir of vdm>/../share/vdm)
+if [ -f "$O/share/vdm/hvm-platform.vmconf" ]; then
+	mkdir -p "$IR/share/vdm"
+	cp "$O/share/vdm/hvm-platform.vmconf" "$IR/share/vdm/"
+fi
+chmod 755 "$IR/lib/vdm/xl-dm"
 MD=$ROOT/lib/modules/$KVER/kernel/drivers/xen
 for m in xen-privcmd.ko xenfs/xenfs.ko xen-evtchn.ko xen-gntdev.ko xen-gntalloc.ko; do
 	cp "$MD/$m" "$IR/lib/modules/" || skip "kernel module $m missing from linux-image-$KVER"
@@ -113,6 +127,29 @@ on_poweroff = "preserve"
 on_crash = "preserve"
 EOC
 	echo "$name" >>"$IR/e2e/guests"
+done
+grep -v '^#' "$HERE/hvm.list" | while read -r name disk; do
+	[ -n "$name" ] || continue
+	cat >"$IR/e2e/$name.cfg" <<EOC
+type = "hvm"
+name = "$name"
+memory = 32
+vcpus = 1
+device_model_version = "qemu-xen"
+device_model_override = "/lib/vdm/xl-dm"
+device_model_args = [ "-vdm-plugin-path", "/lib/vdm" ]
+vnc = 0
+vga = "none"
+serial = "pty"
+boot = "c"
+on_poweroff = "preserve"
+on_crash = "preserve"
+EOC
+	if [ "$disk" != "-" ]; then
+		cp "$O/guests/$disk" "$IR/guests/"
+		echo "disk = [ \"format=raw, vdev=hda, access=rw, target=/guests/$disk\" ]" >>"$IR/e2e/$name.cfg"
+	fi
+	echo "$name" >>"$IR/e2e/hvm-guests"
 done
 cp "$HERE/init.sh" "$IR/init"
 chmod 755 "$IR/init"
@@ -178,6 +215,39 @@ EOW
 	else
 		say "FAIL  xen-e2e/$name:${why#;}"
 		grep " E2E $name " "$LOG" | tail -n 30 | sed 's/^/    | /'
+		echo fail >"$OUT/failed"
+	fi
+done
+# HVM guests (hvm.list): "E2E <guest> hvm-end key value ..." from dom0
+grep -v '^#' "$HERE/hvm.list" | while read -r name disk; do
+	[ -n "$name" ] || continue
+	end=$(field "$name" hvm-end)
+	dmlog=$(field "$name" log)
+	why=""
+	val() { echo "$end" | sed -n "s/.*\(^\| \)$1 \([^ ]*\).*/\2/p"; }
+	if [ -z "$end" ]; then
+		why="never ran to the end (timeout?)"
+	else
+		[ "$(val xl-create)" = 0 ] || why="$why; xl create exited $(val xl-create)"
+		[ "$(val state-key)" = running ] || why="$why; device-model state key: $(val state-key)"
+		case "$(val tty)" in /dev/pts/*) ;; *) why="$why; no serial pty from query-chardev ($(val tty))" ;; esac
+		[ "$(val vdm-after-destroy)" = gone ] || why="$why; vdm still there after xl destroy"
+		[ "$(val qmp-socket)" = gone ] || why="$why; QMP socket left behind"
+		[ "$(val dm-key)" = gone ] || why="$why; xenstore device-model key left behind"
+		bad=$(echo "$dmlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
+		[ -z "$bad" ] || why="$why; vdm log: $bad"
+		wants=$(sed -n "s/^# dm-log $name: //p" "$HERE/hvm.list")
+		while IFS= read -r want; do
+			[ -z "$want" ] || echo "$dmlog" | grep -qF "$want" || why="$why; vdm log lacks \"$want\""
+		done <<EOW
+$wants
+EOW
+	fi
+	if [ -z "$why" ]; then
+		say "PASS  xen-e2e/$name ($(val secs) s: xl create with vdm as the HVM device model, state key, QMP query-chardev + cont, xl destroy leaves nothing)"
+	else
+		say "FAIL  xen-e2e/$name:${why#;}"
+		grep " E2E $name " "$LOG" | tail -n 40 | sed 's/^/    | /'
 		echo fail >"$OUT/failed"
 	fi
 done
