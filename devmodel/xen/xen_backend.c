@@ -43,6 +43,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -521,6 +522,22 @@ static int xen_drop_privileges(struct xen_backend *xb)
 	if (geteuid() != 0) {
 		xlog(xb, LOG_LVL_INFO, "not root: no privileges to drop");
 		return 0;
+	}
+	{
+		/* libxl's -runas is a name, or "UID:GID" for its per-domain range users */
+		unsigned long uid, gid;
+		char tail;
+
+		if (sscanf(user, "%lu:%lu%c", &uid, &gid, &tail) == 2) {
+			if (setgroups(0, NULL) < 0 || setgid((gid_t)gid) < 0 ||
+			    setuid((uid_t)uid) < 0) {
+				xlog(xb, LOG_LVL_FATAL, "--restrict: cannot become %s: %s", user,
+				     strerror(errno));
+				return -EPERM;
+			}
+			xlog(xb, LOG_LVL_INFO, "running as uid %lu gid %lu", uid, gid);
+			return 0;
+		}
 	}
 	pw = getpwnam(user);
 	if (!pw) {
