@@ -51,6 +51,9 @@ struct qmp_ops {
 	int (*chardevs)(void *ctx, struct qmp_chardev *out, unsigned max);
 	/* Write every device's state to fd (the server closes it afterwards). */
 	int (*save)(void *ctx, int fd, bool live, char *err, size_t errlen);
+	/* How many vCPUs are online (query-cpus-fast: libxl reads the
+	 * domain's configuration back before a save). May be NULL: 1. */
+	unsigned (*vcpus)(void *ctx);
 	/* A line for the VM's log (level: LOG_LVL_*). May be NULL. */
 	void (*log)(void *ctx, unsigned level, const char *line);
 	/* "vdm VERSION", for the greeting's "package" */

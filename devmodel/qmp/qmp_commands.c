@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf/conf.h"
 #include "devmodel/qmp/qmp_internal.h"
 
 void qmp_call_error(struct qmp_call *call, const char *cls, const char *fmt, ...)
@@ -107,6 +108,46 @@ static void qmp_cmd_query_chardev(struct qmp_call *call)
 	call->ret = list;
 }
 
+/*
+ * query-cpus-fast (QEMU >= 2.12) and the older query-cpus: libxl's
+ * libxl_retrieve_domain_configuration (xl save, xl list -l) reads which
+ * vCPUs are online from "cpu-index" (or "CPU").
+ */
+static void qmp_cmd_query_cpus_common(struct qmp_call *call, bool fast)
+{
+	unsigned n = call->ops->vcpus ? call->ops->vcpus(call->ctx) : 1;
+	struct json_object *list = json_object_new_array();
+
+	for (unsigned i = 0; i < n && i < 4096; i++) {
+		struct json_object *e = json_object_new_object();
+		char path[64];
+
+		snprintf(path, sizeof(path), "/machine/unattached/device[%u]", i);
+		json_object_object_add(e, fast ? "cpu-index" : "CPU", json_object_new_int((int)i));
+		json_object_object_add(e, fast ? "qom-path" : "qom_path",
+				       json_object_new_string(path));
+		json_object_object_add(e, fast ? "thread-id" : "thread_id", json_object_new_int(0));
+		if (fast) {
+			json_object_object_add(e, "target", json_object_new_string("x86_64"));
+		} else {
+			json_object_object_add(e, "current", json_object_new_boolean(i == 0));
+			json_object_object_add(e, "halted", json_object_new_boolean(0));
+		}
+		json_object_array_add(list, e);
+	}
+	call->ret = list;
+}
+
+static void qmp_cmd_query_cpus_fast(struct qmp_call *call)
+{
+	qmp_cmd_query_cpus_common(call, true);
+}
+
+static void qmp_cmd_query_cpus(struct qmp_call *call)
+{
+	qmp_cmd_query_cpus_common(call, false);
+}
+
 /* An argument of the expected type, or NULL (and the error set when required). */
 static struct json_object *qmp_arg(struct qmp_call *call, const char *key, json_type type,
 				   bool required)
@@ -199,14 +240,40 @@ static void qmp_cmd_save_devices(struct qmp_call *call)
 	call->ret = json_object_new_object();
 }
 
+/*
+ * xen-set-global-dirty-log: libxc's save turns it on for every HVM save,
+ * live or not. A non-live save (xl save) suspends the guest and stops vdm
+ * (QMP stop) before it copies the guest's pages, so nothing vdm wrote can
+ * be missed; a live migration would also need vdm's own writes to guest
+ * RAM reported (xendevicemodel_modified_memory), which it does not do yet:
+ * the log line says so.
+ */
+static void qmp_cmd_dirty_log(struct qmp_call *call)
+{
+	struct json_object *ev = qmp_arg(call, "enable", json_type_boolean, true);
+
+	if (call->err_class)
+		return;
+	if (call->ops->log)
+		call->ops->log(call->ctx, CONF_LOG_INFO,
+			       json_object_get_boolean(ev)
+				   ? "qmp: xen-set-global-dirty-log on: fine for xl save; a live "
+				     "migration would miss vdm's own writes to guest RAM"
+				   : "qmp: xen-set-global-dirty-log off");
+	call->ret = json_object_new_object();
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct qmp_call *call);
 } qmp_commands[] = {
+    {"xen-set-global-dirty-log", qmp_cmd_dirty_log},
     {"query-version", qmp_cmd_query_version},
     {"query-status", qmp_cmd_query_status},
     {"query-chardev", qmp_cmd_query_chardev},
     {"query-vnc", qmp_cmd_query_vnc},
+    {"query-cpus-fast", qmp_cmd_query_cpus_fast},
+    {"query-cpus", qmp_cmd_query_cpus},
     {"cont", qmp_cmd_cont},
     {"stop", qmp_cmd_stop},
     {"add-fd", qmp_cmd_add_fd},

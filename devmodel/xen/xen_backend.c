@@ -581,8 +581,13 @@ static bool xen_domain_ended(struct xen_backend *xb)
 
 		if (n < 0)
 			return errno == ESRCH;
-		return n == 0 || info.domain != xb->domid ||
-		       (info.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown));
+		if (n == 0 || info.domain != xb->domid || (info.flags & XEN_DOMINF_dying))
+			return true;
+		/* a suspend (xl save) is not the end: libxl saves vdm's state next,
+		 * then destroys the domain, or resumes it if the save fails */
+		return (info.flags & XEN_DOMINF_shutdown) &&
+		       ((info.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask) !=
+			   SHUTDOWN_suspend;
 	}
 	return xendevicemodel_nr_vcpus(xb->dmod, xb->domid, &vcpus) < 0 && errno == ESRCH;
 }

@@ -627,7 +627,6 @@ static const struct {
     {"-chroot", "vdm does not chroot itself (dm_restrict: it restricts its Xen handles and "
 		"drops to -runas); run it from a confined unit instead"},
     {"-boot", "the boot order is the firmware's: SeaBIOS boots vdm's first virtio-blk disk"},
-    {"-smp", "the vCPUs are Xen's; vdm serves every vCPU the domain has"},
     {"-display", NULL}, /* only "none": checked below */
 };
 
@@ -664,6 +663,16 @@ static void xl_one(struct xl_state *st, const char *a, const char *v)
 		else
 			out->domid = (int)n;
 		st->have_domid = true;
+	} else if (!strcmp(a, "-smp")) {
+		/* the vCPUs are Xen's and vdm serves every one; the online count is
+		 * what query-cpus-fast reports back to libxl */
+		char *end;
+		unsigned long n = strtoul(v, &end, 10);
+
+		if (n == 0 || n > 4096 || (*end && *end != ','))
+			xl_refuse(st, a, v, "expected N[,maxcpus=M]");
+		else
+			out->vcpus = (unsigned)n;
 	} else if (!strcmp(a, "-name")) {
 		out->name = v;
 	} else if (!strcmp(a, "-chardev")) {
@@ -789,6 +798,7 @@ int xl_args_parse(int argc, char *const *argv, struct xl_args *out, FILE *log)
 
 	memset(out, 0, sizeof(*out));
 	out->domid = -1;
+	out->vcpus = 1;
 	out->qmp_fd = -1;
 	out->incoming_fd = -1;
 	if (!st)

@@ -44,6 +44,7 @@ struct xl_args {
 	bool restrict_xen;	    /* -xen-domid-restrict */
 	const char *runas;	    /* -runas USER */
 	unsigned serial_count;	    /* ser8250 instances serial0.. */
+	unsigned vcpus;		    /* online vCPUs: -smp N[,maxcpus=M], else 1 */
 	unsigned long long ram_mib; /* -m */
 	bool print_only;	    /* -vdm-print: print the translation, exit */
 	bool check_only;	    /* -vdm-check: vdm --check of the result */

@@ -256,6 +256,13 @@ static int xl_save(void *ctx, int fd, bool live, char *err, size_t errlen)
 	return rc;
 }
 
+static unsigned xl_vcpus(void *ctx)
+{
+	struct xl_mode *xl = ctx;
+
+	return xl->args.vcpus;
+}
+
 static void xl_log(void *ctx, unsigned level, const char *line)
 {
 	struct xl_mode *xl = ctx;
@@ -269,6 +276,7 @@ static const struct qmp_ops xl_qmp_ops = {
     .stop = xl_stop,
     .chardevs = xl_chardevs,
     .save = xl_save,
+    .vcpus = xl_vcpus,
     .log = xl_log,
     .package = "vdm " VDM_VERSION,
 };

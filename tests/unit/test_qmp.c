@@ -71,7 +71,13 @@ static int fake_save(void *ctx, int fd, bool live, char *err, size_t errlen)
 	return write(fd, "DEVSTATE", 8) == 8 ? 0 : -EIO;
 }
 
+static unsigned fake_vcpus(void *ctx)
+{
+	return 3;
+}
+
 static const struct qmp_ops fake_ops = {
+    .vcpus = fake_vcpus,
     .status = fake_status,
     .cont = fake_cont,
     .stop = fake_stop,
@@ -369,6 +375,14 @@ static void test_status_cont_stop(void **state)
 	assert_non_null(strstr(get_str(m, "error.desc"), "the backend is gone"));
 	assert_int_equal(get_int(m, "id"), 6);
 	json_object_put(m);
+	/* xl save reads the online vCPUs back first */
+	m = call(f, fd, "{\"execute\":\"query-cpus-fast\",\"id\":8}\r\n");
+	assert_int_equal(json_object_array_length(get(m, "return")), 3);
+	assert_int_equal(get_int(json_object_array_get_idx(get(m, "return"), 2), "cpu-index"), 2);
+	json_object_put(m);
+	m = call(f, fd, "{\"execute\":\"query-cpus\",\"id\":9}\r\n");
+	assert_int_equal(get_int(json_object_array_get_idx(get(m, "return"), 1), "CPU"), 1);
+	json_object_put(m);
 	m = call(f, fd, "{\"execute\":\"query-version\",\"id\":7}\r\n");
 	assert_int_equal(get_int(m, "return.qemu.major"), QMP_QEMU_MAJOR);
 	json_object_put(m);
@@ -387,6 +401,13 @@ static void test_add_fd_and_save(void **state)
 	save_fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(save_fd >= 0);
 	fd = client_open(f);
+	/* libxc turns dirty logging on for every HVM save */
+	m = call(
+	    f, fd,
+	    "{\"execute\":\"xen-set-global-dirty-log\",\"id\":1,\"arguments\":{\"enable\":true}}"
+	    "\r\n");
+	assert_non_null(get(m, "return"));
+	json_object_put(m);
 	m = call(f, fd, "{\"execute\":\"stop\",\"id\":2}\r\n");
 	json_object_put(m);
 	/* add-fd without a descriptor is refused */

@@ -79,7 +79,7 @@ cp "$BUSYBOX" "$IR/bin/busybox"
 echo "root:x:0:0:root:/:/bin/sh" >"$IR/etc/passwd"
 echo "root:x:0:" >"$IR/etc/group"
 XB=$ROOT/usr/lib/xen-4.17/bin
-for t in xl xenstored xenconsoled xen-init-dom0; do cp "$XB/$t" "$IR/usr/lib/xen-4.17/bin/"; done
+for t in xl xenstored xenconsoled xen-init-dom0 libxl-save-helper; do cp "$XB/$t" "$IR/usr/lib/xen-4.17/bin/"; done
 cp "$BIN/vdm" "$IR/bin/vdm"
 cp "$PLUGIN_DIR"/vdev-*.so "$IR/lib/vdm/"
 # HVM (hvm.list): hvmloader and SeaBIOS where libxl looks, xenstore-read for
@@ -128,7 +128,7 @@ on_crash = "preserve"
 EOC
 	echo "$name" >>"$IR/e2e/guests"
 done
-grep -v '^#' "$HERE/hvm.list" | while read -r name disk; do
+grep -v '^#' "$HERE/hvm.list" | while read -r name disk what; do
 	[ -n "$name" ] || continue
 	cat >"$IR/e2e/$name.cfg" <<EOC
 type = "hvm"
@@ -149,7 +149,7 @@ EOC
 		cp "$O/guests/$disk" "$IR/guests/"
 		echo "disk = [ \"format=raw, vdev=hda, access=rw, target=/guests/$disk\" ]" >>"$IR/e2e/$name.cfg"
 	fi
-	echo "$name" >>"$IR/e2e/hvm-guests"
+	echo "$name $what" >>"$IR/e2e/hvm-guests"
 done
 cp "$HERE/init.sh" "$IR/init"
 chmod 755 "$IR/init"
@@ -219,10 +219,11 @@ EOW
 	fi
 done
 # HVM guests (hvm.list): "E2E <guest> hvm-end key value ..." from dom0
-grep -v '^#' "$HERE/hvm.list" | while read -r name disk; do
+grep -v '^#' "$HERE/hvm.list" | while read -r name disk what; do
 	[ -n "$name" ] || continue
 	end=$(field "$name" hvm-end)
 	dmlog=$(field "$name" log)
+	saverlog=$(field "$name" saver-log)
 	why=""
 	val() { echo "$end" | sed -n "s/.*\(^\| \)$1 \([^ ]*\).*/\2/p"; }
 	if [ -z "$end" ]; then
@@ -234,6 +235,19 @@ grep -v '^#' "$HERE/hvm.list" | while read -r name disk; do
 		[ "$(val vdm-after-destroy)" = gone ] || why="$why; vdm still there after xl destroy"
 		[ "$(val qmp-socket)" = gone ] || why="$why; QMP socket left behind"
 		[ "$(val dm-key)" = gone ] || why="$why; xenstore device-model key left behind"
+		if [ "$what" = save ]; then
+			[ "$(val saved)" = 0 ] || why="$why; xl save exited $(val saved)"
+			[ "$(val saver-after-save)" = gone ] || why="$why; the saving vdm still runs"
+			[ "$(val saver-qmp)" = gone ] || why="$why; the saving vdm left its QMP socket"
+			[ "$(val restored)" = 0 ] || why="$why; xl restore exited $(val restored)"
+			[ "$(val restored-key)" = running ] || why="$why; restored device model not running"
+			echo "$saverlog" | grep -qF "qmp: xen-save-devices-state: every device's state written" ||
+				why="$why; the saving vdm did not write the devices' state"
+			echo "$dmlog" | grep -qF -- "-incoming: every device's state restored" ||
+				why="$why; the restored vdm did not restore the devices' state"
+			bad=$(echo "$saverlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
+			[ -z "$bad" ] || why="$why; saving vdm log: $bad"
+		fi
 		bad=$(echo "$dmlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
 		[ -z "$bad" ] || why="$why; vdm log: $bad"
 		wants=$(sed -n "s/^# dm-log $name: //p" "$HERE/hvm.list")
@@ -244,7 +258,7 @@ $wants
 EOW
 	fi
 	if [ -z "$why" ]; then
-		say "PASS  xen-e2e/$name ($(val secs) s: xl create with vdm as the HVM device model, state key, QMP query-chardev + cont, xl destroy leaves nothing)"
+		say "PASS  xen-e2e/$name ($(val secs) s: xl create with vdm as the HVM device model, state key, QMP query-chardev + cont,${what:+ xl $what + restore,} xl destroy leaves nothing)"
 	else
 		say "FAIL  xen-e2e/$name:${why#;}"
 		grep " E2E $name " "$LOG" | tail -n 40 | sed 's/^/    | /'

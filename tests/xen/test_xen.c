@@ -670,6 +670,22 @@ static void test_domain_shutdown(void **state)
 	assert_int_equal(xd_count("destroy_ioreq_server"), 1);
 }
 
+/* A suspend (xl save) is not the domain's end: vdm stays to save the devices. */
+static void test_domain_suspend_keeps_running(void **state)
+{
+	struct run r;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_start(&r, 1);
+	xd_domain_suspend();
+	usleep(300 * 1000); /* the watch fired and the poll ran several times */
+	assert_false(vm_stopping(r.vm));
+	xd_domain_destroy();
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+}
+
 /* --restrict: xenstore and xenctrl closed, then restrict_all after binding; still serving. */
 static void test_restrict(void **state)
 {
@@ -1115,6 +1131,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_arm, teardown_double),
 		cmocka_unit_test_teardown(test_domain_destroyed, teardown_double),
 		cmocka_unit_test_teardown(test_domain_shutdown, teardown_double),
+		cmocka_unit_test_teardown(test_domain_suspend_keeps_running, teardown_double),
 		cmocka_unit_test_teardown(test_restrict, teardown_double),
 		cmocka_unit_test_teardown(test_no_domain, teardown_double),
 		cmocka_unit_test_teardown(test_pv_refused, teardown_double),

@@ -56,6 +56,7 @@ static struct {
 	pthread_mutex_t lock;
 	struct xd_config cfg;
 	bool gone, shut;
+	unsigned shut_reason; /* SHUTDOWN_* while shut */
 	struct xd_call calls[XD_MAX_CALLS];
 	unsigned ncalls;
 	int restricted; /* domid or -1 */
@@ -169,6 +170,7 @@ void xd_reset(const struct xd_config *cfg)
 	xd.cfg = *cfg;
 	xd.gone = cfg->absent;
 	xd.shut = false;
+	xd.shut_reason = SHUTDOWN_poweroff;
 	xd.ncalls = 0;
 	memset(xd_store, 0, sizeof(xd_store));
 	xd.restricted = -1;
@@ -378,6 +380,15 @@ void xd_domain_shutdown(void)
 {
 	pthread_mutex_lock(&xd.lock);
 	xd.shut = true;
+	xd_fire_release();
+	pthread_mutex_unlock(&xd.lock);
+}
+
+void xd_domain_suspend(void)
+{
+	pthread_mutex_lock(&xd.lock);
+	xd.shut = true;
+	xd.shut_reason = SHUTDOWN_suspend;
 	xd_fire_release();
 	pthread_mutex_unlock(&xd.lock);
 }
@@ -1043,7 +1054,8 @@ int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain, unsigned int
 		memset(info, 0, sizeof(*info));
 		info->domain = xd.cfg.domid;
 		info->flags = (xd.cfg.guest == XD_PV ? 0 : XEN_DOMINF_hvm_guest) |
-			      (xd.shut ? XEN_DOMINF_shutdown : 0);
+			      (xd.shut ? XEN_DOMINF_shutdown : 0) |
+			      (xd.shut ? (uint32_t)xd.shut_reason << XEN_DOMINF_shutdownshift : 0);
 		info->max_vcpu_id = xd.cfg.vcpus - 1;
 		info->arch_config.emulation_flags =
 			xd.cfg.guest == XD_HVM ? (XEN_X86_EMU_ALL & ~XEN_X86_EMU_VPCI)
