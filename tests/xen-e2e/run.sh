@@ -76,8 +76,8 @@ mkdir -p "$IR/bin" "$IR/lib64" "$IR/lib/modules" "$IR/lib/vdm" \
 ln -s ../run "$IR/var/run"
 cp "$BUSYBOX" "$IR/bin/busybox"
 : >"$IR/etc/xen/xl.conf"
-echo "root:x:0:0:root:/:/bin/sh" >"$IR/etc/passwd"
-echo "root:x:0:" >"$IR/etc/group"
+printf 'root:x:0:0:root:/:/bin/sh\nxen-qemuuser-shared:x:990:990::/:/bin/false\n' >"$IR/etc/passwd"
+printf 'root:x:0:\nxen-qemuuser-shared:x:990:\n' >"$IR/etc/group"
 XB=$ROOT/usr/lib/xen-4.17/bin
 for t in xl xenstored xenconsoled xen-init-dom0 libxl-save-helper; do cp "$XB/$t" "$IR/usr/lib/xen-4.17/bin/"; done
 cp "$BIN/vdm" "$IR/bin/vdm"
@@ -145,6 +145,8 @@ boot = "c"
 on_poweroff = "preserve"
 on_crash = "preserve"
 EOC
+	# dm_restrict: libxl passes the QMP socket and -S, waits for query-status
+	[ "$what" = restrict ] && echo 'dm_restrict = 1' >>"$IR/e2e/$name.cfg"
 	if [ "$disk" != "-" ]; then
 		cp "$O/guests/$disk" "$IR/guests/"
 		echo "disk = [ \"format=raw, vdev=hda, access=rw, target=/guests/$disk\" ]" >>"$IR/e2e/$name.cfg"
@@ -230,7 +232,12 @@ grep -v '^#' "$HERE/hvm.list" | while read -r name disk what; do
 		why="never ran to the end (timeout?)"
 	else
 		[ "$(val xl-create)" = 0 ] || why="$why; xl create exited $(val xl-create)"
-		[ "$(val state-key)" = running ] || why="$why; device-model state key: $(val state-key)"
+		if [ "$what" = restrict ]; then
+			# -S: readiness is query-status "prelaunch", and no key is written
+			[ "$(val state-key)" = none ] || why="$why; a state key with dm_restrict: $(val state-key)"
+		else
+			[ "$(val state-key)" = running ] || why="$why; device-model state key: $(val state-key)"
+		fi
 		case "$(val tty)" in /dev/pts/*) ;; *) why="$why; no serial pty from query-chardev ($(val tty))" ;; esac
 		[ "$(val vdm-after-destroy)" = gone ] || why="$why; vdm still there after xl destroy"
 		[ "$(val qmp-socket)" = gone ] || why="$why; QMP socket left behind"
@@ -250,7 +257,7 @@ grep -v '^#' "$HERE/hvm.list" | while read -r name disk what; do
 		fi
 		bad=$(echo "$dmlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
 		[ -z "$bad" ] || why="$why; vdm log: $bad"
-		wants=$(sed -n "s/^# dm-log $name: //p" "$HERE/hvm.list")
+		wants=$(sed -n "s/^# dm-log \($name\|all\): //p" "$HERE/hvm.list")
 		while IFS= read -r want; do
 			[ -z "$want" ] || echo "$dmlog" | grep -qF "$want" || why="$why; vdm log lacks \"$want\""
 		done <<EOW
@@ -258,7 +265,12 @@ $wants
 EOW
 	fi
 	if [ -z "$why" ]; then
-		say "PASS  xen-e2e/$name ($(val secs) s: xl create with vdm as the HVM device model, state key, QMP query-chardev + cont,${what:+ xl $what + restore,} xl destroy leaves nothing)"
+		case "$what" in
+		save) how="state key, QMP query-chardev + cont, xl save + xl restore" ;;
+		restrict) how="dm_restrict: passed QMP socket, -S, query-status, restricted and unprivileged, cont" ;;
+		*) how="state key, QMP query-chardev + cont" ;;
+		esac
+		say "PASS  xen-e2e/$name ($(val secs) s: xl create with vdm as the HVM device model, $how, xl destroy leaves nothing)"
 	else
 		say "FAIL  xen-e2e/$name:${why#;}"
 		grep " E2E $name " "$LOG" | tail -n 40 | sed 's/^/    | /'
