@@ -79,8 +79,8 @@ static void xl_say(struct xl_state *st, bool error, const char *opt, const char 
 {
 	va_list ap;
 
-	fprintf(st->log, "vdm: xl-dm: %s%s%s%s: %s", error ? "error: " : "note: ", opt,
-		arg ? " " : "", arg ? arg : "", "");
+	fprintf(st->log, "vdm: xl-dm: %s%s%s%s: ", error ? "error: " : "note: ", opt,
+		arg ? " " : "", arg ? arg : "");
 	va_start(ap, fmt);
 	vfprintf(st->log, fmt, ap);
 	va_end(ap);
@@ -162,6 +162,7 @@ static const char *xl_opts_get(const struct xl_opts *o, const char *key)
 	return NULL;
 }
 
+/* A QEMU boolean option that is given and on ("readonly", "readonly=on"). */
 static bool xl_is_on(const char *v)
 {
 	return v && (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") || !*v);
@@ -255,7 +256,7 @@ static void xl_drive(struct xl_state *st, const char *arg)
 	d->ifc = xl_dup(st, (v = xl_opts_get(&o, "if")) ? v : "ide");
 	d->media = xl_dup(st, (v = xl_opts_get(&o, "media")) ? v : "disk");
 	d->format = xl_dup(st, xl_opts_get(&o, "format"));
-	d->readonly = xl_is_on(xl_opts_get(&o, "readonly")) && xl_opts_get(&o, "readonly");
+	d->readonly = xl_is_on(xl_opts_get(&o, "readonly"));
 	d->cdrom = d->media && !strcmp(d->media, "cdrom");
 	if ((v = xl_opts_get(&o, "index")))
 		d->index = atoi(v);
@@ -272,13 +273,15 @@ static void xl_drive(struct xl_state *st, const char *arg)
 	free(o.buf);
 }
 
-/* A -device naming a drive: the drive is a disk or a cdrom. */
-static bool xl_device_drive(struct xl_state *st, const char *arg, const struct xl_opts *o)
+/* A -device naming its drive (drive=ID): the drive is a disk or a cdrom. */
+static void xl_device_drive(struct xl_state *st, const char *arg, const struct xl_opts *o)
 {
 	const char *drive = xl_opts_get(o, "drive");
 
-	if (!drive)
-		return false;
+	if (!drive) {
+		xl_refuse(st, "-device", arg, "expected drive=ID");
+		return;
+	}
 	for (unsigned i = 0; i < st->drive_count; i++) {
 		struct xl_drive *d = &st->drives[i];
 
@@ -288,11 +291,10 @@ static bool xl_device_drive(struct xl_state *st, const char *arg, const struct x
 				d->cdrom = true;
 				d->readonly = true;
 			}
-			return true;
+			return;
 		}
 	}
 	xl_refuse(st, "-device", arg, "no -drive with id=%s before it", drive);
-	return true;
 }
 
 static bool xl_is_nic_model(const char *m)
@@ -407,7 +409,7 @@ static void xl_machine(struct xl_state *st, const char *arg)
 	} else if (!strcmp(v, "pc") && (!(v = xl_opts_get(&o, "accel")) || strcmp(v, "xen"))) {
 		xl_refuse(st, "-machine", arg, "expected accel=xen");
 	}
-	if (xl_is_on(xl_opts_get(&o, "igd-passthru")) && xl_opts_get(&o, "igd-passthru"))
+	if (xl_is_on(xl_opts_get(&o, "igd-passthru")))
 		xl_refuse(st, "-machine", arg, "vdm does not pass graphics through (gfx_passthru)");
 	if ((v = xl_opts_get(&o, "max-ram-below-4g"))) {
 		uint64_t n;
@@ -626,7 +628,8 @@ static const struct {
     {"-k", "no display, so no keymap"},
     {"-chroot", "vdm does not chroot itself (dm_restrict: it restricts its Xen handles and "
 		"drops to -runas); run it from a confined unit instead"},
-    {"-boot", "the boot order is the firmware's: SeaBIOS boots vdm's first virtio-blk disk"},
+    {"-boot", "SeaBIOS reads the boot order from CMOS, which the HVM platform fragment "
+	      "sets (mc146818 boot-order)"},
     {"-display", NULL}, /* only "none": checked below */
 };
 
