@@ -84,12 +84,26 @@ mkdir -p "$IR/bin" "$IR/lib64" "$IR/lib/modules" "$IR/lib/vdm" \
 ln -s ../run "$IR/var/run"
 cp "$BUSYBOX" "$IR/bin/busybox"
 : >"$IR/etc/xen/xl.conf"
-echo "root:x:0:0:root:/:/bin/sh" >"$IR/etc/passwd"
-echo "root:x:0:" >"$IR/etc/group"
+printf 'root:x:0:0:root:/:/bin/sh\nxen-qemuuser-shared:x:990:990::/:/bin/false\n' >"$IR/etc/passwd"
+printf 'root:x:0:\nxen-qemuuser-shared:x:990:\n' >"$IR/etc/group"
 XB=$ROOT/usr/lib/xen-4.17/bin
-for t in xl xenstored xenconsoled xen-init-dom0; do cp "$XB/$t" "$IR/usr/lib/xen-4.17/bin/"; done
+for t in xl xenstored xenconsoled xen-init-dom0 libxl-save-helper; do cp "$XB/$t" "$IR/usr/lib/xen-4.17/bin/"; done
 cp "$BIN/vdm" "$IR/bin/vdm"
 cp "$PLUGIN_DIR"/vdev-*.so "$IR/lib/vdm/"
+# HVM (hvm.list): hvmloader and SeaBIOS where libxl looks, xenstore-read for
+# the checks, and the wrapper device_model_override names
+mkdir -p "$IR/usr/lib/xen-4.17/boot" "$IR/usr/share/seabios"
+cp "$ROOT/usr/lib/xen-4.17/boot/hvmloader" "$IR/usr/lib/xen-4.17/boot/"
+cp "$ROOT/usr/share/seabios/bios-256k.bin" "$IR/usr/share/seabios/"
+cp "$ROOT/usr/bin/xenstore" "$IR/bin/xenstore"
+for t in read ls exists; do ln -s xenstore "$IR/bin/xenstore-$t"; done
+sed 's|@VDM@|/bin/vdm|' devmodel/xl/xl-dm.in >"$IR/lib/vdm/xl-dm"
+# the HVM platform fragment where vdm looks for it (<dir of vdm>/../share/vdm)
+if [ -f "$O/share/vdm/hvm-platform.vmconf" ]; then
+	mkdir -p "$IR/share/vdm"
+	cp "$O/share/vdm/hvm-platform.vmconf" "$IR/share/vdm/"
+fi
+chmod 755 "$IR/lib/vdm/xl-dm"
 MD=$ROOT/lib/modules/$KVER/kernel/drivers/xen
 for m in xen-privcmd.ko xenfs/xenfs.ko xen-evtchn.ko xen-gntdev.ko xen-gntalloc.ko; do
 	cp "$MD/$m" "$IR/lib/modules/" || skip "kernel module $m missing from linux-image-$KVER"
@@ -128,13 +142,8 @@ hvm_ok=""
 # (vdm's xl mode, devmodel/xl/, takes libxl's argv after --xl-dm; --help does not list it)
 if grep -qa -- '--xl-dm' "$BIN/vdm"; then
 	hvm_ok=yes
-	mkdir -p "$IR/usr/lib/xen-4.17/boot" "$IR/usr/share/seabios" "$IR/share/vdm"
-	cp "$ROOT/usr/lib/xen-4.17/boot/hvmloader" "$IR/usr/lib/xen-4.17/boot/" || skip "no hvmloader in xen-utils-4.17"
-	cp "$ROOT/usr/share/seabios/bios-256k.bin" "$IR/usr/share/seabios/" || skip "no bios-256k.bin in seabios"
-	printf '#!/bin/sh\nexec /bin/vdm --xl-dm "$@"\n' >"$IR/lib/vdm/xl-dm"
-	chmod 755 "$IR/lib/vdm/xl-dm"
-	cp devmodel/xen/hvm-platform.vmconf "$IR/share/vdm/"
-	cp "$ROOT/usr/bin/xenstore-read" "$IR/bin/" || skip "no xenstore-read in xenstore-utils"
+	# (hvmloader, SeaBIOS, xenstore, the xl-dm wrapper and the platform
+	# fragment were copied in above)
 fi
 : >"$OUT/hvm-skipped"
 grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
@@ -183,6 +192,34 @@ on_reboot = "destroy"
 on_crash = "preserve"
 EOC
 	echo "$name" >>"$IR/e2e/hvm-guests"
+done
+# The device-model lifecycle guests (hvm-dm.list): libxl's view of vdm.
+grep -v '^#' "$HERE/hvm-dm.list" | while read -r name disk what; do
+	[ -n "$name" ] || continue
+	wanted "$name" || continue
+	[ -n "$hvm_ok" ] || continue
+	cat >"$IR/e2e/$name.cfg" <<EOC
+type = "hvm"
+name = "$name"
+memory = 32
+vcpus = 1
+device_model_version = "qemu-xen"
+device_model_override = "/lib/vdm/xl-dm"
+device_model_args = [ "-vdm-plugin-path", "/lib/vdm" ]
+vnc = 0
+vga = "none"
+serial = "pty"
+boot = "c"
+on_poweroff = "preserve"
+on_crash = "preserve"
+EOC
+	# dm_restrict: libxl passes the QMP socket and -S, waits for query-status
+	[ "$what" = restrict ] && echo 'dm_restrict = 1' >>"$IR/e2e/$name.cfg"
+	if [ "$disk" != "-" ]; then
+		cp "$O/guests/$disk" "$IR/guests/"
+		echo "disk = [ \"format=raw, vdev=hda, access=rw, target=/guests/$disk\" ]" >>"$IR/e2e/$name.cfg"
+	fi
+	echo "$name $what" >>"$IR/e2e/hvm-dm-guests"
 done
 cp "$HERE/init.sh" "$IR/init"
 chmod 755 "$IR/init"
@@ -296,6 +333,65 @@ EOW
 	else
 		say "FAIL  xen-e2e/$name:${why#;}"
 		grep " E2E $name " "$LOG" | tail -n 60 | sed 's/^/    | /'
+		echo fail >"$OUT/failed"
+	fi
+done
+# Device-model lifecycle guests (hvm-dm.list): "E2E <guest> hvm-end key value ..." from dom0
+grep -v '^#' "$HERE/hvm-dm.list" | while read -r name disk what; do
+	[ -n "$name" ] || continue
+	wanted "$name" || continue
+	[ -n "$hvm_ok" ] || { say "SKIP  xen-e2e/$name: vdm has no xl mode (--xl-dm)"; continue; }
+	end=$(field "$name" hvm-end)
+	dmlog=$(field "$name" log)
+	saverlog=$(field "$name" saver-log)
+	why=""
+	val() { echo "$end" | sed -n "s/.*\(^\| \)$1 \([^ ]*\).*/\2/p"; }
+	if [ -z "$end" ]; then
+		why="never ran to the end (timeout?)"
+	else
+		[ "$(val xl-create)" = 0 ] || why="$why; xl create exited $(val xl-create)"
+		if [ "$what" = restrict ]; then
+			# -S: readiness is query-status "prelaunch", and no key is written
+			[ "$(val state-key)" = none ] || why="$why; a state key with dm_restrict: $(val state-key)"
+		else
+			[ "$(val state-key)" = running ] || why="$why; device-model state key: $(val state-key)"
+		fi
+		case "$(val tty)" in /dev/pts/*) ;; *) why="$why; no serial pty from query-chardev ($(val tty))" ;; esac
+		[ "$(val vdm-after-destroy)" = gone ] || why="$why; vdm still there after xl destroy"
+		[ "$(val qmp-socket)" = gone ] || why="$why; QMP socket left behind"
+		[ "$(val dm-key)" = gone ] || why="$why; xenstore device-model key left behind"
+		if [ "$what" = save ]; then
+			[ "$(val saved)" = 0 ] || why="$why; xl save exited $(val saved)"
+			[ "$(val saver-after-save)" = gone ] || why="$why; the saving vdm still runs"
+			[ "$(val saver-qmp)" = gone ] || why="$why; the saving vdm left its QMP socket"
+			[ "$(val restored)" = 0 ] || why="$why; xl restore exited $(val restored)"
+			[ "$(val restored-key)" = running ] || why="$why; restored device model not running"
+			echo "$saverlog" | grep -qF "qmp: xen-save-devices-state: every device's state written" ||
+				why="$why; the saving vdm did not write the devices' state"
+			echo "$dmlog" | grep -qF -- "-incoming: every device's state restored" ||
+				why="$why; the restored vdm did not restore the devices' state"
+			bad=$(echo "$saverlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
+			[ -z "$bad" ] || why="$why; saving vdm log: $bad"
+		fi
+		bad=$(echo "$dmlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
+		[ -z "$bad" ] || why="$why; vdm log: $bad"
+		wants=$(sed -n "s/^# dm-log \($name\|all\): //p" "$HERE/hvm-dm.list")
+		while IFS= read -r want; do
+			[ -z "$want" ] || echo "$dmlog" | grep -qF "$want" || why="$why; vdm log lacks \"$want\""
+		done <<EOW
+$wants
+EOW
+	fi
+	if [ -z "$why" ]; then
+		case "$what" in
+		save) how="state key, QMP query-chardev + cont, xl save + xl restore" ;;
+		restrict) how="dm_restrict: passed QMP socket, -S, query-status, restricted and unprivileged, cont" ;;
+		*) how="state key, QMP query-chardev + cont" ;;
+		esac
+		say "PASS  xen-e2e/$name ($(val secs) s: xl create with vdm as the HVM device model, $how, xl destroy leaves nothing)"
+	else
+		say "FAIL  xen-e2e/$name:${why#;}"
+		grep " E2E $name " "$LOG" | tail -n 40 | sed 's/^/    | /'
 		echo fail >"$OUT/failed"
 	fi
 done
