@@ -18,7 +18,7 @@
 # Env: O, BIN, PLUGIN_DIR (tests/run-tests). Exit 0 all passed, 1 a
 # failure, 77 (with "SKIP: why") when the packages cannot be fetched or
 # QEMU, cpio tools or the build are missing. XEN_E2E_TIMEOUT bounds the
-# QEMU run (seconds, default 270).
+# QEMU run (seconds, default 600).
 set -u
 O=${O:-build/release}
 BIN=${BIN:-$O/bin}
@@ -230,7 +230,7 @@ T_BOOT=$(now)
 # ---- boot: each console line is stamped with the host's seconds since boot
 LOG=$OUT/console.log
 : >"$LOG"
-timeout "${XEN_E2E_TIMEOUT:-270}" qemu-system-x86_64 -machine q35 -cpu qemu64,+svm,+npt,+rdrand \
+timeout "${XEN_E2E_TIMEOUT:-600}" qemu-system-x86_64 -machine q35 -cpu qemu64,+svm,+npt,+rdrand \
 	-m 2048 -smp 2 -nographic -no-reboot -kernel "$ROOT/xen" \
 	-append "console=com1 com1=115200 dom0_mem=1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all" \
 	-initrd "$ROOT/boot/vmlinuz-$KVER console=hvc0 earlyprintk=xen loglevel=4,$OUT/initrd.cpio.gz" \
