@@ -239,6 +239,12 @@ struct conf_asinfo {
 	uint64_t length;
 };
 
+/* A named in-memory configuration text (conf_env.texts). */
+struct conf_text {
+	const char *name;
+	const char *text;
+};
+
 struct conf_env {
 	/* NULL: getenv(3) */
 	const char *(*getenv)(void *ctx, const char *name);
@@ -264,7 +270,17 @@ struct conf_env {
 	 */
 	int (*option_arity)(void *ctx, const char *vdev_type, const char *option);
 	void *option_ctx;
+	/*
+	 * Named texts that a command-line word `@NAME` reads instead of a file
+	 * (a configuration vdm generates itself, e.g. from the device-model
+	 * command line libxl passes). Errors in one name NAME as their file, so
+	 * make it say where the text came from ("<xl-dm devices>"). A word
+	 * whose name is not in the table reads the file as usual.
+	 */
+	const struct conf_text *texts;
+	unsigned text_count;
 };
+
 
 /*
  * conf_parse_argv: read the configuration from command-line words in order,

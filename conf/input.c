@@ -64,6 +64,16 @@ static char *read_file(const char *path, const char **why)
 	return text;
 }
 
+/* A copy of the text env names `name` (conf_env.texts); NULL if none. */
+static char *conf_text_find(const struct conf_env *env, const char *name)
+{
+	for (unsigned i = 0; env && i < env->text_count; i++)
+		if (env->texts[i].name && env->texts[i].text &&
+		    strcmp(env->texts[i].name, name) == 0)
+			return strdup(env->texts[i].text);
+	return NULL;
+}
+
 struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_env *env,
 				struct conf_diag *diag)
 {
@@ -121,7 +131,8 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 				if (conf_tokens_msg(&toks, &pos, false,
 						    "'@' needs a file name: @file.vmconf"))
 					goto nomem;
-			} else if (!(text = read_file(w + 1, &why))) {
+			} else if (!(text = conf_text_find(env, w + 1)) &&
+				   !(text = read_file(w + 1, &why))) {
 				if (conf_tokens_msg(&toks, &pos, false, "cannot read '%s': %s",
 						    w + 1, why))
 					goto nomem;

@@ -29,6 +29,9 @@
  *   stop(vm, c)  any thread, any time after setup, also before run or
  *                after run returned, possibly several times: make run return
  *                soon (with the code vm_stop recorded). Must not block.
+ *   ready        the backend calls vm_backend_ready(vm) once the guest can
+ *                be served (so a toolstack waiting for its device model
+ *                learns it only then).
  *   teardown(vm) after run returned (or instead of run, for dryrun and
  *                failed assembly): undo setup; the vdevs are gone already.
  * Interrupts into the guest: the backend's own controllers receive level
@@ -84,6 +87,12 @@ struct backend_ops {
 	 */
 	int (*shutdown)(struct vm *vm, int reason);
 	int (*pci_link_route)(struct vm *vm, unsigned link, unsigned irq);
+	/*
+	 * pause: optional. true: take no more guest requests until called with
+	 * false (the vCPUs that post one wait in the hypervisor); the backend
+	 * reads vm_paused(vm). Any thread, any time after setup; must not block.
+	 */
+	void (*pause)(struct vm *vm, bool paused);
 	/* link field for the registry; leave zero */
 	const struct backend_ops *next;
 };

@@ -13,6 +13,15 @@
  * assembling a VM of n regions is O(n log n), however many there are, and
  * tearing it down is too: no table is built until someone looks.
  *
+ * Nested regions. A region added entirely inside one of a porous owner's
+ * regions (iomap.h) goes to a second tree and table of its space (a
+ * "slot" VDEV_SPACE_COUNT + space), usually empty. An access that lies
+ * entirely within a nested region, in a size it declared, goes there;
+ * every other access is dispatched through the space's own table, so the
+ * porous owner sees it. Only that case may overlap: a nested region
+ * overlapping another nested region, or a region partly inside a porous
+ * one, is refused (-EEXIST) like any overlap.
+ *
  * Removal while accesses are in flight (RCU-like). A reader takes a
  * reference on the current table under the lock (two uncontended atomic
  * operations, no lock held during the callback), searches it and calls the
@@ -52,16 +61,6 @@
  * So a 4-byte read of a device that declared only 1-byte accesses becomes
  * four 1-byte reads at offsets o..o+3, and a 4-byte read of the last two
  * bytes of a region reads them and returns 0xffff in the upper half.
- *
- * Nested regions. A region added inside one of a porous owner's regions
- * (iomap.h) goes to a second tree and table of the space (slot space +
- * VDEV_SPACE_COUNT below), usually empty, with the same lifetime rules. An
- * access that lies entirely within a nested region, in a size it
- * declared, goes there; every other access is dispatched as above, so the
- * porous owner sees it. Only that case may overlap: a nested region
- * overlapping another nested region, or a region partly inside a porous
- * one, is refused (-EEXIST) like any overlap, and so is a region over a
- * nested one whose porous region is gone.
  */
 #include "devmodel/iomap.h"
 
@@ -86,14 +85,14 @@ struct iomap_table {
 	struct iomap_entry entry[];
 };
 
-/* Trees and tables: one per space, and one per space for nested regions. */
-#define IOMAP_SLOTS	 (2 * VDEV_SPACE_COUNT)
-#define IOMAP_NESTED(s) ((s) + VDEV_SPACE_COUNT)
+/* Trees and tables: one per space, then one per space for nested regions. */
+#define IOMAP_SLOTS	    (2 * VDEV_SPACE_COUNT)
+#define IOMAP_NESTED(space) (VDEV_SPACE_COUNT + (unsigned)(space))
 
 /* The writer's record of one region: in its slot's tree and its owner's list. */
 struct iomap_region {
 	struct iomap_entry e;
-	unsigned space; /* the slot: the space, or IOMAP_NESTED(space) */
+	unsigned slot;		   /* space, or IOMAP_NESTED(space) */
 	struct iomap_region *next; /* the owner's next region */
 };
 
@@ -222,24 +221,34 @@ static void iomap_fill_one(const void *nodep, VISIT which, void *closure)
 		f->t->entry[f->n++] = r->e;
 }
 
-/* Under m->lock: the current table of slot `space`, built if a change
- * retired it; NULL when it cannot be built (out of memory). */
-static struct iomap_table *iomap_current_locked(struct iomap *m, unsigned space)
+/* Under m->lock: the current table of `slot`, built if a change retired
+ * it; NULL when it cannot be built (out of memory). */
+static struct iomap_table *iomap_current_locked(struct iomap *m, unsigned slot)
 {
-	if (!m->table[space]) {
-		struct iomap_fill f = {.t = iomap_table_alloc(m->count[space])};
+	if (!m->table[slot]) {
+		struct iomap_fill f = {.t = iomap_table_alloc(m->count[slot])};
 
 		if (!f.t)
 			return NULL;
-		twalk_r(m->tree[space], iomap_fill_one, &f);
-		m->table[space] = f.t;
+		twalk_r(m->tree[slot], iomap_fill_one, &f);
+		m->table[slot] = f.t;
 	}
-	return m->table[space];
+	return m->table[slot];
+}
+
+/* Under m->lock: a reference on the current table of `slot`. */
+static struct iomap_table *iomap_table_ref_locked(struct iomap *m, unsigned slot)
+{
+	struct iomap_table *t = iomap_current_locked(m, slot);
+
+	if (t)
+		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	return t ? t : &iomap_empty_table;
 }
 
 /*
- * A reference on the current table of `space`, and in *nested one on its
- * nested table when it has regions (else NULL: the common case costs
+ * A reference on the current table of `space`, and on its nested table
+ * when that has entries (*nested NULL otherwise: the common case costs
  * nothing more).
  */
 static struct iomap_table *iomap_table_get(struct iomap *m, enum vdev_space space,
@@ -248,17 +257,11 @@ static struct iomap_table *iomap_table_get(struct iomap *m, enum vdev_space spac
 	struct iomap_table *t;
 
 	pthread_mutex_lock(&m->lock);
-	t = iomap_current_locked(m, space);
-	if (t)
-		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
-	*nested = NULL;
-	if (m->count[IOMAP_NESTED(space)]) {
-		*nested = iomap_current_locked(m, IOMAP_NESTED(space));
-		if (*nested)
-			atomic_fetch_add_explicit(&(*nested)->refs, 1, memory_order_relaxed);
-	}
+	t = iomap_table_ref_locked(m, space);
+	*nested =
+	    m->count[IOMAP_NESTED(space)] ? iomap_table_ref_locked(m, IOMAP_NESTED(space)) : NULL;
 	pthread_mutex_unlock(&m->lock);
-	return t ? t : &iomap_empty_table;
+	return t;
 }
 
 static void iomap_table_put(struct iomap *m, struct iomap_table *t)
@@ -276,15 +279,15 @@ static void iomap_table_put(struct iomap *m, struct iomap_table *t)
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Under m->lock: the tree of slot `space` changed; no access starting from
- * now may use the current table (the next one builds a new table). */
-static void iomap_retire_locked(struct iomap *m, unsigned space)
+/* Under m->lock: the tree of `slot` changed; no access starting from now
+ * may use the current table (the next one builds a new table). */
+static void iomap_retire_locked(struct iomap *m, unsigned slot)
 {
-	struct iomap_table *old = m->table[space];
+	struct iomap_table *old = m->table[slot];
 
 	if (!old)
 		return;
-	m->table[space] = NULL;
+	m->table[slot] = NULL;
 	if (atomic_fetch_sub_explicit(&old->refs, 1, memory_order_acq_rel) == 1)
 		free(old);
 	else
@@ -332,7 +335,8 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 	      const struct iomap_owner *owner, uint32_t id, struct iomap_conflict *conflict)
 {
 	struct iomap_owner_node key = {.owner = owner}, *on = NULL, **onp;
-	struct iomap_region *r, **found;
+	struct iomap_region *r, **found, *const *host;
+	unsigned slot = (unsigned)space;
 	uint64_t last;
 
 	if (!iomap_space_valid(space) || !owner || length == 0)
@@ -346,7 +350,7 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 	if (!r)
 		return -ENOMEM;
 	*r = (struct iomap_region){.e = {.base = base, .last = last, .owner = owner, .id = id},
-				   .space = space};
+				   .slot = (unsigned)space};
 
 	pthread_mutex_lock(&m->lock);
 	/* ids name a region across spaces (iomap_remove takes no space) */
@@ -361,51 +365,47 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 			}
 		}
 	}
-	found = tsearch(r, &m->tree[space], iomap_region_cmp);
+	host = tfind(r, &m->tree[space], iomap_region_cmp);
+	if (host) {
+		const struct iomap_entry *h = &(*host)->e;
+
+		/* entirely inside a porous region: a nested one */
+		if (!(h->owner->porous && !owner->porous && base >= h->base && last <= h->last)) {
+			iomap_conflict_fill(conflict, h);
+			pthread_mutex_unlock(&m->lock);
+			free(r);
+			return -EEXIST;
+		}
+		slot = IOMAP_NESTED(space);
+	} else {
+		/* nested regions whose porous region is gone still own their bytes */
+		host = tfind(r, &m->tree[IOMAP_NESTED(space)], iomap_region_cmp);
+		if (host) {
+			iomap_conflict_fill(conflict, &(*host)->e);
+			pthread_mutex_unlock(&m->lock);
+			free(r);
+			return -EEXIST;
+		}
+	}
+	r->slot = slot;
+	found = tsearch(r, &m->tree[slot], iomap_region_cmp);
 	if (!found) {
 		pthread_mutex_unlock(&m->lock);
 		free(r);
 		return -ENOMEM;
 	}
 	if (*found != r) {
-		const struct iomap_region *host = *found;
-
-		/* entirely inside a porous region: a nested region, unless a nested one overlaps */
-		if (!host->e.owner->porous || owner->porous || base < host->e.base ||
-		    last > host->e.last) {
-			iomap_conflict_fill(conflict, &host->e);
-			pthread_mutex_unlock(&m->lock);
-			free(r);
-			return -EEXIST;
-		}
-		r->space = IOMAP_NESTED(space);
-		found = tsearch(r, &m->tree[r->space], iomap_region_cmp);
-		if (!found || *found != r) {
-			if (found)
-				iomap_conflict_fill(conflict, &(*found)->e);
-			pthread_mutex_unlock(&m->lock);
-			free(r);
-			return found ? -EEXIST : -ENOMEM;
-		}
-	} else {
-		/* nested regions whose porous region is gone still own their bytes */
-		struct iomap_region **nested = tfind(r, &m->tree[IOMAP_NESTED(space)],
-						     iomap_region_cmp);
-
-		if (nested) {
-			iomap_conflict_fill(conflict, &(*nested)->e);
-			tdelete(r, &m->tree[space], iomap_region_cmp);
-			pthread_mutex_unlock(&m->lock);
-			free(r);
-			return -EEXIST;
-		}
+		iomap_conflict_fill(conflict, &(*found)->e);
+		pthread_mutex_unlock(&m->lock);
+		free(r);
+		return -EEXIST;
 	}
 	if (!on) {
 		on = calloc(1, sizeof(*on));
 		if (on)
 			on->owner = owner;
 		if (!on || !tsearch(on, &m->owners, iomap_owner_cmp)) {
-			tdelete(r, &m->tree[r->space], iomap_region_cmp);
+			tdelete(r, &m->tree[slot], iomap_region_cmp);
 			pthread_mutex_unlock(&m->lock);
 			free(on);
 			free(r);
@@ -414,8 +414,8 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 	}
 	r->next = on->regions;
 	on->regions = r;
-	m->count[r->space]++;
-	iomap_retire_locked(m, r->space);
+	m->count[slot]++;
+	iomap_retire_locked(m, slot);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
@@ -441,9 +441,9 @@ static unsigned iomap_remove_locked(struct iomap *m, const struct iomap_owner *o
 			continue;
 		}
 		*pp = r->next;
-		tdelete(r, &m->tree[r->space], iomap_region_cmp);
-		m->count[r->space]--;
-		iomap_retire_locked(m, r->space);
+		tdelete(r, &m->tree[r->slot], iomap_region_cmp);
+		m->count[r->slot]--;
+		iomap_retire_locked(m, r->slot);
 		free(r);
 		removed++;
 		if (!all_ids)
@@ -505,13 +505,11 @@ int iomap_region_at(struct iomap *m, enum vdev_space space, unsigned index,
 	if (!iomap_space_valid(space))
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
-	t = iomap_current_locked(m, space);
-	info->nested = false;
-	if (t && index >= t->count) {
-		index -= t->count;
-		t = iomap_current_locked(m, IOMAP_NESTED(space));
-		info->nested = true;
-	}
+	/* the space's own regions first, then the nested ones */
+	info->nested = index >= m->count[space];
+	if (info->nested)
+		index -= m->count[space];
+	t = iomap_current_locked(m, info->nested ? IOMAP_NESTED(space) : (unsigned)space);
 	if (!t)
 		ret = -ENOMEM;
 	else if (index < t->count) {
@@ -595,7 +593,7 @@ int iomap_access(struct iomap *m, enum vdev_space space, uint64_t addr, unsigned
 		e = iomap_find(nt, addr);
 		if (e && e->owner->access && (e->owner->access_sizes & VDEV_ACCESS_SIZE(size)) &&
 		    e->last - addr >= size - 1) {
-			/* inside a nested region: the fast path below calls it */
+			/* swap roles: the fast path below then calls the nested region */
 			struct iomap_table *swap = t;
 
 			t = nt;

@@ -23,6 +23,8 @@
 #include "devmodel/exitcode.h"
 #include "devmodel/teardown_guard.h"
 #include "devmodel/vm.h"
+#include "devmodel/xl/xl_args.h"
+#include "devmodel/xl/xl_mode.h"
 #include "sdk/host/arena.h"
 #include "sdk/host/arity.h"
 #include "sdk/host/options.h"
@@ -162,6 +164,8 @@ static int cli_add_dir(struct cli *cli, const char *dir)
 	return 0;
 }
 
+static int cli_default_dirs(struct cli *cli);
+
 /* Returns 0, or an exit code. */
 static int cli_parse(struct cli *cli, int argc, char **argv)
 {
@@ -231,7 +235,12 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
 			cli->words[cli->word_count++] = argv[i];
 		}
 	}
+	return cli_default_dirs(cli);
+}
 
+/* After --plugin-path: VDM_PLUGIN_PATH, the build tree, the install dir. */
+static int cli_default_dirs(struct cli *cli)
+{
 	/* Search order: --plugin-path, VDM_PLUGIN_PATH, the build tree, the install dir. */
 	if (getenv("VDM_PLUGIN_PATH")) {
 		cli->env_path = strdup(getenv("VDM_PLUGIN_PATH"));
@@ -262,6 +271,36 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
 	if (cli_add_dir(cli, VDM_PLUGIN_INSTALL_DIR) < 0)
 		return VDM_EXIT_CONFIG;
 	return 0;
+}
+
+/*
+ * libxl's QEMU-style command line (devmodel/xl/): the same vdm, on the xen
+ * backend, configured from generated vmconf texts. Returns 0 or an exit
+ * code; *xl NULL and 0 when the job is done (-vdm-print).
+ */
+static int cli_from_xl(struct cli *cli, int argc, char **argv, struct xl_mode **xl)
+{
+	const char *const *dirs;
+	char **words;
+	unsigned n;
+	int rc = xl_mode_new(argc, argv, stderr, xl);
+
+	cli->domid = -1;
+	if (rc || !*xl)
+		return rc;
+	words = xl_mode_words(*xl, &cli->word_count);
+	cli->words = calloc((size_t)cli->word_count + 1, sizeof(char *));
+	if (!cli->words)
+		return VDM_EXIT_FATAL_START;
+	memcpy(cli->words, words, (size_t)cli->word_count * sizeof(char *));
+	cli->backend = "xen";
+	cli->domid = xl_mode_domid(*xl);
+	cli->check = xl_mode_check_only(*xl);
+	dirs = xl_mode_plugin_dirs(*xl, &n);
+	for (unsigned i = 0; i < n; i++)
+		if (cli_add_dir(cli, dirs[i]) < 0)
+			return VDM_EXIT_CONFIG;
+	return cli_default_dirs(cli);
 }
 
 static void cli_free(struct cli *cli)
@@ -419,13 +458,20 @@ int main(int argc, char **argv)
 	struct conf_vm *conf = NULL;
 	struct vm *vm = NULL;
 	struct vm_options opts = {0};
+	struct xl_mode *xl = NULL; /* started by libxl (devmodel/xl/) */
 	const char *backend_name;
 	int rc, n_iomem = 0;
 
 	/* Before any thread exists, so that every thread inherits the mask. */
 	vm_block_signals();
 	memset(&cli, 0, sizeof(cli));
-	rc = cli_parse(&cli, argc, argv);
+	if (xl_args_detect(argc, argv)) {
+		rc = cli_from_xl(&cli, argc, argv, &xl);
+		if (rc || !xl)
+			goto out;
+	} else {
+		rc = cli_parse(&cli, argc, argv);
+	}
 	if (rc)
 		goto out;
 	if (cli.help) {
@@ -493,6 +539,8 @@ int main(int argc, char **argv)
 	struct vdev_arity_resolver *arity = vdev_arity_resolver_new(cli.dirs, cli.dir_count);
 	env.option_arity = arity ? vdev_arity_resolver_answer : NULL;
 	env.option_ctx = arity;
+	if (xl)
+		env.texts = xl_mode_texts(xl, &env.text_count);
 	conf = conf_parse_argv(cli.word_count, cli.words, &env, diag);
 	vdev_arity_resolver_free(arity);
 	env.option_arity = NULL;
@@ -507,6 +555,9 @@ int main(int argc, char **argv)
 			conf_vm_print(conf, stdout);
 		goto out;
 	}
+	/* libxl waits for us: a missing plugin is reported before Xen is touched */
+	if (xl && (rc = cli_check_vdevs(&cli, conf, diag)) != 0)
+		goto out;
 
 	opts.backend_name = backend_name;
 	opts.plugin_dirs = cli.dirs;
@@ -514,6 +565,8 @@ int main(int argc, char **argv)
 	opts.domid = cli.domid;
 	opts.script = cli.script;
 	opts.restrict_xen = cli.restrict_xen;
+	if (xl)
+		xl_mode_options(xl, &opts);
 	if (!opts.backend && !conf->dryrun) {
 		fprintf(stderr, "vdm: backend %s is not compiled into this vdm (compiled in:",
 			backend_name);
@@ -546,13 +599,17 @@ int main(int argc, char **argv)
 		rc = VDM_EXIT_NORMAL;
 		goto out;
 	}
+	if (xl && (rc = xl_mode_start(xl, vm)) != 0)
+		goto out;
 	rc = vm_run(vm);
+	xl_mode_stop(xl); /* its sockets go before the devices do */
 out:
 	/* A plugin or backend stuck in its teardown cannot keep vdm alive. */
 	if (vm && teardown_guard_start(rc) < 0)
 		fprintf(stderr, "vdm: teardown runs without its time bound\n");
 	vm_free(vm);
 	teardown_guard_finish();
+	xl_mode_free(xl);
 	conf_vm_free(conf);
 	conf_diag_free(diag);
 	free(table);

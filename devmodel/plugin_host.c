@@ -969,6 +969,50 @@ void plugin_host_reset(struct vdev_host_ctx *inst)
 	plugin_host_unlock(inst);
 }
 
+ssize_t plugin_host_save(struct vdev_host_ctx *inst, void *buf, size_t cap)
+{
+	ssize_t n;
+
+	if (!inst->desc->ops->save)
+		return -ENOTSUP;
+	plugin_host_lock(inst);
+	n = inst->desc->ops->save(inst->dev, buf, cap);
+	plugin_host_unlock(inst);
+	/* the SDK enforces its contract: a length past the buffer is a plugin bug */
+	if (n > (ssize_t)cap)
+		return -EOVERFLOW;
+	return n;
+}
+
+int plugin_host_restore(struct vdev_host_ctx *inst, const void *buf, size_t length)
+{
+	int rc;
+
+	if (!inst->desc->ops->restore)
+		return -ENOTSUP;
+	plugin_host_lock(inst);
+	rc = inst->desc->ops->restore(inst->dev, buf, length);
+	plugin_host_unlock(inst);
+	return rc > 0 ? -EINVAL : rc;
+}
+
+int plugin_host_endpoint(struct vdev_host_ctx *inst, char *buf, size_t cap)
+{
+	const struct vdev_ops *ops = inst->desc->ops;
+	int n;
+
+	if (!cap)
+		return -EINVAL;
+	buf[0] = '\0';
+	if (!VDEV_OPS_HAS(ops, host_endpoint) || !ops->host_endpoint)
+		return -ENOENT;
+	plugin_host_lock(inst);
+	n = ops->host_endpoint(inst->dev, buf, cap);
+	plugin_host_unlock(inst);
+	buf[cap - 1] = '\0';
+	return n < 0 ? n : (int)strlen(buf);
+}
+
 const char *plugin_host_name(const struct vdev_host_ctx *inst)
 {
 	return inst->name;

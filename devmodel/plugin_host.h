@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <vdev/vdev.h>
 
@@ -60,6 +61,21 @@ void plugin_host_destroy(struct vdev_host_ctx *inst);
 /* Lifecycle calls under the instance lock (no-ops if the op is NULL). */
 void plugin_host_guest_starting(struct vdev_host_ctx *inst);
 void plugin_host_reset(struct vdev_host_ctx *inst);
+
+/*
+ * plugin_host_save / plugin_host_restore: the device's save/restore op
+ * under the instance lock (the SDK's codec, vdev/state.h). save returns the
+ * length written, restore 0; -ENOTSUP when the plugin has no such op, or
+ * the plugin's negative errno.
+ */
+ssize_t plugin_host_save(struct vdev_host_ctx *inst, void *buf, size_t cap);
+int plugin_host_restore(struct vdev_host_ctx *inst, const void *buf, size_t length);
+/*
+ * plugin_host_endpoint: the device's host_endpoint op (ABI 1.2) under the
+ * instance lock: "pty:/dev/pts/3" and the like, NUL-terminated in buf.
+ * Returns its length; -ENOENT when the plugin has no op or no host side.
+ */
+int plugin_host_endpoint(struct vdev_host_ctx *inst, char *buf, size_t cap);
 
 const char *plugin_host_name(const struct vdev_host_ctx *inst);
 const struct vdev_descriptor *plugin_host_descriptor(const struct vdev_host_ctx *inst);

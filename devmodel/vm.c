@@ -79,6 +79,7 @@ struct vm {
 	bool host_stop; /* the first stop came from a signal or the control socket */
 	int stop_code;
 	atomic_bool started;
+	atomic_bool ready_told, paused;
 	int signal_fd;
 	int signal_wake; /* eventfd: the signal thread returns */
 	pthread_t signal_thread;
@@ -252,6 +253,8 @@ struct vm *vm_new(const struct conf_vm *conf, const struct vm_options *opts)
 	vm->stop_code = -1;
 	vm->signal_fd = vm->signal_wake = -1;
 	atomic_init(&vm->started, false);
+	atomic_init(&vm->ready_told, false);
+	atomic_init(&vm->paused, false);
 	vm->mem = guest_mem_new();
 	vm->iomap = iomap_new();
 	vm->irq = irq_registry_new();
@@ -357,6 +360,28 @@ int vm_stop_code(struct vm *vm)
 	c = vm->stopping ? vm->stop_code : -1;
 	pthread_mutex_unlock(&vm->stop_lock);
 	return c;
+}
+
+void vm_backend_ready(struct vm *vm)
+{
+	if (atomic_exchange(&vm->ready_told, true))
+		return;
+	if (vm->opts.ready)
+		vm->opts.ready(vm->opts.ready_ctx, vm);
+}
+
+int vm_pause(struct vm *vm, bool paused)
+{
+	if (!vm->opts.backend || !vm->opts.backend->pause)
+		return -ENOTSUP;
+	atomic_store(&vm->paused, paused);
+	vm->opts.backend->pause(vm, paused);
+	return 0;
+}
+
+bool vm_paused(struct vm *vm)
+{
+	return atomic_load(&vm->paused);
 }
 
 /* ------------------------------------------------------------- memory */

@@ -39,6 +39,17 @@ struct vm_options {
 	const char *script;		   /* sim: --script FILE */
 	bool restrict_xen;		   /* xen: --restrict */
 	FILE *log_stdout, *log_stderr;	   /* NULL: the process's */
+	/*
+	 * ready: called once, on the backend's thread, when the guest can be
+	 * served (xen: ioreq server enabled, every vCPU's port bound). The
+	 * device-model toolstack protocol (devmodel/xl/) answers libxl from
+	 * then on. NULL: nobody waits.
+	 */
+	void (*ready)(void *ctx, struct vm *vm);
+	void *ready_ctx;
+	/* xen: write "running" to /local/domain/0/device-model/<domid>/state
+	 * when ready, remove it at teardown (libxl's readiness for its DM) */
+	bool xen_dm_state;
 };
 
 /*
@@ -91,6 +102,19 @@ bool vm_stopped_by_host(struct vm *vm);
 /* Has vm_stop been called; and with which code (-1 if not). */
 bool vm_stopping(struct vm *vm);
 int vm_stop_code(struct vm *vm);
+
+/*
+ * vm_backend_ready: the backend tells the VM the guest can be served now
+ * (calls vm_options.ready once; later calls do nothing).
+ */
+void vm_backend_ready(struct vm *vm);
+/*
+ * vm_pause: stop (true) or resume (false) taking guest requests, for a
+ * toolstack's stop/cont: the vCPUs that post one wait in the hypervisor.
+ * Any thread. 0, or -ENOTSUP when the backend cannot pause.
+ */
+int vm_pause(struct vm *vm, bool paused);
+bool vm_paused(struct vm *vm);
 
 /* vm_free: destroy every vdev (reverse order), tear the backend down, free. */
 void vm_free(struct vm *vm);

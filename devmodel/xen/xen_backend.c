@@ -44,6 +44,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -58,6 +59,7 @@
 #include "devmodel/log.h"
 #include "devmodel/vm.h"
 #include "devmodel/xen/xen_backend.h"
+#include "devmodel/xen/xen_dmstate.h"
 #include "devmodel/xen/xen_irq.h"
 #include "devmodel/xen/xen_mapcache.h"
 #include "devmodel/xen/xen_ranges.h"
@@ -91,6 +93,7 @@ struct xen_backend {
 	xc_interface *xch;
 	struct xs_handle *xs;
 	bool restricted;
+	bool dm_state_written; /* libxl's device-model state key (xen_dmstate.h) */
 	ioservid_t id;
 	bool server_created, enabled, ranges_ready;
 	bool buffered;
@@ -520,6 +523,22 @@ static int xen_drop_privileges(struct xen_backend *xb)
 		xlog(xb, LOG_LVL_INFO, "not root: no privileges to drop");
 		return 0;
 	}
+	{
+		/* libxl's -runas is a name, or "UID:GID" for its per-domain range users */
+		unsigned long uid, gid;
+		char tail;
+
+		if (sscanf(user, "%lu:%lu%c", &uid, &gid, &tail) == 2) {
+			if (setgroups(0, NULL) < 0 || setgid((gid_t)gid) < 0 ||
+			    setuid((uid_t)uid) < 0) {
+				xlog(xb, LOG_LVL_FATAL, "--restrict: cannot become %s: %s", user,
+				     strerror(errno));
+				return -EPERM;
+			}
+			xlog(xb, LOG_LVL_INFO, "running as uid %lu gid %lu", uid, gid);
+			return 0;
+		}
+	}
 	pw = getpwnam(user);
 	if (!pw) {
 		xlog(xb, LOG_LVL_FATAL, "--restrict: no user %s to run as", user);
@@ -562,8 +581,13 @@ static bool xen_domain_ended(struct xen_backend *xb)
 
 		if (n < 0)
 			return errno == ESRCH;
-		return n == 0 || info.domain != xb->domid ||
-		       (info.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown));
+		if (n == 0 || info.domain != xb->domid || (info.flags & XEN_DOMINF_dying))
+			return true;
+		/* a suspend (xl save) is not the end: libxl saves vdm's state next,
+		 * then destroys the domain, or resumes it if the save fails */
+		return (info.flags & XEN_DOMINF_shutdown) &&
+		       ((info.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask) !=
+			   SHUTDOWN_suspend;
 	}
 	return xendevicemodel_nr_vcpus(xb->dmod, xb->domid, &vcpus) < 0 && errno == ESRCH;
 }
@@ -614,6 +638,16 @@ static int xen_attach(struct xen_backend *xb)
 			return xen_missing(xb, "xenevtchn_bind_interdomain(buffered)", errno);
 		xb->buf_local = local;
 	}
+	/* libxl's readiness: before restrict, which closes xenstore */
+	if (vm_options(xb->vm)->xen_dm_state) {
+		rc = xen_dmstate_write(xb->xs, xb->domid, "running");
+		if (rc < 0)
+			xlog(xb, LOG_LVL_ERROR,
+			     "cannot write \"running\" to /local/domain/0/device-model/%u/state: %s; "
+			     "libxl will give up on this device model",
+			     xb->domid, strerror(-rc));
+		xb->dm_state_written = rc == 0;
+	}
 	if (xen_backend_tunables.restrict_after_setup) {
 		rc = xen_restrict(xb);
 		if (rc < 0)
@@ -637,10 +671,12 @@ static int xen_run(struct vm *vm)
 	rc = xen_attach(xb);
 	if (rc < 0)
 		return VDM_EXIT_FATAL_START;
+	vm_backend_ready(vm);
 	while (!vm_stopping(vm)) {
+		/* paused (QMP stop): requests wait in their slots until cont */
 		struct pollfd p[3] = {
 			{ .fd = xb->stop_fd, .events = POLLIN },
-			{ .fd = xenevtchn_fd(xb->xce), .events = POLLIN },
+			{ .fd = vm_paused(vm) ? -1 : xenevtchn_fd(xb->xce), .events = POLLIN },
 			{ .fd = xb->xs ? xs_fileno(xb->xs) : -1, .events = POLLIN },
 		};
 		int n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
@@ -649,8 +685,15 @@ static int xen_run(struct vm *vm)
 			xlog(xb, LOG_LVL_FATAL, "poll: %s", strerror(errno));
 			return VDM_EXIT_UNEXPECTED;
 		}
-		if (n > 0 && (p[0].revents & POLLIN))
-			break;
+		if (n > 0 && (p[0].revents & POLLIN)) {
+			uint64_t count;
+
+			/* a stop or a pause/resume woke us: the loop condition decides */
+			if (read(xb->stop_fd, &count, sizeof(count)) < 0) {
+				/* drained already */
+			}
+			continue;
+		}
 		if (n > 0 && p[1].revents) {
 			rc = ioreq_engine_process_events(xb->engine);
 			if (rc < 0)
@@ -680,12 +723,28 @@ static void xen_stop(struct vm *vm, int code)
 	}
 }
 
+static void xen_pause(struct vm *vm, bool paused)
+{
+	/* the run loop reads vm_paused(vm) when it wakes */
+	xen_stop(vm, 0);
+}
+
 static void xen_teardown(struct vm *vm)
 {
 	struct xen_backend *xb = vm_backend_data(vm);
 
 	if (!xb)
 		return;
+	if (xb->dm_state_written) {
+		/* gone before the ioreq server: libxl never sees "running" for a dead DM */
+		int rc = xen_dmstate_remove(xb->xs, xb->domid);
+
+		if (rc < 0)
+			xlog(xb, LOG_LVL_INFO,
+			     "device-model state key not removed (%s): libxl removes it with the domain",
+			     strerror(-rc));
+		xb->dm_state_written = false;
+	}
 	guest_mem_set_backend(vm_mem(vm), NULL); /* its ctx is freed below */
 	if (xb->enabled)
 		xlog(xb, LOG_LVL_INFO, "%lu events (%lu with no request posted), %lu device accesses",
@@ -784,6 +843,7 @@ static struct backend_ops backend_xen = {
 	.teardown = xen_teardown,
 	.shutdown = xen_shutdown,
 	.pci_link_route = xen_pci_link_route,
+	.pause = xen_pause,
 };
 
 BACKEND_REGISTER(backend_xen)

@@ -34,6 +34,7 @@ sock="$tmp/vdm/sig.sock"
 
 # start MODE: vdm in the background, $pid; waits for its socket
 start() {
+	kind=$1
 	rm -f "$tmp/uart.out"
 	case $1 in
 	thread) set -- --script "$tmp/long.vmscript" ;;
@@ -46,7 +47,15 @@ start() {
 	pid=$!
 	for i in $(seq 1 200); do [ -S "$sock" ] && break; sleep 0.05; done
 	[ -S "$sock" ] || bad "$1: no socket: $(cat "$tmp/vdm.out")"
-	sleep 0.3 # let the script run a little
+	# let the script run a little: until the UART has printed (bounded,
+	# not timed: a loaded machine may take a while) and, in process mode,
+	# the hypervisor child exists
+	for i in $(seq 1 200); do
+		[ "$kind" = idle ] || [ "$(cat "$tmp/uart.out" 2>/dev/null)" = hi ] || { sleep 0.05; continue; }
+		children=$(cat /proc/$pid/task/*/children 2>/dev/null)
+		[ "$kind" != process ] || [ -n "$children" ] || { sleep 0.05; continue; }
+		break
+	done
 	children=$(cat /proc/$pid/task/*/children 2>/dev/null)
 }
 

@@ -531,8 +531,7 @@ int main(void)
 	    cmocka_unit_test(test_first_last_byte), cmocka_unit_test(test_policies),
 	    cmocka_unit_test(test_device_error),    cmocka_unit_test(test_split_sizes),
 	    cmocka_unit_test(test_many_regions),    cmocka_unit_test(test_remove_in_flight),
-	    cmocka_unit_test(test_nested),
-	    cmocka_unit_test(test_scale),
+	    cmocka_unit_test(test_scale), cmocka_unit_test(test_nested),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,7 @@
 # xen-init-dom0), then for each guest in /e2e/guests: xl create -p, vdm
 # --domid against it, xl unpause once vdm logged "attached", wait for vdm to
 # end, and print everything on the console as "E2E <guest> <kind> <text>"
-# lines for the host to check. Then each HVM guest of /e2e/platform-guests: plain
+# lines for the host to check. Then each HVM guest of /e2e/hvm-guests: plain
 # xl create (libxl spawns vdm through /lib/vdm/xl-dm), wait for the domain
 # to end on its own, and report xl's output, the guest's lines of xl dmesg,
 # vdm's log (/var/log/xen/qemu-dm-NAME.log), COM1 and what is left behind.
@@ -76,7 +76,7 @@ run_guest() {
 }
 
 # An HVM guest under libxl: vdm is its device model, started by libxl.
-run_platform_guest() {
+run_hvm_guest() {
 	g=$1
 	t0=$(up)
 	: >/tmp/$g.serial
@@ -116,12 +116,77 @@ run_platform_guest() {
 	say "$g" end "xl-create $xrc secs $(awk -v a=$t0 -v b=$t2 'BEGIN { printf "%.2f", b - a }') create $(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.2f", b - a }') ended $ended vdm-left $left dm-key $key"
 }
 
+# $1's state: "gone" once the process is gone or a zombie (vdm is
+# reparented to this init, which reaps it only later), waiting up to 10 s.
+dm_left() {
+	i=0
+	while [ -n "$1" ] && [ $i -lt 100 ]; do
+		st=$(awk '{ print $3 }' /proc/$1/stat 2>/dev/null)
+		[ -z "$st" ] || [ "$st" = Z ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	st=$(awk '{ print $3 }' /proc/$1/stat 2>/dev/null)
+	if [ -n "$1" ] && [ -n "$st" ] && [ "$st" != Z ]; then echo running; else echo gone; fi
+}
+
+# A device-model lifecycle guest (hvm-dm.list): libxl starts vdm itself.
+# $2 "save": xl save (vdm writes every device's state through QMP), then
+# xl restore (a new vdm restores it from -incoming fd:N), then destroy.
+run_hvm() {
+	g=$1
+	t0=$(up)
+	xl create /e2e/$g.cfg >/tmp/$g.xl 2>&1
+	xrc=$?
+	sed "s/^/E2E $g log xl: /" /tmp/$g.xl
+	domid=$(xl domid "$g" 2>/dev/null)
+	key=none tty=none pid="" state=none saved=""
+	if [ -n "$domid" ]; then
+		key=$(xenstore-read /local/domain/0/device-model/$domid/state 2>/dev/null || echo none)
+		tty=$(xenstore-read /local/domain/$domid/serial/0/tty 2>/dev/null || echo none)
+		# what the guest prints on COM1, through the pty libxl recorded (xl console -t serial)
+		[ -c "$tty" ] && { cat "$tty" >/tmp/$g.serial 2>/dev/null & }
+		pid=$(xenstore-read /local/domain/$domid/image/device-model-pid 2>/dev/null)
+		sleep 1
+		state=$(xl list "$g" 2>/dev/null | awk 'NR == 2 { print $5 }')
+		if [ "$2" = save ]; then
+			xl save "$g" /tmp/$g.save >/tmp/$g.xlsave 2>&1
+			src=$?
+			grep -v "xc: progress" /tmp/$g.xlsave | sed "s/^/E2E $g log xl save: /"
+			saver=$(dm_left "$pid")
+			oldqmp=gone
+			[ -e /run/xen/qmp-libxl-$domid ] && oldqmp=left
+			xl restore /tmp/$g.save >/tmp/$g.xlrestore 2>&1
+			rrc=$?
+			sed "s/^/E2E $g log xl restore: /" /tmp/$g.xlrestore
+			sed "s/^/E2E $g saver-log /" /var/log/xen/qemu-dm-$g.log.1 2>/dev/null
+			domid=$(xl domid "$g" 2>/dev/null)
+			rkey=none
+			[ -n "$domid" ] && rkey=$(xenstore-read /local/domain/0/device-model/$domid/state 2>/dev/null || echo none)
+			[ -n "$domid" ] && pid=$(xenstore-read /local/domain/$domid/image/device-model-pid 2>/dev/null)
+			saved="saved $src saver-after-save $saver saver-qmp $oldqmp restored $rrc restored-key $rkey "
+		fi
+		[ -n "$domid" ] && { xl destroy "$g" >/tmp/$g.destroy 2>&1 || sed "s/^/E2E $g log xl destroy: /" /tmp/$g.destroy; }
+	fi
+	left=$(dm_left "$pid")
+	qmp=gone
+	[ -n "$domid" ] && [ -e /run/xen/qmp-libxl-$domid ] && qmp=left
+	dmkey=gone
+	[ -n "$domid" ] && xenstore-exists /local/domain/0/device-model/$domid 2>/dev/null && dmkey=left
+	sed "s/^/E2E $g log /" /var/log/xen/qemu-dm-$g.log 2>/dev/null
+	tr -d '\r' </tmp/$g.serial 2>/dev/null | sed "s/^/E2E $g serial /"
+	say "$g" hvm-end "xl-create $xrc domid ${domid:-none} state-key $key tty $tty domain-state ${state:-none} ${saved}vdm-after-destroy $left qmp-socket $qmp dm-key $dmkey secs $(awk -v a=$t0 -v b=$(up) 'BEGIN { printf "%.2f", b - a }')"
+}
+
 for g in $(cat /e2e/guests 2>/dev/null); do
 	run_guest "$g"
 done
-for g in $(cat /e2e/platform-guests 2>/dev/null); do
-	run_platform_guest "$g"
+for g in $(cat /e2e/hvm-guests 2>/dev/null); do
+	run_hvm_guest "$g"
 done
+[ -f /e2e/hvm-dm-guests ] && while read -r g what; do
+	run_hvm "$g" "$what"
+done </e2e/hvm-dm-guests
 say dom0-poweroff "uptime $(up)"
 sync
 poweroff -f

@@ -8,7 +8,7 @@
 # guest of tests/xen-e2e/guests.list: xl create -p, vdm --domid, xl unpause
 # (tests/xen-e2e/init.sh). Then checks each guest's PASS lines, RESULT ok,
 # vdm's exit code and its log, and prints one runner line per guest.
-# HVM guests (tests/xen-e2e/platform.list) start with plain `xl create`, libxl
+# HVM guests (tests/xen-e2e/hvm.list) start with plain `xl create`, libxl
 # spawning vdm as their device model (xl mode, /lib/vdm/xl-dm) on the HVM
 # platform; they run when vdm has xl mode and their plugins are built, and
 # are listed as SKIP otherwise. XEN_E2E_ONLY=NAME... runs only those guests
@@ -18,7 +18,7 @@
 # Env: O, BIN, PLUGIN_DIR (tests/run-tests). Exit 0 all passed, 1 a
 # failure, 77 (with "SKIP: why") when the packages cannot be fetched or
 # QEMU, cpio tools or the build are missing. XEN_E2E_TIMEOUT bounds the
-# QEMU run (seconds, default 270).
+# QEMU run (seconds, default 600).
 set -u
 O=${O:-build/release}
 BIN=${BIN:-$O/bin}
@@ -83,12 +83,26 @@ mkdir -p "$IR/bin" "$IR/lib64" "$IR/lib/modules" "$IR/lib/vdm" \
 ln -s ../run "$IR/var/run"
 cp "$BUSYBOX" "$IR/bin/busybox"
 : >"$IR/etc/xen/xl.conf"
-echo "root:x:0:0:root:/:/bin/sh" >"$IR/etc/passwd"
-echo "root:x:0:" >"$IR/etc/group"
+printf 'root:x:0:0:root:/:/bin/sh\nxen-qemuuser-shared:x:990:990::/:/bin/false\n' >"$IR/etc/passwd"
+printf 'root:x:0:\nxen-qemuuser-shared:x:990:\n' >"$IR/etc/group"
 XB=$ROOT/usr/lib/xen-4.17/bin
-for t in xl xenstored xenconsoled xen-init-dom0; do cp "$XB/$t" "$IR/usr/lib/xen-4.17/bin/"; done
+for t in xl xenstored xenconsoled xen-init-dom0 libxl-save-helper; do cp "$XB/$t" "$IR/usr/lib/xen-4.17/bin/"; done
 cp "$BIN/vdm" "$IR/bin/vdm"
 cp "$PLUGIN_DIR"/vdev-*.so "$IR/lib/vdm/"
+# HVM (hvm.list): hvmloader and SeaBIOS where libxl looks, xenstore-read for
+# the checks, and the wrapper device_model_override names
+mkdir -p "$IR/usr/lib/xen-4.17/boot" "$IR/usr/share/seabios"
+cp "$ROOT/usr/lib/xen-4.17/boot/hvmloader" "$IR/usr/lib/xen-4.17/boot/"
+cp "$ROOT/usr/share/seabios/bios-256k.bin" "$IR/usr/share/seabios/"
+cp "$ROOT/usr/bin/xenstore" "$IR/bin/xenstore"
+for t in read ls exists; do ln -s xenstore "$IR/bin/xenstore-$t"; done
+sed 's|@VDM@|/bin/vdm|' devmodel/xl/xl-dm.in >"$IR/lib/vdm/xl-dm"
+# the HVM platform fragment where vdm looks for it (<dir of vdm>/../share/vdm)
+if [ -f "$O/share/vdm/hvm-platform.vmconf" ]; then
+	mkdir -p "$IR/share/vdm"
+	cp "$O/share/vdm/hvm-platform.vmconf" "$IR/share/vdm/"
+fi
+chmod 755 "$IR/lib/vdm/xl-dm"
 MD=$ROOT/lib/modules/$KVER/kernel/drivers/xen
 for m in xen-privcmd.ko xenfs/xenfs.ko xen-evtchn.ko xen-gntdev.ko xen-gntalloc.ko; do
 	cp "$MD/$m" "$IR/lib/modules/" || skip "kernel module $m missing from linux-image-$KVER"
@@ -127,16 +141,11 @@ hvm_ok=""
 # (vdm's xl mode, devmodel/xl/, takes libxl's argv after --xl-dm; --help does not list it)
 if grep -qa -- '--xl-dm' "$BIN/vdm"; then
 	hvm_ok=yes
-	mkdir -p "$IR/usr/lib/xen-4.17/boot" "$IR/usr/share/seabios" "$IR/share/vdm"
-	cp "$ROOT/usr/lib/xen-4.17/boot/hvmloader" "$IR/usr/lib/xen-4.17/boot/" || skip "no hvmloader in xen-utils-4.17"
-	cp "$ROOT/usr/share/seabios/bios-256k.bin" "$IR/usr/share/seabios/" || skip "no bios-256k.bin in seabios"
-	printf '#!/bin/sh\nexec /bin/vdm --xl-dm "$@"\n' >"$IR/lib/vdm/xl-dm"
-	chmod 755 "$IR/lib/vdm/xl-dm"
-	cp devmodel/xen/hvm-platform.vmconf "$IR/share/vdm/"
-	cp "$ROOT/usr/bin/xenstore-read" "$IR/bin/" || skip "no xenstore-read in xenstore-utils"
+	# (hvmloader, SeaBIOS, xenstore, the xl-dm wrapper and the platform
+	# fragment were copied in above)
 fi
-: >"$OUT/platform-skipped"
-grep -v '^#' "$HERE/platform.list" | while read -r name disk files needs; do
+: >"$OUT/hvm-skipped"
+grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
 	[ -n "$name" ] || continue
 	wanted "$name" || continue
 	why=""
@@ -148,7 +157,7 @@ grep -v '^#' "$HERE/platform.list" | while read -r name disk files needs; do
 		[ "$f" = - ] || [ -f "$O/guests/$f" ] || why="${why:+$why; }$O/guests/$f not built"
 	done
 	if [ -n "$why" ]; then
-		echo "$name $why" >>"$OUT/platform-skipped"
+		echo "$name $why" >>"$OUT/hvm-skipped"
 		continue
 	fi
 	for f in $(echo "$files" | tr ',' ' '); do
@@ -181,7 +190,35 @@ on_poweroff = "destroy"
 on_reboot = "destroy"
 on_crash = "preserve"
 EOC
-	echo "$name" >>"$IR/e2e/platform-guests"
+	echo "$name" >>"$IR/e2e/hvm-guests"
+done
+# The device-model lifecycle guests (hvm-dm.list): libxl's view of vdm.
+grep -v '^#' "$HERE/hvm-dm.list" | while read -r name disk what; do
+	[ -n "$name" ] || continue
+	wanted "$name" || continue
+	[ -n "$hvm_ok" ] || continue
+	cat >"$IR/e2e/$name.cfg" <<EOC
+type = "hvm"
+name = "$name"
+memory = 32
+vcpus = 1
+device_model_version = "qemu-xen"
+device_model_override = "/lib/vdm/xl-dm"
+device_model_args = [ "-vdm-plugin-path", "/lib/vdm" ]
+vnc = 0
+vga = "none"
+serial = "pty"
+boot = "c"
+on_poweroff = "preserve"
+on_crash = "preserve"
+EOC
+	# dm_restrict: libxl passes the QMP socket and -S, waits for query-status
+	[ "$what" = restrict ] && echo 'dm_restrict = 1' >>"$IR/e2e/$name.cfg"
+	if [ "$disk" != "-" ]; then
+		cp "$O/guests/$disk" "$IR/guests/"
+		echo "disk = [ \"format=raw, vdev=hda, access=rw, target=/guests/$disk\" ]" >>"$IR/e2e/$name.cfg"
+	fi
+	echo "$name $what" >>"$IR/e2e/hvm-dm-guests"
 done
 cp "$HERE/init.sh" "$IR/init"
 chmod 755 "$IR/init"
@@ -192,7 +229,7 @@ T_BOOT=$(now)
 # ---- boot: each console line is stamped with the host's seconds since boot
 LOG=$OUT/console.log
 : >"$LOG"
-timeout "${XEN_E2E_TIMEOUT:-270}" qemu-system-x86_64 -machine q35 -cpu qemu64,+svm,+npt,+rdrand \
+timeout "${XEN_E2E_TIMEOUT:-600}" qemu-system-x86_64 -machine q35 -cpu qemu64,+svm,+npt,+rdrand \
 	-m 2048 -smp 2 -nographic -no-reboot -kernel "$ROOT/xen" \
 	-append "console=com1 com1=115200 dom0_mem=1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all" \
 	-initrd "$ROOT/boot/vmlinuz-$KVER console=hvc0 earlyprintk=xen loglevel=4,$OUT/initrd.cpio.gz" \
@@ -255,11 +292,11 @@ done
 # qemu-dm log), xl (xl create's output), end.
 while read -r name why; do
 	[ -n "$name" ] && say "SKIP  xen-e2e/$name: $why"
-done <"$OUT/platform-skipped"
-grep -v '^#' "$HERE/platform.list" | while read -r name disk files needs; do
+done <"$OUT/hvm-skipped"
+grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
 	[ -n "$name" ] || continue
 	wanted "$name" || continue
-	grep -q "^$name " "$OUT/platform-skipped" && continue
+	grep -q "^$name " "$OUT/hvm-skipped" && continue
 	why=""
 	end=$(field "$name" end)
 	if [ -z "$end" ]; then
@@ -270,18 +307,18 @@ grep -v '^#' "$HERE/platform.list" | while read -r name disk files needs; do
 		dmesg=$(field "$name" dmesg)
 		vlog=$(field "$name" log)
 		echo "$end" | grep -q 'xl-create 0 ' || why="$why; xl create failed: $(field "$name" xl | tail -n 1)"
-		want_end=$(sed -n "s/^# end $name: //p" "$HERE/platform.list")
+		want_end=$(sed -n "s/^# end $name: //p" "$HERE/hvm.list")
 		echo "$end" | grep -q "ended $want_end" || why="$why; the domain did not end by $want_end ($end)"
 		echo "$end" | grep -q 'vdm-left no' || why="$why; vdm still running after the domain"
 		echo "$end" | grep -q 'dm-key no' || why="$why; the device-model xenstore key was left behind"
-		for pass in $(sed -n "s/^# pass $name: //p" "$HERE/platform.list" | tr ' ' '_'); do
+		for pass in $(sed -n "s/^# pass $name: //p" "$HERE/hvm.list" | tr ' ' '_'); do
 			echo "$serial" | tr ' ' '_' | grep -qx "PASS_$pass" || why="$why; no \"PASS $(echo "$pass" | tr '_' ' ')\""
 		done
 		echo "$serial" | grep -q '^FAIL' && why="$why; $(echo "$serial" | grep -m1 '^FAIL')"
 		bad=$(echo "$vlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
 		[ -z "$bad" ] || why="$why; vdm log: $bad"
 		for kind in dmesg vdm-log; do
-			wants=$(sed -n "s/^# $kind $name: //p" "$HERE/platform.list")
+			wants=$(sed -n "s/^# $kind $name: //p" "$HERE/hvm.list")
 			[ $kind = dmesg ] && have=$dmesg || have=$vlog
 			while IFS= read -r want; do
 				[ -z "$want" ] || echo "$have" | grep -qF "$want" || why="$why; $kind lacks \"$want\""
@@ -291,10 +328,69 @@ EOW
 		done
 	fi
 	if [ -z "$why" ]; then
-		say "PASS  xen-e2e/$name ($t s: xl create, vdm as libxl's device model, hvmloader, SeaBIOS, $(sed -n "s/^# end $name: //p" "$HERE/platform.list"))"
+		say "PASS  xen-e2e/$name ($t s: xl create, vdm as libxl's device model, hvmloader, SeaBIOS, $(sed -n "s/^# end $name: //p" "$HERE/hvm.list"))"
 	else
 		say "FAIL  xen-e2e/$name:${why#;}"
 		grep " E2E $name " "$LOG" | tail -n 60 | sed 's/^/    | /'
+		echo fail >"$OUT/failed"
+	fi
+done
+# Device-model lifecycle guests (hvm-dm.list): "E2E <guest> hvm-end key value ..." from dom0
+grep -v '^#' "$HERE/hvm-dm.list" | while read -r name disk what; do
+	[ -n "$name" ] || continue
+	wanted "$name" || continue
+	[ -n "$hvm_ok" ] || { say "SKIP  xen-e2e/$name: vdm has no xl mode (--xl-dm)"; continue; }
+	end=$(field "$name" hvm-end)
+	dmlog=$(field "$name" log)
+	saverlog=$(field "$name" saver-log)
+	why=""
+	val() { echo "$end" | sed -n "s/.*\(^\| \)$1 \([^ ]*\).*/\2/p"; }
+	if [ -z "$end" ]; then
+		why="never ran to the end (timeout?)"
+	else
+		[ "$(val xl-create)" = 0 ] || why="$why; xl create exited $(val xl-create)"
+		if [ "$what" = restrict ]; then
+			# -S: readiness is query-status "prelaunch", and no key is written
+			[ "$(val state-key)" = none ] || why="$why; a state key with dm_restrict: $(val state-key)"
+		else
+			[ "$(val state-key)" = running ] || why="$why; device-model state key: $(val state-key)"
+		fi
+		case "$(val tty)" in /dev/pts/*) ;; *) why="$why; no serial pty from query-chardev ($(val tty))" ;; esac
+		[ "$(val vdm-after-destroy)" = gone ] || why="$why; vdm still there after xl destroy"
+		[ "$(val qmp-socket)" = gone ] || why="$why; QMP socket left behind"
+		[ "$(val dm-key)" = gone ] || why="$why; xenstore device-model key left behind"
+		if [ "$what" = save ]; then
+			[ "$(val saved)" = 0 ] || why="$why; xl save exited $(val saved)"
+			[ "$(val saver-after-save)" = gone ] || why="$why; the saving vdm still runs"
+			[ "$(val saver-qmp)" = gone ] || why="$why; the saving vdm left its QMP socket"
+			[ "$(val restored)" = 0 ] || why="$why; xl restore exited $(val restored)"
+			[ "$(val restored-key)" = running ] || why="$why; restored device model not running"
+			echo "$saverlog" | grep -qF "qmp: xen-save-devices-state: every device's state written" ||
+				why="$why; the saving vdm did not write the devices' state"
+			echo "$dmlog" | grep -qF -- "-incoming: every device's state restored" ||
+				why="$why; the restored vdm did not restore the devices' state"
+			bad=$(echo "$saverlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
+			[ -z "$bad" ] || why="$why; saving vdm log: $bad"
+		fi
+		bad=$(echo "$dmlog" | grep -E ' (error|fatal)[a-z]*: ' | head -n 1)
+		[ -z "$bad" ] || why="$why; vdm log: $bad"
+		wants=$(sed -n "s/^# dm-log \($name\|all\): //p" "$HERE/hvm-dm.list")
+		while IFS= read -r want; do
+			[ -z "$want" ] || echo "$dmlog" | grep -qF "$want" || why="$why; vdm log lacks \"$want\""
+		done <<EOW
+$wants
+EOW
+	fi
+	if [ -z "$why" ]; then
+		case "$what" in
+		save) how="state key, QMP query-chardev + cont, xl save + xl restore" ;;
+		restrict) how="dm_restrict: passed QMP socket, -S, query-status, restricted and unprivileged, cont" ;;
+		*) how="state key, QMP query-chardev + cont" ;;
+		esac
+		say "PASS  xen-e2e/$name ($(val secs) s: xl create with vdm as the HVM device model, $how, xl destroy leaves nothing)"
+	else
+		say "FAIL  xen-e2e/$name:${why#;}"
+		grep " E2E $name " "$LOG" | tail -n 40 | sed 's/^/    | /'
 		echo fail >"$OUT/failed"
 	fi
 done

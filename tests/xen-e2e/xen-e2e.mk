@@ -3,7 +3,9 @@
 #    build/xen-e2e/debs), build a dom0 initramfs with vdm, its plugins and
 #    the sample guests, boot Xen in qemu-system-x86_64 and run each guest of
 #    tests/xen-e2e/guests.list through xl create -p / vdm --domid / xl
-#    unpause (tests/xen-e2e/run.sh; console log in build/xen-e2e/<build>/).
+#    unpause (tests/xen-e2e/run.sh; console log in build/xen-e2e/<build>/),
+#    then each HVM guest of tests/xen-e2e/hvm.list through `xl create` with
+#    vdm as its device model (libxl starts lib/vdm/xl-dm) and `xl destroy`.
 #  - make test runs the same script (CHECK_SCRIPTS); it skips with the
 #    reason when the packages cannot be fetched or QEMU is missing.
 # The guests written for it are samples/guests/xen_*.c, built by the

@@ -12,11 +12,15 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,7 +31,9 @@
 #include "devmodel/iomap.h"
 #include "devmodel/irq.h"
 #include "devmodel/vm.h"
+#include "devmodel/snapshot.h"
 #include "devmodel/xen/xen_backend.h"
+#include "devmodel/xl/xl_mode.h"
 #include "tests/xen/xen_double.h"
 
 /* SHUTDOWN_* of xen/sched.h (this test includes no Xen header) */
@@ -138,11 +144,16 @@ static void tunables_default(void)
 		(struct xen_mapcache_params){ .bucket_shift = 16, .max_buckets = 2, .grace_ns = 0 };
 }
 
+/* What a test adds to the VM options (libxl's device-model protocol); reset per test. */
+static struct vm_options run_extra;
+
 /* Parse, assemble (setup attaches to the double's domain); 0 or vm_assemble's code. */
 static int run_assemble(struct run *r, const char *text)
 {
 	struct vm_options opts = { .backend = backend_find("xen"), .backend_name = "xen",
-				   .domid = DOMID };
+				   .domid = DOMID, .ready = run_extra.ready,
+				   .ready_ctx = run_extra.ready_ctx,
+				   .xen_dm_state = run_extra.xen_dm_state };
 
 	memset(r, 0, sizeof(*r));
 	assert_non_null(opts.backend);
@@ -204,6 +215,7 @@ static void double_start(enum xd_guest guest, unsigned vcpus)
 				 .ram_start = 0, .ram_size = 2 << 20 };
 
 	tunables_default();
+	memset(&run_extra, 0, sizeof(run_extra));
 	xd_reset(&cfg);
 }
 
@@ -697,6 +709,22 @@ static void test_platform_reboot(void **state)
 	platform_shutdown_case(1, SHUTDOWN_reboot);
 }
 
+/* A suspend (xl save) is not the domain's end: vdm stays to save the devices. */
+static void test_domain_suspend_keeps_running(void **state)
+{
+	struct run r;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_start(&r, 1);
+	xd_domain_suspend();
+	usleep(300 * 1000); /* the watch fired and the poll ran several times */
+	assert_false(vm_stopping(r.vm));
+	xd_domain_destroy();
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+}
+
 /* --restrict: xenstore and xenctrl closed, then restrict_all after binding; still serving. */
 static void test_restrict(void **state)
 {
@@ -724,6 +752,351 @@ static void test_restrict(void **state)
 	xd_domain_destroy();
 	assert_int_equal(run_join(&r), 0);
 	run_free(&r);
+}
+
+/* ------------------------------------------- libxl's device-model protocol */
+
+#define DM_STATE_KEY "/local/domain/0/device-model/7/state"
+
+struct ready_probe {
+	atomic_int calls;
+	int bound_at_ready; /* bind_interdomain calls seen when ready ran */
+};
+
+static void ready_probe_fn(void *ctx, struct vm *vm)
+{
+	struct ready_probe *p = ctx;
+
+	p->bound_at_ready = (int)xd_count("bind_interdomain");
+	atomic_fetch_add(&p->calls, 1);
+}
+
+/*
+ * xen_dm_state: "running" is written once every vCPU's port is bound (the
+ * server serves the guest), the ready hook runs once after that, and the
+ * key is gone after teardown, removed before the ioreq server is destroyed.
+ */
+static void test_dm_state_key(void **state)
+{
+	struct ready_probe probe = { 0 };
+	struct run r;
+
+	double_start(XD_HVM, 2);
+	run_extra.xen_dm_state = true;
+	run_extra.ready = ready_probe_fn;
+	run_extra.ready_ctx = &probe;
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	assert_null(xd_store_get(DM_STATE_KEY)); /* not at setup: nothing is served yet */
+	run_start(&r, 2);
+	for (int i = 0; i < T_MS && atomic_load(&probe.calls) == 0; i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&probe.calls), 1);
+	assert_int_equal(probe.bound_at_ready, 2);
+	assert_non_null(xd_store_get(DM_STATE_KEY));
+	assert_string_equal(xd_store_get(DM_STATE_KEY), "running");
+	assert_before(xd_find_last("bind_interdomain"), idx("xs_write"));
+	assert_int_equal(xd_store_count(), 1);
+	xd_domain_destroy();
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+	assert_null(xd_store_get(DM_STATE_KEY));
+	assert_int_equal(xd_store_count(), 0);
+	assert_int_equal(xd_count("xs_rm"), 1);
+	assert_before(idx("xs_rm"), idx("destroy_ioreq_server"));
+	assert_int_equal(atomic_load(&probe.calls), 1);
+}
+
+/* Without xen_dm_state (a PVH guest started by hand, or -S) no key is written. */
+static void test_dm_state_key_off(void **state)
+{
+	struct run r;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_start(&r, 1);
+	kill(getpid(), SIGTERM);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+	assert_int_equal(xd_count("xs_write"), 0);
+	assert_int_equal(xd_count("xs_rm"), 0);
+}
+
+struct poster {
+	pthread_t thread;
+	ioreq_t q;
+	int rc;
+	atomic_bool done;
+};
+
+static void *poster_fn(void *arg)
+{
+	struct poster *p = arg;
+
+	p->rc = xd_post(0, &p->q, T_MS);
+	atomic_store(&p->done, true);
+	return NULL;
+}
+
+/* vm_pause (QMP stop): a posted request waits until resume (cont), then is answered. */
+static void test_pause_holds_requests(void **state)
+{
+	struct poster p = { .rc = -1 };
+	struct run r;
+
+	double_start(XD_HVM, 1);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_add_devices(&r, false);
+	run_start(&r, 1);
+	assert_int_equal(vm_pause(r.vm, true), 0);
+	assert_true(vm_paused(r.vm));
+	p.q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe000030, 2, 0);
+	atomic_init(&p.done, false);
+	assert_int_equal(pthread_create(&p.thread, NULL, poster_fn, &p), 0);
+	usleep(300 * 1000);
+	assert_false(atomic_load(&p.done)); /* held while paused */
+	assert_int_equal(tdev.n, 0);
+	assert_int_equal(vm_pause(r.vm, false), 0);
+	pthread_join(p.thread, NULL);
+	assert_int_equal(p.rc, 0);
+	assert_int_equal(p.q.data, 0x0030);
+	kill(getpid(), SIGTERM);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+}
+
+/* A blocking QMP client line: send `cmd` (if any), return the next CRLF-terminated message. */
+static char *qmp_line(int fd, const char *cmd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	if (cmd)
+		assert_int_equal(send(fd, cmd, strlen(cmd), MSG_NOSIGNAL), (ssize_t)strlen(cmd));
+	while (n + 1 < cap) {
+		ssize_t k = recv(fd, buf + n, 1, 0);
+
+		if (k <= 0)
+			fail_msg("QMP: no reply (%s)", cmd ? cmd : "greeting");
+		n++;
+		if (n >= 2 && buf[n - 2] == '\r' && buf[n - 1] == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * The whole libxl flow on the double: vdm started with libxl's argv
+ * (devmodel/xl/), "running" in xenstore once served, QMP post-config
+ * (query-chardev gives the UART's pty), stop/cont, then SIGHUP (libxl's
+ * destroy): the socket and the key are gone afterwards.
+ */
+static void test_xl_session(void **state)
+{
+	const char *plugins = getenv("PLUGIN_DIR") ? getenv("PLUGIN_DIR") : "build/release/lib/vdm";
+	char path[108], chardev[200], ser[300], buf[4096];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 5};
+	const char *dirs[] = {plugins};
+	struct xl_mode *xl = NULL;
+	struct conf_env env = {0};
+	struct vm_options opts = {.backend = backend_find("xen"),
+				  .backend_name = "xen",
+				  .plugin_dirs = dirs,
+				  .plugin_dir_count = 1};
+	struct run r = {0};
+	char **words;
+	int nwords, fd;
+
+	snprintf(ser, sizeof(ser), "%s/vdev-ser8250.so", plugins);
+	if (access(ser, R_OK) != 0)
+		skip();
+	snprintf(path, sizeof(path), "/tmp/test_xen_qmp.%d", (int)getpid());
+	snprintf(chardev, sizeof(chardev), "socket,id=libxl-cmd,path=%s,server=on,wait=off", path);
+	{
+		char *argv[] = {"xl-dm",
+				"-xen-domid",
+				"7",
+				"-no-shutdown",
+				"-chardev",
+				chardev,
+				"-mon",
+				"chardev=libxl-cmd,mode=control",
+				"-nodefaults",
+				"-name",
+				"xlt",
+				"-vnc",
+				"none",
+				"-display",
+				"none",
+				"-serial",
+				"pty",
+				"-machine",
+				"xenfv,suppress-vmdesc=on",
+				"-m",
+				"2",
+				"-net",
+				"none"};
+
+		setenv("VDM_HVM_PLATFORM", "none", 1);
+		assert_int_equal(
+		    xl_mode_new((int)(sizeof(argv) / sizeof(argv[0])), argv, stderr, &xl), 0);
+	}
+	assert_non_null(xl);
+	double_start(XD_HVM, 1);
+	words = xl_mode_words(xl, &nwords);
+	env.texts = xl_mode_texts(xl, &env.text_count);
+	r.diag = conf_diag_new(stderr);
+	r.conf = conf_parse_argv(nwords, words, &env, r.diag);
+	assert_non_null(r.conf);
+	opts.domid = xl_mode_domid(xl);
+	xl_mode_options(xl, &opts);
+	assert_true(opts.xen_dm_state);
+	r.vm = vm_new(r.conf, &opts);
+	assert_non_null(r.vm);
+	tdev.vm = r.vm;
+	assert_int_equal(vm_assemble(r.vm, r.diag), 0);
+	assert_int_equal(xl_mode_start(xl, r.vm), 0);
+	assert_int_equal(access(path, F_OK), 0); /* listening before "running" */
+	assert_null(xd_store_get(DM_STATE_KEY));
+	run_start(&r, 1);
+	for (int i = 0; i < T_MS && !xd_store_get(DM_STATE_KEY); i++)
+		usleep(1000);
+	assert_string_equal(xd_store_get(DM_STATE_KEY), "running");
+
+	/* libxl's post-config, one connection per operation */
+	strcpy(sa.sun_path, path);
+	for (int round = 0; round < 3; round++) {
+		static const char *const cmds[] = {"{\"execute\":\"query-chardev\",\"id\":2}\r\n",
+						   "{\"execute\":\"stop\",\"id\":2}\r\n",
+						   "{\"execute\":\"cont\",\"id\":2}\r\n"};
+
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		assert_non_null(strstr(qmp_line(fd, NULL, buf, sizeof(buf)), "\"QMP\""));
+		assert_non_null(
+		    strstr(qmp_line(fd, "{\"execute\":\"qmp_capabilities\",\"id\":1}\r\n", buf,
+				    sizeof(buf)),
+			   "\"return\""));
+		qmp_line(fd, cmds[round], buf, sizeof(buf));
+		if (round == 0) {
+			char *pty = strstr(buf, "\"filename\":\"pty:");
+
+			assert_non_null(strstr(buf, "\"label\":\"serial0\""));
+			assert_non_null(pty);
+			pty += strlen("\"filename\":\"pty:");
+			*strchr(pty, '"') = '\0';
+			assert_int_equal(access(pty, F_OK),
+					 0); /* a real pty, xl console can open it */
+		} else {
+			assert_non_null(strstr(buf, "\"return\":{}"));
+			assert_int_equal(vm_paused(r.vm), round == 1);
+		}
+		close(fd);
+	}
+
+	/* libxl's destroy */
+	kill(getpid(), SIGHUP);
+	assert_int_equal(run_join(&r), 0);
+	xl_mode_stop(xl);
+	assert_int_equal(access(path, F_OK), -1);
+	run_free(&r);
+	assert_null(xd_store_get(DM_STATE_KEY));
+	assert_int_equal(xd_store_count(), 0);
+	assert_false(xd_server_exists());
+	xl_mode_free(xl);
+	unsetenv("VDM_HVM_PLATFORM");
+}
+
+/* A VM of plugins without a backend (the snapshot needs only the vdevs). */
+static struct run *snap_vm(struct run *r, const char *plugins, const char *text)
+{
+	static const char *dirs[1];
+	struct vm_options opts = { .domid = -1, .plugin_dirs = dirs, .plugin_dir_count = 1 };
+
+	dirs[0] = plugins;
+	memset(r, 0, sizeof(*r));
+	r->diag = conf_diag_new(stderr);
+	r->conf = conf_parse_string(text, "snap.vmconf", &(struct conf_env){ 0 }, r->diag);
+	assert_non_null(r->conf);
+	r->vm = vm_new(r->conf, &opts);
+	assert_non_null(r->vm);
+	assert_int_equal(vm_assemble(r->vm, r->diag), 0);
+	return r;
+}
+
+static uint64_t snap_pio(struct run *r, uint64_t port, bool write, uint64_t v)
+{
+	assert_int_equal(iomap_access(vm_iomap(r->vm), VDEV_SPACE_PIO, port, 1, write, &v, 0), 0);
+	return v;
+}
+
+/*
+ * xen-save-devices-state then -incoming: every vdev's state through its own
+ * codec into one blob and back into a new VM of the same configuration; a
+ * corrupt state is refused by the device's codec, a blob of another VM
+ * before any device is touched.
+ */
+static void test_snapshot_roundtrip(void **state)
+{
+	const char *plugins = getenv("PLUGIN_DIR") ? getenv("PLUGIN_DIR") : "build/release/lib/vdm";
+	static const char conf[] = "ram 0,1M\n"
+				   "vdev ser8250 loc io:0x3f8 name serial0 hostdev >/dev/null\n"
+				   "vdev mc146818 name cmos\n";
+	char ser[300], err[256];
+	struct run a, b;
+	int fd = memfd_create("snap", MFD_CLOEXEC), rc;
+	off_t len;
+	uint8_t byte;
+
+	snprintf(ser, sizeof(ser), "%s/vdev-mc146818.so", plugins);
+	if (access(ser, R_OK) != 0)
+		skip();
+	assert_true(fd >= 0);
+	snap_vm(&a, plugins, conf);
+	snap_pio(&a, 0x3ff, true, 0x5a);  /* UART scratch register */
+	snap_pio(&a, 0x70, true, 0x40);	  /* CMOS index: a NVRAM byte */
+	snap_pio(&a, 0x71, true, 0xc3);
+	assert_int_equal(snapshot_save(a.vm, fd, err, sizeof(err)), 0);
+	len = lseek(fd, 0, SEEK_CUR);
+	assert_true(len > 16);
+
+	snap_vm(&b, plugins, conf);
+	assert_int_equal(snap_pio(&b, 0x3ff, false, 0), 0);
+	lseek(fd, 0, SEEK_SET);
+	assert_int_equal(snapshot_restore(b.vm, fd, err, sizeof(err)), 0);
+	assert_int_equal(snap_pio(&b, 0x3ff, false, 0), 0x5a);
+	snap_pio(&b, 0x70, true, 0x40);
+	assert_int_equal(snap_pio(&b, 0x71, false, 0), 0xc3);
+
+	/* one flipped byte in the last device's state: its codec refuses it (vdm then exits 64) */
+	lseek(fd, len - 3, SEEK_SET);
+	assert_int_equal(read(fd, &byte, 1), 1);
+	byte ^= 0xff;
+	assert_int_equal(pwrite(fd, &byte, 1, len - 3), 1);
+	snap_pio(&b, 0x3ff, true, 0x11);
+	lseek(fd, 0, SEEK_SET);
+	rc = snapshot_restore(b.vm, fd, err, sizeof(err));
+	assert_true(rc < 0);
+	assert_non_null(strstr(err, "cmos"));
+	run_free(&b);
+
+	/* a blob of a VM that has other devices */
+	snap_vm(&b, plugins, "ram 0,1M\nvdev ser8250 loc io:0x2f8 name serial1 hostdev >/dev/null\n");
+	lseek(fd, 0, SEEK_SET);
+	assert_int_equal(snapshot_restore(b.vm, fd, err, sizeof(err)), -EINVAL);
+	run_free(&b);
+	snap_vm(&b, plugins,
+		"ram 0,1M\nvdev ser8250 loc io:0x2f8 name serial1 hostdev >/dev/null\n"
+		"vdev mc146818 name cmos\n");
+	byte ^= 0xff;
+	assert_int_equal(pwrite(fd, &byte, 1, len - 3), 1);
+	lseek(fd, 0, SEEK_SET);
+	assert_int_equal(snapshot_restore(b.vm, fd, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "serial0"));
+	run_free(&b);
+	run_free(&a);
+	close(fd);
 }
 
 /* No such domain: setup waits, then fails (64) before creating anything. */
@@ -799,11 +1172,17 @@ int main(void)
 		cmocka_unit_test_teardown(test_domain_shutdown, teardown_double),
 		cmocka_unit_test_teardown(test_platform_poweroff, teardown_double),
 		cmocka_unit_test_teardown(test_platform_reboot, teardown_double),
+		cmocka_unit_test_teardown(test_domain_suspend_keeps_running, teardown_double),
 		cmocka_unit_test_teardown(test_restrict, teardown_double),
 		cmocka_unit_test_teardown(test_no_domain, teardown_double),
 		cmocka_unit_test_teardown(test_pv_refused, teardown_double),
 		cmocka_unit_test_teardown(test_dryrun_untouched, teardown_double),
 		cmocka_unit_test_teardown(test_no_privcmd, teardown_double),
+		cmocka_unit_test_teardown(test_dm_state_key, teardown_double),
+		cmocka_unit_test_teardown(test_dm_state_key_off, teardown_double),
+		cmocka_unit_test_teardown(test_pause_holds_requests, teardown_double),
+		cmocka_unit_test_teardown(test_xl_session, teardown_double),
+		cmocka_unit_test(test_snapshot_roundtrip),
 	};
 
 	/* vm_run's signals (SIGTERM...) are read from a signalfd: block them everywhere */

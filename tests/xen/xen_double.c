@@ -57,6 +57,7 @@ static struct {
 	pthread_mutex_t lock;
 	struct xd_config cfg;
 	bool gone, shut;
+	unsigned shut_reason; /* SHUTDOWN_* while shut */
 	struct xd_call calls[XD_MAX_CALLS];
 	unsigned ncalls;
 	int restricted; /* domid or -1 */
@@ -156,6 +157,13 @@ void xd_cleanup(void)
 	pthread_mutex_unlock(&xd.lock);
 }
 
+/* The store: a few keys, enough for the device-model state key. */
+#define XD_MAX_KEYS 16
+static struct {
+	char path[128], value[64];
+	bool used;
+} xd_store[XD_MAX_KEYS];
+
 void xd_reset(const struct xd_config *cfg)
 {
 	xd_cleanup();
@@ -163,7 +171,9 @@ void xd_reset(const struct xd_config *cfg)
 	xd.cfg = *cfg;
 	xd.gone = cfg->absent;
 	xd.shut = false;
+	xd.shut_reason = SHUTDOWN_poweroff;
 	xd.ncalls = 0;
+	memset(xd_store, 0, sizeof(xd_store));
 	xd.restricted = -1;
 	xd.server = xd.enabled = xd.page_mapped = false;
 	xd.nranges = 0;
@@ -371,6 +381,15 @@ void xd_domain_shutdown(void)
 {
 	pthread_mutex_lock(&xd.lock);
 	xd.shut = true;
+	xd_fire_release();
+	pthread_mutex_unlock(&xd.lock);
+}
+
+void xd_domain_suspend(void)
+{
+	pthread_mutex_lock(&xd.lock);
+	xd.shut = true;
+	xd.shut_reason = SHUTDOWN_suspend;
 	xd_fire_release();
 	pthread_mutex_unlock(&xd.lock);
 }
@@ -930,6 +949,73 @@ bool xs_unwatch(struct xs_handle *h, const char *path, const char *token)
 	return true;
 }
 
+bool xs_write(struct xs_handle *h, xs_transaction_t t, const char *path, const void *data,
+	      unsigned int len)
+{
+	int slot = -1;
+
+	pthread_mutex_lock(&xd.lock);
+	REC("xs_write", U(len));
+	for (int i = 0; i < XD_MAX_KEYS; i++)
+		if ((xd_store[i].used && !strcmp(xd_store[i].path, path)) ||
+		    (slot < 0 && !xd_store[i].used))
+			slot = i;
+	if (slot >= 0 && strlen(path) < sizeof(xd_store[0].path) &&
+	    len < sizeof(xd_store[0].value)) {
+		snprintf(xd_store[slot].path, sizeof(xd_store[slot].path), "%s", path);
+		memcpy(xd_store[slot].value, data, len);
+		xd_store[slot].value[len] = '\0';
+		xd_store[slot].used = true;
+	}
+	pthread_mutex_unlock(&xd.lock);
+	if (slot < 0)
+		errno = ENOSPC;
+	return slot >= 0;
+}
+
+bool xs_rm(struct xs_handle *h, xs_transaction_t t, const char *path)
+{
+	bool found = false;
+	size_t n = strlen(path);
+
+	pthread_mutex_lock(&xd.lock);
+	REC("xs_rm", U(0));
+	/* a key and everything under it, as xenstored does */
+	for (int i = 0; i < XD_MAX_KEYS; i++)
+		if (xd_store[i].used && !strncmp(xd_store[i].path, path, n) &&
+		    (xd_store[i].path[n] == '\0' || xd_store[i].path[n] == '/')) {
+			xd_store[i].used = false;
+			found = true;
+		}
+	pthread_mutex_unlock(&xd.lock);
+	if (!found)
+		errno = ENOENT;
+	return found;
+}
+
+const char *xd_store_get(const char *path)
+{
+	const char *v = NULL;
+
+	pthread_mutex_lock(&xd.lock);
+	for (int i = 0; i < XD_MAX_KEYS; i++)
+		if (xd_store[i].used && !strcmp(xd_store[i].path, path))
+			v = xd_store[i].value;
+	pthread_mutex_unlock(&xd.lock);
+	return v;
+}
+
+unsigned xd_store_count(void)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&xd.lock);
+	for (int i = 0; i < XD_MAX_KEYS; i++)
+		n += xd_store[i].used;
+	pthread_mutex_unlock(&xd.lock);
+	return n;
+}
+
 int xs_fileno(struct xs_handle *h)
 {
 	return h->pipe[0];
@@ -996,7 +1082,8 @@ int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain, unsigned int
 		memset(info, 0, sizeof(*info));
 		info->domain = xd.cfg.domid;
 		info->flags = (xd.cfg.guest == XD_PV ? 0 : XEN_DOMINF_hvm_guest) |
-			      (xd.shut ? XEN_DOMINF_shutdown : 0);
+			      (xd.shut ? XEN_DOMINF_shutdown : 0) |
+			      (xd.shut ? (uint32_t)xd.shut_reason << XEN_DOMINF_shutdownshift : 0);
 		info->max_vcpu_id = xd.cfg.vcpus - 1;
 		info->arch_config.emulation_flags =
 			xd.cfg.guest == XD_HVM ? (XEN_X86_EMU_ALL & ~XEN_X86_EMU_VPCI)

@@ -78,6 +78,11 @@ uint8_t *xd_ram(void);
 void xd_domain_destroy(void);
 /* The domain shuts down (still exists, flagged shutdown) and @releaseDomain fires. */
 void xd_domain_shutdown(void);
+/* The value xs_write stored at `path` (NULL: none), and how many keys exist. */
+const char *xd_store_get(const char *path);
+unsigned xd_store_count(void);
+/* The domain is suspended (xl save): shut down with SHUTDOWN_suspend, @releaseDomain fires. */
+void xd_domain_suspend(void);
 /* Has xentoolcore_restrict_all been called (and for which domain)? */
 int xd_restricted_domid(void);
 

@@ -943,6 +943,23 @@ static int ser_status(void *dev, char *buf, size_t cap)
 			s->out_count, s->connected ? "" : " (waiting for the host side)");
 }
 
+/* The host side in QEMU's chardev naming (libxl's query-chardev reads "pty:PATH"). */
+static int ser_host_endpoint(void *dev, char *buf, size_t cap)
+{
+	struct ser *s = dev;
+	const char *name = s->io.out_fd >= 0 ? s->io.out_name : s->io.in_name;
+
+	if (s->io.out_fd < 0 && s->io.in_fd < 0)
+		return -ENOENT;
+	if (!strncmp(name, "pty ", 4))
+		return snprintf(buf, cap, "pty:%s", name + 4);
+	if (!strncmp(name, "unix:", 5))
+		return snprintf(buf, cap, "%s", name);
+	if (!strcmp(name, "stdout") || !strcmp(name, "-") || !strcmp(name, "stdin"))
+		return snprintf(buf, cap, "stdio");
+	return snprintf(buf, cap, "file:%s", name);
+}
+
 static const struct vdev_ops ser_ops = {
     .struct_size = sizeof(struct vdev_ops),
     .create = ser_create,
@@ -953,6 +970,7 @@ static const struct vdev_ops ser_ops = {
     .save = ser_save,
     .restore = ser_restore,
     .status = ser_status,
+    .host_endpoint = ser_host_endpoint,
 };
 
 #define SER_STATE_FIELDS 13

@@ -448,7 +448,23 @@ struct vdev_ops {
 	int (*fdt_node)(void *dev, void *fdt, int parent);
 	/* status: one line of device-specific status for `vdm status`. */
 	int (*status)(void *dev, char *buf, size_t cap);
+
+	/* ---- ABI 1.2: optional; a host checks with VDEV_OPS_HAS before use ---- */
+
+	/*
+	 * host_endpoint: the host side of the device's character stream, named
+	 * as QEMU names character devices ("pty:/dev/pts/3", "file:/var/log/x",
+	 * "unix:/run/x.sock"), so that a toolstack can find a guest's console
+	 * (libxl's query-chardev). Write it NUL-terminated into buf (capacity
+	 * cap) and return its length, or -ENOENT when the device has no host
+	 * side. Called under the instance lock, on the event-loop thread.
+	 */
+	int (*host_endpoint)(void *dev, char *buf, size_t cap);
 };
+
+/* Does the ops table have `field` (one added after ABI 1.0)? */
+#define VDEV_OPS_HAS(ops, field)                                                                   \
+	((ops)->struct_size >= offsetof(struct vdev_ops, field) + sizeof((ops)->field))
 
 /* Descriptor flags. */
 #define VDEV_F_INTC          (1u << 0) /* an interrupt controller: intc ops required */
