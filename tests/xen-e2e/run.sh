@@ -13,7 +13,7 @@
 # Env: O, BIN, PLUGIN_DIR (tests/run-tests). Exit 0 all passed, 1 a
 # failure, 77 (with "SKIP: why") when the packages cannot be fetched or
 # QEMU, cpio tools or the build are missing. XEN_E2E_TIMEOUT bounds the
-# QEMU run (seconds, default 270).
+# QEMU run (seconds, default 270); XEN_E2E_GUESTS="NAME..." runs only those.
 set -u
 O=${O:-build/release}
 BIN=${BIN:-$O/bin}
@@ -30,6 +30,8 @@ libxentoollog1 libxenhypfs1 libyajl2 linux-image-$KVER busybox-static seabios xe
 T_START=$(date +%s.%N)
 
 skip() { echo "SKIP: $*"; exit 77; }
+# XEN_E2E_GUESTS="a b": run only these guests of guests.list and hvm.list
+wanted() { [ -z "${XEN_E2E_GUESTS:-}" ] || case " $XEN_E2E_GUESTS " in *" $1 "*) ;; *) return 1 ;; esac; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -114,6 +116,7 @@ ln -s ../lib/ld-linux-x86-64.so.2 "$IR/lib64/ld-linux-x86-64.so.2"
 # Guests, their vdm configs and xl configs, the list, the script.
 grep -v '^#' "$HERE/guests.list" | while read -r name elf vcpus cmdline; do
 	[ -n "$name" ] || continue
+	wanted "$name" || continue
 	cp "$O/guests/$elf.elf" "$IR/guests/"
 	cp "$HERE/$name.vmconf" "$IR/e2e/"
 	cat >"$IR/e2e/$name.cfg" <<EOC
@@ -130,6 +133,7 @@ EOC
 done
 grep -v '^#' "$HERE/hvm.list" | while read -r name disk what; do
 	[ -n "$name" ] || continue
+	wanted "$name" || continue
 	cat >"$IR/e2e/$name.cfg" <<EOC
 type = "hvm"
 name = "$name"
@@ -187,6 +191,7 @@ field() { # guest kind -> texts
 }
 grep -v '^#' "$HERE/guests.list" | while read -r name elf vcpus cmdline; do
 	[ -n "$name" ] || continue
+	wanted "$name" || continue
 	why=""
 	end=$(field "$name" end)
 	if [ -z "$end" ]; then
@@ -223,6 +228,7 @@ done
 # HVM guests (hvm.list): "E2E <guest> hvm-end key value ..." from dom0
 grep -v '^#' "$HERE/hvm.list" | while read -r name disk what; do
 	[ -n "$name" ] || continue
+	wanted "$name" || continue
 	end=$(field "$name" hvm-end)
 	dmlog=$(field "$name" log)
 	saverlog=$(field "$name" saver-log)
