@@ -306,4 +306,32 @@ void conf_vm_print(const struct conf_vm *vm, FILE *out);
 int conf_asinfo_load_iomem(const char *path, struct conf_asinfo **table);
 void conf_asinfo_free(struct conf_asinfo *table, unsigned count);
 
+/*
+ * conf_system_name_check: is `name` usable as a VM's `system` name? It
+ * names the control socket file and tags log lines, so it is 1 to
+ * CONF_SYSTEM_NAME_MAX characters from [A-Za-z0-9._-], not starting with
+ * '.' or '-' (no path separators, no "..", no option look-alike). Returns
+ * NULL when it is, else a phrase saying what is wrong, with *bad_offset
+ * (if not NULL) at the first offending character.
+ */
+#define CONF_SYSTEM_NAME_MAX 64
+const char *conf_system_name_check(const char *name, size_t *bad_offset);
+
+/*
+ * conf_file_open: open a file a user named, for reading, never blocking:
+ * a directory, FIFO, socket or device is refused before anything reads it
+ * (a FIFO with no writer would otherwise hang the caller). Returns an fd
+ * (O_CLOEXEC, blocking reads), or a negative errno (-EISDIR for a
+ * directory, -EINVAL for another kind of file) with *why set to a phrase
+ * for "cannot read 'PATH': WHY" (static storage).
+ */
+int conf_file_open(const char *path, const char **why);
+/*
+ * conf_file_read: the whole of such a file, NUL-terminated (NUL bytes in
+ * it are kept: *length says how much was read). At most `max` bytes:
+ * -EFBIG beyond. Returns 0 and a malloc'd *text, or a negative errno with
+ * *why set as conf_file_open does.
+ */
+int conf_file_read(const char *path, size_t max, char **text, size_t *length, const char **why);
+
 #endif /* VDM_CONF_H */

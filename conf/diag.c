@@ -16,6 +16,9 @@ struct conf_diag_source {
 	char *text;
 };
 
+/* A hostile config can have an error on every line: print the first ones. */
+#define DIAG_MAX_PRINTED 100
+
 struct conf_diag {
 	FILE *out;
 	unsigned errors;
@@ -130,6 +133,13 @@ void conf_diag_error(struct conf_diag *d, const struct conf_pos *pos, const char
 	if (!d)
 		return;
 	d->errors++;
+	if (d->errors > DIAG_MAX_PRINTED) {
+		if (d->errors == DIAG_MAX_PRINTED + 1)
+			fprintf(d->out ? d->out : stderr,
+				"error: more than %u errors: the rest are counted, not shown\n",
+				DIAG_MAX_PRINTED);
+		return;
+	}
 	va_start(ap, fmt);
 	diag_vprint(d, pos, "error", fmt, ap);
 	va_end(ap);
@@ -139,8 +149,8 @@ void conf_diag_note(struct conf_diag *d, const struct conf_pos *pos, const char 
 {
 	va_list ap;
 
-	if (!d)
-		return;
+	if (!d || d->errors > DIAG_MAX_PRINTED)
+		return; /* the note of an error not shown */
 	va_start(ap, fmt);
 	diag_vprint(d, pos, "note", fmt, ap);
 	va_end(ap);

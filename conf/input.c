@@ -43,55 +43,25 @@ struct conf_vm *conf_parse_string(const char *text, const char *file, const stru
 		return NULL;
 	}
 	conf_diag_source(diag, name, text);
-	if (conf_lex_text(text, name, env, &toks) < 0)
+	if (conf_lex_text(text, name, env, &toks) == -ENOMEM)
 		conf_diag_error(diag, NULL, "out of memory while reading %s", name);
 	return finish(vm, &toks, env, diag, errors_before);
 }
 
-/* The whole of a file, NUL-terminated; NULL with errno set. */
-static char *read_file(const char *path)
+/* The whole of a file as text; NULL with *why saying why not. */
+static char *read_file(const char *path, const char **why)
 {
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	char *text;
+	size_t len;
 
-	if (!f)
+	if (conf_file_read(path, MAX_FILE_SIZE, &text, &len, why) < 0)
 		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 8192;
-			if (cap > MAX_FILE_SIZE + 4096) {
-				errno = EFBIG;
-				goto fail;
-			}
-			nb = realloc(buf, cap);
-			if (!nb)
-				goto fail;
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		errno = EIO;
-		goto fail;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		free(buf);
-		errno = EILSEQ; /* a NUL byte: not a text file */
+	if (strlen(text) != len) {
+		free(text);
+		*why = "it contains a NUL byte: not a text file";
 		return NULL;
 	}
-	return buf;
-fail:
-	free(buf);
-	fclose(f);
-	return NULL;
+	return text;
 }
 
 /* A copy of the text env names `name` (conf_env.texts); NULL if none. */
@@ -111,6 +81,7 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 	struct conf_tokens toks = {0};
 	struct conf_vm *vm;
 	const char *cmd_name = NULL;
+	const char *reading = "the command line"; /* for an out-of-memory message */
 	char *joined = NULL;
 	size_t jlen = 0;
 	unsigned col = 1;
@@ -147,7 +118,7 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 
 		if (w[0] == '@') {
 			struct conf_pos pos = {cmd_name, 1, col};
-			const char *name;
+			const char *name, *why = NULL;
 			char *text;
 
 			/* A file is a unit: a context open before it ends at
@@ -161,11 +132,9 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 						    "'@' needs a file name: @file.vmconf"))
 					goto nomem;
 			} else if (!(text = conf_text_find(env, w + 1)) &&
-				   !(text = read_file(w + 1))) {
+				   !(text = read_file(w + 1, &why))) {
 				if (conf_tokens_msg(&toks, &pos, false, "cannot read '%s': %s",
-						    w + 1,
-						    errno == EILSEQ ? "it contains a NUL byte"
-								    : strerror(errno)))
+						    w + 1, why))
 					goto nomem;
 			} else {
 				name = conf_vm_add_file(vm, w + 1);
@@ -174,13 +143,21 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 					goto nomem;
 				}
 				conf_diag_source(diag, name, text);
+				reading = name;
 				int rc = conf_lex_text(text, name, env, &toks);
 				free(text);
+				if (rc == -E2BIG)
+					break; /* reported where it happened: read no more */
 				if (rc < 0 || conf_tokens_push_boundary(&toks))
 					goto nomem;
+				reading = "the command line";
 			}
 		} else {
-			if (conf_lex_word(w, cmd_name, col, env, &toks) < 0)
+			int rc = conf_lex_word(w, cmd_name, col, env, &toks);
+
+			if (rc == -E2BIG)
+				break;
+			if (rc < 0)
 				goto nomem;
 			in_words = true;
 		}
@@ -189,7 +166,7 @@ struct conf_vm *conf_parse_argv(int argc, char *const *argv, const struct conf_e
 	free(joined);
 	return finish(vm, &toks, env, diag, errors_before);
 nomem:
-	conf_diag_error(diag, NULL, "out of memory while reading the command line");
+	conf_diag_error(diag, NULL, "out of memory while reading %s", reading);
 	conf_tokens_free(&toks);
 	free(joined);
 	conf_vm_free(vm);

@@ -76,7 +76,16 @@ struct conf_tokens {
 	unsigned count;
 	struct conf_lex_msg *msgs;
 	unsigned msg_count;
+	size_t chars; /* characters in words so far, after substitution (CONF_MAX_CHARS) */
 };
+
+/*
+ * The most characters all the words of one configuration may hold, after
+ * $env{} substitution: each costs some 20 bytes of memory (its position is
+ * kept for diagnostics), and 20 000 uses of a 100 KB variable must be an
+ * error at the place it happens, not gigabytes.
+ */
+#define CONF_MAX_CHARS (4u << 20)
 
 /* Queue a diagnostic about the word being built (index t->count). */
 int conf_tokens_msg(struct conf_tokens *t, const struct conf_pos *pos, bool note, const char *fmt,
@@ -89,13 +98,15 @@ void conf_tokens_flush(struct conf_tokens *t, unsigned upto, struct conf_diag *d
  * that outlives the tokens) into words: whitespace separates, `#` at the
  * start of a word comments to end of line, "..." quotes with \" and \\.
  * Substitutions are expanded. Errors go to diag; lexing goes on after a bad
- * substitution, and stops at an unterminated quote. Returns 0 or -ENOMEM.
+ * substitution, and stops at an unterminated quote. Returns 0, -ENOMEM, or
+ * -E2BIG when the words of the whole configuration passed CONF_MAX_CHARS
+ * (an error is queued at that place: stop reading more).
  */
 int conf_lex_text(const char *text, const char *file, const struct conf_env *env,
 		  struct conf_tokens *out);
 /* conf_lex_word: one command-line word, at column `col` of line 1 of
  * `file`: a single token (the shell already split and unquoted it), with
- * substitutions expanded. Returns 0 or -ENOMEM. */
+ * substitutions expanded. Returns what conf_lex_text returns. */
 int conf_lex_word(const char *word, const char *file, unsigned col, const struct conf_env *env,
 		  struct conf_tokens *out);
 int conf_tokens_push_boundary(struct conf_tokens *out);

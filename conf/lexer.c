@@ -13,6 +13,8 @@
 #include "conf/internal.h"
 
 struct tokbuf {
+	struct conf_tokens *toks; /* whose character budget the words use */
+	bool too_big;		  /* the budget ran out (CONF_MAX_CHARS) */
 	bool bad;
 	char *text;
 	struct conf_pos *cpos;
@@ -21,6 +23,11 @@ struct tokbuf {
 
 static int tokbuf_put(struct tokbuf *b, char c, const struct conf_pos *pos)
 {
+	if (b->toks->chars >= CONF_MAX_CHARS) {
+		b->too_big = true;
+		return -E2BIG;
+	}
+	b->toks->chars++;
 	if (b->len + 1 >= b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 32;
 		char *t = realloc(b->text, cap);
@@ -65,8 +72,26 @@ static int tokbuf_emit(struct tokbuf *b, const struct conf_pos *start, const str
 	t->pos = *start;
 	t->quoted = quoted;
 	t->bad = b->bad;
-	memset(b, 0, sizeof(*b));
+	*b = (struct tokbuf){.toks = out};
 	return 0;
+}
+
+/* How lexing failed: out of memory, or the character budget (queued as an
+ * error at the place it ran out). Frees the word being built. */
+static int lex_fail(struct tokbuf *b, const struct conf_pos *pos)
+{
+	bool too_big = b->too_big;
+
+	free(b->text);
+	free(b->cpos);
+	if (!too_big)
+		return -ENOMEM;
+	if (conf_tokens_msg(b->toks, pos, false,
+			    "the configuration is too large: more than %u characters in its words "
+			    "(after $env{} substitution); is a large variable expanded many times?",
+			    CONF_MAX_CHARS))
+		return -ENOMEM;
+	return -E2BIG;
 }
 
 int conf_tokens_push_boundary(struct conf_tokens *out)
@@ -168,7 +193,7 @@ int conf_lex_text(const char *text, const char *file, const struct conf_env *env
 		  struct conf_tokens *out)
 {
 	struct conf_pos pos = {file, 1, 1}, start;
-	struct tokbuf b = {0};
+	struct tokbuf b = {.toks = out};
 	const char *s = text;
 	bool quoted;
 	long used;
@@ -251,16 +276,14 @@ int conf_lex_text(const char *text, const char *file, const struct conf_env *env
 	return 0;
 #undef ADVANCE
 nomem:
-	free(b.text);
-	free(b.cpos);
-	return -ENOMEM;
+	return lex_fail(&b, &pos);
 }
 
 int conf_lex_word(const char *word, const char *file, unsigned col, const struct conf_env *env,
 		  struct conf_tokens *out)
 {
 	struct conf_pos pos = {file, 1, col}, start = pos;
-	struct tokbuf b = {0};
+	struct tokbuf b = {.toks = out};
 	const char *s = word;
 	long used;
 
@@ -283,7 +306,5 @@ int conf_lex_word(const char *word, const char *file, unsigned col, const struct
 		goto nomem;
 	return 0;
 nomem:
-	free(b.text);
-	free(b.cpos);
-	return -ENOMEM;
+	return lex_fail(&b, &pos);
 }

@@ -941,6 +941,11 @@ static void parse_top(struct parser *p)
 			     "'system' must be the first option; '%s' comes before it (%s:%u:%u)",
 			     f->text, f->pos.file, f->pos.line, f->pos.col);
 		} else if (a) {
+			const char *why = conf_system_name_check(a->text, NULL);
+
+			if (why)
+				perr(p, &a->pos, "system '%.80s%s': %s", a->text,
+				     strlen(a->text) > 80 ? "..." : "", why);
 			vm->system = vm_str(p, a->text); /* repeated: the last one wins */
 			vm->system_pos = a->pos;
 		}

@@ -89,3 +89,32 @@ const char *conf_suggest(const char *word, const char *const *candidates, unsign
 	}
 	return best_d <= limit ? best : NULL;
 }
+
+const char *conf_system_name_check(const char *name, size_t *bad_offset)
+{
+	size_t len = strlen(name);
+
+	if (bad_offset)
+		*bad_offset = 0;
+	if (len == 0)
+		return "a system name cannot be empty";
+	if (name[0] == '.' || name[0] == '-')
+		return "a system name cannot start with '.' or '-'";
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-')
+			continue;
+		if (bad_offset)
+			*bad_offset = i;
+		return "a system name is letters, digits, '.', '_' and '-' (it names the control "
+		       "socket file)";
+	}
+	if (len > CONF_SYSTEM_NAME_MAX) {
+		if (bad_offset)
+			*bad_offset = CONF_SYSTEM_NAME_MAX;
+		return "a system name is at most 64 characters";
+	}
+	return NULL;
+}

@@ -15,10 +15,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <limits.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "conf/conf.h"
 #include "devmodel/evloop.h"
 #include "devmodel/iomap.h"
 #include "devmodel/log.h"
@@ -27,6 +32,12 @@
 
 #define CONTROL_MAX_CLIENTS 16
 #define CONTROL_LINE_MAX    256
+/* A client silent this long (not sending, not taking its reply) is dropped. */
+static unsigned control_idle_ms = 10000;
+/* Reply bytes waiting for a client that does not read, before it is dropped. */
+#define CONTROL_OUT_MAX (256u << 10)
+/* How long `vdm --control` waits for a reply. */
+#define CONTROL_CLIENT_TIMEOUT_S 10
 
 struct control_client {
 	struct control *c;
@@ -35,13 +46,21 @@ struct control_client {
 	char line[CONTROL_LINE_MAX];
 	size_t used;
 	bool overlong; /* the current line is too long: drop it */
+	bool closing;  /* after quit or EOF: deliver the pending reply, run nothing more */
+	char *out;     /* reply bytes not sent yet */
+	size_t out_len;
+	uint64_t last_active; /* monotonic ns of the last byte in or out */
 };
 
 struct control {
 	struct vm *vm;
+	struct evloop *loop; /* its own thread: no device callback can starve it */
 	int fd;
-	struct evloop_item *item;
+	int lock_fd; /* flock'd SYSTEM.lock: one vdm per name, even when both start at once */
+	int idle_fd; /* a timerfd on the host clock (the loop's own clock may be virtual) */
+	struct evloop_item *item, *idle_item;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char lock_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
 	struct control_client *clients[CONTROL_MAX_CLIENTS];
 };
 
@@ -59,11 +78,58 @@ static int control_dir(char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * The directory holds the socket, so whoever controls it controls the VM:
+ * another local user who made /tmp/vdm-UID first could put their own
+ * socket there and answer our clients. It must be a real directory (not a
+ * symlink), ours, with no access for group or others. Returns 0, or
+ * -EPERM with `why` filled.
+ */
+static int control_dir_check(const char *dir, char *why, size_t len)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0) {
+		snprintf(why, len, "%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, len, "%s is not a directory (a symlink or a file)", dir);
+		return -EPERM;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(why, len, "%s is owned by uid %u, not by us (uid %u)", dir,
+			 (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & 077) {
+		snprintf(why, len, "%s has mode 0%o: group or others may use it (it must be 0700)",
+			 dir, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Only our own user (or root) may speak to a VM, and only a VM of those. */
+static int control_peer_check(int fd, uid_t *peer_uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	*peer_uid = cred.uid;
+	return cred.uid == geteuid() || cred.uid == 0 ? 0 : -EPERM;
+}
+
 int control_socket_path(const char *system, char *buf, size_t len)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int n;
 
+	/* The name becomes a file name: never a path (the parser checks it too). */
+	if (system && *system && conf_system_name_check(system, NULL))
+		return -EINVAL;
 	if (control_dir(dir, sizeof(dir)) < 0)
 		return -ENAMETOOLONG;
 	n = snprintf(buf, len, "%s/%s.sock", dir, system && *system ? system : "guest");
@@ -97,15 +163,16 @@ static void control_stats(struct vm *vm, FILE *out)
 	}
 }
 
-/* Run one command line; the reply (ending "ok" or "error: ...") goes to out. */
-static void control_execute(struct control *c, char *line, FILE *out)
+/* Run one command line; the reply (ending "ok" or "error: ...") goes to
+ * out. True when it was a quit: the connection runs nothing after it. */
+static bool control_execute(struct control *c, char *line, FILE *out)
 {
 	char *save = NULL, *cmd = strtok_r(line, " \t\r", &save);
 	char *arg = strtok_r(NULL, " \t\r", &save);
 
 	if (!cmd) {
 		fprintf(out, "error: empty command (try help)\n");
-		return;
+		return false;
 	}
 	if (!strcmp(cmd, "status") && !arg) {
 		vm_status(c->vm, out);
@@ -124,19 +191,22 @@ static void control_execute(struct control *c, char *line, FILE *out)
 			if (errno || *end || code < 0 || code > 255 ||
 			    strtok_r(NULL, " \t\r", &save)) {
 				fprintf(out, "error: quit takes an exit code 0..255\n");
-				return;
+				return false;
 			}
 		}
 		vm_log(c->vm, LOG_LVL_INFO, "control: quit %ld", code);
-		vm_stop(c->vm, (int)code);
+		vm_stop_from_host(c->vm, (int)code);
+		fprintf(out, "ok\n");
+		return true;
 	} else if (!strcmp(cmd, "help") && !arg) {
 		fprintf(out, "status\nstats\nreset\nquit [CODE]\nhelp\n");
 	} else {
 		fprintf(out, "error: unknown command '%s'%s (try help)\n", cmd,
 			arg ? " or unexpected argument" : "");
-		return;
+		return false;
 	}
 	fprintf(out, "ok\n");
+	return false;
 }
 
 /* -------------------------------------------------------------- clients */
@@ -148,7 +218,7 @@ static void control_client_drop(struct control_client *cl)
 	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (c->clients[i] == cl)
 			c->clients[i] = NULL;
-	evloop_remove(vm_evloop(c->vm), cl->item);
+	evloop_remove(c->loop, cl->item);
 }
 
 static void control_client_release(void *ctx)
@@ -156,38 +226,49 @@ static void control_client_release(void *ctx)
 	struct control_client *cl = ctx;
 
 	close(cl->fd);
+	free(cl->out);
 	free(cl);
 }
 
-/* A reply is small; the client gets a second to take it, then is dropped. */
-static int control_reply(struct control_client *cl, const char *buf, size_t len)
+/* Queue reply bytes; false when a client that does not read has too many. */
+static bool control_queue(struct control_client *cl, const char *buf, size_t len)
 {
-	while (len) {
-		struct pollfd pfd = {.fd = cl->fd, .events = POLLOUT};
-		ssize_t n = send(cl->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0 && errno == EAGAIN && poll(&pfd, 1, 1000) > 0)
+	char *nb;
+
+	if (cl->out_len + len > CONTROL_OUT_MAX)
+		return false;
+	nb = realloc(cl->out, cl->out_len + len + 1);
+	if (!nb)
+		return false;
+	memcpy(nb + cl->out_len, buf, len);
+	cl->out = nb;
+	cl->out_len += len;
+	return true;
+}
+
+/* Send what the socket takes now, never waiting. -1: the client is gone. */
+static int control_flush(struct control_client *cl)
+{
+	while (cl->out_len) {
+		ssize_t n = send(cl->fd, cl->out, cl->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
 		if (n <= 0)
 			return -1;
-		buf += n;
-		len -= (size_t)n;
+		memmove(cl->out, cl->out + n, cl->out_len - (size_t)n);
+		cl->out_len -= (size_t)n;
+		cl->last_active = evloop_now_ns();
 	}
 	return 0;
 }
 
-static void control_client_fire(void *ctx, struct evloop_item *item, uint32_t events)
+/* Run every complete line received; stops for good after quit. */
+static bool control_client_lines(struct control_client *cl, const char *buf, size_t n)
 {
-	struct control_client *cl = ctx;
-	char buf[512];
-	ssize_t n = recv(cl->fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-	if (n < 0 && errno == EAGAIN)
-		return;
-	if (n <= 0) {
-		control_client_drop(cl);
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !cl->closing; i++) {
 		if (buf[i] != '\n') {
 			if (cl->used + 1 < sizeof(cl->line))
 				cl->line[cl->used++] = buf[i];
@@ -198,50 +279,125 @@ static void control_client_fire(void *ctx, struct evloop_item *item, uint32_t ev
 		char *reply = NULL;
 		size_t reply_len = 0;
 		FILE *out = open_memstream(&reply, &reply_len);
-		if (!out) {
-			control_client_drop(cl);
-			return;
-		}
+		if (!out)
+			return false;
 		cl->line[cl->used] = '\0';
 		if (cl->overlong)
 			fprintf(out, "error: command longer than %d bytes\n", CONTROL_LINE_MAX - 1);
-		else
-			control_execute(cl->c, cl->line, out);
+		else if (control_execute(cl->c, cl->line, out))
+			cl->closing = true; /* quit: nothing after it runs */
 		fclose(out);
 		cl->used = 0;
 		cl->overlong = false;
-		int rc = control_reply(cl, reply, reply_len);
+		bool queued = control_queue(cl, reply, reply_len);
 		free(reply);
-		if (rc < 0) {
-			control_client_drop(cl);
-			return;
-		}
+		if (!queued)
+			return false;
 	}
+	return true;
+}
+
+static void control_client_fire(void *ctx, struct evloop_item *item, uint32_t events)
+{
+	struct control_client *cl = ctx;
+	struct control *c = cl->c;
+
+	if (control_flush(cl) < 0)
+		goto drop;
+	/* A reply still waiting: read nothing more until it is taken. */
+	if (!cl->out_len && !cl->closing && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		char buf[512];
+		ssize_t n = recv(cl->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n < 0)
+			goto drop;
+		if (n == 0) {
+			cl->closing = true; /* the client is done sending */
+		} else {
+			cl->last_active = evloop_now_ns();
+			if (!control_client_lines(cl, buf, (size_t)n))
+				goto drop;
+		}
+		if (control_flush(cl) < 0)
+			goto drop;
+	}
+	if (cl->closing && !cl->out_len)
+		goto drop;
+	if (evloop_modify(c->loop, item, cl->out_len ? EPOLLOUT : EPOLLIN) < 0)
+		goto drop;
+	return;
+drop:
+	control_client_drop(cl);
+}
+
+/* Drop clients idle for CONTROL_IDLE_MS; on the host clock, once a second. */
+static void control_idle_fire(void *ctx, struct evloop_item *item, uint32_t events)
+{
+	struct control *c = ctx;
+	uint64_t expiries, now = evloop_now_ns();
+
+	if (read(c->idle_fd, &expiries, sizeof(expiries)) < 0) {
+		/* nothing expired after all: look anyway */
+	}
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct control_client *cl = c->clients[i];
+
+		if (cl && now - cl->last_active > control_idle_ms * 1000000ull)
+			control_client_drop(cl);
+	}
+}
+
+static void control_refuse(int fd, const char *text)
+{
+	if (send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* the client is gone anyway */
+	}
+	close(fd);
 }
 
 static void control_accept(void *ctx, struct evloop_item *item, uint32_t events)
 {
 	struct control *c = ctx;
 	int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	unsigned slot;
+	unsigned slot, oldest = 0;
+	uid_t uid = (uid_t)-1;
 
 	if (fd < 0)
 		return;
+	if (control_peer_check(fd, &uid) < 0) {
+		vm_log(c->vm, LOG_LVL_WARN, "control: refused a client of uid %d (not ours)",
+		       (int)uid);
+		control_refuse(fd, "error: permission denied\n");
+		return;
+	}
 	for (slot = 0; slot < CONTROL_MAX_CLIENTS && c->clients[slot]; slot++)
-		;
-	struct control_client *cl = slot < CONTROL_MAX_CLIENTS ? calloc(1, sizeof(*cl)) : NULL;
-	if (!cl) {
-		static const char busy[] = "error: too many control clients\n";
-		if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-			/* the client is gone anyway */
+		if (c->clients[slot]->last_active < c->clients[oldest]->last_active)
+			oldest = slot;
+	if (slot == CONTROL_MAX_CLIENTS) {
+		/* Full: the longest-idle client makes room, so that idle
+		 * connections can never lock everyone out. */
+		struct control_client *victim = c->clients[oldest];
+
+		static const char note[] = "error: dropped: too many control clients\n";
+
+		if (send(victim->fd, note, sizeof(note) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			/* it does not read anyway */
 		}
+		control_client_drop(victim);
+		slot = oldest;
+	}
+	struct control_client *cl = calloc(1, sizeof(*cl));
+	if (!cl) {
 		close(fd);
 		return;
 	}
 	cl->c = c;
 	cl->fd = fd;
-	if (evloop_watch(vm_evloop(c->vm), fd, EPOLLIN, control_client_fire, cl,
-			 control_client_release, &cl->item) < 0) {
+	cl->last_active = evloop_now_ns();
+	if (evloop_watch(c->loop, fd, EPOLLIN, control_client_fire, cl, control_client_release,
+			 &cl->item) < 0) {
 		close(fd);
 		free(cl);
 		return;
@@ -267,60 +423,143 @@ static int control_connect(const char *path)
 	return fd;
 }
 
+/*
+ * One vdm per name: an exclusive flock on SYSTEM.lock, held while the VM
+ * runs. Unlike "is the socket answering", it cannot race with a second
+ * vdm starting at the same moment, and a crashed vdm leaves no lock.
+ */
+static int control_lock(struct control *c)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		struct stat held, named;
+		int fd = open(c->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int err = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+
+			close(fd);
+			return err;
+		}
+		/* Locked a file its previous owner has just unlinked? Then again. */
+		if (fstat(fd, &held) == 0 && stat(c->lock_path, &named) == 0 &&
+		    held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+			c->lock_fd = fd;
+			return 0;
+		}
+		close(fd);
+	}
+	return -EADDRINUSE;
+}
+
+static void control_free(struct control *c)
+{
+	if (c->loop)
+		evloop_stop(c->loop);
+	if (c->idle_item)
+		evloop_remove(c->loop, c->idle_item);
+	if (c->idle_fd >= 0)
+		close(c->idle_fd);
+	if (c->item)
+		evloop_remove(c->loop, c->item);
+	if (c->fd >= 0) {
+		close(c->fd);
+		unlink(c->path);
+	}
+	if (c->lock_fd >= 0) {
+		unlink(c->lock_path);
+		close(c->lock_fd);
+	}
+	evloop_free(c->loop);
+	free(c);
+}
+
 int control_open(struct vm *vm, struct control **out)
 {
 	const char *system = vm_conf(vm)->system;
 	struct control *c = calloc(1, sizeof(*c));
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[sizeof(sa.sun_path)];
-	int ret, fd;
+	/* look at idle clients a few times per idle period, at most once a second */
+	long tick_ns = control_idle_ms >= 4000 ? 1000000000l : (long)control_idle_ms * 250000l;
+	struct itimerspec tick = {.it_value = {tick_ns / 1000000000l, tick_ns % 1000000000l},
+				  .it_interval = {tick_ns / 1000000000l, tick_ns % 1000000000l}};
+	char dir[sizeof(sa.sun_path)], why[PATH_MAX + 128];
+	int ret;
 
 	if (!c)
 		return -ENOMEM;
 	c->vm = vm;
-	c->fd = -1;
-	if (control_dir(dir, sizeof(dir)) < 0 ||
-	    control_socket_path(system, c->path, sizeof(c->path)) < 0) {
-		vm_log(vm, LOG_LVL_ERROR, "control socket: the path for '%s' is too long",
-		       system ? system : "guest");
+	c->fd = c->lock_fd = c->idle_fd = -1;
+	c->loop = evloop_new();
+	if (!c->loop) {
 		free(c);
-		return -ENAMETOOLONG;
+		return -ENOMEM;
 	}
+	ret = control_socket_path(system, c->path, sizeof(c->path));
+	if (ret < 0 || control_dir(dir, sizeof(dir)) < 0) {
+		vm_log(vm, LOG_LVL_FATAL, "control socket: %s '%s'",
+		       ret == -EINVAL ? "not a usable system name:" : "the path is too long for",
+		       system ? system : "guest");
+		control_free(c);
+		return ret < 0 ? ret : -ENAMETOOLONG;
+	}
+	snprintf(c->lock_path, sizeof(c->lock_path), "%.*s.lock", (int)(strlen(c->path) - 5),
+		 c->path);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		ret = -errno;
-		vm_log(vm, LOG_LVL_ERROR, "control socket: cannot create %s: %s", dir,
+		vm_log(vm, LOG_LVL_FATAL, "control socket: cannot create %s: %s", dir,
 		       strerror(errno));
-		free(c);
+		control_free(c);
 		return ret;
 	}
-	/* Another vdm answering on this name keeps it; a dead socket is replaced. */
-	fd = control_connect(c->path);
-	if (fd >= 0) {
-		close(fd);
-		vm_log(vm, LOG_LVL_ERROR,
-		       "control socket %s is in use by another vdm: give this VM another `system` "
-		       "name",
-		       c->path);
-		free(c);
-		return -EADDRINUSE;
+	ret = control_dir_check(dir, why, sizeof(why));
+	if (ret < 0) {
+		vm_log(vm, LOG_LVL_FATAL,
+		       "control socket: refusing an unsafe directory: %s; remove it (or set "
+		       "XDG_RUNTIME_DIR to a directory of your own)",
+		       why);
+		control_free(c);
+		return ret;
 	}
+	ret = control_lock(c);
+	if (ret < 0) {
+		if (ret == -EADDRINUSE)
+			vm_log(vm, LOG_LVL_FATAL,
+			       "a VM named '%s' is already running (%s is locked): give this VM "
+			       "another `system` name",
+			       system ? system : "guest", c->lock_path);
+		else
+			vm_log(vm, LOG_LVL_FATAL, "control socket: cannot lock %s: %s",
+			       c->lock_path, strerror(-ret));
+		control_free(c);
+		return ret;
+	}
+	/* We hold the name: a socket file left there is a dead vdm's. */
 	unlink(c->path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
 	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(c->fd, CONTROL_MAX_CLIENTS) < 0) {
+	    chmod(c->path, 0600) < 0 || listen(c->fd, CONTROL_MAX_CLIENTS) < 0) {
 		ret = -errno;
-		vm_log(vm, LOG_LVL_ERROR, "control socket %s: %s", c->path, strerror(errno));
-		if (c->fd >= 0)
-			close(c->fd);
-		free(c);
+		vm_log(vm, LOG_LVL_FATAL, "control socket %s: %s", c->path, strerror(errno));
+		control_free(c);
 		return ret;
 	}
-	ret = evloop_watch(vm_evloop(vm), c->fd, EPOLLIN, control_accept, c, NULL, &c->item);
+	c->idle_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (c->idle_fd < 0 || timerfd_settime(c->idle_fd, 0, &tick, NULL) < 0) {
+		ret = -errno;
+		control_free(c);
+		return ret;
+	}
+	ret = evloop_watch(c->loop, c->fd, EPOLLIN, control_accept, c, NULL, &c->item);
+	if (ret == 0)
+		ret = evloop_watch(c->loop, c->idle_fd, EPOLLIN, control_idle_fire, c, NULL,
+				   &c->idle_item);
+	if (ret == 0)
+		ret = evloop_start(c->loop);
 	if (ret < 0) {
-		close(c->fd);
-		unlink(c->path);
-		free(c);
+		control_free(c);
 		return ret;
 	}
 	vm_log(vm, LOG_LVL_INFO, "control socket %s", c->path);
@@ -332,13 +571,16 @@ void control_close(struct control *c)
 {
 	if (!c)
 		return;
+	evloop_stop(c->loop); /* no command runs from here on */
 	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (c->clients[i])
 			control_client_drop(c->clients[i]);
-	evloop_remove(vm_evloop(c->vm), c->item);
-	close(c->fd);
-	unlink(c->path);
-	free(c);
+	control_free(c);
+}
+
+void control_set_idle_ms(unsigned idle_ms)
+{
+	control_idle_ms = idle_ms ? idle_ms : 1;
 }
 
 const char *control_path(const struct control *c)
@@ -349,16 +591,35 @@ const char *control_path(const struct control *c)
 int control_client(const char *system, const char *command)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], buf[4096],
-	    last[CONTROL_LINE_MAX] = "";
+	    last[CONTROL_LINE_MAX] = "", dir[sizeof(path)], why[PATH_MAX + 128];
+	struct timeval timeout = {.tv_sec = CONTROL_CLIENT_TIMEOUT_S};
 	size_t last_len = 0;
+	uid_t uid;
 	int fd, ret = -EPROTO;
 	ssize_t n;
 
-	if (control_socket_path(system, path, sizeof(path)) < 0)
+	ret = control_socket_path(system, path, sizeof(path));
+	if (ret < 0)
+		return ret;
+	/* The same rule as the VM's: never talk to a socket another user placed. */
+	if (control_dir(dir, sizeof(dir)) < 0)
 		return -ENAMETOOLONG;
+	if (control_dir_check(dir, why, sizeof(why)) < 0) {
+		fprintf(stderr, "vdm: --control: refusing an unsafe directory: %s\n", why);
+		return -EPERM;
+	}
 	fd = control_connect(path);
 	if (fd < 0)
 		return fd;
+	if (control_peer_check(fd, &uid) < 0) {
+		fprintf(stderr, "vdm: --control: %s is served by uid %d, not by us\n", path,
+			(int)uid);
+		close(fd);
+		return -EPERM;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+	ret = -EPROTO;
 	if (send(fd, command, strlen(command), MSG_NOSIGNAL) < 0 ||
 	    send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
 		ret = -errno;
@@ -384,6 +645,8 @@ int control_client(const char *system, const char *command)
 		if (ret >= 0)
 			break;
 	}
+	if (n < 0 && ret < 0)
+		ret = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 	fflush(stdout);
 	close(fd);
 	return ret;

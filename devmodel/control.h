@@ -11,7 +11,11 @@
  *   reset          every vdev back to its power-on state, in config order
  *   quit [CODE]    end the VM with CODE (default 0)
  *   help
- * Commands run on the event-loop thread, one at a time.
+ * Commands run on the socket's own thread (its own event loop), one at a
+ * time, so no device callback on the VM's event loop can starve them;
+ * replies never block it. Only our own uid (or root) may connect (SO_PEERCRED); the
+ * directory must be ours with mode 0700 and the socket is 0600; one vdm
+ * per name (a lock file). After `quit`, a connection runs nothing more.
  */
 #ifndef VDM_CONTROL_H
 #define VDM_CONTROL_H
@@ -46,5 +50,14 @@ int control_socket_path(const char *system, char *buf, size_t len);
  * reached.
  */
 int control_client(const char *system, const char *command);
+
+/*
+ * The limits that keep a local client from wedging the VM (see control.c):
+ * a client silent for idle_ms is dropped (default 10 s); at most 16 clients,
+ * a new one evicting the longest-idle; at most 256 KiB of replies wait for
+ * a client that does not read, then it is dropped. control_set_idle_ms is
+ * for tests; call it before control_open.
+ */
+void control_set_idle_ms(unsigned idle_ms);
 
 #endif /* VDM_CONTROL_H */

@@ -63,8 +63,10 @@ struct evloop {
 	uint64_t vnow; /* the virtual clock, ns */
 };
 
-/* Coalesce a periodic virtual timer after this many calls in one advance,
- * so that a guest programming a 1 ns period cannot stall the loop. */
+/* After this many calls in one advance, a periodic virtual timer is
+ * coalesced and any other due timer runs late (at the advance's target), so
+ * that no timer, periodic or a one-shot re-armed from its own callback, can
+ * make one advance run forever. */
 #define EVLOOP_ADVANCE_BUDGET 1000000u
 
 #define EVLOOP_MAX_EVENTS 32
@@ -407,7 +409,12 @@ int evloop_advance(struct evloop *l, uint64_t ns)
 		struct evloop_item *it = evloop_next_due_locked(l, target);
 		if (!it)
 			break;
-		l->vnow = it->deadline;
+		/*
+		 * Past the budget every timer still due runs late, at the
+		 * target: a one-shot re-armed from its own callback then lands
+		 * beyond the target and this advance ends, whatever the delay.
+		 */
+		l->vnow = calls >= EVLOOP_ADVANCE_BUDGET ? target : it->deadline;
 		it->expired++;
 		if (!it->period) {
 			it->armed = false;

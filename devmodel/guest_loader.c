@@ -17,6 +17,8 @@
 
 #include <xen/elfnote.h>
 
+#include "conf/conf.h"
+
 /* The largest image guest_load_file reads (guests are small here). */
 #define GUEST_FILE_MAX (1ull << 30)
 
@@ -257,41 +259,18 @@ int guest_load_raw(const struct guest_loader_mem *mem, const void *image, size_t
 int guest_load_file(const struct guest_loader_mem *mem, const char *path, bool raw,
 		    uint64_t raw_gpa, struct guest_image *out)
 {
-	struct stat st;
-	uint8_t *buf;
-	size_t done = 0;
-	int fd, err;
+	const char *why;
+	char *buf;
+	size_t done;
+	int err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		fprintf(stderr, "vdm: %s: %s\n", path, strerror(errno));
+	/* Never blocks: a FIFO or device is refused before it is read. */
+	err = conf_file_read(path, GUEST_FILE_MAX, &buf, &done, &why);
+	if (err < 0) {
+		fprintf(stderr, "vdm: cannot load '%s': %s%s\n", path, why,
+			err == -EFBIG ? " (at most 1 GiB)" : "");
 		return err;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > GUEST_FILE_MAX) {
-		err = errno && !S_ISREG(st.st_mode) ? -EINVAL : -EFBIG;
-		fprintf(stderr, "vdm: %s: not a regular file of at most 1 GiB\n", path);
-		close(fd);
-		return err;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			fprintf(stderr, "vdm: %s: read failed\n", path);
-			free(buf);
-			close(fd);
-			return err;
-		}
-		done += (size_t)n;
-	}
-	close(fd);
 	err = raw ? guest_load_raw(mem, buf, done, raw_gpa, out)
 		  : guest_load_elf(mem, buf, done, out);
 	if (err == -ENOEXEC)

@@ -1,17 +1,25 @@
 /*
  * devmodel/iomap.c: address dispatch.
  *
- * Data structure. Each space has an immutable table: the regions sorted by
- * base, non-overlapping, so a lookup is a binary search (O(log n)). A change
- * builds a new table and swaps it in under the map's lock (O(n), but
- * changes happen at configuration time and on rare BAR moves).
+ * Data structure. The writer's side is a balanced tree per space (glibc's
+ * tsearch, a red-black tree) of the regions, ordered by address with
+ * "overlaps" as equality, so adding a region finds any region it overlaps
+ * in O(log n); and a tree of owners, each with the list of its regions, so
+ * that duplicate ids and "remove every region of this owner" cost what
+ * that owner has, not what the map has. Readers see an immutable table
+ * per space: the regions sorted by base, non-overlapping, so a lookup is a
+ * binary search (O(log n)). A change only retires the current table; the
+ * next access (or listing) builds a new one from the tree (O(n)). So
+ * assembling a VM of n regions is O(n log n), however many there are, and
+ * tearing it down is too: no table is built until someone looks.
  *
  * Removal while accesses are in flight (RCU-like). A reader takes a
  * reference on the current table under the lock (two uncontended atomic
  * operations, no lock held during the callback), searches it and calls the
  * owner without any iomap lock held. A writer swaps the table and drops the
- * map's reference; the old table is freed by whoever drops the last
- * reference. So a region removed by iomap_remove is invisible to accesses
+ * map's reference (a change retires the table at once: no access that
+ * starts afterwards can use it); the old table is freed by whoever drops
+ * the last reference. So a region removed by iomap_remove is invisible to accesses
  * that start afterwards, while an access already running on the old table
  * completes; iomap_drain waits until no retired table is referenced, after
  * which the owner may be freed. A rwlock held across the callback was
@@ -49,6 +57,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <search.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,16 +76,56 @@ struct iomap_table {
 	struct iomap_entry entry[];
 };
 
+/* The writer's record of one region: in its space's tree and its owner's list. */
+struct iomap_region {
+	struct iomap_entry e;
+	enum vdev_space space;
+	struct iomap_region *next; /* the owner's next region */
+};
+
+struct iomap_owner_node {
+	const struct iomap_owner *owner;
+	struct iomap_region *regions;
+};
+
 struct iomap {
 	pthread_mutex_t lock;
 	pthread_cond_t drained;
 	unsigned retired; /* replaced tables still referenced by readers */
+	/* the readers' view; NULL: behind the tree, built by the next reader */
 	struct iomap_table *table[VDEV_SPACE_COUNT];
+	void *tree[VDEV_SPACE_COUNT]; /* tsearch roots of struct iomap_region * */
+	unsigned count[VDEV_SPACE_COUNT];
+	void *owners; /* tsearch root of struct iomap_owner_node * */
 	atomic_uint_fast64_t unowned[VDEV_SPACE_COUNT];
 	enum conf_unsupported_action policy;
 	iomap_abort_fn *abort_fn;
 	void *abort_ctx;
 };
+
+/* What a reader gets when a table cannot be built (out of memory): nothing
+ * is owned. Never freed: iomap_table_put leaves it alone. */
+static struct iomap_table iomap_empty_table;
+
+/* Regions compare by address; overlapping ones are "equal", so a search
+ * for a new region finds any region it overlaps. */
+static int iomap_region_cmp(const void *a, const void *b)
+{
+	const struct iomap_region *x = a, *y = b;
+
+	if (x->e.last < y->e.base)
+		return -1;
+	if (x->e.base > y->e.last)
+		return 1;
+	return 0;
+}
+
+static int iomap_owner_cmp(const void *a, const void *b)
+{
+	const struct iomap_owner_node *x = a, *y = b;
+
+	return x->owner < y->owner ? -1 : x->owner > y->owner;
+}
 
 static struct iomap_table *iomap_table_alloc(unsigned count)
 {
@@ -97,14 +146,8 @@ struct iomap *iomap_new(void)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->drained, NULL);
-	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
-		m->table[s] = iomap_table_alloc(0);
+	for (int s = 0; s < VDEV_SPACE_COUNT; s++)
 		atomic_init(&m->unowned[s], 0);
-		if (!m->table[s]) {
-			iomap_free(m);
-			return NULL;
-		}
-	}
 	m->policy = CONF_UNSUP_IGNORE;
 	return m;
 }
@@ -113,8 +156,11 @@ void iomap_free(struct iomap *m)
 {
 	if (!m)
 		return;
-	for (int s = 0; s < VDEV_SPACE_COUNT; s++)
+	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
 		free(m->table[s]);
+		tdestroy(m->tree[s], free);
+	}
+	tdestroy(m->owners, free);
 	pthread_cond_destroy(&m->drained);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -146,20 +192,54 @@ static bool iomap_space_valid(enum vdev_space space)
 	return (unsigned)space < VDEV_SPACE_COUNT;
 }
 
+/* Filling a table from a tree, in address order (twalk_r's closure). */
+struct iomap_fill {
+	struct iomap_table *t;
+	unsigned n;
+};
+
+static void iomap_fill_one(const void *nodep, VISIT which, void *closure)
+{
+	struct iomap_fill *f = closure;
+	const struct iomap_region *r = *(const struct iomap_region *const *)nodep;
+
+	/* postorder (between the two subtrees) and leaf visits are in order */
+	if ((which == postorder || which == leaf) && f->n < f->t->count)
+		f->t->entry[f->n++] = r->e;
+}
+
+/* Under m->lock: the current table of `space`, built if a change retired
+ * it; NULL when it cannot be built (out of memory). */
+static struct iomap_table *iomap_current_locked(struct iomap *m, enum vdev_space space)
+{
+	if (!m->table[space]) {
+		struct iomap_fill f = {.t = iomap_table_alloc(m->count[space])};
+
+		if (!f.t)
+			return NULL;
+		twalk_r(m->tree[space], iomap_fill_one, &f);
+		m->table[space] = f.t;
+	}
+	return m->table[space];
+}
+
 /* A reference on the current table of `space`. */
 static struct iomap_table *iomap_table_get(struct iomap *m, enum vdev_space space)
 {
 	struct iomap_table *t;
 
 	pthread_mutex_lock(&m->lock);
-	t = m->table[space];
-	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	t = iomap_current_locked(m, space);
+	if (t)
+		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&m->lock);
-	return t;
+	return t ? t : &iomap_empty_table;
 }
 
 static void iomap_table_put(struct iomap *m, struct iomap_table *t)
 {
+	if (t == &iomap_empty_table)
+		return;
 	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	/* Only a retired table can reach zero: the map holds the current one. */
@@ -171,12 +251,15 @@ static void iomap_table_put(struct iomap *m, struct iomap_table *t)
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Under m->lock: install `t` for `space`, retiring the old table. */
-static void iomap_table_swap_locked(struct iomap *m, enum vdev_space space, struct iomap_table *t)
+/* Under m->lock: the tree of `space` changed; no access starting from now
+ * may use the current table (the next one builds a new table). */
+static void iomap_retire_locked(struct iomap *m, enum vdev_space space)
 {
 	struct iomap_table *old = m->table[space];
 
-	m->table[space] = t;
+	if (!old)
+		return;
+	m->table[space] = NULL;
 	if (atomic_fetch_sub_explicit(&old->refs, 1, memory_order_acq_rel) == 1)
 		free(old);
 	else
@@ -223,10 +306,9 @@ static void iomap_conflict_fill(struct iomap_conflict *c, const struct iomap_ent
 int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t length,
 	      const struct iomap_owner *owner, uint32_t id, struct iomap_conflict *conflict)
 {
-	struct iomap_table *old, *t;
+	struct iomap_owner_node key = {.owner = owner}, *on = NULL, **onp;
+	struct iomap_region *r, **found;
 	uint64_t last;
-	long below;
-	unsigned at;
 
 	if (!iomap_space_valid(space) || !owner || length == 0)
 		return -EINVAL;
@@ -235,102 +317,109 @@ int iomap_add(struct iomap *m, enum vdev_space space, uint64_t base, uint64_t le
 		return -EINVAL; /* wraps past 2^64 */
 	if (space == VDEV_SPACE_PIO && last > 0xffff)
 		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*r = (struct iomap_region){.e = {.base = base, .last = last, .owner = owner, .id = id},
+				   .space = space};
 
 	pthread_mutex_lock(&m->lock);
 	/* ids name a region across spaces (iomap_remove takes no space) */
-	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
-		const struct iomap_table *cur = m->table[s];
-
-		for (unsigned i = 0; i < cur->count; i++) {
-			if (cur->entry[i].owner == owner && cur->entry[i].id == id) {
+	onp = tfind(&key, &m->owners, iomap_owner_cmp);
+	if (onp) {
+		on = *onp;
+		for (const struct iomap_region *o = on->regions; o; o = o->next) {
+			if (o->e.id == id) {
 				pthread_mutex_unlock(&m->lock);
+				free(r);
 				return -EINVAL;
 			}
 		}
 	}
-	old = m->table[space];
-	below = iomap_search(old, base);
-	/* Neighbours are the only candidates for overlap in a sorted, disjoint set. */
-	if (below >= 0 && old->entry[below].last >= base) {
-		iomap_conflict_fill(conflict, &old->entry[below]);
+	found = tsearch(r, &m->tree[space], iomap_region_cmp);
+	if (!found) {
 		pthread_mutex_unlock(&m->lock);
-		return -EEXIST;
-	}
-	at = (unsigned)(below + 1);
-	if (at < old->count && old->entry[at].base <= last) {
-		iomap_conflict_fill(conflict, &old->entry[at]);
-		pthread_mutex_unlock(&m->lock);
-		return -EEXIST;
-	}
-	t = iomap_table_alloc(old->count + 1);
-	if (!t) {
-		pthread_mutex_unlock(&m->lock);
+		free(r);
 		return -ENOMEM;
 	}
-	memcpy(t->entry, old->entry, at * sizeof(t->entry[0]));
-	t->entry[at] = (struct iomap_entry){.base = base, .last = last, .owner = owner, .id = id};
-	memcpy(&t->entry[at + 1], &old->entry[at], (old->count - at) * sizeof(t->entry[0]));
-	iomap_table_swap_locked(m, space, t);
+	if (*found != r) {
+		iomap_conflict_fill(conflict, &(*found)->e);
+		pthread_mutex_unlock(&m->lock);
+		free(r);
+		return -EEXIST;
+	}
+	if (!on) {
+		on = calloc(1, sizeof(*on));
+		if (on)
+			on->owner = owner;
+		if (!on || !tsearch(on, &m->owners, iomap_owner_cmp)) {
+			tdelete(r, &m->tree[space], iomap_region_cmp);
+			pthread_mutex_unlock(&m->lock);
+			free(on);
+			free(r);
+			return -ENOMEM;
+		}
+	}
+	r->next = on->regions;
+	on->regions = r;
+	m->count[space]++;
+	iomap_retire_locked(m, space);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
 
-/* Under m->lock: a copy of space's table without the entries `drop` selects. */
-static unsigned iomap_filter_locked(struct iomap *m, enum vdev_space space,
-				    const struct iomap_owner *owner, bool all_ids, uint32_t id,
-				    int *err)
+/* Under m->lock: remove owner's regions with `id` (all of them: all_ids).
+ * Needs no memory, so it cannot fail half-way. Returns how many. */
+static unsigned iomap_remove_locked(struct iomap *m, const struct iomap_owner *owner, bool all_ids,
+				    uint32_t id)
 {
-	struct iomap_table *old = m->table[space], *t;
-	unsigned removed = 0, n = 0;
+	struct iomap_owner_node key = {.owner = owner}, *on, **onp;
+	struct iomap_region **pp;
+	unsigned removed = 0;
 
-	for (unsigned i = 0; i < old->count; i++)
-		if (old->entry[i].owner == owner && (all_ids || old->entry[i].id == id))
-			removed++;
-	if (removed == 0)
+	onp = tfind(&key, &m->owners, iomap_owner_cmp);
+	if (!onp)
 		return 0;
-	t = iomap_table_alloc(old->count - removed);
-	if (!t) {
-		*err = -ENOMEM;
-		return 0;
+	on = *onp;
+	for (pp = &on->regions; *pp;) {
+		struct iomap_region *r = *pp;
+
+		if (!all_ids && r->e.id != id) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		tdelete(r, &m->tree[r->space], iomap_region_cmp);
+		m->count[r->space]--;
+		iomap_retire_locked(m, r->space);
+		free(r);
+		removed++;
+		if (!all_ids)
+			break;
 	}
-	for (unsigned i = 0; i < old->count; i++)
-		if (!(old->entry[i].owner == owner && (all_ids || old->entry[i].id == id)))
-			t->entry[n++] = old->entry[i];
-	iomap_table_swap_locked(m, space, t);
+	if (!on->regions) {
+		tdelete(on, &m->owners, iomap_owner_cmp);
+		free(on);
+	}
 	return removed;
 }
 
 int iomap_remove(struct iomap *m, const struct iomap_owner *owner, uint32_t id)
 {
-	int err = 0;
-	unsigned removed = 0;
+	unsigned removed;
 
 	pthread_mutex_lock(&m->lock);
-	for (int s = 0; s < VDEV_SPACE_COUNT && removed == 0 && err == 0; s++)
-		removed = iomap_filter_locked(m, (enum vdev_space)s, owner, false, id, &err);
+	removed = iomap_remove_locked(m, owner, false, id);
 	pthread_mutex_unlock(&m->lock);
-	if (err)
-		return err;
 	return removed ? 0 : -ENOENT;
 }
 
 unsigned iomap_remove_owner(struct iomap *m, const struct iomap_owner *owner)
 {
-	unsigned removed = 0;
+	unsigned removed;
 
 	pthread_mutex_lock(&m->lock);
-	for (int s = 0; s < VDEV_SPACE_COUNT; s++) {
-		int err = 0;
-
-		/*
-		 * Allocation failure here would leave a dangling owner: retry
-		 * until memory comes back rather than return half done.
-		 */
-		do {
-			err = 0;
-			removed += iomap_filter_locked(m, (enum vdev_space)s, owner, true, 0, &err);
-		} while (err);
-	}
+	removed = iomap_remove_locked(m, owner, true, 0);
 	pthread_mutex_unlock(&m->lock);
 	return removed;
 }
@@ -350,7 +439,7 @@ unsigned iomap_count(struct iomap *m, enum vdev_space space)
 	if (!iomap_space_valid(space))
 		return 0;
 	pthread_mutex_lock(&m->lock);
-	n = m->table[space]->count;
+	n = m->count[space];
 	pthread_mutex_unlock(&m->lock);
 	return n;
 }
@@ -364,8 +453,10 @@ int iomap_region_at(struct iomap *m, enum vdev_space space, unsigned index,
 	if (!iomap_space_valid(space))
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
-	t = m->table[space];
-	if (index < t->count) {
+	t = iomap_current_locked(m, space);
+	if (!t)
+		ret = -ENOMEM;
+	else if (index < t->count) {
 		info->base = t->entry[index].base;
 		info->length = t->entry[index].last - t->entry[index].base + 1;
 		info->owner = t->entry[index].owner;

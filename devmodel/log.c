@@ -5,6 +5,8 @@
 #include "devmodel/log.h"
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -137,4 +139,78 @@ void log_write(struct logger *lg, const struct log_sinks *sinks, enum log_level 
 	va_start(ap, fmt);
 	log_vwrite(lg, sinks, level, tag, fmt, ap);
 	va_end(ap);
+}
+
+/* Under log_lock: may one more line go out now? */
+static bool log_ratelimit_take(struct log_ratelimit *rl, uint64_t now, uint64_t *suppressed)
+{
+	*suppressed = 0;
+	if (now - rl->window_start >= LOG_GUEST_WINDOW_NS) {
+		rl->window_start = now;
+		rl->in_window = 0;
+	}
+	if (rl->in_window >= LOG_GUEST_BURST) {
+		rl->suppressed++;
+		rl->total_suppressed++;
+		return false;
+	}
+	rl->in_window++;
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	return true;
+}
+
+void log_vguest(struct logger *lg, struct log_ratelimit *rl, const struct log_sinks *sinks,
+		enum log_level level, const char *tag, const char *fmt, va_list ap)
+{
+	struct timespec ts;
+	uint64_t suppressed;
+	bool go;
+
+	if (level == LOG_LVL_FATAL) {
+		log_vwrite(lg, sinks, level, tag, fmt, ap);
+		return;
+	}
+	if (!rl)
+		rl = &lg->guest;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&log_lock);
+	go = log_ratelimit_take(rl, (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+				&suppressed);
+	pthread_mutex_unlock(&log_lock);
+	if (!go)
+		return;
+	if (suppressed)
+		log_write(lg, sinks, level, tag,
+			  "%llu similar guest-triggered messages suppressed (at most %u a second)",
+			  (unsigned long long)suppressed, LOG_GUEST_BURST);
+	log_vwrite(lg, sinks, level, tag, fmt, ap);
+}
+
+void log_guest(struct logger *lg, struct log_ratelimit *rl, const struct log_sinks *sinks,
+	       enum log_level level, const char *tag, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vguest(lg, rl, sinks, level, tag, fmt, ap);
+	va_end(ap);
+}
+
+void log_guest_summary(struct logger *lg, struct log_ratelimit *rl, const struct log_sinks *sinks,
+		       const char *tag)
+{
+	uint64_t n, total;
+
+	if (!rl)
+		rl = &lg->guest;
+	pthread_mutex_lock(&log_lock);
+	n = rl->suppressed;
+	total = rl->total_suppressed;
+	rl->suppressed = 0;
+	pthread_mutex_unlock(&log_lock);
+	if (n)
+		log_write(lg, sinks, LOG_LVL_WARN, tag,
+			  "%llu guest-triggered messages suppressed at the end (%llu in all)",
+			  (unsigned long long)n, (unsigned long long)total);
 }

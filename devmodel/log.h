@@ -14,7 +14,9 @@
 #ifndef VDM_LOG_H
 #define VDM_LOG_H
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "conf/conf.h"
@@ -43,8 +45,25 @@ struct log_sinks {
 	unsigned count;
 };
 
+/*
+ * A rate limit for messages a guest can cause (a failed access, an unowned
+ * port, a BAR moved onto RAM, a plugin complaining about a register): at
+ * most LOG_GUEST_BURST lines per LOG_GUEST_WINDOW_NS; the rest are counted
+ * and the next line that gets through says how many were suppressed (and
+ * log_guest_summary says it at the end). Zero-initialised is ready.
+ */
+#define LOG_GUEST_BURST	    16u
+#define LOG_GUEST_WINDOW_NS 1000000000ull
+struct log_ratelimit {
+	uint64_t window_start; /* ns, CLOCK_MONOTONIC */
+	unsigned in_window;
+	uint64_t suppressed; /* since the last line that got through */
+	uint64_t total_suppressed;
+};
+
 struct logger {
 	struct log_sinks sinks;
+	struct log_ratelimit guest;    /* the VM's own guest-triggered messages */
 	char prefix[96];	       /* "vdm[name/uuid8]" */
 	FILE *out_stdout, *out_stderr; /* where stdout/stderr sinks go (tests redirect) */
 };
@@ -70,5 +89,21 @@ void log_write(struct logger *lg, const struct log_sinks *sinks, enum log_level 
 	       const char *tag, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void log_vwrite(struct logger *lg, const struct log_sinks *sinks, enum log_level level,
 		const char *tag, const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+/*
+ * log_guest / log_vguest: log_write for a message a guest can trigger at
+ * will, through the limit `rl` (NULL: the logger's own). Fatal messages
+ * are never limited. Thread-safe.
+ */
+void log_guest(struct logger *lg, struct log_ratelimit *rl, const struct log_sinks *sinks,
+	       enum log_level level, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+void log_vguest(struct logger *lg, struct log_ratelimit *rl, const struct log_sinks *sinks,
+		enum log_level level, const char *tag, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
+/* log_guest_summary: "N messages suppressed" for what `rl` held back and
+ * did not report yet (at teardown). */
+void log_guest_summary(struct logger *lg, struct log_ratelimit *rl, const struct log_sinks *sinks,
+		       const char *tag);
 
 #endif /* VDM_LOG_H */

@@ -21,6 +21,7 @@
 #include "devmodel/backend.h"
 #include "devmodel/control.h"
 #include "devmodel/exitcode.h"
+#include "devmodel/teardown_guard.h"
 #include "devmodel/vm.h"
 #include "devmodel/xl/xl_args.h"
 #include "devmodel/xl/xl_mode.h"
@@ -485,6 +486,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (cli.control_system) {
+		const char *why = conf_system_name_check(cli.control_system, NULL);
+
+		if (why) {
+			fprintf(stderr, "vdm: --control %s: %s\n", cli.control_system, why);
+			rc = VDM_EXIT_CONFIG;
+			goto out;
+		}
 		rc = control_client(cli.control_system, cli.control_command);
 		if (rc < 0) {
 			fprintf(stderr, "vdm: --control %s: cannot reach the VM: %s\n",
@@ -595,7 +603,11 @@ int main(int argc, char **argv)
 	rc = vm_run(vm);
 out:
 	xl_mode_stop(xl); /* QMP sockets go before the devices and the event loop */
+	/* A plugin or backend stuck in its teardown cannot keep vdm alive. */
+	if (vm && teardown_guard_start(rc) < 0)
+		fprintf(stderr, "vdm: teardown runs without its time bound\n");
 	vm_free(vm);
+	teardown_guard_finish();
 	xl_mode_free(xl);
 	conf_vm_free(conf);
 	conf_diag_free(diag);

@@ -67,7 +67,8 @@ struct vdev_host_ctx {
 	const struct vdev_descriptor *desc;
 	const struct conf_vdev *vdev;
 	const struct vdev_config *config;
-	struct conf_diag *diag; /* only while create() runs */
+	struct conf_diag *diag;		/* only while create() runs */
+	struct log_ratelimit guest_log; /* its messages once the guest runs */
 	char name[128];
 	void *dev;
 	bool self_locked;
@@ -106,6 +107,26 @@ static struct vdev_host_ctx *plugin_host_check(vdev_host_t *h)
 	return h && h->magic == PLUGIN_HOST_MAGIC ? h : NULL;
 }
 
+/*
+ * Once the guest runs, whatever a device logs may be the guest's doing (a
+ * register poked in a loop, a BAR moved onto RAM on every write): each
+ * instance's messages then go through a rate limit of its own, so that one
+ * noisy device neither floods the log nor silences the others.
+ */
+static void plugin_host_vlogf(struct vdev_host_ctx *inst, enum log_level level, const char *fmt,
+			      va_list ap) __attribute__((format(printf, 3, 0)));
+static void plugin_host_vlogf(struct vdev_host_ctx *inst, enum log_level level, const char *fmt,
+			      va_list ap)
+{
+	const struct log_sinks *sinks = inst->own_sinks ? &inst->sinks : NULL;
+
+	if (vm_guest_started(inst->vm))
+		log_vguest(vm_logger(inst->vm), &inst->guest_log, sinks, level, inst->name, fmt,
+			   ap);
+	else
+		log_vwrite(vm_logger(inst->vm), sinks, level, inst->name, fmt, ap);
+}
+
 static void plugin_host_logf(struct vdev_host_ctx *inst, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void plugin_host_logf(struct vdev_host_ctx *inst, enum log_level level, const char *fmt, ...)
@@ -113,8 +134,7 @@ static void plugin_host_logf(struct vdev_host_ctx *inst, enum log_level level, c
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite(vm_logger(inst->vm), inst->own_sinks ? &inst->sinks : NULL, level, inst->name,
-		   fmt, ap);
+	plugin_host_vlogf(inst, level, fmt, ap);
 	va_end(ap);
 }
 
@@ -366,9 +386,9 @@ static int plugin_host_mem_ranges(vdev_host_t *h, struct vdev_mem_range *ranges,
 			continue;
 		if (n < max)
 			ranges[n] = (struct vdev_mem_range){
-				.start = r->start,
-				.length = r->length,
-				.kind = r->kind == GUEST_MEM_ROM ? VDEV_MEM_ROM : VDEV_MEM_RAM,
+			    .start = r->start,
+			    .length = r->length,
+			    .kind = r->kind == GUEST_MEM_ROM ? VDEV_MEM_ROM : VDEV_MEM_RAM,
 			};
 		n++;
 	}
@@ -628,8 +648,7 @@ static void plugin_host_vlog(vdev_host_t *h, enum vdev_log_level level, const ch
 
 	if (!inst || !fmt)
 		return;
-	log_vwrite(vm_logger(inst->vm), inst->own_sinks ? &inst->sinks : NULL,
-		   log_from_vdev((int)level), inst->name, fmt, ap);
+	plugin_host_vlogf(inst, log_from_vdev((int)level), fmt, ap);
 }
 
 static void plugin_host_log(vdev_host_t *h, enum vdev_log_level level, const char *fmt, ...)
@@ -695,6 +714,8 @@ const struct vdev_host *plugin_host_services(void)
 static void plugin_host_release_all(struct vdev_host_ctx *inst)
 {
 	struct evloop *loop = vm_evloop(inst->vm);
+	struct vdev_line **lines;
+	unsigned count;
 
 	if (inst->intc) {
 		irq_controller_unregister(vm_irq(inst->vm), inst->intc);
@@ -722,10 +743,16 @@ static void plugin_host_release_all(struct vdev_host_ctx *inst)
 		evloop_remove(loop, w->item);
 		pthread_mutex_lock(&inst->res_lock);
 	}
-	for (unsigned i = 0; i < inst->line_count; i++)
-		irq_line_put(vm_irq(inst->vm), inst->lines[i]);
-	inst->line_count = 0;
+	/* Lines are released outside res_lock: a release can call into a
+	 * controller plugin, which drives lines of its own. */
+	lines = inst->lines;
+	count = inst->line_count;
+	inst->lines = NULL;
+	inst->line_count = inst->line_cap = 0;
 	pthread_mutex_unlock(&inst->res_lock);
+	for (unsigned i = 0; i < count; i++)
+		irq_line_put(vm_irq(inst->vm), lines[i]);
+	free(lines);
 }
 
 static void plugin_host_free(struct vdev_host_ctx *inst)
@@ -737,9 +764,13 @@ static void plugin_host_free(struct vdev_host_ctx *inst)
 	free(inst);
 }
 
+/* What a create() failing this way says: the config names something that
+ * is wrong or cannot be opened (a hostdev path, a value out of range). */
 static bool plugin_host_config_errno(int err)
 {
-	return err == -EINVAL || err == -EEXIST || err == -ENOENT || err == -ERANGE;
+	return err == -EINVAL || err == -EEXIST || err == -ENOENT || err == -ERANGE ||
+	       err == -EACCES || err == -EISDIR || err == -ENOTDIR || err == -ENXIO ||
+	       err == -ENAMETOOLONG || err == -ELOOP || err == -EROFS;
 }
 
 int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct conf_vdev *vdev,
@@ -835,6 +866,11 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 			conf_diag_error(diag, vdev ? &vdev->pos : NULL,
 					"vdev %s (%s): create failed: %s", inst->name, desc->name,
 					strerror(-ret));
+		else if (vdev)
+			log_write(vm_logger(vm), NULL, LOG_LVL_FATAL, inst->name,
+				  "%s:%u:%u: vdev %s (%s): create failed: %s", vdev->pos.file,
+				  vdev->pos.line, vdev->pos.col, inst->name, desc->name,
+				  strerror(-ret));
 		else
 			log_write(vm_logger(vm), NULL, LOG_LVL_FATAL, inst->name,
 				  "vdev %s (%s): create failed: %s", inst->name, desc->name,
@@ -872,6 +908,12 @@ void plugin_host_guest_starting(struct vdev_host_ctx *inst)
 	plugin_host_lock(inst);
 	inst->desc->ops->guest_starting(inst->dev);
 	plugin_host_unlock(inst);
+}
+
+void plugin_host_log_summary(struct vdev_host_ctx *inst)
+{
+	log_guest_summary(vm_logger(inst->vm), &inst->guest_log,
+			  inst->own_sinks ? &inst->sinks : NULL, inst->name);
 }
 
 void plugin_host_reset(struct vdev_host_ctx *inst)

@@ -87,5 +87,8 @@ void plugin_host_usage(const struct vdev_host_ctx *inst, struct plugin_host_usag
 const char *plugin_host_line_at(const struct vdev_host_ctx *inst, unsigned index);
 /* One status line: counters and the device's own status. */
 void plugin_host_status(struct vdev_host_ctx *inst, FILE *out);
+/* plugin_host_log_summary: how many of its guest-time messages the rate
+ * limit held back (if any), as one log line. */
+void plugin_host_log_summary(struct vdev_host_ctx *inst);
 
 #endif /* VDM_PLUGIN_HOST_H */

@@ -23,7 +23,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
@@ -37,6 +39,7 @@
 #include "devmodel/irq.h"
 #include "devmodel/log.h"
 #include "devmodel/plugin_host.h"
+#include "devmodel/teardown_guard.h"
 #include "sdk/host/arena.h"
 #include "sdk/host/options.h"
 #include "sdk/host/plugin.h"
@@ -73,10 +76,13 @@ struct vm {
 	struct dm_io io;
 	pthread_mutex_t stop_lock;
 	bool stopping;
+	bool host_stop; /* the first stop came from a signal or the control socket */
 	int stop_code;
 	atomic_bool started;
 	atomic_bool ready_told, paused;
 	int signal_fd;
+	int signal_wake; /* eventfd: the signal thread returns */
+	pthread_t signal_thread;
 };
 
 /* ------------------------------------------------------------ accessors */
@@ -156,6 +162,15 @@ void vm_log(struct vm *vm, unsigned level, const char *fmt, ...)
 	va_end(ap);
 }
 
+void vm_log_guest(struct vm *vm, unsigned level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vguest(&vm->log, NULL, NULL, (enum log_level)level, "vm", fmt, ap);
+	va_end(ap);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static int vm_io_access(void *ctx, enum vdev_space space, uint64_t addr, unsigned size,
@@ -204,6 +219,9 @@ static void vm_unsupported_abort(void *ctx, enum vdev_space space, uint64_t addr
 {
 	struct vm *vm = ctx;
 
+	/* vCPUs may hit it again before the stop takes effect: say it once */
+	if (vm_stopping(vm))
+		return;
 	vm_log(vm, LOG_LVL_FATAL,
 	       "unsupported reference: %u-byte %s of %s 0x%llx that no device owns; "
 	       "`unsupported reference abort` ends the VM",
@@ -233,6 +251,7 @@ struct vm *vm_new(const struct conf_vm *conf, const struct vm_options *opts)
 	vm->log.out_stderr = vm->opts.log_stderr;
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	vm->stop_code = -1;
+	vm->signal_fd = vm->signal_wake = -1;
 	atomic_init(&vm->started, false);
 	atomic_init(&vm->ready_told, false);
 	atomic_init(&vm->paused, false);
@@ -263,12 +282,17 @@ void vm_free(struct vm *vm)
 	if (vm->loop)
 		evloop_stop(vm->loop);
 	for (unsigned i = vm->vdev_count; i-- > 0;) {
+		teardown_guard_stage("destroying vdev %s",
+				     vm->vdevs[i].inst ? plugin_host_name(vm->vdevs[i].inst) : "?");
 		plugin_host_destroy(vm->vdevs[i].inst);
 		vdev_arena_free(vm->vdevs[i].arena);
 	}
 	free(vm->vdevs);
-	if (vm->backend_set_up && vm->opts.backend->teardown)
+	if (vm->backend_set_up && vm->opts.backend->teardown) {
+		teardown_guard_stage("tearing down the %s backend", vm->opts.backend->name);
 		vm->opts.backend->teardown(vm);
+	}
+	teardown_guard_stage("unloading plugins and freeing the VM");
 	vdev_plugin_set_free(vm->plugins);
 	evloop_free(vm->loop);
 	irq_registry_free(vm->irq);
@@ -282,7 +306,7 @@ void vm_free(struct vm *vm)
 
 /* ------------------------------------------------------------ stopping */
 
-void vm_stop(struct vm *vm, int code)
+static void vm_stop_as(struct vm *vm, int code, bool from_host)
 {
 	bool first;
 
@@ -290,11 +314,32 @@ void vm_stop(struct vm *vm, int code)
 	first = !vm->stopping;
 	if (first) {
 		vm->stopping = true;
+		vm->host_stop = from_host;
 		vm->stop_code = code;
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
 	if (first && vm->backend_set_up && vm->opts.backend->stop)
 		vm->opts.backend->stop(vm, code);
+}
+
+void vm_stop(struct vm *vm, int code)
+{
+	vm_stop_as(vm, code, false);
+}
+
+void vm_stop_from_host(struct vm *vm, int code)
+{
+	vm_stop_as(vm, code, true);
+}
+
+bool vm_stopped_by_host(struct vm *vm)
+{
+	bool h;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	h = vm->stopping && vm->host_stop;
+	pthread_mutex_unlock(&vm->stop_lock);
+	return h;
 }
 
 bool vm_stopping(struct vm *vm)
@@ -727,14 +772,35 @@ void vm_status(struct vm *vm, FILE *out)
 
 /* ---------------------------------------------------------------- run */
 
+/*
+ * Every signal that can reach vdm is handled or deliberately ignored
+ * (devmodel/README.md, "Signals"). Handled ones are blocked in every thread
+ * and read from a signalfd on the event loop, so a handler never runs in
+ * the middle of a device callback:
+ *   SIGTERM, SIGINT, SIGHUP (libxl destroying its device model), SIGUSR1,
+ *   SIGPWR, SIGXCPU   stop in order, exit 0
+ *   SIGQUIT           stop in order, exit 3 (as if power was cut)
+ *   SIGUSR2           print the status
+ */
+static const int vm_handled_signals[] = {SIGTERM, SIGINT,  SIGHUP,  SIGUSR1,
+					 SIGPWR,  SIGXCPU, SIGQUIT, SIGUSR2};
+/*
+ * Ignored, because their default action would end or stop vdm for no
+ * reason of its own: a closed pipe or socket (SIGPIPE: the write fails
+ * with EPIPE instead), a file size limit (SIGXFSZ: EFBIG instead), a
+ * background vdm touching its terminal (SIGTTIN/SIGTTOU: EIO instead),
+ * timers and I/O notification vdm never asks for. Real-time signals are
+ * ignored too, except the ones a backend takes for itself later (the kvm
+ * backend's vCPU kick installs its own handler over this).
+ */
+static const int vm_ignored_signals[] = {SIGPIPE,   SIGXFSZ, SIGTTIN, SIGTTOU,	SIGALRM,
+					 SIGVTALRM, SIGPROF, SIGIO,   SIGSTKFLT};
+
 static void vm_signal_set(sigset_t *set)
 {
 	sigemptyset(set);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGHUP); /* libxl's destroy of its device model */
-	sigaddset(set, SIGQUIT);
-	sigaddset(set, SIGUSR2);
+	for (unsigned i = 0; i < sizeof(vm_handled_signals) / sizeof(vm_handled_signals[0]); i++)
+		sigaddset(set, vm_handled_signals[i]);
 }
 
 void vm_block_signals(void)
@@ -743,60 +809,127 @@ void vm_block_signals(void)
 
 	vm_signal_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	/* A closed console or socket must not kill the VM. */
-	signal(SIGPIPE, SIG_IGN);
+	for (unsigned i = 0; i < sizeof(vm_ignored_signals) / sizeof(vm_ignored_signals[0]); i++)
+		signal(vm_ignored_signals[i], SIG_IGN);
+	for (int s = SIGRTMIN; s <= SIGRTMAX; s++)
+		signal(s, SIG_IGN);
 }
 
-static void vm_signal_fire(void *ctx, struct evloop_item *item, uint32_t events)
+static void vm_signal_fire(struct vm *vm)
 {
-	struct vm *vm = ctx;
 	struct signalfd_siginfo si;
 
 	while (read(vm->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
+		int sig = (int)si.ssi_signo;
+
+		switch (sig) {
 		case SIGUSR2:
 			vm_status(vm, vm->log.out_stderr ? vm->log.out_stderr : stderr);
 			break;
 		case SIGQUIT:
 			vm_log(vm, LOG_LVL_INFO, "SIGQUIT: ending as if power was cut");
-			vm_stop(vm, VDM_EXIT_POWER_CUT);
+			vm_stop_from_host(vm, VDM_EXIT_POWER_CUT);
 			break;
 		default:
-			vm_log(vm, LOG_LVL_INFO, "%s: shutting down",
-			       si.ssi_signo == SIGINT	? "SIGINT"
-			       : si.ssi_signo == SIGHUP ? "SIGHUP"
-							: "SIGTERM");
-			vm_stop(vm, VDM_EXIT_NORMAL);
+			vm_log(vm, LOG_LVL_INFO, "SIG%s: shutting down (sent by pid %u)",
+			       sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", si.ssi_pid);
+			vm_stop_from_host(vm, VDM_EXIT_NORMAL);
 			break;
 		}
 	}
 }
 
+/*
+ * Signals have a thread of their own, not the event loop: a device callback
+ * running long there (a timer storm in virtual time) cannot delay a SIGTERM.
+ */
+static void *vm_signal_main(void *arg)
+{
+	struct vm *vm = arg;
+	struct pollfd pfd[2] = {{.fd = vm->signal_fd, .events = POLLIN},
+				{.fd = vm->signal_wake, .events = POLLIN}};
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents)
+			vm_signal_fire(vm);
+	}
+	return NULL;
+}
+
+static int vm_signals_start(struct vm *vm)
+{
+	sigset_t set;
+	int ret;
+
+	vm_signal_set(&set);
+	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	vm->signal_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->signal_fd < 0 || vm->signal_wake < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = -pthread_create(&vm->signal_thread, NULL, vm_signal_main, vm);
+	if (ret == 0)
+		return 0;
+fail:
+	if (vm->signal_fd >= 0)
+		close(vm->signal_fd);
+	if (vm->signal_wake >= 0)
+		close(vm->signal_wake);
+	vm->signal_fd = vm->signal_wake = -1;
+	return ret;
+}
+
+static void vm_signals_stop(struct vm *vm)
+{
+	uint64_t one = 1;
+	int ret;
+
+	if (vm->signal_wake < 0)
+		return;
+	if (write(vm->signal_wake, &one, sizeof(one)) < 0) {
+		/* cannot fail for an eventfd that is not at its maximum */
+	}
+	ret = pthread_join(vm->signal_thread, NULL);
+	if (ret)
+		vm_log(vm, LOG_LVL_ERROR, "signal thread: %s", strerror(ret));
+	close(vm->signal_fd);
+	close(vm->signal_wake);
+	vm->signal_fd = vm->signal_wake = -1;
+}
+
 int vm_run(struct vm *vm)
 {
-	struct evloop_item *sig_item = NULL;
 	struct control *control = NULL;
-	sigset_t set;
 	int code, ret;
 
 	if (!vm->opts.backend) {
 		vm_log(vm, LOG_LVL_FATAL, "no backend to run the guest on");
 		return VDM_EXIT_FATAL_START;
 	}
-	vm_signal_set(&set);
-	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (vm->signal_fd < 0 || evloop_watch(vm->loop, vm->signal_fd, EPOLLIN, vm_signal_fire, vm,
-					      NULL, &sig_item) < 0) {
-		vm_log(vm, LOG_LVL_FATAL, "cannot watch signals: %s", strerror(errno));
-		if (vm->signal_fd >= 0)
-			close(vm->signal_fd);
+	ret = vm_signals_start(vm);
+	if (ret < 0) {
+		vm_log(vm, LOG_LVL_FATAL, "cannot watch signals: %s", strerror(-ret));
+		return VDM_EXIT_FATAL_START;
+	}
+	/* Before the guest starts: a VM that cannot have its own socket (the
+	 * name is taken, the directory is not safe) does not run at all. */
+	if (control_open(vm, &control) < 0) {
+		vm_signals_stop(vm);
 		return VDM_EXIT_FATAL_START;
 	}
 	ret = evloop_start(vm->loop);
 	if (ret < 0) {
 		vm_log(vm, LOG_LVL_FATAL, "cannot start the event loop: %s", strerror(-ret));
-		evloop_remove(vm->loop, sig_item);
-		close(vm->signal_fd);
+		control_close(control);
+		vm_signals_stop(vm);
 		return VDM_EXIT_FATAL_START;
 	}
 	vm_log(vm, LOG_LVL_INFO, "vm %s uuid %s starting on %s with %u vdevs",
@@ -805,8 +938,6 @@ int vm_run(struct vm *vm)
 	atomic_store(&vm->started, true);
 	for (unsigned i = 0; i < vm->vdev_count; i++)
 		plugin_host_guest_starting(vm->vdevs[i].inst);
-	if (control_open(vm, &control) < 0)
-		vm_log(vm, LOG_LVL_WARN, "running without a control socket");
 	code = vm->opts.backend->run(vm);
 	/* A backend's own verdict (a fault, a failed script) wins; 0 means
 	 * "whatever ended the VM": the first vm_stop code. */
@@ -816,8 +947,10 @@ int vm_run(struct vm *vm)
 		vm_stop(vm, code);
 	evloop_stop(vm->loop);
 	control_close(control);
-	evloop_remove(vm->loop, sig_item);
-	close(vm->signal_fd);
+	vm_signals_stop(vm);
+	log_guest_summary(&vm->log, NULL, NULL, "vm");
+	for (unsigned i = 0; i < vm->vdev_count; i++)
+		plugin_host_log_summary(vm->vdevs[i].inst);
 	vm_log(vm, LOG_LVL_INFO, "vm %s ended with exit code %d", vm->uuid, code);
 	return code;
 }

@@ -81,7 +81,8 @@ void vm_status(struct vm *vm, FILE *out);
  */
 int vm_run(struct vm *vm);
 /* vm_block_signals: block the signals vm_run handles in the calling thread
- * (and the threads it creates later). */
+ * (and the threads it creates later), and ignore those vdm has no use for
+ * (the table in devmodel/README.md, "Signals"). Call before any thread. */
 void vm_block_signals(void);
 
 /*
@@ -89,6 +90,15 @@ void vm_block_signals(void);
  * once (any thread, also from a vdev callback).
  */
 void vm_stop(struct vm *vm, int code);
+/*
+ * vm_stop_from_host: the same, asked by the host side (a signal, the
+ * control socket's quit), not by the guest or a device: a backend ends at
+ * once (a sim script is cut short) and `code` is vdm's exit code whatever
+ * the guest was doing. vm_stopped_by_host says whether the first stop
+ * was such a one.
+ */
+void vm_stop_from_host(struct vm *vm, int code);
+bool vm_stopped_by_host(struct vm *vm);
 /* Has vm_stop been called; and with which code (-1 if not). */
 bool vm_stopping(struct vm *vm);
 int vm_stop_code(struct vm *vm);
@@ -131,6 +141,11 @@ struct vdev_host_ctx *vm_vdev_find(struct vm *vm, const char *instance_name);
 
 /* vm_log: a line in the VM's log, tagged "vm". */
 void vm_log(struct vm *vm, unsigned level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* vm_log_guest: vm_log for a message a guest can cause at will (a failed
+ * access, an unowned port): rate-limited with a count of what was held
+ * back (log_guest in log.h). */
+void vm_log_guest(struct vm *vm, unsigned level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #endif /* VDM_VM_H */

@@ -4,8 +4,8 @@
 # sanitizers, their own object directory.
 
 GUEST_DIR := $(O)/guests
-GUEST_NAMES := hello irq inject exitbench pic-pit ioapic-pit uart rtc pci
-GUEST_RT_OBJS := $(addprefix $(GUEST_DIR)/rt/,start.o irq_entry.o rt.o pc.o)
+GUEST_NAMES := hello irq inject exitbench pic-pit ioapic-pit uart rtc pci virtio-entropy virtio-blk virtio-pci blkbench lines-high
+GUEST_RT_OBJS := $(addprefix $(GUEST_DIR)/rt/,start.o irq_entry.o rt.o pc.o virtio.o)
 GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none \
 	-mgeneral-regs-only -mno-red-zone -O2 -g -std=gnu11 $(WARNINGS) -Isamples/guests
@@ -14,7 +14,8 @@ GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none \
 
 GUESTS += $(addprefix $(GUEST_DIR)/,$(addsuffix .elf,$(GUEST_NAMES)))
 
-$(GUEST_DIR)/%.o: samples/guests/%.c samples/guests/rt/rt.h samples/guests/rt/pc.h samples/guests/rt/rt_layout.h
+$(GUEST_DIR)/%.o: samples/guests/%.c samples/guests/rt/rt.h samples/guests/rt/pc.h samples/guests/rt/rt_layout.h \
+		samples/guests/rt/virtio.h
 	@mkdir -p $(@D)
 	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 

@@ -101,8 +101,8 @@ static void backend_kvm_learn_level(struct backend_kvm *kb, uint64_t address, ui
 	}
 	ret = kvm_vm_set_ioapic_route(kb->engine, slot, true, address, data);
 	if (ret) {
-		vm_log(kb->vm, LOG_LVL_WARN, "kvm: EOI route for vector 0x%x: %s", vector,
-		       strerror(-ret));
+		vm_log_guest(kb->vm, LOG_LVL_WARN, "kvm: EOI route for vector 0x%x: %s", vector,
+			     strerror(-ret));
 		return;
 	}
 	kb->slot_address[slot] = address;
@@ -263,7 +263,8 @@ static int backend_kvm_load(struct vm *vm, const struct guest_loader_mem *mem,
 		if (ret == -ENOEXEC && load->has_address)
 			ret = guest_load_file(mem, load->path, true, load->address, &image);
 		if (ret) {
-			vm_log(vm, LOG_LVL_FATAL, "kvm: load %s: %s", load->path, strerror(-ret));
+			vm_log(vm, LOG_LVL_FATAL, "%s:%u:%u: load %s: %s", load->pos.file,
+			       load->pos.line, load->pos.col, load->path, strerror(-ret));
 			return ret;
 		}
 		/* The entry: the first ELF, else the first raw image's address. */

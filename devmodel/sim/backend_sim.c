@@ -37,6 +37,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,6 +102,9 @@ struct sim_backend {
 	pthread_t hv_thread;
 	bool hv_thread_started;
 	pid_t hv_child;
+	int hv_pidfd; /* the child, watched on the event loop: its death ends the VM */
+	struct evloop_item *hv_child_item;
+	atomic_bool hv_child_died;
 
 	int wake_fd;	  /* eventfd: stop() or DONE happened */
 	atomic_bool done; /* the script reported its result */
@@ -195,6 +199,7 @@ static int sim_setup(struct vm *vm)
 		return -ENOMEM;
 	sb->vm = vm;
 	sb->hv_child = -1;
+	sb->hv_pidfd = -1;
 	pthread_mutex_init(&sb->lock, NULL);
 	sb->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm_set_backend_data(vm, sb);
@@ -276,9 +281,9 @@ static void sim_request_failed(void *ctx, uint32_t vcpu, const ioreq_t *req, int
 {
 	struct sim_backend *sb = ctx;
 
-	vm_log(sb->vm, LOG_LVL_WARN,
-	       "vCPU %u: ioreq type %u addr 0x%llx size %u count %u failed: %s", vcpu, req->type,
-	       (unsigned long long)req->addr, req->size, req->count, strerror(-err));
+	vm_log_guest(
+	    sb->vm, LOG_LVL_WARN, "vCPU %u: ioreq type %u addr 0x%llx size %u count %u failed: %s",
+	    vcpu, req->type, (unsigned long long)req->addr, req->size, req->count, strerror(-err));
 }
 
 static const struct ioreq_engine_ops sim_engine_ops = {
@@ -360,8 +365,9 @@ static void sim_control_fire(void *ctx, struct evloop_item *item, uint32_t event
 	ssize_t n = recv(sb->dom.control_dm, &msg, sizeof(msg), MSG_DONTWAIT);
 
 	if (n == 0 || (n < 0 && errno != EAGAIN)) {
-		/* the other side is gone without a result */
-		if (!atomic_load(&sb->done)) {
+		/* the other side is gone without a result (a child's death is
+		 * reported by sim_child_fire, which knows how it died) */
+		if (!atomic_load(&sb->done) && sb->hv_pidfd < 0) {
 			atomic_store(&sb->result, 1);
 			atomic_store(&sb->done, true);
 			sim_wake(sb);
@@ -432,6 +438,55 @@ static void *sim_hv_thread_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The hypervisor child died before it reported a result (SIGKILL, a crash):
+ * nothing will ever answer the vCPUs, so end the VM, saying why. On the
+ * event loop, through a pidfd: no SIGCHLD handler in a threaded process.
+ */
+static void sim_child_fire(void *ctx, struct evloop_item *item, uint32_t events)
+{
+	struct sim_backend *sb = ctx;
+	siginfo_t si = {0};
+
+	evloop_modify(vm_evloop(sb->vm), item, 0);
+	if (waitid(P_PIDFD, (id_t)sb->hv_pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    si.si_pid == 0)
+		return;
+	if (atomic_load(&sb->done))
+		return; /* it ended after reporting: the normal way */
+	if (si.si_code == CLD_EXITED)
+		vm_log(sb->vm, LOG_LVL_FATAL,
+		       "sim: the hypervisor process (pid %d) exited with %d before the script "
+		       "finished",
+		       (int)sb->hv_child, si.si_status);
+	else
+		vm_log(sb->vm, LOG_LVL_FATAL,
+		       "sim: the hypervisor process (pid %d) was killed by SIG%s before the script "
+		       "finished",
+		       (int)sb->hv_child,
+		       sigabbrev_np(si.si_status) ? sigabbrev_np(si.si_status) : "?");
+	atomic_store(&sb->hv_child_died, true);
+	atomic_store(&sb->result, VDM_EXIT_FATAL_RUN);
+	atomic_store(&sb->done, true);
+	sim_wake(sb);
+}
+
+static int sim_watch_child(struct sim_backend *sb)
+{
+	int ret;
+
+	sb->hv_pidfd = (int)syscall(SYS_pidfd_open, sb->hv_child, 0);
+	if (sb->hv_pidfd < 0)
+		return -errno;
+	ret = evloop_watch(vm_evloop(sb->vm), sb->hv_pidfd, EPOLLIN, sim_child_fire, sb, NULL,
+			   &sb->hv_child_item);
+	if (ret < 0) {
+		close(sb->hv_pidfd);
+		sb->hv_pidfd = -1;
+	}
+	return ret;
+}
+
 static int sim_start_hypervisor(struct sim_backend *sb)
 {
 	if (!sb->process_mode) {
@@ -452,7 +507,7 @@ static int sim_start_hypervisor(struct sim_backend *sb)
 		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		_exit(sim_hv_run_script(&sb->dom, sb->script, stderr));
 	}
-	return 0;
+	return sim_watch_child(sb);
 }
 
 static int sim_run(struct vm *vm)
@@ -538,7 +593,8 @@ static int sim_run(struct vm *vm)
 		if (atomic_load(&sb->done))
 			break;
 		if (atomic_load(&sb->stopping)) {
-			if (!sb->script)
+			/* A signal or the control socket ends a script at once. */
+			if (!sb->script || vm_stopped_by_host(vm))
 				break;
 			if (!grace_end)
 				grace_end = evloop_now_ns() + SIM_GRACE_MS * 1000000ull;
@@ -554,8 +610,9 @@ static int sim_run(struct vm *vm)
 			/* nothing to do: the flags say what happened */
 		}
 	}
+	/* The stop code of a signal or `quit` wins over the script's result. */
 	if (sb->script)
-		code = atomic_load(&sb->result);
+		code = vm_stopped_by_host(vm) ? vm_stop_code(vm) : atomic_load(&sb->result);
 out:
 	sim_domain_stop(&sb->dom);
 	for (unsigned v = 0; v < sb->vcpu_threads; v++)
@@ -567,10 +624,19 @@ out:
 	}
 	if (sb->hv_child > 0) {
 		int status;
-		if (!atomic_load(&sb->done))
+		if (!atomic_load(&sb->done) || atomic_load(&sb->hv_child_died) ||
+		    vm_stopped_by_host(vm))
 			kill(sb->hv_child, SIGKILL);
 		waitpid(sb->hv_child, &status, 0);
 		sb->hv_child = -1;
+	}
+	if (sb->hv_child_item) {
+		evloop_remove(vm_evloop(vm), sb->hv_child_item);
+		sb->hv_child_item = NULL;
+	}
+	if (sb->hv_pidfd >= 0) {
+		close(sb->hv_pidfd);
+		sb->hv_pidfd = -1;
 	}
 	return code;
 }

@@ -357,6 +357,12 @@ static int control(struct script_run *r, uint32_t op, uint64_t arg, const char *
 	if (name)
 		snprintf(msg.name, sizeof(msg.name), "%s", name);
 	rc = sim_hv_control(r->d, &msg, reply);
+	if (rc == -ECANCELED) {
+		/* the VM was stopped (a signal, quit): not the script's failure */
+		fprintf(r->out, "%s:%u: stopped: the VM was ended by the host\n", r->script->file,
+			r->step ? r->step->line : 0);
+		return -1;
+	}
 	if (rc < 0)
 		return step_fail(r, "the device model did not answer a control message: %s",
 				 strerror(-rc));

@@ -14,6 +14,8 @@
 #include "conf/conf.h"
 
 #define VMS_MAX_WORDS 16
+/* The largest script read (a script is hand-written text). */
+#define VMS_FILE_MAX (16u << 20)
 
 struct vms_word {
 	char *text; /* unescaped */
@@ -521,25 +523,17 @@ struct vms_script *vms_parse_string(const char *text, const char *name, FILE *er
 
 struct vms_script *vms_parse_file(const char *path, FILE *err)
 {
-	FILE *f = fopen(path, "r");
 	char *text = NULL;
 	size_t size = 0;
+	const char *why;
 	struct vms_script *script;
 
-	if (!f) {
+	/* Never blocks: a FIFO or device is refused before it is read. */
+	if (conf_file_read(path, VMS_FILE_MAX, &text, &size, &why) < 0) {
 		if (err)
-			fprintf(err, "%s: error: cannot open script: %s\n", path, strerror(errno));
+			fprintf(err, "%s: error: cannot read script: %s\n", path, why);
 		return NULL;
 	}
-	FILE *mem = open_memstream(&text, &size);
-	char buf[4096];
-	size_t got;
-	while (mem && (got = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, got, mem);
-	fclose(f);
-	if (!mem)
-		return NULL;
-	fclose(mem);
 	if (memchr(text, '\0', size)) {
 		if (err)
 			fprintf(err, "%s: error: script contains a NUL byte\n", path);

@@ -110,7 +110,6 @@ struct xen_backend {
 	struct xen_irq irq;
 	int stop_fd;
 	struct dm_io io;
-	unsigned long failed_logged;
 	/* for the log line at the end (tests/xen-e2e reads it) */
 	unsigned long events, events_idle, accesses;
 };
@@ -243,11 +242,11 @@ static void xen_ev_failed(void *ctx, uint32_t vcpu, const ioreq_t *req, int err)
 {
 	struct xen_backend *xb = ctx;
 
-	/* a guest can cause these at will: log the first ones only */
-	if (xb->failed_logged++ < 16)
-		xlog(xb, LOG_LVL_WARN,
-		     "vCPU %d: ioreq type %u addr 0x%llx size %u count %u %s failed: %s (answered with all-ones)",
-		     vcpu == IOREQ_ENGINE_SOURCE_BUFFERED ? -1 : (int)vcpu, req->type,
+	/* a guest can cause these at will: rate-limited, like every such message */
+	vm_log_guest(xb->vm, LOG_LVL_WARN,
+		     "xen: domain %u: vCPU %d: ioreq type %u addr 0x%llx size %u count %u %s "
+		     "failed: %s (answered with all-ones)",
+		     xb->domid, vcpu == IOREQ_ENGINE_SOURCE_BUFFERED ? -1 : (int)vcpu, req->type,
 		     (unsigned long long)req->addr, req->size, req->count,
 		     req->dir == IOREQ_READ ? "read" : "write", strerror(-err));
 }
@@ -696,8 +695,9 @@ static int xen_run(struct vm *vm)
 		}
 		if (n > 0 && p[1].revents) {
 			rc = ioreq_engine_process_events(xb->engine);
-			if (rc < 0 && xb->failed_logged++ < 16)
-				xlog(xb, LOG_LVL_ERROR, "event channel: %s", strerror(-rc));
+			if (rc < 0)
+				vm_log_guest(xb->vm, LOG_LVL_ERROR, "xen: domain %u: event channel: %s",
+					     xb->domid, strerror(-rc));
 		}
 		if ((n > 0 && p[2].revents && xen_release_fired(xb)) || n == 0) {
 			if (n == 0)

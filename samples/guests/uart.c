@@ -80,30 +80,6 @@ static void com2_handler(struct rt_irq_frame *frame)
 	uart_eoi();
 }
 
-/* The value of `key=` in the command line (up to a space), or NULL. */
-static const char *cmdline_value(const char *key, char *out, unsigned size)
-{
-	const char *s = rt_cmdline();
-
-	for (; *s; s++) {
-		const char *k = key, *p = s;
-
-		if (s != rt_cmdline() && s[-1] != ' ')
-			continue;
-		while (*k && *p == *k)
-			k++, p++;
-		if (*k || *p != '=')
-			continue;
-		unsigned n = 0;
-
-		for (p++; *p && *p != ' ' && n + 1 < size; p++)
-			out[n++] = *p;
-		out[n] = 0;
-		return out;
-	}
-	return NULL;
-}
-
 static void wait_for(volatile unsigned *counter, unsigned at_least, uint32_t us)
 {
 	uint64_t end = clock_ticks() + clock_us_to_ticks(us);
@@ -163,13 +139,13 @@ static void loopback_checks(void)
 void guest_main(void)
 {
 	char value[RX_MAX + 1];
-	const char *rx = cmdline_value("rx", value, sizeof(value));
+	const char *rx = rt_cmdline_value("rx", value, sizeof(value));
 
 	char via[8];
 
-	via_ioapic = cmdline_value("via", via, sizeof(via)) && via[0] == 'i';
-	loop_irq_any = cmdline_value("loop-irq", via, sizeof(via)) && via[0] == 'a';
-	level = via_ioapic && cmdline_value("trigger", via, sizeof(via)) && via[0] == 'l';
+	via_ioapic = rt_cmdline_value("via", via, sizeof(via)) && via[0] == 'i';
+	loop_irq_any = rt_cmdline_value("loop-irq", via, sizeof(via)) && via[0] == 'a';
+	level = via_ioapic && rt_cmdline_value("trigger", via, sizeof(via)) && via[0] == 'l';
 	rt_printf("uart: interrupts through the %s\n",
 		  via_ioapic ? (level ? "I/O APIC, level-triggered" : "I/O APIC") : "8259");
 	lapic_enable_pc();

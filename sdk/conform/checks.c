@@ -51,6 +51,15 @@ const struct conform_check conform_checks[] = {
      conform_check_concurrent_access},
     {"time-budget", 10, "create < 100 ms, a register access < 10 ms on average (warn only)",
      conform_check_time_budget},
+    {"virtio-reset-live", 8,
+     "virtio: a reset with queues live clears status, queues and interrupt; no write after it",
+     conform_check_virtio_reset_live},
+    {"virtio-save-restore-live", 9,
+     "virtio: save with queues live, restore into a new instance: same transport, rings go on",
+     conform_check_virtio_save_restore_live},
+    {"virtio-malformed-chains", 7,
+     "virtio: loops, bad addresses and indices in chains: no crash, no write outside the rings",
+     conform_check_virtio_malformed_chains},
 };
 const unsigned conform_check_count = sizeof(conform_checks) / sizeof(conform_checks[0]);
 

@@ -240,5 +240,8 @@ void conform_check_restore_rejects_garbage(struct conform_run *run);
 void conform_check_threads_contract(struct conform_run *run);
 void conform_check_concurrent_access(struct conform_run *run);
 void conform_check_time_budget(struct conform_run *run);
+void conform_check_virtio_reset_live(struct conform_run *run);
+void conform_check_virtio_save_restore_live(struct conform_run *run);
+void conform_check_virtio_malformed_chains(struct conform_run *run);
 
 #endif /* VDEV_CONFORM_H */

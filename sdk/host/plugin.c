@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
 
 #include "sdk/host/options.h"
 #include "sdk/host/plugin.h"
@@ -412,6 +415,13 @@ int vdev_plugin_open(const char *path, const char *expected_name, struct vdev_pl
 	int rc;
 
 	*plugin = NULL;
+	/* dlopen would block on a FIFO with no writer: look at the file first. */
+	rc = conf_file_open(path, &why);
+	if (rc < 0) {
+		fmt_err(err, errlen, "%s: cannot load the plugin: %s.", path, why);
+		return rc == -ENOENT ? -ENOENT : -ENOEXEC;
+	}
+	close(rc);
 	dlerror();
 	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!handle) {

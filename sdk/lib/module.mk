@@ -11,12 +11,14 @@
 #	$(PREFIX)/lib/pkgconfig/vdev-sdk.pc         cflags, srcdir, vdevmk, plugindir, conform
 #	$(PREFIX)/lib/pkgconfig/vdev-testhost.pc    (with the test host)
 #	$(PREFIX)/share/vdev-sdk/vdev.mk            the make fragment plugins include
-#	$(PREFIX)/share/vdev-sdk/src/*.c            helper sources plugins compile in
+#	$(PREFIX)/share/vdev-sdk/src/*.c, *.h       helper sources plugins compile in
+#	                                            (and the headers they share)
 #	$(PREFIX)/lib/libvdev-testhost.a            self-contained (sdk/testhost/module.mk)
 #	$(PREFIX)/bin/vdm, vdev-conform             when in BINS
 #	$(PREFIX)/lib/vdm/vdev-*.so                 every plugin in PLUGINS
 
 SDK_LIB_SRCS := $(sort $(wildcard sdk/lib/*.c))
+SDK_LIB_PRIVATE_HDRS := $(sort $(wildcard sdk/lib/*.h))
 SDK_LIB_PLUGIN_OBJS := $(SDK_LIB_SRCS:%.c=$(O)/plugin/%.o)
 
 SDK_ABI_MAJOR := $(shell sed -n 's/^\#define VDEV_ABI_MAJOR[[:space:]]*//p' sdk/include/vdev/vdev.h)
@@ -44,7 +46,7 @@ install-sdk: all
 	install -d $(SDK_DEST)/include/vdev $(SDK_DEST)/lib/pkgconfig \
 		$(SDK_DEST)/share/vdev-sdk/src
 	install -m 0644 sdk/include/vdev/*.h $(SDK_DEST)/include/vdev/
-	install -m 0644 $(SDK_LIB_SRCS) $(SDK_DEST)/share/vdev-sdk/src/
+	install -m 0644 $(SDK_LIB_SRCS) $(SDK_LIB_PRIVATE_HDRS) $(SDK_DEST)/share/vdev-sdk/src/
 	install -m 0644 sdk/vdev.mk $(SDK_DEST)/share/vdev-sdk/vdev.mk
 	sed $(SDK_PC_SED) sdk/vdev-sdk.pc.in > $(SDK_DEST)/lib/pkgconfig/vdev-sdk.pc
 	@set -e; \

@@ -185,6 +185,58 @@ int vdev_pci_msi_add(struct vdev_pci *pci, bool addr64, unsigned vectors)
 	return 0;
 }
 
+/* An MSI-X table entry's power-on contents: everything 0 but the mask. */
+static void pci_msix_clear(struct vdev_pci *pci)
+{
+	memset(pci->msix_table, 0, sizeof(pci->msix_table));
+	memset(pci->msix_pba, 0, sizeof(pci->msix_pba));
+	for (unsigned v = 0; v < pci->msix_vectors; v++)
+		pci_put(pci->msix_table + v * VDEV_PCI_MSIX_ENTRY_SIZE, VDEV_PCI_MSIX_ENTRY_CTRL, 1,
+			VDEV_PCI_MSIX_CTRL_MASKED);
+}
+
+/* Do [a, a+alen) and [b, b+blen) overlap? */
+static bool pci_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+int vdev_pci_msix_add(struct vdev_pci *pci, unsigned vectors, unsigned bar, uint32_t table_offset,
+		      uint32_t pba_offset)
+{
+	uint64_t table_len = (uint64_t)vectors * VDEV_PCI_MSIX_ENTRY_SIZE;
+	uint64_t pba_len = ((uint64_t)vectors + 63) / 64 * 8;
+	uint8_t at;
+	int err;
+
+	if (pci->attached)
+		return -EBUSY;
+	if (pci->msix || vectors == 0 || vectors > VDEV_PCI_MSIX_MAX_VECTORS ||
+	    bar >= VDEV_PCI_BAR_COUNT || (table_offset & 7) || (pba_offset & 7))
+		return -EINVAL;
+	if (pci->bar[bar].kind != VDEV_PCI_BAR_MEM32 && pci->bar[bar].kind != VDEV_PCI_BAR_MEM64)
+		return -EINVAL;
+	if (table_offset + table_len > pci->bar[bar].size ||
+	    pba_offset + pba_len > pci->bar[bar].size ||
+	    pci_ranges_overlap(table_offset, table_len, pba_offset, pba_len))
+		return -EINVAL;
+	err = vdev_pci_cap_add(pci, VDEV_PCI_CAP_ID_MSIX, VDEV_PCI_MSIX_CAP_LENGTH, &at);
+	if (err)
+		return err;
+	pci->msix = at;
+	pci->msix_bar = (uint8_t)bar;
+	pci->msix_vectors = (uint16_t)vectors;
+	pci->msix_table_offset = table_offset;
+	pci->msix_pba_offset = pba_offset;
+	pci_put(pci->cfg, at + VDEV_PCI_MSIX_CONTROL, 2, vectors - 1);
+	pci_put(pci->cfg, at + VDEV_PCI_MSIX_TABLE, 4, table_offset | bar);
+	pci_put(pci->cfg, at + VDEV_PCI_MSIX_PBA, 4, pba_offset | bar);
+	pci_put(pci->wmask, at + VDEV_PCI_MSIX_CONTROL, 2,
+		VDEV_PCI_MSIX_ENABLE | VDEV_PCI_MSIX_FUNC_MASK);
+	pci_msix_clear(pci);
+	return 0;
+}
+
 int vdev_pci_set_writable(struct vdev_pci *pci, unsigned offset, unsigned length, uint8_t mask)
 {
 	if (offset < PCI_CAP_START || offset > VDEV_PCI_CFG_BYTES ||
@@ -296,7 +348,7 @@ static void pci_drive_intx(struct vdev_pci *pci)
 	if (pci->intx_line)
 		pci->host->line_set(pci->h, pci->intx_line,
 				    pci->intx_level && !(cmd & VDEV_PCI_CMD_INTX_DISABLE) &&
-					    !vdev_pci_msi_enabled(pci));
+					    !vdev_pci_msi_enabled(pci) && !vdev_pci_msix_enabled(pci));
 }
 
 void vdev_pci_intx(struct vdev_pci *pci, bool level)
@@ -339,6 +391,165 @@ int vdev_pci_msi_send(struct vdev_pci *pci, unsigned vector)
 		       2);
 	data = (data & ~(count - 1)) | vector;
 	return pci->host->msi_send(pci->h, addr, data);
+}
+
+/* ------------------------------------------------------------ MSI-X */
+
+bool vdev_pci_msix_enabled(const struct vdev_pci *pci)
+{
+	return pci->msix &&
+	       (pci_get(pci->cfg, pci->msix + VDEV_PCI_MSIX_CONTROL, 2) & VDEV_PCI_MSIX_ENABLE);
+}
+
+static bool pci_msix_function_masked(const struct vdev_pci *pci)
+{
+	return pci_get(pci->cfg, pci->msix + VDEV_PCI_MSIX_CONTROL, 2) & VDEV_PCI_MSIX_FUNC_MASK;
+}
+
+bool vdev_pci_msix_masked(const struct vdev_pci *pci, unsigned vector)
+{
+	if (!pci->msix || vector >= pci->msix_vectors)
+		return false;
+	return pci->msix_table[vector * VDEV_PCI_MSIX_ENTRY_SIZE + VDEV_PCI_MSIX_ENTRY_CTRL] &
+	       VDEV_PCI_MSIX_CTRL_MASKED;
+}
+
+bool vdev_pci_msix_pending(const struct vdev_pci *pci, unsigned vector)
+{
+	if (!pci->msix || vector >= pci->msix_vectors)
+		return false;
+	return pci->msix_pba[vector / 8] & (1u << (vector % 8));
+}
+
+static void pci_msix_set_pending(struct vdev_pci *pci, unsigned vector, bool pending)
+{
+	if (pending)
+		pci->msix_pba[vector / 8] |= (uint8_t)(1u << (vector % 8));
+	else
+		pci->msix_pba[vector / 8] &= (uint8_t)~(1u << (vector % 8));
+}
+
+static int pci_msix_send(struct vdev_pci *pci, unsigned vector)
+{
+	const uint8_t *e = pci->msix_table + vector * VDEV_PCI_MSIX_ENTRY_SIZE;
+	uint64_t addr = pci_get(e, VDEV_PCI_MSIX_ENTRY_ADDR, 4) |
+			(uint64_t)pci_get(e, VDEV_PCI_MSIX_ENTRY_ADDR + 4, 4) << 32;
+
+	return pci->host->msi_send(pci->h, addr, pci_get(e, VDEV_PCI_MSIX_ENTRY_DATA, 4));
+}
+
+int vdev_pci_msix_notify(struct vdev_pci *pci, unsigned vector)
+{
+	if (!pci->msix)
+		return -ENODEV;
+	if (vector >= pci->msix_vectors)
+		return -EINVAL;
+	if (!vdev_pci_msix_enabled(pci))
+		return -EAGAIN;
+	if (!(pci_get(pci->cfg, VDEV_PCI_COMMAND, 2) & VDEV_PCI_CMD_MASTER))
+		return -EPERM;
+	if (pci_msix_function_masked(pci) || vdev_pci_msix_masked(pci, vector)) {
+		pci_msix_set_pending(pci, vector, true);
+		return VDEV_PCI_MSIX_PENDING;
+	}
+	return pci_msix_send(pci, vector);
+}
+
+/* Deliver every pending vector the guest has unmasked (PCI: "when the mask
+ * is cleared, a pending message is sent"). Needs MSI-X enabled and bus
+ * mastering; otherwise the bits stay pending. */
+static void pci_msix_deliver_pending(struct vdev_pci *pci)
+{
+	if (!vdev_pci_msix_enabled(pci) || pci_msix_function_masked(pci) ||
+	    !(pci_get(pci->cfg, VDEV_PCI_COMMAND, 2) & VDEV_PCI_CMD_MASTER))
+		return;
+	for (unsigned v = 0; v < pci->msix_vectors; v++) {
+		if (!vdev_pci_msix_pending(pci, v) || vdev_pci_msix_masked(pci, v))
+			continue;
+		pci_msix_set_pending(pci, v, false);
+		pci_msix_send(pci, v);
+	}
+}
+
+/* Where an access falls: the table (*base = table offset), the PBA, or neither. */
+enum pci_msix_part { PCI_MSIX_NONE, PCI_MSIX_TABLE, PCI_MSIX_PBA };
+
+static enum pci_msix_part pci_msix_part(const struct vdev_pci *pci,
+					const struct vdev_access *access, uint64_t *rel)
+{
+	uint64_t table_len = (uint64_t)pci->msix_vectors * VDEV_PCI_MSIX_ENTRY_SIZE;
+	uint64_t pba_len = ((uint64_t)pci->msix_vectors + 63) / 64 * 8;
+	uint64_t off = access->offset;
+
+	if (!pci->msix || access->space != VDEV_SPACE_MMIO ||
+	    access->region != pci->bar[pci->msix_bar].region)
+		return PCI_MSIX_NONE;
+	if (off >= pci->msix_table_offset && off - pci->msix_table_offset < table_len) {
+		*rel = off - pci->msix_table_offset;
+		return PCI_MSIX_TABLE;
+	}
+	if (off >= pci->msix_pba_offset && off - pci->msix_pba_offset < pba_len) {
+		*rel = off - pci->msix_pba_offset;
+		return PCI_MSIX_PBA;
+	}
+	return PCI_MSIX_NONE;
+}
+
+bool vdev_pci_is_msix(const struct vdev_pci *pci, const struct vdev_access *access)
+{
+	uint64_t rel;
+
+	return pci_msix_part(pci, access, &rel) != PCI_MSIX_NONE;
+}
+
+int vdev_pci_msix_read(struct vdev_pci *pci, const struct vdev_access *access, uint64_t *value)
+{
+	uint64_t rel = 0, v = 0;
+	enum pci_msix_part part = pci_msix_part(pci, access, &rel);
+	unsigned table_len = pci->msix_vectors * VDEV_PCI_MSIX_ENTRY_SIZE;
+
+	for (unsigned i = 0; i < access->size && i < 8; i++) {
+		uint64_t at = rel + i;
+
+		/* PBA qwords past the last vector read 0 (the array is bytes here) */
+		if (part == PCI_MSIX_TABLE && at < table_len)
+			v |= (uint64_t)pci->msix_table[at] << (8 * i);
+		else if (part == PCI_MSIX_PBA && at < sizeof(pci->msix_pba))
+			v |= (uint64_t)pci->msix_pba[at] << (8 * i);
+	}
+	*value = v;
+	return 0;
+}
+
+int vdev_pci_msix_write(struct vdev_pci *pci, const struct vdev_access *access, uint64_t value)
+{
+	uint64_t rel = 0;
+	unsigned table_len = pci->msix_vectors * VDEV_PCI_MSIX_ENTRY_SIZE;
+	bool unmasked = false;
+
+	/* the PBA is read-only */
+	if (pci_msix_part(pci, access, &rel) != PCI_MSIX_TABLE)
+		return 0;
+	for (unsigned i = 0; i < access->size && i < 8; i++) {
+		uint64_t at = rel + i;
+		unsigned field = (unsigned)(at % VDEV_PCI_MSIX_ENTRY_SIZE);
+		uint8_t b = (uint8_t)(value >> (8 * i));
+
+		if (at >= table_len)
+			break;
+		if (field == VDEV_PCI_MSIX_ENTRY_ADDR)
+			b &= 0xfc; /* a dword-aligned address */
+		if (field == VDEV_PCI_MSIX_ENTRY_CTRL) {
+			b &= VDEV_PCI_MSIX_CTRL_MASKED;
+			unmasked |= (pci->msix_table[at] & VDEV_PCI_MSIX_CTRL_MASKED) && !b;
+		} else if (field > VDEV_PCI_MSIX_ENTRY_CTRL) {
+			b = 0; /* the rest of vector control is reserved */
+		}
+		pci->msix_table[at] = b;
+	}
+	if (unmasked)
+		pci_msix_deliver_pending(pci);
+	return 0;
 }
 
 /* ------------------------------------------------------------ placement */
@@ -554,7 +765,7 @@ int vdev_pci_config_read(struct vdev_pci *pci, const struct vdev_access *access,
 
 int vdev_pci_config_write(struct vdev_pci *pci, const struct vdev_access *access, uint64_t value)
 {
-	bool bars = false, command = false;
+	bool bars = false, command = false, msix = false;
 
 	for (unsigned i = 0; i < access->size && i < 8; i++) {
 		uint64_t off = access->offset + i;
@@ -571,11 +782,15 @@ int vdev_pci_config_write(struct vdev_pci *pci, const struct vdev_access *access
 			bars = true;
 		if (pci->msi && off >= pci->msi && off < pci->msi + 4u)
 			command = true; /* MSI enable gates INTx */
+		if (pci->msix && off >= pci->msix && off < pci->msix + 4u)
+			msix = true; /* MSI-X enable gates INTx; unmasking delivers */
 	}
 	if (bars || command)
 		pci_sync_bars(pci);
-	if (command)
+	if (command || msix)
 		pci_drive_intx(pci);
+	if (command || msix)
+		pci_msix_deliver_pending(pci);
 	return 0;
 }
 
@@ -605,16 +820,42 @@ void vdev_pci_reset(struct vdev_pci *pci)
 {
 	memcpy(pci->cfg, pci->reset_cfg, sizeof(pci->cfg));
 	pci->intx_level = false;
+	pci_msix_clear(pci);
 	pci_sync_bars(pci);
 	pci_drive_intx(pci);
+}
+
+/* Restored MSI-X contents the guest could not have written: refused. */
+static bool pci_msix_state_valid(const struct vdev_pci *pci)
+{
+	for (unsigned v = 0; v < pci->msix_vectors; v++) {
+		const uint8_t *e = pci->msix_table + v * VDEV_PCI_MSIX_ENTRY_SIZE;
+
+		if ((e[VDEV_PCI_MSIX_ENTRY_ADDR] & 3) ||
+		    (pci_get(e, VDEV_PCI_MSIX_ENTRY_CTRL, 4) & ~VDEV_PCI_MSIX_CTRL_MASKED))
+			return false;
+	}
+	for (unsigned v = pci->msix_vectors; v < VDEV_PCI_MSIX_MAX_VECTORS; v++)
+		if (pci->msix_pba[v / 8] & (1u << (v % 8)))
+			return false;
+	return true;
 }
 
 void vdev_pci_state(struct vdev_state *st, struct vdev_pci *pci)
 {
 	vdev_state_bytes(st, pci->cfg, sizeof(pci->cfg));
 	vdev_state_bool(st, &pci->intx_level);
+	if (pci->msix) {
+		vdev_state_bytes(st, pci->msix_table,
+				 (size_t)pci->msix_vectors * VDEV_PCI_MSIX_ENTRY_SIZE);
+		vdev_state_bytes(st, pci->msix_pba, ((size_t)pci->msix_vectors + 7) / 8);
+	}
 	if (!vdev_state_restoring(st))
 		return;
+	if (pci->msix && !pci_msix_state_valid(pci)) {
+		vdev_state_invalid(st);
+		return;
+	}
 	for (unsigned i = 0; i < VDEV_PCI_CFG_BYTES; i++) {
 		uint8_t free_bits = pci->wmask[i] | pci->w1cmask[i] | pci->devmask[i];
 
@@ -629,4 +870,5 @@ void vdev_pci_restored(struct vdev_pci *pci)
 {
 	pci_sync_bars(pci);
 	pci_drive_intx(pci);
+	pci_msix_deliver_pending(pci);
 }

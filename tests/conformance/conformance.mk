@@ -33,5 +33,10 @@ $(CONFORM_FIXTURE_DIR)/broken/vdev-broken-%.so: $(O)/plugin/tests/conformance/br
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) $(CONFORM_FIXTURE_LDFLAGS) -o $@ $^ -lpthread
 
+# The virtio fixture is built on the SDK's virtio helper.
+$(CONFORM_FIXTURE_DIR)/broken/vdev-broken-virtio-late-write.so: $(O)/plugin/sdk/lib/virtio.o \
+	$(O)/plugin/sdk/lib/virtio_queue.o $(O)/plugin/sdk/lib/virtio_worker.o \
+	$(O)/plugin/sdk/lib/pci.o $(O)/plugin/sdk/lib/state.o
+
 # Keep the fixtures' objects (pattern-rule intermediates) for incremental builds.
 .PRECIOUS: $(O)/plugin/tests/conformance/broken/%.o

@@ -16,11 +16,11 @@ CHECK_SCRIPTS += tests/kvm/qemu-guests.sh tests/kvm/vdm-kvm-guests.sh
 # The guests are built before the test that boots them, so `make check`
 # never runs it against stale or missing images.
 $(O)/tests/kvm/test_kvm_guests: $(O)/tests/kvm/test_kvm_guests.o $(KVM_LIB) \
-		$(O)/devmodel/request.o | $(KVM_TEST_GUESTS)
+		$(O)/devmodel/request.o $(CONF_LIB) | $(KVM_TEST_GUESTS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(O)/tests/kvm/test_kvm_guests.o $(KVM_LIB) \
-		$(O)/devmodel/request.o -lpthread -lrt
+		$(O)/devmodel/request.o $(CONF_LIB) -lpthread -lrt
 
-$(O)/tests/kvm/test_guest_loader: $(O)/tests/kvm/test_guest_loader.o $(GUEST_LOADER_OBJS)
+$(O)/tests/kvm/test_guest_loader: $(O)/tests/kvm/test_guest_loader.o $(GUEST_LOADER_OBJS) $(CONF_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(KVM_CMOCKA_LIBS)

@@ -5,7 +5,8 @@
 # vdev-template/ somewhere else, and there, with nothing but pkg-config
 # pointing at the prefix, builds vdev-ticker.so, runs its cmocka tests,
 # runs vdev-conform on it and installs it. Then checks the installed tree
-# and the plugin's exports. In the SAN build everything is compiled with
+# and the plugin's exports; then builds a virtio device (vdevs/virtio-entropy's
+# source) the same way, with every SDK helper. In the SAN build everything is compiled with
 # ASan+UBSan, the template too (its tests link the sanitized test host).
 #
 # Env (from tests/run-tests): O, SAN. Exit 0 pass, 77 skip, else fail.
@@ -44,6 +45,7 @@ make -C "$top" --no-print-directory O="$O" SAN="$SAN" install PREFIX="$prefix" \
 
 for f in include/vdev/vdev.h include/vdev/state.h include/vdev/testhost.h \
 	lib/pkgconfig/vdev-sdk.pc share/vdev-sdk/vdev.mk share/vdev-sdk/src/state.c \
+	include/vdev/virtio.h share/vdev-sdk/src/virtio.c share/vdev-sdk/src/virtio_internal.h \
 	lib/vdm/vdev-ticker.so; do
 	[ -f "$prefix/$f" ] || fail "make install did not install $f"
 done
@@ -94,6 +96,18 @@ echo "== install the plugin (DESTDIR and PREFIX)"
 [ -f "$tmp/dest$prefix/lib/vdm/vdev-ticker.so" ] || fail "template install put nothing in $tmp/dest$prefix/lib/vdm"
 (cd "$work" && make --no-print-directory install PREFIX="$tmp/other") || fail "template install PREFIX"
 [ -f "$tmp/other/lib/vdm/vdev-ticker.so" ] || fail "template install PREFIX= ignored"
+
+# A virtio device out of tree: every helper the SDK ships (the default
+# VDEV_SDK_HELPERS, virtio*.c among them) compiles under the author's plain
+# -Wall -Wextra -Werror, and the result conforms.
+echo "== a virtio plugin out of tree (vdevs/virtio-entropy's source, all SDK helpers)"
+vwork="$tmp/virtio"
+mkdir -p "$vwork" && cp "$top/vdevs/virtio-entropy/virtio-entropy.c" "$vwork/" || fail "copying virtio-entropy.c"
+printf '%s\n' 'VDEV_NAME := virtio-entropy' 'VDEV_SOURCES := virtio-entropy.c' \
+	'VDEV_WARNINGS := -Wall -Wextra -Werror' \
+	'include $(shell pkg-config --variable=vdevmk vdev-sdk)' >"$vwork/Makefile"
+(cd "$vwork" && make --no-print-directory CFLAGS="$cflags" LDFLAGS="$ldflags" all conform) ||
+	fail "a virtio plugin does not build or conform against the installed SDK"
 
 # The source tree stays clean: the build happened in the copy only.
 [ $had_build = yes ] || [ ! -e "$top/vdev-template/build" ] || fail "something built inside the source tree's vdev-template/"

@@ -2,8 +2,9 @@
 # tests/sim/control-socket.sh: the control socket of a running VM (sim
 # backend, no script: the VM idles on the host clock until told to stop).
 # status names the VM and its UUID; stats counts a vdev's accesses; reset
-# and bad commands answer; a second vdm with the same name is refused its
-# socket; quit CODE ends vdm with CODE and removes the socket.
+# and bad commands answer; a second vdm with the same name is refused at
+# start; quit CODE ends vdm with CODE and removes the socket. A runtime
+# directory another user could use is refused (by the VM and by clients).
 set -u
 O=${O:-build/release}
 BIN=${BIN:-$O/bin}
@@ -44,20 +45,35 @@ grep -q "uuid $uuid" "$tmp/status" || bad "stats and status disagree on the UUID
 "$VDM" --control ctl-test "quit 300" >"$tmp/bad"; rc=$?
 [ $rc -eq 1 ] || bad "quit 300 accepted"
 
-# A second VM with the same name runs, without a socket, and says why.
+# A second VM with the same name is refused at start (exit 64), saying why,
+# and leaves the first one's socket alone.
 timeout 5 "$VDM" --backend sim system ctl-test ram 0,1M dryrun >/dev/null 2>&1
-"$VDM" --backend sim system ctl-test ram 0,1M >"$tmp/second.out" 2>&1 &
-second=$!
-sleep 0.5
-kill "$second" 2>/dev/null; wait "$second"
-grep -q "in use by another vdm" "$tmp/second.out" || bad "second vdm: $(cat "$tmp/second.out")"
+timeout 10 "$VDM" --backend sim system ctl-test ram 0,1M >"$tmp/second.out" 2>&1; rc=$?
+[ $rc -eq 64 ] || bad "second vdm: exit $rc, expected 64"
+grep -q "a VM named 'ctl-test' is already running" "$tmp/second.out" || bad "second vdm: $(cat "$tmp/second.out")"
 [ -S "$sock" ] || bad "the second vdm removed the first one's socket"
+[ "$(stat -c %a "$sock")" = 600 ] || bad "socket mode $(stat -c %a "$sock"), expected 600"
+[ "$(stat -c %a "$tmp/vdm")" = 700 ] || bad "directory mode $(stat -c %a "$tmp/vdm"), expected 700"
 
 "$VDM" --control ctl-test "quit 7" >/dev/null || bad "quit failed"
 wait "$pid"; rc=$?
 pid=
 [ $rc -eq 7 ] || bad "vdm exited $rc after quit 7"
 [ -e "$sock" ] && bad "the socket is left behind"
+
+# An unsafe runtime directory: vdm refuses to start rather than serve there.
+chmod 0755 "$tmp/vdm"
+timeout 10 "$VDM" --backend sim system ctl-test ram 0,1M >"$tmp/unsafe.out" 2>&1; rc=$?
+[ $rc -eq 64 ] || bad "unsafe directory: exit $rc, expected 64"
+grep -q "refusing an unsafe directory: $tmp/vdm has mode 0755" "$tmp/unsafe.out" || bad "unsafe directory: $(cat "$tmp/unsafe.out")"
+"$VDM" --control ctl-test status >/dev/null 2>"$tmp/unsafe-client.err" && bad "a client used an unsafe directory"
+grep -q "refusing an unsafe directory" "$tmp/unsafe-client.err" || bad "client: $(cat "$tmp/unsafe-client.err")"
+chmod 0700 "$tmp/vdm"
+
+# `system` names are checked before anything uses them (also by --check).
+timeout 10 "$VDM" --check system ../../../tmp/x ram 0,1M >/dev/null 2>"$tmp/name.err"; rc=$?
+[ $rc -eq 65 ] || bad "system ../../../tmp/x: exit $rc, expected 65"
+grep -q "<command line>:1:8: error: system '../../../tmp/x'" "$tmp/name.err" || bad "bad name: $(cat "$tmp/name.err")"
 "$VDM" --control ctl-test status >/dev/null 2>&1; rc=$?
 [ $rc -eq 64 ] || bad "--control to a VM that is gone: exit $rc, want 64"
 [ $fail -eq 0 ] && echo "control socket: ok"

@@ -17,9 +17,13 @@
 
 #include "conf/conf.h"
 
+static char big_value[100001]; /* 100 KB of 'x', filled by test_substitution_cap */
+
 static const char *test_getenv(void *ctx, const char *name)
 {
 	(void)ctx;
+	if (strcmp(name, "BIG") == 0 && big_value[0])
+		return big_value;
 	return strcmp(name, "HOST_DEV") == 0 ? "/dev/ser3" : NULL;
 }
 
@@ -362,6 +366,55 @@ static void test_error_cap(void **state)
 	free(text);
 }
 
+/* 20 000 uses of a 100 KB variable (2 GB expanded) stop at the cap, with
+ * an error at the use that crossed it, in bounded memory. */
+static void test_substitution_cap(void **state)
+{
+	char *text = NULL, *out = NULL;
+	size_t tlen = 0, len = 0;
+	FILE *t = open_memstream(&text, &tlen);
+	FILE *f = open_memstream(&out, &len);
+	struct conf_diag *d = conf_diag_new(f);
+	struct conf_vm *vm;
+
+	memset(big_value, 'x', sizeof(big_value) - 1);
+	fprintf(t, "ram 0,1m\n");
+	for (int i = 0; i < 20000; i++)
+		fprintf(t, "cmdline \"$env{BIG}\"\n");
+	fclose(t);
+	vm = conf_parse_string(text, "t.vmconf", &test_env, d);
+	assert_null(vm);
+	conf_diag_free(d);
+	fclose(f);
+	/* 4 MiB / 100 000 characters: the 42nd use, on line 43, crosses it */
+	assert_non_null(strstr(out, "t.vmconf:43:10: error: the configuration is too large: "
+				    "more than 4194304 characters"));
+	assert_null(strstr(out, "out of memory"));
+	free(out);
+	free(text);
+	big_value[0] = '\0';
+}
+
+/* Errors beyond the first 100 are counted but not printed. */
+static void test_diag_print_cap(void **state)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	struct conf_diag *d = conf_diag_new(f);
+	struct conf_pos pos = {"t.vmconf", 1, 1};
+
+	for (int i = 0; i < 5000; i++)
+		conf_diag_error(d, &pos, "bad %d", i);
+	assert_int_equal(conf_diag_error_count(d), 5000);
+	conf_diag_free(d);
+	fclose(f);
+	assert_non_null(strstr(out, "error: bad 99\n"));
+	assert_null(strstr(out, "error: bad 100\n"));
+	assert_non_null(strstr(out, "more than 100 errors: the rest are counted, not shown"));
+	free(out);
+}
+
 static void test_exit_code(void **state)
 {
 	assert_int_equal(CONF_EXIT_CONFIG, 65);
@@ -370,10 +423,9 @@ static void test_exit_code(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_error_table),
-	    cmocka_unit_test(test_valid_neighbours),
-	    cmocka_unit_test(test_error_cap),
-	    cmocka_unit_test(test_exit_code),
+	    cmocka_unit_test(test_error_table),	   cmocka_unit_test(test_valid_neighbours),
+	    cmocka_unit_test(test_error_cap),	   cmocka_unit_test(test_substitution_cap),
+	    cmocka_unit_test(test_diag_print_cap), cmocka_unit_test(test_exit_code),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,13 +185,66 @@ static void test_thread_and_remove(void **state)
 	close(fd);
 }
 
+/* A one-shot timer that re-arms itself 1 ns ahead from its own callback. */
+struct rearm {
+	struct evloop_item *timer;
+	uint64_t calls;
+};
+
+static void on_rearm(void *ctx, struct evloop_item *item, uint32_t events)
+{
+	struct rearm *r = ctx;
+
+	r->calls++;
+	evloop_timer_expired(item);
+	evloop_timer_arm(item, 1, 0);
+}
+
+/* Neither kind of timer may make one advance endless: virtual time moves
+ * to the target after a bounded number of calls. */
+static void test_virtual_storms(void **state)
+{
+	struct evloop *l = evloop_new();
+	struct rearm oneshot = {0};
+	struct counter periodic = {0};
+	struct evloop_item *ptimer;
+	uint64_t t0 = evloop_now_ns();
+	int ran;
+
+	assert_int_equal(evloop_use_virtual_clock(l), 0);
+	assert_int_equal(evloop_timer_new(l, on_rearm, &oneshot, NULL, &oneshot.timer), 0);
+	assert_int_equal(evloop_timer_arm(oneshot.timer, 1, 0), 0);
+	/* 100 ms of 1 ns re-arms would be 10^8 calls */
+	ran = evloop_advance(l, 100000000ull);
+	assert_true(ran > 0);
+	assert_true(oneshot.calls <= 1000001u);
+	assert_int_equal(evloop_clock_ns(l), 100000000ull);
+	/* it keeps firing, boundedly, in the next advance too */
+	oneshot.calls = 0;
+	evloop_advance(l, 100000000ull);
+	assert_true(oneshot.calls > 0 && oneshot.calls <= 1000001u);
+	assert_int_equal(evloop_clock_ns(l), 200000000ull);
+	evloop_remove(l, oneshot.timer);
+
+	assert_int_equal(evloop_timer_new(l, on_timer, &periodic, NULL, &ptimer), 0);
+	assert_int_equal(evloop_timer_arm(ptimer, 1, 1), 0);
+	ran = evloop_advance(l, 1000000000ull);
+	assert_true(ran > 0 && ran <= 1000001);
+	assert_int_equal(periodic.expiries, 1000000000ull); /* every period counted */
+	assert_int_equal(evloop_clock_ns(l), 1200000000ull);
+	evloop_remove(l, ptimer);
+	/* bounded in real time too (10^9 calls would take minutes) */
+	assert_true(evloop_now_ns() - t0 < 20000000000ull);
+	evloop_free(l);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_timer),
-	    cmocka_unit_test(test_fd_watch),
-	    cmocka_unit_test(test_always_ready),
-	    cmocka_unit_test(test_thread_and_remove),
+	    cmocka_unit_test(test_timer),	   cmocka_unit_test(test_fd_watch),
+	    cmocka_unit_test(test_always_ready),   cmocka_unit_test(test_thread_and_remove),
+	    cmocka_unit_test(test_virtual_storms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

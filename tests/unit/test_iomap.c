@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -356,6 +357,55 @@ struct inflight {
 	int ret;
 };
 
+/* 200 000 regions of as many owners, added in a scrambled order, then
+ * removed owner by owner: O(n log n), so seconds at most (it was O(n^2):
+ * minutes), with lookups right in between. */
+static void test_scale(void **state)
+{
+	enum { N = 200000 };
+	struct iomap *m = iomap_new();
+	struct iomap_owner *owners = calloc(N, sizeof(*owners));
+	struct iomap_conflict c;
+	struct iomap_region_info info;
+	struct timespec t0, t1;
+	uint64_t v;
+
+	assert_non_null(owners);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < N; i++) {
+		unsigned k =
+		    (unsigned)(((uint64_t)i * 7919) % N); /* 7919 is prime, N is not its multiple */
+
+		owners[k] = (struct iomap_owner){.name = "scale", .access = NULL, .ctx = NULL};
+		assert_int_equal(iomap_add(m, VDEV_SPACE_MMIO, 0x100000000ull + k * 0x1000ull,
+					   0x100, &owners[k], 0, NULL),
+				 0);
+	}
+	assert_int_equal(iomap_count(m, VDEV_SPACE_MMIO), N);
+	/* overlap still found against the neighbour, at any size */
+	assert_int_equal(iomap_add(m, VDEV_SPACE_MMIO, 0x100000000ull + 777 * 0x1000ull + 0xff, 2,
+				   &owners[0], 1, &c),
+			 -EEXIST);
+	assert_int_equal(c.base, 0x100000000ull + 777 * 0x1000ull);
+	assert_int_equal(iomap_region_at(m, VDEV_SPACE_MMIO, 12345, &info), 0);
+	assert_int_equal(info.base, 0x100000000ull + 12345 * 0x1000ull); /* listed in order */
+	assert_ptr_equal(info.owner, &owners[12345]);
+	/* a gap between two regions is unowned */
+	assert_int_equal(iomap_access(m, VDEV_SPACE_MMIO, 0x100000000ull + 5 * 0x1000ull + 0x200, 4,
+				      false, &v, 0),
+			 0);
+	assert_int_equal(iomap_unowned_count(m, VDEV_SPACE_MMIO), 1);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(iomap_remove_owner(m, &owners[(i * 7919ull) % N]), 1);
+	assert_int_equal(iomap_count(m, VDEV_SPACE_MMIO), 0);
+	assert_int_equal(iomap_region_at(m, VDEV_SPACE_MMIO, 0, &info), -ENOENT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 20);
+	iomap_free(m);
+	free(owners);
+	(void)state;
+}
+
 static void *inflight_reader(void *arg)
 {
 	struct inflight *in = arg;
@@ -421,6 +471,7 @@ int main(void)
 	    cmocka_unit_test(test_first_last_byte), cmocka_unit_test(test_policies),
 	    cmocka_unit_test(test_device_error),    cmocka_unit_test(test_split_sizes),
 	    cmocka_unit_test(test_many_regions),    cmocka_unit_test(test_remove_in_flight),
+	    cmocka_unit_test(test_scale),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,12 +4,14 @@
  * what is left after handles and controllers go away.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -270,13 +272,206 @@ static void test_ack_eoi(void **state)
 	irq_registry_free(r);
 }
 
+/*
+ * A cascade as the 8259 is wired: controller "pic" forwards its output to
+ * a line of controller "cpu" from inside its own set_level, on the same
+ * thread, while the registry is handling the first call.
+ */
+struct cascade {
+	struct irq_registry *r;
+	struct vdev_line *out;	/* "cpu:0" */
+	struct vdev_line *self; /* a line of this same controller, or NULL */
+	int self_ret;
+	unsigned any; /* inputs high */
+};
+
+static void cascade_set(void *ctx, unsigned line, int level)
+{
+	struct cascade *p = ctx;
+
+	p->any = level ? p->any | 1u << line : p->any & ~(1u << line);
+	irq_line_set(p->r, p->out, p->any != 0);
+	if (p->self)
+		p->self_ret = irq_line_set(p->r, p->self, level);
+}
+
+static const struct irq_controller_ops cascade_ops = {.set_level = cascade_set};
+
+static void test_cascade_release_while_high(void **state)
+{
+	struct irq_registry *r = irq_registry_new();
+	struct rec cpu = {.pulses = 0};
+	struct cascade pic = {.r = r};
+	struct vdev_line *timer = NULL, *uart = NULL;
+
+	assert_int_equal(irq_controller_register(r, "cpu", 1, &rec_ops, &cpu, NULL), 0);
+	assert_int_equal(irq_controller_register(r, "pic", 16, &cascade_ops, &pic, NULL), 0);
+	assert_int_equal(irq_line_get(r, "cpu:0", &pic.out), 0);
+	assert_int_equal(irq_line_get(r, "pic:0", &timer), 0);
+	assert_int_equal(irq_line_get(r, "pic:4", &uart), 0);
+	assert_int_equal(irq_line_set(r, timer, 1), 0);
+	assert_int_equal(irq_line_set(r, uart, 1), 0);
+	assert_string_equal(cpu.trace, "0+ ");
+	/* Released while high, as at teardown: the cascade runs inside. */
+	irq_line_put(r, timer);
+	irq_line_put(r, uart);
+	assert_string_equal(cpu.trace, "0+ 0- ");
+	assert_int_equal(pic.any, 0);
+	irq_line_put(r, pic.out);
+	assert_int_equal(irq_line_count(r), 0);
+	irq_registry_free(r);
+}
+
+static void test_controller_driving_itself(void **state)
+{
+	struct irq_registry *r = irq_registry_new();
+	struct rec cpu = {.pulses = 0};
+	struct cascade pic = {.r = r};
+	struct vdev_line *in = NULL;
+
+	assert_int_equal(irq_controller_register(r, "cpu", 1, &rec_ops, &cpu, NULL), 0);
+	assert_int_equal(irq_controller_register(r, "pic", 16, &cascade_ops, &pic, NULL), 0);
+	assert_int_equal(irq_line_get(r, "cpu:0", &pic.out), 0);
+	assert_int_equal(irq_line_get(r, "pic:7", &pic.self), 0);
+	assert_int_equal(irq_line_get(r, "pic:1", &in), 0);
+	/* The re-entry is refused, reported, and nothing hangs. */
+	assert_int_equal(irq_line_set(r, in, 1), 0);
+	assert_int_equal(pic.self_ret, -EDEADLK);
+	assert_int_equal(irq_line_level(pic.self), 0);
+	assert_string_equal(cpu.trace, "0+ ");
+	irq_line_put(r, in);
+	assert_string_equal(cpu.trace, "0+ 0- ");
+	irq_registry_free(r);
+}
+
+/* A controller that unregisters itself from its own op (no self-wait). */
+struct self_remover {
+	struct irq_registry *r;
+	struct irq_controller *me;
+	unsigned calls;
+};
+
+static void self_remover_set(void *ctx, unsigned line, int level)
+{
+	struct self_remover *s = ctx;
+
+	s->calls++;
+	irq_controller_unregister(s->r, s->me);
+}
+
+static const struct irq_controller_ops self_remover_ops = {.set_level = self_remover_set};
+
+static void test_unregister_from_own_op(void **state)
+{
+	struct irq_registry *r = irq_registry_new();
+	struct self_remover s = {.r = r};
+	struct vdev_line *l = NULL;
+
+	assert_int_equal(irq_controller_register(r, "gone", 2, &self_remover_ops, &s, &s.me), 0);
+	assert_int_equal(irq_line_get(r, "gone:1", &l), 0);
+	assert_int_equal(irq_line_set(r, l, 1), 0);
+	assert_int_equal(s.calls, 1);
+	/* The handle is inert now; the controller was freed by the last unref. */
+	assert_int_equal(irq_line_set(r, l, 0), -ENODEV);
+	assert_int_equal(irq_line_pulse(r, l), -ENODEV);
+	irq_line_put(r, l);
+	irq_registry_free(r);
+}
+
+/* Unregister waits for another thread that is inside the controller's op. */
+struct slow_ctrl {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	int inside, release;
+	int done; /* the op returned */
+};
+
+static void slow_set(void *ctx, unsigned line, int level)
+{
+	struct slow_ctrl *s = ctx;
+
+	pthread_mutex_lock(&s->m);
+	s->inside = 1;
+	pthread_cond_broadcast(&s->c);
+	while (!s->release)
+		pthread_cond_wait(&s->c, &s->m);
+	s->done = 1;
+	pthread_mutex_unlock(&s->m);
+}
+
+static const struct irq_controller_ops slow_ops = {.set_level = slow_set};
+
+struct setter_arg {
+	struct irq_registry *r;
+	struct vdev_line *l;
+};
+
+static void *setter_main(void *arg)
+{
+	struct setter_arg *a = arg;
+
+	irq_line_set(a->r, a->l, 1);
+	return NULL;
+}
+
+static void *releaser_main(void *arg)
+{
+	struct slow_ctrl *s = arg;
+
+	usleep(50000); /* unregister is waiting by now (or soon: either order is right) */
+	pthread_mutex_lock(&s->m);
+	s->release = 1;
+	pthread_cond_broadcast(&s->c);
+	pthread_mutex_unlock(&s->m);
+	return NULL;
+}
+
+static void test_unregister_waits_for_callers(void **state)
+{
+	struct irq_registry *r = irq_registry_new();
+	struct slow_ctrl s = {.inside = 0};
+	struct irq_controller *c = NULL;
+	struct setter_arg a = {.r = r};
+	pthread_t setter, releaser;
+
+	pthread_mutex_init(&s.m, NULL);
+	pthread_cond_init(&s.c, NULL);
+	assert_int_equal(irq_controller_register(r, "slow", 1, &slow_ops, &s, &c), 0);
+	assert_int_equal(irq_line_get(r, "slow:0", &a.l), 0);
+	assert_int_equal(pthread_create(&setter, NULL, setter_main, &a), 0);
+	pthread_mutex_lock(&s.m);
+	while (!s.inside)
+		pthread_cond_wait(&s.c, &s.m);
+	pthread_mutex_unlock(&s.m);
+	assert_int_equal(pthread_create(&releaser, NULL, releaser_main, &s), 0);
+	irq_controller_unregister(r, c);
+	/* Its ctx may be freed now: the op must have returned. */
+	pthread_mutex_lock(&s.m);
+	assert_int_equal(s.done, 1);
+	pthread_mutex_unlock(&s.m);
+	pthread_join(setter, NULL);
+	pthread_join(releaser, NULL);
+	irq_line_put(r, a.l);
+	irq_registry_free(r);
+	pthread_cond_destroy(&s.c);
+	pthread_mutex_destroy(&s.m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names),	cmocka_unit_test(test_line_specs),
-	    cmocka_unit_test(test_edge_filter), cmocka_unit_test(test_shared_line),
-	    cmocka_unit_test(test_pulse),	cmocka_unit_test(test_unregister),
-	    cmocka_unit_test(test_msi),		cmocka_unit_test(test_ack_eoi),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_line_specs),
+	    cmocka_unit_test(test_edge_filter),
+	    cmocka_unit_test(test_shared_line),
+	    cmocka_unit_test(test_pulse),
+	    cmocka_unit_test(test_unregister),
+	    cmocka_unit_test(test_msi),
+	    cmocka_unit_test(test_ack_eoi),
+	    cmocka_unit_test(test_cascade_release_while_high),
+	    cmocka_unit_test(test_controller_driving_itself),
+	    cmocka_unit_test(test_unregister_from_own_op),
+	    cmocka_unit_test(test_unregister_waits_for_callers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

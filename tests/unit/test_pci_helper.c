@@ -2,8 +2,10 @@
  * tests/unit/test_pci_helper.c: the SDK's PCI helper (sdk/lib/pci.c) in a
  * device linked into the test (vdev_testhost_use): an I/O BAR and a
  * prefetchable 32-bit BAR, a capability chain (vendor capability, MSI),
- * MSI delivery and its gates, INTx with INTX_DISABLE, STATUS W1C, the
- * interrupt line from `intr`, and declaration errors.
+ * MSI delivery and its gates, MSI-X (table and PBA in a 64-bit BAR,
+ * per-vector and function masks, pending bits delivered on unmask, state),
+ * INTx with INTX_DISABLE and gated by MSI/MSI-X, STATUS W1C, the interrupt
+ * line from `intr`, and declaration errors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,10 @@
 #include <vdev/testhost.h>
 
 #define CFG(reg) VDEV_PCICFG_ADDR(0, 4, 0, reg)
+#define MSIX_CAP  0x58
+#define MSIX_BAR  0xe0004000ull /* BAR4: after BAR2 in the default window */
+#define MSIX_TAB  (MSIX_BAR + 0x2000)
+#define MSIX_PBA  (MSIX_BAR + 0x3000)
 
 struct tdev {
 	const struct vdev_host *host;
@@ -56,6 +62,15 @@ static int tdev_create(const struct vdev_host *host, vdev_host_t *h, const struc
 	err = err ?: vdev_pci_set_writable(&d->pci, d->vcap + 4, 2, 0x0f);
 	err = err ?: vdev_pci_msi_add(&d->pci, true, 4);
 	assert_int_equal(vdev_pci_msi_add(&d->pci, false, 1), -EINVAL);
+	err = err ?: vdev_pci_bar_declare(&d->pci, 4, VDEV_PCI_BAR_MEM64, 0x4000, 0, 3);
+	/* MSI-X: I/O BAR, overlap, outside the BAR, misaligned, too many vectors */
+	assert_int_equal(vdev_pci_msix_add(&d->pci, 4, 0, 0, 0x10), -EINVAL);
+	assert_int_equal(vdev_pci_msix_add(&d->pci, 4, 4, 0x2000, 0x2030), -EINVAL);
+	assert_int_equal(vdev_pci_msix_add(&d->pci, 4, 4, 0x3ff8, 0x1000), -EINVAL);
+	assert_int_equal(vdev_pci_msix_add(&d->pci, 4, 4, 0x2004, 0x3000), -EINVAL);
+	assert_int_equal(vdev_pci_msix_add(&d->pci, 129, 4, 0, 0x3000), -EINVAL);
+	err = err ?: vdev_pci_msix_add(&d->pci, 4, 4, 0x2000, 0x3000);
+	assert_int_equal(vdev_pci_msix_add(&d->pci, 4, 4, 0x1000, 0x3800), -EINVAL);
 	assert_int_equal(vdev_pci_cfg_set(&d->pci, 0x10, 4, 0), -EINVAL);
 	assert_int_equal(vdev_pci_set_writable(&d->pci, 0x04, 2, 0xff), -EINVAL);
 	if (!err && cfg->intr_count) {
@@ -85,6 +100,8 @@ static int tdev_read(void *dev, const struct vdev_access *a, uint64_t *v)
 
 	if (vdev_pci_is_config(&d->pci, a))
 		return vdev_pci_config_read(&d->pci, a, v);
+	if (vdev_pci_is_msix(&d->pci, a))
+		return vdev_pci_msix_read(&d->pci, a, v);
 	*v = a->region * 0x100 + a->offset; /* which BAR, which offset */
 	return 0;
 }
@@ -95,6 +112,8 @@ static int tdev_write(void *dev, const struct vdev_access *a, uint64_t v)
 
 	if (vdev_pci_is_config(&d->pci, a))
 		return vdev_pci_config_write(&d->pci, a, v);
+	if (vdev_pci_is_msix(&d->pci, a))
+		return vdev_pci_msix_write(&d->pci, a, v);
 	return 0;
 }
 
@@ -112,7 +131,7 @@ static const struct vdev_descriptor tdev_desc = {
 	.version = "1.0.0",
 	.description = "PCI helper test device",
 	.default_space = VDEV_SPACE_MMIO,
-	.access_sizes = VDEV_ACCESS_SIZE(1) | VDEV_ACCESS_SIZE(2) | VDEV_ACCESS_SIZE(4),
+	.access_sizes = VDEV_ACCESS_SIZES_ALL,
 	.ops = &tdev_ops,
 };
 
@@ -202,10 +221,17 @@ static void test_capability_chain(void **state)
 	msi = (unsigned)rd(f, ptr + 1, 1);
 	assert_int_equal(msi, 0x48);                      /* 0x40 + 6, 4-byte aligned */
 	assert_int_equal(rd(f, msi, 1), 0x05);
-	assert_int_equal(rd(f, msi + 1, 1), 0);           /* end of the chain */
+	assert_int_equal(rd(f, msi + 1, 1), MSIX_CAP);
+	assert_int_equal(rd(f, MSIX_CAP, 1), 0x11);
+	assert_int_equal(rd(f, MSIX_CAP + 1, 1), 0);      /* end of the chain */
+	assert_int_equal(rd(f, MSIX_CAP + 2, 2), 3);      /* 4 vectors, disabled */
+	assert_int_equal(rd(f, MSIX_CAP + 4, 4), 0x2004); /* table at 0x2000 of BAR4 */
+	assert_int_equal(rd(f, MSIX_CAP + 8, 4), 0x3004); /* PBA at 0x3000 of BAR4 */
+	wr(f, MSIX_CAP + 4, 4, 0);                        /* read-only */
+	assert_int_equal(rd(f, MSIX_CAP + 4, 4), 0x2004);
 	assert_int_equal(rd(f, msi + 2, 2), 0x0084);      /* 64-bit, 4 vectors */
 	wr(f, msi, 1, 0x77);                              /* id and next are read-only */
-	assert_int_equal(rd(f, msi, 2), 0x0005);
+	assert_int_equal(rd(f, msi, 2), 0x5805);
 }
 
 static void test_msi(void **state)
@@ -255,6 +281,144 @@ static void test_intx_and_status(void **state)
 	assert_int_equal(rd(f, 0x06, 2), 0x0010);
 }
 
+static void mmio_wr(struct fixture *f, uint64_t addr, unsigned size, uint64_t v)
+{
+	assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_MMIO, addr, size, v), 0);
+}
+
+/* Program MSI-X entry v: address, data, mask bit. */
+static void msix_entry(struct fixture *f, unsigned v, uint64_t addr, uint32_t data, bool masked)
+{
+	mmio_wr(f, MSIX_TAB + 16 * v, 8, addr);
+	mmio_wr(f, MSIX_TAB + 16 * v + 8, 4, data);
+	mmio_wr(f, MSIX_TAB + 16 * v + 12, 4, masked);
+}
+
+static void test_msix(void **state)
+{
+	struct fixture *f = *state;
+	struct vdev_pci *pci = &last_dev->pci;
+
+	assert_int_equal(rd(f, 0x20, 4), 0xe0004004);      /* BAR4: 64-bit memory */
+	/* power-on: every vector masked, nothing pending */
+	for (unsigned v = 0; v < 4; v++)
+		assert_int_equal(vdev_testhost_mmio_read(f->th, MSIX_TAB + 16 * v + 12, 4), 1);
+	assert_int_equal(vdev_testhost_mmio_read(f->th, MSIX_PBA, 8), 0);
+	assert_int_equal(vdev_pci_msix_notify(pci, 1), -EAGAIN);
+	assert_int_equal(vdev_pci_msix_notify(pci, 4), -EINVAL);
+	wr(f, MSIX_CAP + 2, 2, 0x8000);
+	assert_true(vdev_pci_msix_enabled(pci));
+	assert_int_equal(rd(f, MSIX_CAP + 2, 2), 0x8003); /* table size is read-only */
+	assert_int_equal(vdev_pci_msix_notify(pci, 1), -EPERM); /* no bus master */
+	assert_false(vdev_pci_msix_pending(pci, 1));
+	wr(f, 0x04, 2, 0x7);
+	/* masked vector: pending, sent when unmasked */
+	msix_entry(f, 1, 0xfee01003, 0x4031, true);
+	assert_int_equal(vdev_testhost_mmio_read(f->th, MSIX_TAB + 16, 4), 0xfee01000);
+	assert_int_equal(vdev_pci_msix_notify(pci, 1), VDEV_PCI_MSIX_PENDING);
+	assert_int_equal(vdev_testhost_mmio_read(f->th, MSIX_PBA, 8), 0x2);
+	mmio_wr(f, MSIX_PBA, 8, 0);                       /* the PBA is read-only */
+	assert_int_equal(vdev_testhost_mmio_read(f->th, MSIX_PBA, 8), 0x2);
+	assert_string_equal(vdev_testhost_trace(f->th), "");
+	mmio_wr(f, MSIX_TAB + 16 + 12, 4, 0xfffffffe);    /* unmask; reserved bits stay 0 */
+	assert_int_equal(vdev_testhost_mmio_read(f->th, MSIX_TAB + 16 + 12, 4), 0);
+	assert_string_equal(vdev_testhost_trace(f->th), "msi 0xfee01000 0x4031\n");
+	assert_false(vdev_pci_msix_pending(pci, 1));
+	/* unmasked: sent at once */
+	vdev_testhost_clear_trace(f->th);
+	msix_entry(f, 2, 0xfee02000, 0x4032, false);
+	assert_int_equal(vdev_pci_msix_notify(pci, 2), 0);
+	assert_string_equal(vdev_testhost_trace(f->th), "msi 0xfee02000 0x4032\n");
+	/* function mask: everything pends, delivered when it clears */
+	vdev_testhost_clear_trace(f->th);
+	wr(f, MSIX_CAP + 2, 2, 0xc000);
+	assert_int_equal(vdev_pci_msix_notify(pci, 2), VDEV_PCI_MSIX_PENDING);
+	assert_int_equal(vdev_pci_msix_notify(pci, 1), VDEV_PCI_MSIX_PENDING);
+	assert_int_equal(vdev_pci_msix_notify(pci, 0), VDEV_PCI_MSIX_PENDING); /* masked too */
+	assert_string_equal(vdev_testhost_trace(f->th), "");
+	wr(f, MSIX_CAP + 2, 2, 0x8000);
+	assert_string_equal(vdev_testhost_trace(f->th),
+			    "msi 0xfee01000 0x4031\nmsi 0xfee02000 0x4032\n");
+	assert_true(vdev_pci_msix_pending(pci, 0));        /* vector 0 is still masked */
+	/* disabled: pending bits stay until enabled again */
+	vdev_testhost_clear_trace(f->th);
+	wr(f, MSIX_CAP + 2, 2, 0x0000);
+	msix_entry(f, 0, 0xfee00000, 0x4030, false);
+	assert_string_equal(vdev_testhost_trace(f->th), "");
+	wr(f, MSIX_CAP + 2, 2, 0x8000);
+	assert_string_equal(vdev_testhost_trace(f->th), "msi 0xfee00000 0x4030\n");
+	/* reset: disabled, masked, cleared */
+	vdev_pci_msix_notify(pci, 3);
+	vdev_pci_reset(pci);
+	assert_false(vdev_pci_msix_enabled(pci));
+	assert_true(vdev_pci_msix_masked(pci, 1));
+	assert_false(vdev_pci_msix_pending(pci, 3));
+	assert_int_equal(vdev_testhost_mmio_read(f->th, MSIX_TAB + 16, 4), 0);
+}
+
+static void test_intx_gated_by_msi_and_msix(void **state)
+{
+	struct fixture *f = *state;
+
+	vdev_pci_intx(&last_dev->pci, true);
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:10"), 1);
+	wr(f, MSIX_CAP + 2, 2, 0x8000);                   /* MSI-X on: no INTx */
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:10"), 0);
+	wr(f, MSIX_CAP + 2, 2, 0x0000);
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:10"), 1);
+	wr(f, 0x48 + 2, 2, 0x0001);                       /* MSI on: no INTx */
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:10"), 0);
+	wr(f, 0x48 + 2, 2, 0x0000);
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:10"), 1);
+	vdev_pci_intx(&last_dev->pci, false);
+	wr(f, 0x04, 2, 0x0403);                           /* INTX_DISABLE first */
+	vdev_pci_intx(&last_dev->pci, true);
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:10"), 0);
+	assert_int_equal(vdev_testhost_line_edges(f->th, "ioapic:10"), 3);
+}
+
+static void test_msix_state(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[2048];
+	struct vdev_state st;
+	struct vdev_pci copy;
+	ssize_t len;
+
+	wr(f, 0x04, 2, 0x7);
+	wr(f, MSIX_CAP + 2, 2, 0x8000);
+	msix_entry(f, 3, 0xfee03000, 0x4033, true);
+	assert_int_equal(vdev_pci_msix_notify(&last_dev->pci, 3), VDEV_PCI_MSIX_PENDING);
+	vdev_state_save_begin(&st, buf, sizeof(buf), "pcitest", 1);
+	copy = last_dev->pci;
+	vdev_pci_state(&st, &copy);
+	len = vdev_state_save_end(&st);
+	assert_true(len > 0);
+	assert_true((size_t)len <= VDEV_STATE_HEADER_SIZE(7) + VDEV_PCI_STATE_SIZE +
+					   VDEV_PCI_MSIX_STATE_SIZE(4));
+	vdev_pci_reset(&last_dev->pci);
+	copy = last_dev->pci;
+	assert_int_equal(vdev_state_restore_begin(&st, buf, (size_t)len, "pcitest", 1), 0);
+	vdev_pci_state(&st, &copy);
+	assert_int_equal(vdev_state_restore_end(&st), 0);
+	last_dev->pci = copy;
+	vdev_pci_restored(&last_dev->pci);
+	assert_true(vdev_pci_msix_pending(&last_dev->pci, 3));
+	assert_string_equal(vdev_testhost_trace(f->th), "");
+	mmio_wr(f, MSIX_TAB + 48 + 12, 4, 0);
+	assert_string_equal(vdev_testhost_trace(f->th), "msi 0xfee03000 0x4033\n");
+	/* reserved vector-control bits in the blob: refused */
+	copy = last_dev->pci;
+	copy.msix_table[3 * 16 + 13] = 0x80;
+	vdev_state_save_begin(&st, buf, sizeof(buf), "pcitest", 1);
+	vdev_pci_state(&st, &copy);
+	len = vdev_state_save_end(&st);
+	copy = last_dev->pci;
+	assert_int_equal(vdev_state_restore_begin(&st, buf, (size_t)len, "pcitest", 1), 0);
+	vdev_pci_state(&st, &copy);
+	assert_int_equal(vdev_state_restore_end(&st), -EINVAL);
+}
+
 static void test_state(void **state)
 {
 	struct fixture *f = *state;
@@ -296,7 +460,8 @@ static void test_attach_errors(void **state)
 	assert_null(vdev_testhost_create(f->th, &tdev_desc, "loc pci:0:4"));   /* taken */
 	assert_null(vdev_testhost_create(f->th, &tdev_desc, "loc mem:0xe0000000")); /* io BAR */
 	assert_null(vdev_testhost_create(f->th, &tdev_desc,
-					 "loc io:0x2000 loc mem:0xd0000000 loc mem:0xd0010000"));
+					 "loc io:0x2000 loc mem:0xd0000000 loc mem:0xd0010000 "
+					 "loc mem:0xd0020000"));
 	assert_null(vdev_testhost_create(f->th, &tdev_desc, "loc io:0x2010 loc mem:0xd0001000"));
 	assert_non_null(vdev_testhost_create(f->th, &tdev_desc, "loc io:0x2000 loc mem:0xd0000000"));
 }
@@ -308,6 +473,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capability_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_and_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_gated_by_msi_and_msix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msix_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_errors, setup, teardown),
 	};

@@ -60,6 +60,16 @@
  * (a loaded host) delivers one interrupt for the matches it missed and
  * moves the accumulator past the current count.
  *
+ * Minimum interval. On average the host timer runs at most once per
+ * HPET_MIN_TIMER_NS (20 us, as the 8254's PIT_MIN_TIMER_NS): a bucket of
+ * HPET_BURST runs, refilled by one every 20 us, lets short bursts of close
+ * matches keep their exact times, and once it is empty the next run waits
+ * for the next refill: matches closer together than that (a 1-tick period,
+ * a comparator re-programmed just ahead of the counter in a loop) merge
+ * into one interrupt, as they do when the host is late. So a guest gets at
+ * most 50 000 HPET interrupts per second (plus one burst), whatever it
+ * programs, and cannot keep vdm's event loop busy with a 1 ns timer.
+ *
  * Threads: not SELF_LOCKED; the host serialises read, write and the timer.
  */
 #include <inttypes.h>
@@ -76,6 +86,8 @@
 
 #define HPET_DEFAULT_BASE 0xfed00000ull
 #define HPET_MIN_LENGTH   0x400u
+#define HPET_MIN_TIMER_NS 20000ull /* at most 50 000 host timer runs per second */
+#define HPET_BURST        64u      /* runs allowed closer together than that */
 #define HPET_MAX_TIMERS   32u
 
 #define HPET_REG_CAP     0x000u
@@ -184,6 +196,10 @@ struct hpet {
 
 	struct hpet_regs regs;
 	uint64_t base_ns; /* host clock at which regs.counter was valid, while enabled */
+	/* the minimum interval: runs left in the bucket, and when it was last refilled */
+	unsigned rate_tokens;
+	uint64_t rate_ns;
+	bool rate_started;
 };
 
 /* ------------------------------------------------------------ time */
@@ -360,10 +376,34 @@ static void hpet_schedule(struct hpet *d, uint64_t now)
 	if (ns > (unsigned __int128)(UINT64_MAX / 2) - d->base_ns)
 		return; /* centuries away */
 	target_ns = d->base_ns + (uint64_t)ns;
+	if (d->rate_started && !d->rate_tokens && target_ns < d->rate_ns + HPET_MIN_TIMER_NS)
+		target_ns = d->rate_ns + HPET_MIN_TIMER_NS; /* the next refill */
 	err = d->host->timer_arm(d->h, d->timer, target_ns > now ? target_ns - now : 1, 0);
 	if (err)
 		d->host->log(d->h, VDEV_LOG_ERROR, "cannot arm the comparator timer: %s",
 			     strerror(-err));
+}
+
+/* One host timer run: refill the bucket for the time gone by, take one. */
+static void hpet_rate_take(struct hpet *d, uint64_t now)
+{
+	uint64_t gained;
+
+	if (!d->rate_started) {
+		d->rate_started = true;
+		d->rate_tokens = HPET_BURST;
+		d->rate_ns = now;
+	}
+	gained = (now - d->rate_ns) / HPET_MIN_TIMER_NS;
+	if (gained >= HPET_BURST - d->rate_tokens) {
+		d->rate_tokens = HPET_BURST;
+		d->rate_ns = now;
+	} else if (gained) {
+		d->rate_tokens += (unsigned)gained;
+		d->rate_ns += gained * HPET_MIN_TIMER_NS;
+	}
+	if (d->rate_tokens)
+		d->rate_tokens--;
 }
 
 static void hpet_tick(void *dev, void *arg)
@@ -372,6 +412,7 @@ static void hpet_tick(void *dev, void *arg)
 	uint64_t now = d->host->clock_ns(d->h);
 
 	(void)arg;
+	hpet_rate_take(d, now);
 	hpet_evaluate(d, now);
 	hpet_update_lines(d);
 	hpet_schedule(d, now);

@@ -179,6 +179,8 @@ static int open_one(const char *text, struct ser_hostio *io, char *err, size_t e
 			: dir == DIR_OUT ? O_WRONLY | O_CREAT | O_TRUNC
 					 : O_RDWR;
 		fd = open(text, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+		if (fd < 0)
+			fd = -errno; /* open returns -1: the reason is errno */
 	}
 	if (fd < 0) {
 		if (!*err)

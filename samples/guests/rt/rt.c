@@ -264,3 +264,26 @@ void rt_main(uint32_t start_info)
 		rt_puts("RESULT ok\n");
 	rt_exit(rt_failures ? RT_EXIT_FAILURE : RT_EXIT_SUCCESS);
 }
+
+const char *rt_cmdline_value(const char *key, char *out, unsigned size)
+{
+	const char *s = rt_cmdline();
+
+	for (; *s; s++) {
+		const char *k = key, *p = s;
+
+		if (s != rt_cmdline() && s[-1] != ' ')
+			continue;
+		while (*k && *p == *k)
+			k++, p++;
+		if (*k || *p != '=')
+			continue;
+		unsigned n = 0;
+
+		for (p++; *p && *p != ' ' && n + 1 < size; p++)
+			out[n++] = *p;
+		out[n] = 0;
+		return out;
+	}
+	return NULL;
+}

@@ -157,6 +157,9 @@ void rt_exit(unsigned status) __attribute__((noreturn));
 extern const struct hvm_start_info *rt_start_info;
 /* Its command line, or "". */
 const char *rt_cmdline(void);
+/* The value of `key=` in the command line (up to a space) copied into out
+ * (size bytes, NUL-terminated), or NULL when the key is absent. */
+const char *rt_cmdline_value(const char *key, char *out, unsigned size);
 
 /* Defined by each guest. */
 void guest_main(void);

@@ -6,7 +6,8 @@
  * device, class, revision, subsystem), COMMAND, STATUS with its
  * write-1-to-clear bits, up to six BARs (memory 32/64-bit, prefetchable,
  * I/O) with sizing, the interrupt pin/line, a capability list (and an MSI
- * capability), and per-bit read-only/writable masks. The 4 KiB
+ * capability, an MSI-X capability with its table and PBA in a BAR), and
+ * per-bit read-only/writable masks. The 4 KiB
  * configuration space is a region at VDEV_PCICFG_ADDR(0, dev, fn, 0); bytes
  * 0x100..0xfff (extended space) read 0 and ignore writes.
  *
@@ -109,6 +110,7 @@ extern "C" {
 
 #define VDEV_PCI_CAP_ID_MSI    0x05
 #define VDEV_PCI_CAP_ID_VENDOR 0x09
+#define VDEV_PCI_CAP_ID_MSIX   0x11
 
 /* MSI capability: offsets from the capability, and control bits. */
 #define VDEV_PCI_MSI_CONTROL   0x02
@@ -118,6 +120,23 @@ extern "C" {
 #define VDEV_PCI_MSI_DATA_64   0x0c
 #define VDEV_PCI_MSI_ENABLE    0x0001u
 #define VDEV_PCI_MSI_64BIT     0x0080u
+
+/* MSI-X capability: offsets from the capability, control bits, table layout. */
+#define VDEV_PCI_MSIX_CONTROL      0x02
+#define VDEV_PCI_MSIX_TABLE        0x04 /* offset | BIR (bits 2:0) */
+#define VDEV_PCI_MSIX_PBA          0x08 /* offset | BIR */
+#define VDEV_PCI_MSIX_CAP_LENGTH   0x0c
+#define VDEV_PCI_MSIX_ENABLE       0x8000u
+#define VDEV_PCI_MSIX_FUNC_MASK    0x4000u
+#define VDEV_PCI_MSIX_ENTRY_SIZE   16u
+#define VDEV_PCI_MSIX_ENTRY_ADDR   0x0 /* u64, bits 1:0 read 0 */
+#define VDEV_PCI_MSIX_ENTRY_DATA   0x8
+#define VDEV_PCI_MSIX_ENTRY_CTRL   0xc /* bit 0: vector masked */
+#define VDEV_PCI_MSIX_CTRL_MASKED  0x1u
+/* The most vectors the helper keeps a table for (the table lives in struct vdev_pci). */
+#define VDEV_PCI_MSIX_MAX_VECTORS 128u
+/* What vdev_pci_msix_notify returns when the message is left pending. */
+#define VDEV_PCI_MSIX_PENDING 1
 
 /* BAR kinds, and flags. */
 enum vdev_pci_bar_kind {
@@ -170,6 +189,14 @@ struct vdev_pci {
 	uint8_t msi;      /* MSI capability offset, 0 = none */
 	struct vdev_line *intx_line;
 	bool intx_level;
+	/* MSI-X (vdev_pci_msix_add): capability offset (0 = none), where the
+	 * table and PBA live, and their contents. */
+	uint8_t msix;
+	uint8_t msix_bar;
+	uint16_t msix_vectors;
+	uint32_t msix_table_offset, msix_pba_offset;
+	uint8_t msix_table[VDEV_PCI_MSIX_MAX_VECTORS * VDEV_PCI_MSIX_ENTRY_SIZE];
+	uint8_t msix_pba[VDEV_PCI_MSIX_MAX_VECTORS / 8];
 };
 
 /*
@@ -210,6 +237,21 @@ int vdev_pci_cap_add(struct vdev_pci *pci, uint8_t id, uint8_t length, uint8_t *
  * MSI capability; otherwise as vdev_pci_cap_add.
  */
 int vdev_pci_msi_add(struct vdev_pci *pci, bool addr64, unsigned vectors);
+
+/*
+ * vdev_pci_msix_add: an MSI-X capability for `vectors` (1..
+ * VDEV_PCI_MSIX_MAX_VECTORS) whose table (16 bytes per vector) sits at
+ * `table_offset` and whose pending-bit array (8 bytes per 64 vectors) sits
+ * at `pba_offset` of memory BAR `bar`, which must be declared already. Both
+ * offsets 8-byte aligned, both inside the BAR, not overlapping. The plugin
+ * routes its accesses to that BAR through vdev_pci_is_msix /
+ * vdev_pci_msix_read / _write; the rest of the BAR stays the plugin's.
+ * Before attach. Returns 0; -EINVAL for a bad count, BAR, offset or layout
+ * or a second MSI-X capability; -EBUSY after attach; otherwise as
+ * vdev_pci_cap_add.
+ */
+int vdev_pci_msix_add(struct vdev_pci *pci, unsigned vectors, unsigned bar, uint32_t table_offset,
+		      uint32_t pba_offset);
 
 /*
  * vdev_pci_set_writable: the guest may write the bits `mask` of each byte
@@ -264,7 +306,8 @@ bool vdev_pci_bar_mapped(const struct vdev_pci *pci, unsigned index);
 /*
  * INTx. vdev_pci_set_intx_line: the line (from intr_lookup) the function's
  * pin drives. vdev_pci_intx: the device's interrupt condition; sets STATUS
- * bit 3 and drives the line at level && !COMMAND.INTX_DISABLE && MSI off.
+ * bit 3 and drives the line at level && !COMMAND.INTX_DISABLE && MSI off
+ * && MSI-X off (re-driven whenever one of those changes).
  */
 void vdev_pci_set_intx_line(struct vdev_pci *pci, struct vdev_line *line);
 void vdev_pci_intx(struct vdev_pci *pci, bool level);
@@ -280,18 +323,52 @@ void vdev_pci_intx(struct vdev_pci *pci, bool level);
 bool vdev_pci_msi_enabled(const struct vdev_pci *pci);
 int vdev_pci_msi_send(struct vdev_pci *pci, unsigned vector);
 
+/*
+ * MSI-X. vdev_pci_is_msix: is this access to the MSI-X table or PBA (in
+ * the BAR the capability names)? vdev_pci_msix_read/_write: such an access
+ * (any size 1..8; the table as the PCI specification lays it out: address,
+ * data, vector control with bit 0 the mask; the PBA is read-only). A write
+ * that unmasks a vector whose pending bit is set delivers it. Return 0.
+ *
+ * vdev_pci_msix_enabled: the guest set MSI-X Enable. vdev_pci_msix_notify:
+ * signal `vector`: when the function or the vector is masked the pending
+ * bit is set and VDEV_PCI_MSIX_PENDING returned (the message goes out when
+ * the guest unmasks it, as long as MSI-X stays enabled); otherwise the
+ * entry's address and data go out through host->msi_send and it returns 0
+ * (or msi_send's error). -ENODEV without an MSI-X capability; -EAGAIN
+ * while MSI-X is disabled; -EPERM while COMMAND.MASTER is clear (nothing
+ * is left pending); -EINVAL for a vector beyond the table.
+ * vdev_pci_msix_masked / _pending: the state of one vector (false for a
+ * vector beyond the table).
+ */
+bool vdev_pci_is_msix(const struct vdev_pci *pci, const struct vdev_access *access);
+int vdev_pci_msix_read(struct vdev_pci *pci, const struct vdev_access *access, uint64_t *value);
+int vdev_pci_msix_write(struct vdev_pci *pci, const struct vdev_access *access, uint64_t value);
+bool vdev_pci_msix_enabled(const struct vdev_pci *pci);
+int vdev_pci_msix_notify(struct vdev_pci *pci, unsigned vector);
+bool vdev_pci_msix_masked(const struct vdev_pci *pci, unsigned vector);
+bool vdev_pci_msix_pending(const struct vdev_pci *pci, unsigned vector);
+
 /* vdev_pci_reset: back to the power-on image; BARs back where attach put
- * them; INTx deasserted. */
+ * them; INTx deasserted; every MSI-X vector masked, address and data 0,
+ * nothing pending. */
 void vdev_pci_reset(struct vdev_pci *pci);
 
 /*
  * vdev_pci_state: the configuration header in a vdev/state.h description
- * (VDEV_PCI_STATE_SIZE bytes). Restoring, it refuses (vdev_state_invalid)
- * a header whose read-only bits differ from this function's power-on
- * image. vdev_pci_restored: after the plugin committed a restore, map the
- * BARs where the restored header says and drive INTx.
+ * (VDEV_PCI_STATE_SIZE bytes), and with an MSI-X capability its table and
+ * PBA (VDEV_PCI_MSIX_STATE_SIZE(vectors) more). Restoring, it refuses
+ * (vdev_state_invalid) a header whose read-only bits differ from this
+ * function's power-on image, and a table with reserved bits set or
+ * entries or pending bits beyond the vector count. vdev_pci_restored:
+ * after the plugin committed a restore, map the BARs where the restored
+ * header says, drive INTx and deliver pending MSI-X vectors that are
+ * unmasked.
  */
 #define VDEV_PCI_STATE_SIZE (VDEV_STATE_SIZE_BYTES(VDEV_PCI_CFG_BYTES) + VDEV_STATE_SIZE_BOOL)
+#define VDEV_PCI_MSIX_STATE_SIZE(vectors)                                                          \
+	(VDEV_STATE_SIZE_BYTES((vectors) * VDEV_PCI_MSIX_ENTRY_SIZE) +                             \
+	 VDEV_STATE_SIZE_BYTES(((vectors) + 7) / 8))
 void vdev_pci_state(struct vdev_state *st, struct vdev_pci *pci);
 void vdev_pci_restored(struct vdev_pci *pci);
 

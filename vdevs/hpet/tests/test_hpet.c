@@ -219,6 +219,30 @@ static void test_oneshot_edge_exact(void **state)
 	assert_int_equal(rd(f, TN_CMP(0), 8), 1000);
 }
 
+/* A 1-tick period (70 ns) cannot make a storm: after a burst of 64 the
+ * host timer runs once per 20 us, so 1 ms gives at most 64 + 51. */
+static void test_minimum_interval(void **state)
+{
+	struct fixture *f = *state;
+	unsigned edges;
+
+	wr(f, TN_CONFIG(0), 4, TN_INT_ENB | TN_PERIODIC | TN_VAL_SET | TN_ROUTE(2));
+	wr(f, TN_CMP(0), 8, 1);
+	wr(f, TN_CMP(0), 8, 1);
+	wr(f, REG_CONFIG, 4, CFG_ENABLE);
+	vdev_testhost_advance(f->th, 1000000);
+	edges = vdev_testhost_line_edges(f->th, "ioapic:2");
+	assert_true(edges >= 64 + 40);
+	assert_true(edges <= 64 + 51);
+	/* and it goes on at that rate: 10 ms more, about 500 more */
+	vdev_testhost_advance(f->th, 10000000);
+	edges = vdev_testhost_line_edges(f->th, "ioapic:2") - edges;
+	assert_true(edges >= 450);
+	assert_true(edges <= 501);
+	/* and the guest still sees its accumulator move past the counter */
+	assert_true(rd(f, TN_CMP(0), 8) > rd(f, REG_COUNTER, 8));
+}
+
 static void test_periodic_exact(void **state)
 {
 	struct fixture *f = *state;
@@ -458,7 +482,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_legacy_free_and_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counter_rate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oneshot_edge_exact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_periodic_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_periodic_exact, setup, teardown),		cmocka_unit_test_setup_teardown(test_minimum_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_status_w1c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_level_vs_edge_and_route, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_32bit_wrap, setup, teardown),

@@ -420,7 +420,12 @@ static void test_bad_options(void **state)
 {
 	struct fixture *f = *state;
 
+	vdev_testhost_clear_log(f->th);
 	assert_null(vdev_testhost_create(f->th, f->desc, "hostdev </nonexistent/ser8250-in"));
+	/* the real reason, not strerror(1) of open's -1 */
+	assert_non_null(strstr(vdev_testhost_log(f->th),
+			       "cannot open /nonexistent/ser8250-in: No such file or directory"));
+	assert_null(strstr(vdev_testhost_log(f->th), "Operation not permitted"));
 	assert_null(vdev_testhost_create(f->th, f->desc, "hostdev >stdin"));
 	assert_null(vdev_testhost_create(f->th, f->desc, "hostdev stdin hostdev stdin"));
 	assert_null(vdev_testhost_create(f->th, f->desc, "delayed soon"));
@@ -445,7 +450,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_input_from_pipe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_and_backpressure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_flushed_at_exit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_save_restore_with_fifo_contents, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_save_restore_with_fifo_contents, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 	};
 

@@ -1,0 +1,167 @@
+#!/bin/sh
+# tests/kvm/virtio-guests.sh: the virtio sample guests, driving their
+# device the way a driver does over virtio-mmio, on two implementations:
+#  - vdm's kvm backend with the in-tree plugins (samples/virtio-*.vmconf);
+#  - QEMU's microvm with its own virtio-mmio devices (modern: the transport
+#    is legacy unless force-legacy=false), which checks the guests
+#    themselves against another implementation. Without ACPI (acpi=off)
+#    microvm tells the guest where the device is with virtio_mmio.device=
+#    on the command line, as the vmconfs do on vdm.
+# virtio-entropy: random buffers, interrupts, polling, reset.
+# virtio-pci (vdm only: microvm has no CF8/CFC bridge): virtio-entropy over
+# virtio-pci modern with MSI-X (masking, PBA), INTx, the cfg window.
+# virtio-blk: GET_ID, write, flush, read-verify, IOERR past the end; then
+# the image is checked on the host (sectors 8..15 hold the guest's
+# pattern), a second run (phase=verify) finds the data, and the images
+# written by vdm and by QEMU are byte-identical.
+# Each run must print every expected PASS line, no FAIL, and RESULT ok.
+# Env: O, BIN, PLUGIN_DIR (tests/run-tests). A part that cannot run
+# (no /dev/kvm or vdm or script(1); no QEMU) prints SKIP; with neither
+# part runnable the script exits 77. VDM overrides the vdm binary.
+set -u
+O=${O:-build/release}
+BIN=${BIN:-$O/bin}
+PLUGIN_DIR=${PLUGIN_DIR:-$O/lib/vdm}
+VDM=${VDM:-$BIN/vdm}
+QEMU=${QEMU:-qemu-system-x86_64}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+fail=0 ran=0
+
+entropy_checks="virtio-probe virtio-reset virtio-version-1-offered virtio-features-ok
+	virtio-queue-free virtio-queue-ready virtio-driver-ok virtio-rng-used virtio-rng-interrupt
+	virtio-rng-lengths virtio-rng-random virtio-rng-polled virtio-rng-no-interrupt
+	virtio-reset-clears"
+blk_checks="virtio-blk-probe virtio-blk-features-ok virtio-blk-capacity virtio-blk-queue-ready
+	virtio-blk-get-id virtio-blk-serial virtio-blk-write virtio-blk-flush
+	virtio-blk-read-verify virtio-blk-read-past-end-ioerr virtio-blk-interrupts"
+blk_verify_checks="virtio-blk-probe virtio-blk-features-ok virtio-blk-queue-ready
+	virtio-blk-persisted"
+pci_checks="virtio-pci-found virtio-pci-identity virtio-pci-bar4-64bit virtio-pci-bar4-below-4g
+	virtio-pci-capabilities virtio-pci-reset virtio-pci-version-1 virtio-pci-features-ok
+	virtio-pci-num-queues virtio-pci-config-vector virtio-pci-bad-vector-refused
+	virtio-pci-queue-vector virtio-pci-queue-enabled virtio-pci-driver-ok virtio-pci-msix-used
+	virtio-pci-msix-no-isr virtio-pci-random virtio-pci-msix-masked-pends
+	virtio-pci-msix-unmask-delivers virtio-pci-intx virtio-pci-isr-cleared
+	virtio-pci-cfg-window virtio-pci-reset-clears"
+
+check() { # where, guest, output file, PASS names...
+	where=$1 guest=$2 out=$3
+	shift 3
+	for name in "$@"; do
+		grep -qx "PASS $name" "$out" || { echo "FAIL $guest on $where: no \"PASS $name\""; fail=1; }
+	done
+	grep -q '^FAIL' "$out" && { echo "FAIL $guest on $where: a guest check failed"; fail=1; }
+	grep -qx 'RESULT ok' "$out" || { echo "FAIL $guest on $where: no \"RESULT ok\""; fail=1; }
+}
+
+# run_vdm GUEST VMCONF: the guest on vdm --backend kvm; output in $tmp/out.
+run_vdm() {
+	ran=1
+	VDM_GUESTS=$O/guests timeout 60 script -qec "'$VDM' --backend kvm \
+		--plugin-path '$PLUGIN_DIR' @'$2' 2>'$tmp/err'; \
+		echo \"rc=\$?\" >'$tmp/rc'" /dev/null 2>&1 | tr -d '\r' >"$tmp/out"
+	rc=$(sed -n 's/^rc=//p' "$tmp/rc" 2>/dev/null)
+	echo "---- $1 on vdm --backend kvm (exit ${rc:-none})"
+	cat "$tmp/out"
+	grep -v ' info: ' "$tmp/err"
+	[ "${rc:-x}" = 0 ] || { echo "FAIL $1 on vdm: exit ${rc:-none}, want 0"; fail=1; }
+}
+
+# run_qemu GUEST APPEND QEMU-ARGS...: the guest on QEMU microvm; output in $tmp/out.
+run_qemu() {
+	ran=1
+	guest=$1 append=$2
+	shift 2
+	timeout 60 "$QEMU" -M microvm,acpi=off,pit=on,pic=on,rtc=on -accel kvm -accel tcg -m 64 \
+		-nodefaults -no-user-config -nographic -serial stdio \
+		-global virtio-mmio.force-legacy=false "$@" \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x01 \
+		-kernel "$O/guests/$guest.elf" -append "$append" 2>/dev/null | tr -d '\r' >"$tmp/out"
+	echo "---- $guest $append on QEMU microvm $*"
+	cat "$tmp/out"
+}
+
+# The guest's pattern in sectors 8..15 of an image: 32 x "vdm sector NN !\n" each.
+expected_sectors() {
+	for s in 08 09 10 11 12 13 14 15; do
+		i=0
+		while [ $i -lt 32 ]; do
+			printf 'vdm sector %s !\n' "$s"
+			i=$((i + 1))
+		done
+	done
+}
+
+check_image() { # where, image
+	dd if="$2" bs=512 skip=8 count=8 2>/dev/null | cmp -s - "$tmp/expect" ||
+		{ echo "FAIL virtio-blk on $1: sectors 8..15 of the image are not the guest's data"; fail=1; }
+	dd if="$2" bs=512 count=8 2>/dev/null | cmp -s - "$tmp/zeros" ||
+		{ echo "FAIL virtio-blk on $1: sectors 0..7 changed"; fail=1; }
+}
+
+for g in virtio-entropy virtio-blk virtio-pci; do
+	[ -f "$O/guests/$g.elf" ] || { echo "FAIL $g: $O/guests/$g.elf not built"; fail=1; }
+done
+expected_sectors >"$tmp/expect"
+dd if=/dev/zero of="$tmp/zeros" bs=512 count=8 2>/dev/null
+
+vdm_ok=1
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	echo "SKIP vdm part: /dev/kvm not usable"; vdm_ok=0
+elif ! [ -x "$VDM" ]; then
+	echo "SKIP vdm part: $VDM not built"; vdm_ok=0
+elif ! command -v script >/dev/null 2>&1; then
+	echo "SKIP vdm part: script(1) not installed (the UART's stdout wants a terminal)"; vdm_ok=0
+fi
+for p in virtio-entropy virtio-blk ioapic timer8254 ser8250 debug-exit; do
+	[ $vdm_ok = 1 ] && [ ! -f "$PLUGIN_DIR/vdev-$p.so" ] &&
+		{ echo "FAIL: vdev-$p.so not built"; fail=1; vdm_ok=0; }
+done
+qemu_ok=1
+command -v "$QEMU" >/dev/null 2>&1 || { echo "SKIP QEMU part: $QEMU not installed"; qemu_ok=0; }
+
+if [ $vdm_ok = 1 ]; then
+	run_vdm virtio-entropy samples/virtio-entropy.vmconf
+	# shellcheck disable=SC2086
+	check vdm virtio-entropy "$tmp/out" $entropy_checks
+	# virtio-pci (vdm only: microvm has no CF8/CFC host bridge)
+	run_vdm virtio-pci samples/virtio-pci.vmconf
+	# shellcheck disable=SC2086
+	check vdm virtio-pci "$tmp/out" $pci_checks
+
+	truncate -s 1M "$tmp/vdm.img"
+	export VDM_DISK="$tmp/vdm.img"
+	run_vdm virtio-blk samples/virtio-blk.vmconf
+	# shellcheck disable=SC2086
+	check vdm virtio-blk "$tmp/out" $blk_checks
+	check_image vdm "$tmp/vdm.img"
+	# a second VM on the same image finds the data
+	sed 's/^cmdline "\(.*\)"$/cmdline "\1 phase=verify"/' samples/virtio-blk.vmconf >"$tmp/verify.vmconf"
+	run_vdm virtio-blk "$tmp/verify.vmconf"
+	# shellcheck disable=SC2086
+	check vdm virtio-blk-verify "$tmp/out" $blk_verify_checks
+fi
+if [ $qemu_ok = 1 ]; then
+	run_qemu virtio-entropy "" -device virtio-rng-device
+	# shellcheck disable=SC2086
+	check QEMU virtio-entropy "$tmp/out" $entropy_checks
+
+	truncate -s 1M "$tmp/qemu.img"
+	drive="file=$tmp/qemu.img,if=none,id=d0,format=raw"
+	run_qemu virtio-blk "serial=vdm-disk0" -drive "$drive" \
+		-device virtio-blk-device,drive=d0,serial=vdm-disk0
+	# shellcheck disable=SC2086
+	check QEMU virtio-blk "$tmp/out" $blk_checks
+	check_image QEMU "$tmp/qemu.img"
+	run_qemu virtio-blk "phase=verify" -drive "$drive" -device virtio-blk-device,drive=d0
+	# shellcheck disable=SC2086
+	check QEMU virtio-blk-verify "$tmp/out" $blk_verify_checks
+	if [ $vdm_ok = 1 ] && ! cmp -s "$tmp/vdm.img" "$tmp/qemu.img"; then
+		echo "FAIL virtio-blk: the images written on vdm and on QEMU differ"
+		fail=1
+	fi
+fi
+[ $ran = 1 ] || { echo "SKIP: neither vdm on /dev/kvm nor QEMU can run"; exit 77; }
+[ $fail -eq 0 ] && echo "virtio guests: all passed"
+exit $fail

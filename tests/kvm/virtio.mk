@@ -1,0 +1,5 @@
+# tests/kvm/virtio.mk: the virtio sample guests (samples/guests/virtio-*.c)
+# on vdm's kvm backend and on QEMU microvm's virtio-mmio devices
+# (virtio-guests.sh).
+
+CHECK_SCRIPTS += tests/kvm/virtio-guests.sh

@@ -1,0 +1,600 @@
+/*
+ * vdevs/virtio-blk/virtio-blk.c: a virtio block device (VIRTIO 1.2
+ * section 5.2, device id 2) on the SDK's virtio helper, backed by a raw
+ * image file or a block device.
+ *
+ *	vdev virtio-blk hostdev /var/vm/disk.img                 # virtio-pci
+ *	vdev virtio-blk hostdev <disk.img serial vm1-disk0       # read-only
+ *	vdev virtio-blk hostdev disk.img loc 0xd0000000 intr ioapic:5  # MMIO
+ *
+ * Options: `hostdev [<]FILE` (required; `<` opens it read-only and offers
+ * VIRTIO_BLK_F_RO), `serial` (GET_ID's answer, up to 20 bytes),
+ * `threads` (I/O threads, 1..32 [4]: that many requests in flight),
+ * `queues` (request queues, 1..8 [1]; more than one offers
+ * VIRTIO_BLK_F_MQ).
+ *
+ * Requests (5.2.6): IN (read), OUT (write), FLUSH (fdatasync: a completed
+ * flush means every write completed before it is on stable storage),
+ * GET_ID, DISCARD (punch a hole; advisory, so a backend that cannot punch
+ * still answers OK) and WRITE_ZEROES (punch a hole or zero the range,
+ * else write zeros). The capacity is the image's size in 512-byte
+ * sectors (a partial last sector is not exposed). Limits offered:
+ * SIZE_MAX 64 KiB per segment and SEG_MAX 126 segments, so a request's
+ * data never exceeds BLK_DATA_MAX; larger ones, ranges past the capacity,
+ * lengths that are not whole sectors, and every host I/O error are
+ * answered VIRTIO_BLK_S_IOERR; unknown types VIRTIO_BLK_S_UNSUPP. A
+ * request without a readable header or a writable status byte is a
+ * driver bug the device cannot answer: it needs reset.
+ *
+ * Threads: a request is parsed on the vCPU thread that kicked; written
+ * data is copied out of guest memory there; the file I/O runs on the
+ * SDK worker threads; the completion (read data into guest memory,
+ * status byte, used ring, interrupt) on the host's event loop. A vCPU
+ * never waits for the disk.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* fallocate */
+#endif
+#include <endian.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vdev/state.h>
+#include <vdev/vdev.h>
+#include <vdev/virtio.h>
+
+#define BLK_NAME	  "virtio-blk"
+#define BLK_STATE_VERSION 1
+#define BLK_QUEUE_SIZE	  256
+#define BLK_SECTOR	  512u
+#define BLK_SIZE_MAX	  65536u
+#define BLK_SEG_MAX	  126u
+#define BLK_DATA_MAX	  (BLK_SIZE_MAX * BLK_SEG_MAX)
+#define BLK_ID_BYTES	  20u
+#define BLK_DISCARD_SEG	  16u
+#define BLK_DISCARD_MAX	  0x400000u /* sectors (2 GiB) per segment */
+#define BLK_HEADER	  16u
+
+/* Feature bits (5.2.3). */
+#define BLK_F_SIZE_MAX	   1
+#define BLK_F_SEG_MAX	   2
+#define BLK_F_RO	   5
+#define BLK_F_BLK_SIZE	   6
+#define BLK_F_FLUSH	   9
+#define BLK_F_MQ	   12
+#define BLK_F_DISCARD	   13
+#define BLK_F_WRITE_ZEROES 14
+
+/* Request types and status (5.2.6). */
+#define BLK_T_IN	   0
+#define BLK_T_OUT	   1
+#define BLK_T_FLUSH	   4
+#define BLK_T_GET_ID	   8
+#define BLK_T_DISCARD	   11
+#define BLK_T_WRITE_ZEROES 13
+#define BLK_S_OK	   0
+#define BLK_S_IOERR	   1
+#define BLK_S_UNSUPP	   2
+
+/* struct virtio_blk_config, as the driver reads it (little-endian). */
+struct blk_config {
+	uint64_t capacity;
+	uint32_t size_max;
+	uint32_t seg_max;
+	uint16_t cylinders;
+	uint8_t heads, sectors;
+	uint32_t blk_size;
+	uint8_t physical_block_exp, alignment_offset;
+	uint16_t min_io_size;
+	uint32_t opt_io_size;
+	uint8_t writeback, unused0;
+	uint16_t num_queues;
+	uint32_t max_discard_sectors, max_discard_seg, discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors, max_write_zeroes_seg;
+	uint8_t write_zeroes_may_unmap, unused1[3];
+} __attribute__((packed));
+
+enum blk_option { OPT_HOSTDEV, OPT_SERIAL, OPT_THREADS, OPT_QUEUES, OPT_COUNT };
+
+static const struct vdev_option_spec blk_options[OPT_COUNT] = {
+    [OPT_HOSTDEV] =
+	{
+	    .name = "hostdev",
+	    .type = VDEV_OPT_STRING,
+	    .flags = VDEV_OPTF_REQUIRED,
+	    .help = "[<]FILE: the raw image or block device (< read-only)",
+	},
+    [OPT_SERIAL] =
+	{
+	    .name = "serial",
+	    .type = VDEV_OPT_STRING,
+	    .default_value = "",
+	    .help = "the disk's serial number for GET_ID (up to 20 bytes)",
+	},
+    [OPT_THREADS] =
+	{
+	    .name = "threads",
+	    .type = VDEV_OPT_UINT,
+	    .flags = VDEV_OPTF_RANGE,
+	    .default_value = "4",
+	    .help = "I/O threads: requests in flight (1..32)",
+	    .min = 1,
+	    .max = 32,
+	},
+    [OPT_QUEUES] =
+	{
+	    .name = "queues",
+	    .type = VDEV_OPT_UINT,
+	    .flags = VDEV_OPTF_RANGE,
+	    .default_value = "1",
+	    .help = "request queues (1..8; more than 1 offers MQ)",
+	    .min = 1,
+	    .max = 8,
+	},
+};
+
+struct blk {
+	struct vdev_virtio vio;
+	const struct vdev_host *host;
+	vdev_host_t *h;
+	struct blk_config config;
+	int fd;
+	bool read_only;
+	uint64_t sectors;
+	char serial[BLK_ID_BYTES];
+	struct vdev_virtio_chain chain;
+};
+
+/* One request on its way through the worker. */
+struct blk_req {
+	struct vdev_virtio_job job;
+	struct blk *b;
+	uint32_t type;
+	uint64_t sector;
+	size_t length; /* data bytes */
+	uint8_t status;
+	uint8_t *data;
+	struct vdev_virtio_chain chain;
+};
+
+/* ------------------------------------------------------------ backend I/O */
+
+static bool blk_pio_all(int fd, uint8_t *buf, size_t length, uint64_t offset, bool write)
+{
+	while (length) {
+		ssize_t n = write ? pwrite(fd, buf, length, (off_t)offset)
+				  : pread(fd, buf, length, (off_t)offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false; /* an error, or the image shrank under us */
+		buf += n;
+		length -= (size_t)n;
+		offset += (uint64_t)n;
+	}
+	return true;
+}
+
+/* Zero [offset, offset+length): a hole where the file system can punch
+ * one (reads give zeros), else zeros written. */
+static bool blk_zero(int fd, uint64_t offset, uint64_t length, bool must)
+{
+	static const uint8_t zeros[BLK_SIZE_MAX];
+
+	if (!fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+		       (off_t)length))
+		return true;
+	if (!must)
+		return true; /* discard is a hint */
+	if (!fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+		       (off_t)length))
+		return true;
+	while (length) {
+		size_t n = length < sizeof(zeros) ? (size_t)length : sizeof(zeros);
+
+		if (!blk_pio_all(fd, (uint8_t *)zeros, n, offset, true))
+			return false;
+		offset += n;
+		length -= n;
+	}
+	return true;
+}
+
+/* DISCARD / WRITE_ZEROES: the segments in data (16 bytes each, 5.2.6). */
+static uint8_t blk_ranges(struct blk_req *r)
+{
+	struct blk *b = r->b;
+
+	for (size_t at = 0; at + 16 <= r->length; at += 16) {
+		uint64_t sector;
+		uint32_t count, flags;
+
+		memcpy(&sector, r->data + at, 8);
+		memcpy(&count, r->data + at + 8, 4);
+		memcpy(&flags, r->data + at + 12, 4);
+		sector = le64toh(sector);
+		count = le32toh(count);
+		flags = le32toh(flags);
+		/* flags: only unmap (bit 0), and only for write zeroes */
+		if (flags & ~(r->type == BLK_T_WRITE_ZEROES ? 1u : 0u))
+			return BLK_S_UNSUPP;
+		if (count > BLK_DISCARD_MAX || sector > b->sectors || count > b->sectors - sector)
+			return BLK_S_IOERR;
+		if (!blk_zero(b->fd, sector * BLK_SECTOR, (uint64_t)count * BLK_SECTOR,
+			      r->type == BLK_T_WRITE_ZEROES))
+			return BLK_S_IOERR;
+	}
+	return BLK_S_OK;
+}
+
+/* The slow part, on a worker thread: the file only, no host call. */
+static void blk_work(struct vdev_virtio_job *job)
+{
+	struct blk_req *r = (struct blk_req *)job;
+	int fd = r->b->fd;
+	bool ok = true;
+
+	switch (r->type) {
+	case BLK_T_IN:
+		ok = blk_pio_all(fd, r->data, r->length, r->sector * BLK_SECTOR, false);
+		break;
+	case BLK_T_OUT:
+		ok = blk_pio_all(fd, r->data, r->length, r->sector * BLK_SECTOR, true);
+		break;
+	case BLK_T_FLUSH:
+		ok = fdatasync(fd) == 0;
+		break;
+	case BLK_T_DISCARD:
+	case BLK_T_WRITE_ZEROES:
+		r->status = blk_ranges(r);
+		return;
+	}
+	r->status = ok ? BLK_S_OK : BLK_S_IOERR;
+}
+
+/* Status byte (last writable byte) and, for reads, the data; push. */
+static void blk_complete(struct blk *b, struct blk_req *r)
+{
+	uint32_t written = 1;
+
+	if (r->status == BLK_S_OK && (r->type == BLK_T_IN || r->type == BLK_T_GET_ID)) {
+		ssize_t n = vdev_virtio_chain_write(&b->vio, &r->chain, 0, r->data, r->length);
+
+		if (n == (ssize_t)r->length)
+			written += (uint32_t)n;
+		else
+			r->status = BLK_S_IOERR;
+	}
+	if (vdev_virtio_chain_write(&b->vio, &r->chain, r->chain.write_bytes - 1, &r->status, 1) ==
+		1 &&
+	    vdev_virtio_queue_push(&b->vio, &r->chain, written) == 0)
+		vdev_virtio_queue_interrupt(&b->vio, r->chain.queue);
+}
+
+static void blk_req_free(struct blk_req *r)
+{
+	free(r->data);
+	free(r);
+}
+
+static void blk_done(void *dev, struct vdev_virtio_job *job)
+{
+	struct blk_req *r = (struct blk_req *)job;
+
+	blk_complete(dev, r);
+	blk_req_free(r);
+}
+
+/* ------------------------------------------------------------ requests */
+
+/* Check a data request's range and size; the data length in *length. */
+static uint8_t blk_check_rw(struct blk *b, struct blk_req *r)
+{
+	if (r->length % BLK_SECTOR || r->length > BLK_DATA_MAX)
+		return BLK_S_IOERR;
+	if (r->sector > b->sectors || r->length / BLK_SECTOR > b->sectors - r->sector)
+		return BLK_S_IOERR;
+	if (r->type == BLK_T_OUT && b->read_only)
+		return BLK_S_IOERR;
+	return BLK_S_OK;
+}
+
+/*
+ * Parse the chain just popped into a request: the status it already has
+ * (checks failed: answered at once) or BLK_S_OK with the data the worker
+ * needs. Returns false when the request cannot be answered at all.
+ */
+static bool blk_parse(struct blk *b, struct blk_req *r)
+{
+	const struct vdev_virtio_chain *c = &r->chain;
+	uint8_t header[BLK_HEADER];
+	uint32_t type;
+	uint64_t sector;
+
+	if (c->write_bytes < 1 || c->read_bytes < BLK_HEADER ||
+	    vdev_virtio_chain_read(&b->vio, c, 0, header, BLK_HEADER) != BLK_HEADER)
+		return false;
+	memcpy(&type, header, 4);
+	memcpy(&sector, header + 8, 8);
+	r->type = le32toh(type);
+	r->sector = le64toh(sector);
+	r->status = BLK_S_OK;
+	switch (r->type) {
+	case BLK_T_IN:
+		r->length = c->write_bytes - 1;
+		r->status = blk_check_rw(b, r);
+		break;
+	case BLK_T_OUT:
+		r->length = c->read_bytes - BLK_HEADER;
+		r->status = blk_check_rw(b, r);
+		break;
+	case BLK_T_FLUSH:
+		r->length = 0;
+		break;
+	case BLK_T_GET_ID:
+		r->length = c->write_bytes - 1 < BLK_ID_BYTES ? c->write_bytes - 1 : BLK_ID_BYTES;
+		break;
+	case BLK_T_DISCARD:
+	case BLK_T_WRITE_ZEROES:
+		r->length = c->read_bytes - BLK_HEADER;
+		if (b->read_only)
+			r->status = BLK_S_IOERR;
+		else if (r->length % 16 || r->length / 16 > BLK_DISCARD_SEG)
+			r->status = BLK_S_IOERR;
+		break;
+	default:
+		r->status = BLK_S_UNSUPP;
+		r->length = 0;
+	}
+	if (r->status != BLK_S_OK || !r->length)
+		return true;
+	r->data = malloc(r->length);
+	if (!r->data) {
+		r->status = BLK_S_IOERR;
+		return true;
+	}
+	if (r->type == BLK_T_GET_ID)
+		memcpy(r->data, b->serial, r->length);
+	else if (r->type != BLK_T_IN && vdev_virtio_chain_read(&b->vio, c, BLK_HEADER, r->data,
+							       r->length) != (ssize_t)r->length)
+		r->status = BLK_S_IOERR;
+	return true;
+}
+
+static void blk_queue_notify(void *dev, unsigned queue)
+{
+	struct blk *b = dev;
+
+	while (vdev_virtio_queue_pop(&b->vio, queue, &b->chain) > 0) {
+		struct blk_req *r = calloc(1, sizeof(*r));
+
+		if (!r) {
+			vdev_virtio_needs_reset(&b->vio, "out of memory for a request");
+			return;
+		}
+		r->b = b;
+		r->chain = b->chain;
+		r->job.work = blk_work;
+		r->job.done = blk_done;
+		if (!blk_parse(b, r)) {
+			blk_req_free(r);
+			vdev_virtio_needs_reset(
+			    &b->vio, "request without a 16-byte header or a status byte");
+			return;
+		}
+		/* answered here: errors, GET_ID; the rest through the worker */
+		if (r->status != BLK_S_OK || r->type == BLK_T_GET_ID ||
+		    vdev_virtio_worker_submit(&b->vio, &r->job)) {
+			blk_complete(b, r);
+			blk_req_free(r);
+		}
+	}
+	vdev_virtio_queue_interrupt(&b->vio, queue);
+}
+
+static const struct vdev_virtio_ops blk_virtio_ops = {
+    .queue_notify = blk_queue_notify,
+};
+
+/* ------------------------------------------------------------ instance */
+
+static int blk_open(struct blk *b, const char *spec)
+{
+	const char *path = spec;
+	struct stat st;
+	uint64_t bytes = 0;
+
+	if (path[0] == '<') {
+		b->read_only = true;
+		path++;
+	}
+	if (!*path || path[0] == '>') {
+		b->host->log(b->h, VDEV_LOG_ERROR, "hostdev %s: give [<]FILE (> is not supported)",
+			     spec);
+		return -EINVAL;
+	}
+	b->fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0) {
+		int err = -errno;
+
+		b->host->log(b->h, VDEV_LOG_ERROR, "hostdev %s: %s", path, strerror(errno));
+		return err;
+	}
+	if (fstat(b->fd, &st) == 0 && S_ISBLK(st.st_mode)) {
+		if (ioctl(b->fd, BLKGETSIZE64, &bytes))
+			bytes = 0;
+	} else if (fstat(b->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		bytes = (uint64_t)st.st_size;
+	}
+	b->sectors = bytes / BLK_SECTOR;
+	return 0;
+}
+
+static void blk_fill_config(struct blk *b, unsigned queues)
+{
+	struct blk_config *c = &b->config;
+
+	c->capacity = htole64(b->sectors);
+	c->size_max = htole32(BLK_SIZE_MAX);
+	c->seg_max = htole32(BLK_SEG_MAX);
+	c->blk_size = htole32(BLK_SECTOR);
+	c->num_queues = htole16((uint16_t)queues);
+	c->max_discard_sectors = htole32(BLK_DISCARD_MAX);
+	c->max_discard_seg = htole32(BLK_DISCARD_SEG);
+	c->discard_sector_alignment = htole32(1);
+	c->max_write_zeroes_sectors = htole32(BLK_DISCARD_MAX);
+	c->max_write_zeroes_seg = htole32(BLK_DISCARD_SEG);
+	c->write_zeroes_may_unmap = 1;
+}
+
+static void blk_destroy(void *dev)
+{
+	struct blk *b = dev;
+
+	vdev_virtio_destroy(&b->vio);
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+}
+
+static int blk_create(const struct vdev_host *host, vdev_host_t *h, const struct vdev_config *cfg,
+		      void **dev)
+{
+	struct blk *b = calloc(1, sizeof(*b));
+	const char *serial = cfg->options[OPT_SERIAL].v.s;
+	unsigned queues = (unsigned)cfg->options[OPT_QUEUES].v.u;
+	struct vdev_virtio_info info = {
+	    .device_id = VDEV_VIRTIO_ID_BLOCK,
+	    .queue_count = queues,
+	    .queue_size = BLK_QUEUE_SIZE,
+	    .config_size = sizeof(struct blk_config),
+	    .pci_class = 0x010000, /* mass storage, SCSI: what virtio-blk uses */
+	    .ops = &blk_virtio_ops,
+	};
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	b->host = host;
+	b->h = h;
+	b->fd = -1;
+	if (serial && strlen(serial) > BLK_ID_BYTES) {
+		host->log(h, VDEV_LOG_ERROR, "serial \"%s\": at most %u bytes", serial,
+			  BLK_ID_BYTES);
+		free(b);
+		return -EINVAL;
+	}
+	if (serial)
+		strncpy(b->serial, serial, sizeof(b->serial));
+	err = blk_open(b, cfg->options[OPT_HOSTDEV].v.s);
+	if (err) {
+		free(b);
+		return err;
+	}
+	blk_fill_config(b, queues);
+	info.features =
+	    VDEV_VIRTIO_BIT(BLK_F_SIZE_MAX) | VDEV_VIRTIO_BIT(BLK_F_SEG_MAX) |
+	    VDEV_VIRTIO_BIT(BLK_F_BLK_SIZE) | VDEV_VIRTIO_BIT(BLK_F_FLUSH) |
+	    (b->read_only ? VDEV_VIRTIO_BIT(BLK_F_RO)
+			  : VDEV_VIRTIO_BIT(BLK_F_DISCARD) | VDEV_VIRTIO_BIT(BLK_F_WRITE_ZEROES)) |
+	    (queues > 1 ? VDEV_VIRTIO_BIT(BLK_F_MQ) : 0);
+	info.config = &b->config;
+	info.dev = b;
+	err = vdev_virtio_init(&b->vio, host, h, cfg, &info);
+	if (err) {
+		close(b->fd);
+		free(b);
+		return err;
+	}
+	err = vdev_virtio_worker_start(&b->vio, (unsigned)cfg->options[OPT_THREADS].v.u);
+	if (err) {
+		host->log(h, VDEV_LOG_ERROR, "cannot start the I/O threads: %s", strerror(-err));
+		blk_destroy(b);
+		return err;
+	}
+	*dev = b;
+	return 0;
+}
+
+static int blk_read(void *dev, const struct vdev_access *a, uint64_t *value)
+{
+	return vdev_virtio_read(&((struct blk *)dev)->vio, a, value);
+}
+
+static int blk_write(void *dev, const struct vdev_access *a, uint64_t value)
+{
+	return vdev_virtio_write(&((struct blk *)dev)->vio, a, value);
+}
+
+static void blk_reset(void *dev)
+{
+	vdev_virtio_reset(&((struct blk *)dev)->vio);
+}
+
+static ssize_t blk_save(void *dev, void *buf, size_t cap)
+{
+	struct blk *b = dev;
+	struct vdev_state st;
+
+	vdev_state_save_begin(&st, buf, cap, BLK_NAME, BLK_STATE_VERSION);
+	vdev_virtio_state(&st, &b->vio);
+	return vdev_state_save_end(&st);
+}
+
+static int blk_restore(void *dev, const void *buf, size_t length)
+{
+	struct blk *b = dev;
+	struct vdev_state st;
+
+	vdev_state_restore_begin(&st, buf, length, BLK_NAME, BLK_STATE_VERSION);
+	vdev_virtio_state(&st, &b->vio);
+	if (vdev_state_restore_end(&st))
+		return -EINVAL;
+	vdev_virtio_restored(&b->vio);
+	return 0;
+}
+
+static int blk_status(void *dev, char *buf, size_t cap)
+{
+	struct blk *b = dev;
+
+	return snprintf(buf, cap, "%llu sectors%s, %s", (unsigned long long)b->sectors,
+			b->read_only ? " read-only" : "",
+			vdev_virtio_transport(&b->vio) == VDEV_VIRTIO_MMIO ? "virtio-mmio"
+									   : "virtio-pci");
+}
+
+static const struct vdev_ops blk_ops = {
+    .struct_size = sizeof(struct vdev_ops),
+    .create = blk_create,
+    .destroy = blk_destroy,
+    .read = blk_read,
+    .write = blk_write,
+    .reset = blk_reset,
+    .save = blk_save,
+    .restore = blk_restore,
+    .status = blk_status,
+};
+
+static const struct vdev_descriptor blk_descriptor = {
+    VDEV_DESCRIPTOR_INIT,
+    .name = BLK_NAME,
+    .version = "1.0.0",
+    .description = "virtio block device on a raw image or block device",
+    .default_space = VDEV_SPACE_MMIO,
+    .access_sizes = VDEV_ACCESS_SIZES_ALL,
+    .state_size = VDEV_STATE_HEADER_SIZE(sizeof(BLK_NAME) - 1) + VDEV_VIRTIO_STATE_SIZE,
+    .options = blk_options,
+    .option_count = OPT_COUNT,
+    .ops = &blk_ops,
+};
+
+VDEV_PLUGIN_ENTRY(blk_descriptor)
