@@ -238,10 +238,9 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
 	return cli_default_dirs(cli);
 }
 
-/* After --plugin-path: VDM_PLUGIN_PATH, the build tree, the install dir. */
+/* Search order after --plugin-path: VDM_PLUGIN_PATH, the build tree, the install dir. */
 static int cli_default_dirs(struct cli *cli)
 {
-	/* Search order: --plugin-path, VDM_PLUGIN_PATH, the build tree, the install dir. */
 	if (getenv("VDM_PLUGIN_PATH")) {
 		cli->env_path = strdup(getenv("VDM_PLUGIN_PATH"));
 		if (!cli->env_path)
@@ -602,8 +601,8 @@ int main(int argc, char **argv)
 	if (xl && (rc = xl_mode_start(xl, vm)) != 0)
 		goto out;
 	rc = vm_run(vm);
-	xl_mode_stop(xl); /* its sockets go before the devices do */
 out:
+	xl_mode_stop(xl); /* QMP sockets go before the devices and the event loop */
 	/* A plugin or backend stuck in its teardown cannot keep vdm alive. */
 	if (vm && teardown_guard_start(rc) < 0)
 		fprintf(stderr, "vdm: teardown runs without its time bound\n");

@@ -18,7 +18,8 @@
 # Env: O, BIN, PLUGIN_DIR (tests/run-tests). Exit 0 all passed, 1 a
 # failure, 77 (with "SKIP: why") when the packages cannot be fetched or
 # QEMU, cpio tools or the build are missing. XEN_E2E_TIMEOUT bounds the
-# QEMU run (seconds, default 600).
+# QEMU run (seconds, default 600); XEN_E2E_ONLY=NAME... runs only those
+# guests (PVH or HVM).
 set -u
 O=${O:-build/release}
 BIN=${BIN:-$O/bin}
