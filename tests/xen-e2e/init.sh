@@ -71,6 +71,8 @@ run_guest() {
 	say "$g" end "vdm-exit $rc secs $(awk -v a=$t0 -v b=$t2 'BEGIN { printf "%.2f", b - a }') attach $(awk -v a=$t0 -v b=$t1 'BEGIN { printf "%.2f", b - a }') domain-state ${state:-gone}"
 }
 
+# the virtio-blk guests' disk: 1 MiB of zeros, written by one run, read by the next
+dd if=/dev/zero of=/tmp/virtio-blk.img bs=1024 count=1024 2>/dev/null
 for g in $(cat /e2e/guests); do
 	run_guest "$g"
 done
