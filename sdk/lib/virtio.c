@@ -911,11 +911,13 @@ static bool virtio_queue_valid(const struct vdev_virtio *vio, const struct vdev_
 {
 	if (!virtio_vector_valid(vio, q->msix_vector))
 		return false;
+	/* a queue off holds whatever the driver wrote; the indices are free
+	 * running counters (every use is modulo the size): what a guest can
+	 * produce, a restore accepts */
 	if (!q->ready)
-		return !q->signalled_valid;
+		return true;
 	return is_pow2(q->size) && q->size <= vio->info.queue_size && !(q->desc & 15) &&
-	       !(q->driver & 1) && !(q->device & 3) &&
-	       (uint16_t)(q->last_avail - q->used_idx) <= q->size;
+	       !(q->driver & 1) && !(q->device & 3);
 }
 
 static bool virtio_regs_valid(const struct vdev_virtio *vio, const struct vdev_virtio_regs *r)
