@@ -44,7 +44,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 command -v qemu-system-x86_64 >/dev/null 2>&1 || skip "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
 command -v dpkg-deb >/dev/null 2>&1 || skip "dpkg-deb missing"
 [ -x "$BIN/vdm" ] || skip "$BIN/vdm not built"
-for p in ser8250 debug-exit hpet; do
+for p in ser8250 debug-exit hpet timer8254 virtio-entropy virtio-blk; do
 	[ -f "$PLUGIN_DIR/vdev-$p.so" ] || skip "vdev-$p.so not built"
 done
 grep -v '^#' "$HERE/guests.list" | while read -r name elf rest; do

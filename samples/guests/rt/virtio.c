@@ -54,9 +54,16 @@ bool rt_virtio_find(struct rt_virtio *v, uint32_t device_id)
 				v->irq = v->irq * 10 + (unsigned)(*p - '0');
 		}
 	}
-	rt_printf("virtio-mmio at 0x%x irq %u: magic %08x version %u device %u\n",
-		  (unsigned)v->base, v->irq, rt_virtio_read(v, VIRTIO_MMIO_MAGIC),
-		  rt_virtio_read(v, VIRTIO_MMIO_VERSION), rt_virtio_read(v, VIRTIO_MMIO_DEVICE_ID));
+	v->msi_vector = 0;
+	if (rt_cmdline_value("virtio-msi", value, sizeof(value))) {
+		const char *end;
+
+		v->msi_vector = (uint8_t)parse_hex(value, &end);
+	}
+	rt_printf("virtio-mmio at 0x%x irq %u%s: magic %08x version %u device %u\n",
+		  (unsigned)v->base, v->irq, v->msi_vector ? " (as an MSI)" : "",
+		  rt_virtio_read(v, VIRTIO_MMIO_MAGIC), rt_virtio_read(v, VIRTIO_MMIO_VERSION),
+		  rt_virtio_read(v, VIRTIO_MMIO_DEVICE_ID));
 	return rt_virtio_read(v, VIRTIO_MMIO_MAGIC) == 0x74726976 &&
 	       rt_virtio_read(v, VIRTIO_MMIO_VERSION) == 2 &&
 	       rt_virtio_read(v, VIRTIO_MMIO_DEVICE_ID) == device_id;
@@ -141,13 +148,18 @@ static void virtio_irq_handler(struct rt_irq_frame *frame)
 void rt_virtio_irq_attach(struct rt_virtio *v, uint8_t vector)
 {
 	irq_device = v;
+	if (v->msi_vector) {
+		rt_irq_set_handler(v->msi_vector, virtio_irq_handler);
+		return;
+	}
 	rt_irq_set_handler(vector, virtio_irq_handler);
 	ioapic_route(v->irq, vector, true, false);
 }
 
 void rt_virtio_irq_detach(struct rt_virtio *v, uint8_t vector)
 {
-	ioapic_route(v->irq, vector, true, true);
+	if (!v->msi_vector)
+		ioapic_route(v->irq, vector, true, true);
 }
 
 void rt_virtio_wait_used(struct rt_virtio *v, struct rt_virtq_storage *s, uint16_t target,

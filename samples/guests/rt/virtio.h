@@ -65,8 +65,9 @@ struct rt_virtq_storage {
 };
 
 struct rt_virtio {
-	uintptr_t base; /* the 0x200 window */
-	unsigned irq;	/* its I/O APIC pin */
+	uintptr_t base;	    /* the 0x200 window */
+	unsigned irq;	    /* its I/O APIC pin */
+	uint8_t msi_vector; /* virtio-msi=: the line arrives as this MSI vector */
 	volatile unsigned interrupts, isr_seen;
 };
 
@@ -76,8 +77,10 @@ void rt_virtio_write(const struct rt_virtio *v, unsigned reg, uint32_t value);
 /*
  * rt_virtio_find: the device from `virtio_mmio.device=SIZE@BASE:IRQ` in the
  * command line (as QEMU's microvm passes it, and the vmconfs do), default
- * 0xfeb00000:5. Prints where; true when magic, version 2 and device id
- * match.
+ * 0xfeb00000:5; `virtio-msi=VECTOR` says that its interrupt comes as that
+ * MSI vector instead of on an I/O APIC pin (Xen PVH, which has no I/O
+ * APIC: vdm's `intr msi:VECTOR`). Prints where; true when magic, version 2
+ * and device id match.
  */
 bool rt_virtio_find(struct rt_virtio *v, uint32_t device_id);
 
@@ -100,7 +103,8 @@ uint16_t rt_virtio_used_idx(struct rt_virtq_storage *s);
 /*
  * rt_virtio_irq_attach: route the device's pin (level-triggered, as
  * virtio-mmio's interrupt is) to `vector` with a handler that ACKs
- * InterruptStatus, counts and EOIs. One device per guest.
+ * InterruptStatus, counts and EOIs; with virtio-msi= the handler goes on
+ * that vector and no pin is routed. One device per guest.
  */
 void rt_virtio_irq_attach(struct rt_virtio *v, uint8_t vector);
 void rt_virtio_irq_detach(struct rt_virtio *v, uint8_t vector);
