@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (nregions > 16)
 		nregions = 16;
 	/* 12-byte steps: op, region, size, -, offset (2), value (6) */
-	while (nregions && at + 12 <= size && !vdev_testhost_terminated(th)) {
+	while (nregions && at + 12 <= size && vdev_testhost_terminated(th) < 0) {
 		const uint8_t *s = data + at;
 		const struct vdev_testhost_region *r = &regions[s[1] % nregions];
 		unsigned n = sizes[s[2] & 3];
