@@ -21,6 +21,7 @@
 #include "devmodel/backend.h"
 #include "devmodel/control.h"
 #include "devmodel/exitcode.h"
+#include "devmodel/lockdown.h"
 #include "devmodel/teardown_guard.h"
 #include "devmodel/vm.h"
 #include "devmodel/xl/xl_args.h"
@@ -77,8 +78,9 @@ static void cli_usage(FILE *out)
 	    "                        $asinfo_length{NAME} (repeatable)\n"
 	    "  --script FILE         the guest script (sim backend)\n"
 	    "  --describe NAME       print a plugin's descriptor and option schema\n"
-	    "  --restrict            xen: after set-up, restrict the Xen handles to the\n"
-	    "                        domain and drop privileges (VDM_XEN_USER, default nobody)\n"
+	    "  --restrict            after set-up, drop root (kvm, sim: `set run-as USER`,\n"
+	    "                        $VDM_USER, else nobody; xen: VDM_XEN_USER) and, on xen,\n"
+	    "                        restrict the Xen handles to the domain\n"
 	    "  --control SYSTEM CMD  send CMD (status, stats, reset, quit [CODE], help) to\n"
 	    "                        the running VM named SYSTEM and print the reply\n"
 	    "  --help, --version\n"
@@ -548,6 +550,9 @@ int main(int argc, char **argv)
 		rc = VDM_EXIT_CONFIG;
 		goto out;
 	}
+	rc = lockdown_check_config(conf, diag);
+	if (rc)
+		goto out;
 	if (cli.check) {
 		rc = cli_check_vdevs(&cli, conf, diag);
 		if (rc == 0)
