@@ -53,7 +53,7 @@
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
-#include "hostio.h"
+#include "vdevs/common/hostio.h"
 
 #define SER_NAME	  "ser8250"
 #define SER_STATE_VERSION 1
@@ -158,7 +158,7 @@ struct ser {
 	int line_level;
 
 	/* host side */
-	struct ser_hostio io;
+	struct hostio io;
 	const char *const *hostdev_texts;
 	unsigned hostdev_count;
 	bool connected; /* endpoints open (or none configured) */
@@ -514,7 +514,7 @@ static void ser_host_input(struct ser *s)
 
 	if (!room || (s->r.mcr & MCR_LOOP))
 		return;
-	n = ser_hostio_read(&s->io, buf, room);
+	n = hostio_read(&s->io, buf, room);
 	if (n == -EAGAIN)
 		return;
 	if (n <= 0) {
@@ -535,7 +535,7 @@ static void ser_host_output(struct ser *s)
 
 		if (s->out_head + chunk > SER_OUTBUF)
 			chunk = SER_OUTBUF - s->out_head;
-		n = ser_hostio_write(&s->io, s->out + s->out_head, chunk);
+		n = hostio_write(&s->io, s->out + s->out_head, chunk);
 		if (n == -EAGAIN)
 			break;
 		if (n < 0) {
@@ -620,7 +620,7 @@ static int ser_connect(struct ser *s, char *err, size_t errlen)
 {
 	int rc;
 
-	rc = ser_hostio_open(s->hostdev_texts, s->hostdev_count, &s->io, err, errlen);
+	rc = hostio_open(s->hostdev_texts, s->hostdev_count, &s->io, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (s->io.in_fd >= 0) {
@@ -647,7 +647,7 @@ fail:
 	if (s->in_watch)
 		s->host->fd_unwatch(s->h, s->in_watch);
 	s->in_watch = s->out_watch = NULL;
-	ser_hostio_close(&s->io);
+	hostio_close(&s->io);
 	return rc;
 }
 
@@ -741,7 +741,7 @@ static void ser_flush_at_exit(struct ser *s)
 
 		if (s->out_head + chunk > SER_OUTBUF)
 			chunk = SER_OUTBUF - s->out_head;
-		n = ser_hostio_write(&s->io, s->out + s->out_head, chunk);
+		n = hostio_write(&s->io, s->out + s->out_head, chunk);
 		if (n > 0) {
 			s->out_head = (s->out_head + (size_t)n) % SER_OUTBUF;
 			s->out_count -= (size_t)n;
@@ -776,7 +776,7 @@ static void ser_destroy(void *dev)
 		s->host->timer_destroy(s->h, s->batch_timer);
 	if (s->retry_timer)
 		s->host->timer_destroy(s->h, s->retry_timer);
-	ser_hostio_close(&s->io);
+	hostio_close(&s->io);
 	free(s);
 }
 

@@ -1,5 +1,6 @@
 /*
- * vdevs/ser8250/hostio.c: host endpoints of a serial port (see hostio.h).
+ * vdevs/common/hostio.c: host endpoints of a character device (a serial
+ * port, a console) (see hostio.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hostio.h"
+#include "vdevs/common/hostio.h"
 
-enum ser_dir { DIR_BOTH, DIR_IN, DIR_OUT };
+enum hostio_dir { DIR_BOTH, DIR_IN, DIR_OUT };
 
 static int set_nonblock(int fd)
 {
@@ -58,7 +59,7 @@ static int open_stdio(int fd, int flags, bool *socket)
 	return nfd;
 }
 
-static int open_pty(struct ser_hostio *io, char *err, size_t errlen)
+static int open_pty(struct hostio *io, char *err, size_t errlen)
 {
 	struct termios tio;
 	const char *name;
@@ -121,9 +122,9 @@ static int open_unix(const char *path, char *err, size_t errlen)
 }
 
 /* open_one: one hostdev value; sets in/out descriptors (the same one for both ways). */
-static int open_one(const char *text, struct ser_hostio *io, char *err, size_t errlen)
+static int open_one(const char *text, struct hostio *io, char *err, size_t errlen)
 {
-	enum ser_dir dir = DIR_BOTH;
+	enum hostio_dir dir = DIR_BOTH;
 	bool want_in, want_out, shared = false;
 	int fd, flags;
 
@@ -202,7 +203,7 @@ static int open_one(const char *text, struct ser_hostio *io, char *err, size_t e
 	return 0;
 }
 
-int ser_hostio_open(const char *const *texts, unsigned count, struct ser_hostio *io, char *err,
+int hostio_open(const char *const *texts, unsigned count, struct hostio *io, char *err,
 		    size_t errlen)
 {
 	int rc;
@@ -214,14 +215,14 @@ int ser_hostio_open(const char *const *texts, unsigned count, struct ser_hostio 
 	for (unsigned i = 0; i < count; i++) {
 		rc = open_one(texts[i], io, err, errlen);
 		if (rc < 0) {
-			ser_hostio_close(io);
+			hostio_close(io);
 			return rc;
 		}
 	}
 	return 0;
 }
 
-void ser_hostio_close(struct ser_hostio *io)
+void hostio_close(struct hostio *io)
 {
 	if (io->in_fd >= 0)
 		close(io->in_fd);
@@ -259,7 +260,7 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 	return n;
 }
 
-ssize_t ser_hostio_write(struct ser_hostio *io, const void *buf, size_t len)
+ssize_t hostio_write(struct hostio *io, const void *buf, size_t len)
 {
 	ssize_t n;
 
@@ -276,7 +277,7 @@ ssize_t ser_hostio_write(struct ser_hostio *io, const void *buf, size_t len)
 	return n;
 }
 
-ssize_t ser_hostio_read(struct ser_hostio *io, void *buf, size_t len)
+ssize_t hostio_read(struct hostio *io, void *buf, size_t len)
 {
 	ssize_t n;
 

@@ -1,20 +1,22 @@
 /*
- * vdevs/ser8250/hostio.h: the host side of an emulated serial port: parse
- * `hostdev` values, open the endpoints, and move bytes without ever
- * blocking. Knows nothing of the UART or of the vdev host services (the
+ * vdevs/common/hostio.h: the host side of an emulated character device
+ * (ser8250's UART, virtio-console's port): parse `hostdev` values, open the
+ * endpoints, and move bytes without ever blocking. Compiled into each
+ * plugin that uses it, so both accept the same `hostdev` spellings. Knows
+ * nothing of the device or of the vdev host services (the
  * caller watches the descriptors); safe to call from any one thread.
  */
-#ifndef VDEVS_SER8250_HOSTIO_H
-#define VDEVS_SER8250_HOSTIO_H
+#ifndef VDEVS_COMMON_HOSTIO_H
+#define VDEVS_COMMON_HOSTIO_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 /* The endpoints of one port: input and output may be one descriptor. */
-struct ser_hostio {
+struct hostio {
 	int in_fd;	 /* -1: no input */
-	int out_fd;	 /* -1: no output (the UART discards what it sends) */
+	int out_fd;	 /* -1: no output (the device discards what it sends) */
 	int pty_slave;	 /* pty: our own slave descriptor, keeps the master from HUP */
 	bool in_socket;	 /* in_fd is a socket: recv(MSG_DONTWAIT) */
 	bool out_socket; /* out_fd is a socket: send(MSG_DONTWAIT | MSG_NOSIGNAL),
@@ -23,7 +25,7 @@ struct ser_hostio {
 };
 
 /*
- * ser_hostio_open: open what `texts` (the `hostdev` values, count of them)
+ * hostio_open: open what `texts` (the `hostdev` values, count of them)
  * name. Each is [<|>]TARGET: `<` input only, `>` output only, neither both
  * ways where the target allows. TARGET is `stdout` or `-` (vdm's standard
  * output), `stdin`, `pty` (a new pseudo-terminal), `unix:PATH` (connect to a
@@ -35,24 +37,24 @@ struct ser_hostio {
  * malformed list; a negative errno when a target cannot be opened. In every
  * error case, err holds a sentence and nothing stays open.
  */
-int ser_hostio_open(const char *const *texts, unsigned count, struct ser_hostio *io, char *err,
+int hostio_open(const char *const *texts, unsigned count, struct hostio *io, char *err,
 		    size_t errlen);
 
-/* ser_hostio_close: close everything open; idempotent. */
-void ser_hostio_close(struct ser_hostio *io);
+/* hostio_close: close everything open; idempotent. */
+void hostio_close(struct hostio *io);
 
 /*
- * ser_hostio_write: write up to len bytes without blocking and without
+ * hostio_write: write up to len bytes without blocking and without
  * SIGPIPE. Returns the count written (> 0), -EAGAIN when the output is
  * full, or another negative errno (-EPIPE: the reader went away).
  */
-ssize_t ser_hostio_write(struct ser_hostio *io, const void *buf, size_t len);
+ssize_t hostio_write(struct hostio *io, const void *buf, size_t len);
 
 /*
- * ser_hostio_read: read up to len bytes without blocking. Returns the count
+ * hostio_read: read up to len bytes without blocking. Returns the count
  * (> 0), 0 at end of input, -EAGAIN when nothing is there, or another
  * negative errno.
  */
-ssize_t ser_hostio_read(struct ser_hostio *io, void *buf, size_t len);
+ssize_t hostio_read(struct hostio *io, void *buf, size_t len);
 
-#endif /* VDEVS_SER8250_HOSTIO_H */
+#endif /* VDEVS_COMMON_HOSTIO_H */

@@ -1,0 +1,343 @@
+/*
+ * vdevs/virtio-console/tests/test_virtio_console.c: vdev-virtio-console
+ * as vdm loads it, through the SDK test host, driven as Linux's
+ * virtio_console driver drives port 0 (tests/unit/virtio_driver.h):
+ * identity on both transports, transmit to a file (chains of several
+ * segments, in order), receive from a unix socket (buffers smaller than
+ * the input, input before buffers), backpressure (a socket nobody reads:
+ * the device stops taking chains and resumes when the reader drains it,
+ * every byte arriving in order), hostdev errors, and reset.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <vdev/testhost.h>
+#include <vdev/virtio.h>
+
+#include "virtio_driver.h"
+
+#define BASE	 0xd0000000ull
+#define RX_DESC	 0x1000ull
+#define RX_AVAIL 0x2000ull
+#define RX_USED	 0x3000ull
+#define TX_DESC	 0x4000ull
+#define TX_AVAIL 0x5000ull
+#define TX_USED	 0x6000ull
+#define BUF	 0x10000ull
+#define RAM	 0x800000ull
+#define QSIZE	 16
+#define V1	 VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_VERSION_1)
+
+struct fixture {
+	struct vdev_testhost *th;
+	const struct vdev_descriptor *desc;
+	struct vdev_testdev *dev;
+	struct vdrv d;
+	char dir[64];
+	char path[128];
+	int listener, peer; /* the test's end of a unix:PATH hostdev */
+};
+
+static struct fixture *fixture_alloc(void)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->listener = f->peer = -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vcon-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->th = vdrv_host_new("virtio-console", VDEV_PLUGIN_PATH, RAM, &f->desc);
+	f->d = (struct vdrv){.th = f->th, .base = BASE, .qsize = QSIZE};
+	f->d.ram = vdev_testhost_ram(f->th, 0, RAM);
+	return f;
+}
+
+static void fixture_create(struct fixture *f, const char *hostdev)
+{
+	char options[512];
+
+	snprintf(options, sizeof(options), "loc 0xd0000000 intr ioapic:5 %s", hostdev);
+	f->dev = vdev_testhost_create(f->th, f->desc, options);
+	if (!f->dev)
+		fail_msg("create: %s", vdev_testhost_error(f->th));
+}
+
+/* A listening unix socket at dir/sock; the device connects, we accept. */
+static void fixture_unix(struct fixture *f, int rcvbuf)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char opt[256];
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", f->dir);
+	f->listener = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(f->listener >= 0);
+	assert_int_equal(bind(f->listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->listener, 1), 0);
+	snprintf(opt, sizeof(opt), "hostdev unix:%s", sa.sun_path);
+	fixture_create(f, opt);
+	f->peer = accept(f->listener, NULL, NULL);
+	assert_true(f->peer >= 0);
+	if (rcvbuf)
+		setsockopt(f->peer, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	if (f->dev)
+		vdrv_destroy_host(f->th, f->dev);
+	else
+		vdev_testhost_free(f->th);
+	if (f->peer >= 0)
+		close(f->peer);
+	if (f->listener >= 0)
+		close(f->listener);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	*state = fixture_alloc();
+	return 0;
+}
+
+/* The driver's side of 5.3: two queues, DRIVER_OK. */
+static void driver_up(struct fixture *f)
+{
+	memset(f->d.ram, 0, 0x8000);
+	assert_true(vdrv_negotiate(&f->d, V1) & VDEV_VIRTIO_S_FEATURES_OK);
+	vdrv_queue_setup(&f->d, 0, RX_DESC, RX_AVAIL, RX_USED);
+	vdrv_queue_setup(&f->d, 1, TX_DESC, TX_AVAIL, TX_USED);
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_STATUS, 0xf);
+}
+
+static void kick(struct fixture *f, unsigned q)
+{
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, q);
+}
+
+/* Transmit `len` bytes from gpa as one chain at descriptor i. */
+static void tx_post(struct fixture *f, unsigned i, uint64_t gpa, uint32_t len)
+{
+	vdrv_put_desc(&f->d, TX_DESC, i, gpa, len, 0, 0);
+	vdrv_avail_add(&f->d, 1, TX_AVAIL, (uint16_t)i);
+}
+
+static void rx_post(struct fixture *f, unsigned i, uint64_t gpa, uint32_t len)
+{
+	vdrv_put_desc(&f->d, RX_DESC, i, gpa, len, 2, 0);
+	vdrv_avail_add(&f->d, 0, RX_AVAIL, (uint16_t)i);
+}
+
+static void test_identity(void **state)
+{
+	struct fixture *f = *state;
+	struct vdev_testdev *pci;
+	uint64_t id = 0;
+
+	fixture_create(f, "");
+	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_MAGIC), VDEV_VIRTIO_MMIO_MAGIC_VALUE);
+	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_DEVICE_ID), 3);
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_DEV_FEAT_SEL, 0);
+	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_DEV_FEATURES) & 0xffffff, 0);
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_QUEUE_SEL, 1);
+	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_QUEUE_NUM_MAX), 128);
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_QUEUE_SEL, 2);
+	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_CONFIG + 4), 1); /* max_nr_ports */
+	pci = vdev_testhost_create(f->th, f->desc, "loc pci:0:6");
+	assert_non_null(pci);
+	assert_int_equal(
+	    vdev_testhost_read(f->th, VDEV_SPACE_PCICFG, VDEV_PCICFG_ADDR(0, 6, 0, 0), 4, &id), 0);
+	assert_int_equal(id, 0x10431af4);
+	vdev_testhost_destroy(pci);
+}
+
+static void test_transmit_to_file(void **state)
+{
+	struct fixture *f = *state;
+	char opt[256], path[128], got[64] = "";
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/out", f->dir);
+	snprintf(opt, sizeof(opt), "hostdev >%s", path);
+	fixture_create(f, opt);
+	driver_up(f);
+	memcpy(f->d.ram + BUF, "hello, ", 7);
+	memcpy(f->d.ram + BUF + 0x100, "world\n", 6);
+	memcpy(f->d.ram + BUF + 0x200, "again\n", 6);
+	/* one chain of two segments, then a second chain */
+	vdrv_put_desc(&f->d, TX_DESC, 0, BUF, 7, 1, 1);
+	vdrv_put_desc(&f->d, TX_DESC, 1, BUF + 0x100, 6, 0, 0);
+	vdrv_avail_add(&f->d, 1, TX_AVAIL, 0);
+	tx_post(f, 2, BUF + 0x200, 6);
+	kick(f, 1);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 2);
+	assert_int_equal(vdrv_get32(&f->d, TX_USED + 4), 0);
+	assert_int_equal(vdrv_get32(&f->d, TX_USED + 8), 0); /* nothing written to the guest */
+	assert_int_equal(vdrv_get32(&f->d, TX_USED + 12), 2);
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:5"), 1);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fread(got, 1, sizeof(got) - 1, fp), 19);
+	fclose(fp);
+	assert_string_equal(got, "hello, world\nagain\n");
+}
+
+static void test_receive_from_socket(void **state)
+{
+	struct fixture *f = *state;
+
+	fixture_unix(f, 0);
+	driver_up(f);
+	/* input before any buffer: it waits in the kernel */
+	assert_int_equal(write(f->peer, "abcde", 5), 5);
+	vdev_testhost_poll(f->th, 50);
+	assert_int_equal(vdrv_get16(&f->d, RX_USED + 2), 0);
+	memset(f->d.ram + BUF, '.', 0x100);
+	rx_post(f, 0, BUF, 2);
+	rx_post(f, 1, BUF + 0x10, 2);
+	kick(f, 0);
+	vdev_testhost_poll(f->th, 50);
+	assert_int_equal(vdrv_get16(&f->d, RX_USED + 2), 2);
+	assert_int_equal(vdrv_get32(&f->d, RX_USED + 8), 2);
+	assert_int_equal(vdrv_get32(&f->d, RX_USED + 16), 2);
+	assert_memory_equal(f->d.ram + BUF, "ab..", 4);
+	assert_memory_equal(f->d.ram + BUF + 0x10, "cd..", 4);
+	/* the rest goes into the next buffer the driver gives */
+	rx_post(f, 2, BUF + 0x20, 64);
+	kick(f, 0);
+	assert_int_equal(vdrv_get16(&f->d, RX_USED + 2), 3);
+	assert_int_equal(vdrv_get32(&f->d, RX_USED + 24), 1);
+	assert_memory_equal(f->d.ram + BUF + 0x20, "e.", 2);
+	/* input arriving while a buffer waits is delivered from the event loop */
+	rx_post(f, 3, BUF + 0x80, 64);
+	kick(f, 0);
+	assert_int_equal(vdrv_get16(&f->d, RX_USED + 2), 3);
+	assert_int_equal(write(f->peer, "xyz", 3), 3);
+	for (int i = 0; i < 20 && vdrv_get16(&f->d, RX_USED + 2) < 4; i++)
+		vdev_testhost_poll(f->th, 50);
+	assert_int_equal(vdrv_get16(&f->d, RX_USED + 2), 4);
+	assert_int_equal(vdrv_get32(&f->d, RX_USED + 32), 3);
+	assert_memory_equal(f->d.ram + BUF + 0x80, "xyz.", 4);
+	/* and the guest's transmit reaches the socket */
+	memcpy(f->d.ram + BUF + 0x1000, "ok\n", 3);
+	tx_post(f, 0, BUF + 0x1000, 3);
+	kick(f, 1);
+	char got[8] = "";
+	assert_int_equal(read(f->peer, got, sizeof(got)), 3);
+	assert_memory_equal(got, "ok\n", 3);
+}
+
+/* The byte at position i of the test stream. */
+static uint8_t pattern(size_t i)
+{
+	return (uint8_t)(i * 7 + i / 251);
+}
+
+static void test_backpressure(void **state)
+{
+	struct fixture *f = *state;
+	const size_t chunk = 0x10000, chains = 12, total = chunk * chains;
+	uint8_t *got = malloc(total);
+	size_t have = 0;
+	uint16_t used;
+
+	assert_non_null(got);
+	fixture_unix(f, 4096);
+	driver_up(f);
+	for (size_t i = 0; i < total; i++)
+		f->d.ram[0x100000 + i] = pattern(i);
+	for (unsigned i = 0; i < chains; i++)
+		tx_post(f, i, 0x100000 + i * chunk, (uint32_t)chunk);
+	kick(f, 1);
+	used = vdrv_get16(&f->d, TX_USED + 2);
+	/* the socket holds far less than 768 KiB: the device stopped */
+	assert_true(used < chains);
+	vdev_testhost_poll(f->th, 20);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), used);
+	/* the reader drains it; the device resumes on writability */
+	for (int spins = 0; have < total && spins < 10000; spins++) {
+		ssize_t n = recv(f->peer, got + have, total - have, MSG_DONTWAIT);
+
+		if (n > 0)
+			have += (size_t)n;
+		vdev_testhost_poll(f->th, 5);
+	}
+	assert_int_equal(have, total);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), chains);
+	for (size_t i = 0; i < total; i++)
+		if (got[i] != pattern(i))
+			fail_msg("byte %zu: %#x, expected %#x", i, got[i], pattern(i));
+	free(got);
+}
+
+static void test_hostdev_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_null(
+	    vdev_testhost_create(f->th, f->desc, "loc 0xd0000000 intr ioapic:5 hostdev <stdout"));
+	assert_non_null(strstr(vdev_testhost_log(f->th), "cannot be read"));
+	assert_null(vdev_testhost_create(f->th, f->desc,
+					 "loc 0xd0000000 intr ioapic:5 hostdev >/nonexistent/x"));
+	assert_null(vdev_testhost_create(
+	    f->th, f->desc, "loc 0xd0000000 intr ioapic:5 hostdev >/dev/null hostdev >/dev/null"));
+	assert_non_null(strstr(vdev_testhost_log(f->th), "already has an output"));
+}
+
+static void test_malformed_and_reset(void **state)
+{
+	struct fixture *f = *state;
+	char opt[256];
+
+	snprintf(opt, sizeof(opt), "hostdev >%s/out", f->dir);
+	fixture_create(f, opt);
+	driver_up(f);
+	vdrv_put_desc(&f->d, TX_DESC, 0, BUF, 8, 1, 0); /* a loop */
+	vdrv_avail_add(&f->d, 1, TX_AVAIL, 0);
+	kick(f, 1);
+	assert_true(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_STATUS) & VDEV_VIRTIO_S_NEEDS_RESET);
+	/* a buffer past the end of RAM too */
+	driver_up(f);
+	vdrv_put_desc(&f->d, TX_DESC, 0, RAM - 4, 8, 0, 0); /* past the end of RAM */
+	vdrv_avail_add(&f->d, 1, TX_AVAIL, 0);
+	kick(f, 1);
+	assert_true(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_STATUS) & VDEV_VIRTIO_S_NEEDS_RESET);
+	vdev_testhost_reset(f->dev);
+	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_STATUS), 0);
+	driver_up(f);
+	tx_post(f, 0, BUF, 4);
+	kick(f, 1);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transmit_to_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_receive_from_socket, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostdev_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_and_reset, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
