@@ -225,6 +225,7 @@ struct conf_vm {
 	const char *cmdline;
 	const char *dump; /* directory, or "|command" */
 	bool dryrun;
+	struct conf_pos cmdline_pos, dump_pos; /* of their arguments, when given */
 	/* every input file, for diagnostics positions */
 	char **files;
 	unsigned file_count;

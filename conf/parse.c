@@ -1025,13 +1025,17 @@ static void parse_top(struct parser *p)
 		break;
 	case 12:
 		a = take_arg(p, tok, "the guest's command line (quote it)");
-		if (a)
+		if (a) {
 			vm->cmdline = vm_str(p, a->text);
+			vm->cmdline_pos = a->pos;
+		}
 		break;
 	case 13:
 		a = take_arg(p, tok, "a directory or \"|command\"");
-		if (a)
+		if (a) {
 			vm->dump = vm_str(p, a->text);
+			vm->dump_pos = a->pos;
+		}
 		break;
 	}
 }

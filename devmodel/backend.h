@@ -50,6 +50,8 @@
 #include "devmodel/guest_mem.h"
 
 struct vm;
+struct conf_vm;
+struct conf_diag;
 
 struct backend_ops {
 	const char *name;	 /* "xen", "kvm", "sim" */
@@ -93,6 +95,22 @@ struct backend_ops {
 	 * reads vm_paused(vm). Any thread, any time after setup; must not block.
 	 */
 	void (*pause)(struct vm *vm, bool paused);
+	/*
+	 * native_lines: optional, for `--check`, which assembles the VM with
+	 * no hypervisor: how many lines setup() would give the native
+	 * controller `name` (one of native_controllers) for this config. The
+	 * core registers inert controllers of those sizes instead of calling
+	 * setup(). NULL: 1024 lines each.
+	 */
+	unsigned (*native_lines)(const struct conf_vm *conf, const char *name);
+	/*
+	 * check_config: optional; the backend's own limits on the
+	 * configuration (how many `cpu`, how long a `cmdline`), reported to
+	 * diag at the entry's file:line:col. Called before setup(), for
+	 * `dryrun`, for a run and for `--check` alike, so that nothing of it
+	 * fails only at start. Returns 0 or VDM_EXIT_CONFIG.
+	 */
+	int (*check_config)(const struct conf_vm *conf, struct conf_diag *diag);
 	/* link field for the registry; leave zero */
 	const struct backend_ops *next;
 };

@@ -22,6 +22,7 @@
 #include "devmodel/control.h"
 #include "devmodel/exitcode.h"
 #include "devmodel/lockdown.h"
+#include "devmodel/plugin_host.h"
 #include "devmodel/teardown_guard.h"
 #include "devmodel/vm.h"
 #include "devmodel/xl/xl_args.h"
@@ -67,8 +68,8 @@ static void cli_usage(FILE *out)
 	    out,
 	    "usage: vdm [options] @file.vmconf [config words...]\n"
 	    "\n"
-	    "  --check               parse and validate the configuration (no hypervisor),\n"
-	    "                        print the VM description; exit 0 or 65\n"
+	    "  --check               assemble the VM as dryrun does, without a hypervisor or\n"
+	    "                        guest memory; print the description; exit 0 or 65\n"
 	    "  --backend xen|kvm|sim the hypervisor side (default: xen with --domid, else\n"
 	    "                        kvm when /dev/kvm opens, else sim)\n"
 	    "  --domid N             the Xen domain to attach to\n"
@@ -397,7 +398,10 @@ static int cli_describe(struct cli *cli)
 	return VDM_EXIT_NORMAL;
 }
 
-/* --check: every vdev's plugin found and its options valid; nothing created. */
+/*
+ * Before libxl's device model touches Xen: every vdev's plugin found and its
+ * options valid (a missing plugin must not cost a half-built domain).
+ */
 static int cli_check_vdevs(struct cli *cli, const struct conf_vm *conf, struct conf_diag *diag)
 {
 	struct vdev_plugin_set *set = vdev_plugin_set_new();
@@ -430,6 +434,27 @@ static int cli_check_vdevs(struct cli *cli, const struct conf_vm *conf, struct c
 	}
 	vdev_plugin_set_free(set);
 	return rc;
+}
+
+/*
+ * --check prints the configuration as the VM reads it: a bare `loc`
+ * address is in the device's default space (io for ser8250), which only
+ * the plugin knows. The assembly has loaded every plugin already.
+ */
+static void cli_resolve_spaces(struct vm *vm, struct conf_vm *conf)
+{
+	for (unsigned i = 0, k = 0; i < conf->vdev_count && k < vm_vdev_count(vm); i++, k++) {
+		const struct vdev_descriptor *d = plugin_host_descriptor(vm_vdev_at(vm, k));
+
+		for (unsigned j = 0; j < conf->vdevs[i].loc_count; j++) {
+			struct conf_loc *l = &conf->vdevs[i].locs[j];
+
+			if (l->loc.kind == VDEV_LOC_ADDR && !l->has_space) {
+				l->loc.space = d->default_space;
+				l->has_space = true;
+			}
+		}
+	}
 }
 
 /* ------------------------------------------------------------- backend */
@@ -553,12 +578,6 @@ int main(int argc, char **argv)
 	rc = lockdown_check_config(conf, diag);
 	if (rc)
 		goto out;
-	if (cli.check) {
-		rc = cli_check_vdevs(&cli, conf, diag);
-		if (rc == 0)
-			conf_vm_print(conf, stdout);
-		goto out;
-	}
 	/* libxl waits for us: a missing plugin is reported before Xen is touched */
 	if (xl && (rc = cli_check_vdevs(&cli, conf, diag)) != 0)
 		goto out;
@@ -569,9 +588,11 @@ int main(int argc, char **argv)
 	opts.domid = cli.domid;
 	opts.script = cli.script;
 	opts.restrict_xen = cli.restrict_xen;
+	/* --check assembles what dryrun does, with no hypervisor and no guest RAM */
+	opts.check_only = cli.check;
 	if (xl)
 		xl_mode_options(xl, &opts);
-	if (!opts.backend && !conf->dryrun) {
+	if (!opts.backend && !conf->dryrun && !cli.check) {
 		fprintf(stderr, "vdm: backend %s is not compiled into this vdm (compiled in:",
 			backend_name);
 		if (!backend_first())
@@ -588,7 +609,7 @@ int main(int argc, char **argv)
 		rc = VDM_EXIT_FATAL_START;
 		goto out;
 	}
-	if (!opts.backend)
+	if (!opts.backend && !cli.check)
 		vm_log(vm, CONF_LOG_WARN,
 		       "backend %s is not compiled in: dryrun without its native interrupt "
 		       "controllers",
@@ -596,6 +617,11 @@ int main(int argc, char **argv)
 	rc = vm_assemble(vm, diag);
 	if (rc)
 		goto out;
+	if (cli.check) {
+		cli_resolve_spaces(vm, conf);
+		conf_vm_print(conf, stdout);
+		goto out;
+	}
 	if (conf->dryrun) {
 		vm_print(vm, stdout);
 		fflush(stdout);

@@ -75,6 +75,7 @@ struct vdev_host_ctx {
 	 */
 	char overlap[256];
 	const struct conf_pos *overlap_pos;
+	unsigned diag_errors_before;	/* diag's error count when create() began */
 	struct log_ratelimit guest_log; /* its messages once the guest runs */
 	char name[128];
 	void *dev;
@@ -127,6 +128,17 @@ static void plugin_host_vlogf(struct vdev_host_ctx *inst, enum log_level level, 
 {
 	const struct log_sinks *sinks = inst->own_sinks ? &inst->sinks : NULL;
 
+	/*
+	 * Once the host has reported this vdev's problem at its file:line:col
+	 * (an overlap, a bad line), the device's own account of the failure
+	 * that follows says the same thing again: keep it for debug logs. An
+	 * overlap met during create() counts too: it is reported if create()
+	 * fails, which is when a device says so.
+	 */
+	if (inst->diag &&
+	    (conf_diag_error_count(inst->diag) > inst->diag_errors_before || inst->overlap[0]) &&
+	    (level == LOG_LVL_ERROR || level == LOG_LVL_WARN))
+		level = LOG_LVL_DEBUG;
 	if (vm_guest_started(inst->vm))
 		log_vguest(vm_logger(inst->vm), &inst->guest_log, sinks, level, inst->name, fmt,
 			   ap);
@@ -861,6 +873,7 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 
 	inst->diag = diag;
 	inst->overlap[0] = '\0';
+	inst->diag_errors_before = errors_before;
 	plugin_host_lock(inst);
 	ret = desc->ops->create(&plugin_host_table, inst, config, &inst->dev);
 	plugin_host_unlock(inst);
@@ -903,10 +916,13 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 		}
 	}
 	if (ret < 0) {
-		bool config_problem = plugin_host_config_errno(ret) ||
-				      (diag && conf_diag_error_count(diag) > errors_before);
+		bool reported = diag && conf_diag_error_count(diag) > errors_before;
+		bool config_problem = plugin_host_config_errno(ret) || reported;
 
-		if (diag && config_problem)
+		/* an error the host reported during create() already says it all */
+		if (reported) {
+			/* nothing more: no cascade about one vdev */
+		} else if (diag && config_problem)
 			conf_diag_error(diag, vdev ? &vdev->pos : NULL,
 					"vdev %s (%s): create failed: %s", inst->name, desc->name,
 					strerror(-ret));

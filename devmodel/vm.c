@@ -542,8 +542,13 @@ static int vm_build_memory(struct vm *vm, struct conf_diag *diag)
 
 /* -------------------------------------------------------------- vdevs */
 
-/* Every `intr` of the vdev names an existing controller and line. */
-static int vm_check_intrs(struct vm *vm, const struct conf_vdev *v, struct conf_diag *diag)
+/*
+ * Every `intr` of the vdev names an existing controller and line. After an
+ * earlier error (`quiet_missing`) the controller may be a vdev that was not
+ * created because of it: an unknown name is not reported again then.
+ */
+static int vm_check_intrs(struct vm *vm, const struct conf_vdev *v, struct conf_diag *diag,
+			  bool quiet_missing)
 {
 	int rc = 0;
 
@@ -556,7 +561,9 @@ static int vm_check_intrs(struct vm *vm, const struct conf_vdev *v, struct conf_
 			irq_line_put(vm->irq, line);
 			continue;
 		}
-		if (ret == -ENOENT) {
+		if (ret == -ENOENT && quiet_missing) {
+			/* the cascade of an error already reported */
+		} else if (ret == -ENOENT) {
 			char known[256] = "";
 			const char *name;
 			unsigned lines;
@@ -627,8 +634,9 @@ static int vm_build_vdevs(struct vm *vm, struct conf_diag *diag, int rc)
 			rc = rc ? rc : VDM_EXIT_CONFIG;
 			continue;
 		}
+		ret = vm_check_intrs(vm, v, diag, rc != 0);
 		if (rc == 0)
-			rc = vm_check_intrs(vm, v, diag);
+			rc = ret;
 		if (rc != 0) {
 			/* validate the rest, create nothing more */
 			vdev_arena_free(arena);
@@ -648,34 +656,94 @@ static int vm_build_vdevs(struct vm *vm, struct conf_diag *diag, int rc)
 	return rc;
 }
 
+/* --check's stand-ins: the natives' lines lead nowhere, RAM is not there. */
+static void vm_inert_set_level(void *ctx, unsigned line, int level)
+{
+}
+
+static const struct irq_controller_ops vm_inert_ops = {.set_level = vm_inert_set_level};
+
+static int vm_no_ram_read(void *ctx, uint64_t gpa, void *buf, size_t length)
+{
+	return -EFAULT;
+}
+
+static int vm_no_ram_write(void *ctx, uint64_t gpa, const void *buf, size_t length)
+{
+	return -EFAULT;
+}
+
+static void *vm_no_ram_map(void *ctx, uint64_t gpa, size_t length, uint32_t prot)
+{
+	errno = EFAULT;
+	return NULL;
+}
+
+/*
+ * --check: what the backend's setup provides, without the hypervisor: its
+ * native controllers (same names and sizes, inert), no guest RAM.
+ */
+static int vm_check_setup(struct vm *vm)
+{
+	static const char *const defaults[] = {"apic", "isa", "pci", "msi", "gic", "cpu", NULL};
+	static const struct guest_mem_backend no_ram = {
+	    .read = vm_no_ram_read, .write = vm_no_ram_write, .map = vm_no_ram_map};
+	const struct backend_ops *b = vm->opts.backend;
+	const char *const *names = b && b->native_controllers ? b->native_controllers : defaults;
+
+	guest_mem_set_backend(vm->mem, &no_ram);
+	for (unsigned i = 0; names[i]; i++) {
+		unsigned lines = b && b->native_lines ? b->native_lines(vm->conf, names[i]) : 1024;
+		int ret = irq_controller_register(vm->irq, names[i], lines ? lines : 1,
+						  &vm_inert_ops, NULL, NULL);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 int vm_assemble(struct vm *vm, struct conf_diag *diag)
 {
-	int rc;
+	const struct backend_ops *b = vm->opts.backend;
+	int rc, limits = 0;
 
-	if (vm->opts.backend) {
-		int ret = vm->opts.backend->setup ? vm->opts.backend->setup(vm) : 0;
+	/* the backend's limits first: none of them may fail only at start */
+	if (b && b->check_config)
+		limits = b->check_config(vm->conf, diag);
+	if (vm->opts.check_only) {
+		int ret = vm_check_setup(vm);
 
 		if (ret < 0) {
-			vm_log(vm, LOG_LVL_FATAL, "backend %s: setup failed: %s",
-			       vm->opts.backend->name, strerror(-ret));
+			vm_log(vm, LOG_LVL_FATAL, "--check: %s", strerror(-ret));
+			return VDM_EXIT_FATAL_START;
+		}
+	} else if (b) {
+		int ret = b->setup ? b->setup(vm) : 0;
+
+		if (ret < 0) {
+			vm_log(vm, LOG_LVL_FATAL, "backend %s: setup failed: %s", b->name,
+			       strerror(-ret));
 			return VDM_EXIT_FATAL_START;
 		}
 		vm->backend_set_up = true;
-		if (vm->opts.backend->pci_config_ports) {
-			int pret = pci_host_attach(vm);
-			if (pret < 0) {
-				vm_log(vm, LOG_LVL_FATAL, "pci host bridge: %s", strerror(-pret));
-				return VDM_EXIT_FATAL_START;
-			}
+	}
+	if (b && b->pci_config_ports) {
+		int pret = pci_host_attach(vm);
+
+		if (pret < 0) {
+			vm_log(vm, LOG_LVL_FATAL, "pci host bridge: %s", strerror(-pret));
+			return VDM_EXIT_FATAL_START;
 		}
 	}
 	rc = vm_build_memory(vm, diag);
 	if (rc == VDM_EXIT_FATAL_START)
 		return rc;
 	rc = vm_build_vdevs(vm, diag, rc);
-	if (rc == 0 && vm->opts.backend && vm->opts.backend->pci_config_ports &&
-	    pci_host_attach_bridge(vm) == 0)
+	if (rc == 0 && b && b->pci_config_ports && pci_host_attach_bridge(vm) == 0)
 		vm_log(vm, LOG_LVL_DEBUG, "pci 0:0.0 is a vdev's: no default host bridge");
+	if (rc == 0)
+		rc = limits;
 	if (rc == 0)
 		vm_log(vm, LOG_LVL_DEBUG, "vm %s uuid %s assembled: %u vdevs",
 		       vm->conf->system ? vm->conf->system : "guest", vm->uuid, vm->vdev_count);
@@ -915,7 +983,7 @@ int vm_run(struct vm *vm)
 	struct control *control = NULL;
 	int code, ret;
 
-	if (!vm->opts.backend) {
+	if (!vm->opts.backend || vm->opts.check_only) {
 		vm_log(vm, LOG_LVL_FATAL, "no backend to run the guest on");
 		return VDM_EXIT_FATAL_START;
 	}

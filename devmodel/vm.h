@@ -38,6 +38,14 @@ struct vm_options {
 	int domid;			   /* -1 when not given */
 	const char *script;		   /* sim: --script FILE */
 	bool restrict_xen;		   /* xen: --restrict */
+	/*
+	 * --check: vm_assemble builds everything dryrun does (plugins created,
+	 * lines resolved, regions mapped) but touches no hypervisor and gives
+	 * the guest no memory: the backend's native controllers are inert
+	 * stand-ins of the same sizes (backend_ops.native_lines) and guest RAM
+	 * reads and writes fail. Such a VM cannot run.
+	 */
+	bool check_only;
 	FILE *log_stdout, *log_stderr;	   /* NULL: the process's */
 	/*
 	 * ready: called once, on the backend's thread, when the guest can be

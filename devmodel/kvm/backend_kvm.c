@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devmodel/backend.h"
 #include "devmodel/exitcode.h"
@@ -425,8 +426,51 @@ static void backend_kvm_teardown(struct vm *vm)
 	free(kb);
 }
 
+static const char *const backend_kvm_natives[] = {"apic", "cpu", NULL};
+
+static unsigned backend_kvm_native_lines(const struct conf_vm *conf, const char *name)
+{
+	return 1;
+}
+
+/* What kvm_vm_create and the PVH start info would refuse, at its place. */
+static int backend_kvm_check_config(const struct conf_vm *conf, struct conf_diag *diag)
+{
+	int rc = 0;
+
+	if (conf->cpu_count > KVM_VM_MAX_VCPUS) {
+		conf_diag_error(diag, &conf->cpus[KVM_VM_MAX_VCPUS].pos,
+				"cpu %u: the kvm backend runs at most %u vCPUs (%u given)",
+				KVM_VM_MAX_VCPUS, KVM_VM_MAX_VCPUS, conf->cpu_count);
+		rc = VDM_EXIT_CONFIG;
+	}
+	if (conf->cmdline && strlen(conf->cmdline) >= GUEST_CMDLINE_MAX) {
+		conf_diag_error(diag, &conf->cmdline_pos,
+				"cmdline of %zu characters: the boot structures hold at most %u",
+				strlen(conf->cmdline), GUEST_CMDLINE_MAX - 1);
+		rc = VDM_EXIT_CONFIG;
+	}
+	/* the loader reads them only at start: a typo must not wait for it */
+	for (unsigned i = 0; i < conf->load_count; i++) {
+		const char *why;
+		int fd = conf_file_open(conf->loads[i].path, &why);
+
+		if (fd >= 0) {
+			close(fd);
+			continue;
+		}
+		conf_diag_error(diag, &conf->loads[i].pos, "cannot load '%s': %s",
+				conf->loads[i].path, why);
+		rc = VDM_EXIT_CONFIG;
+	}
+	return rc;
+}
+
 static struct backend_ops backend_kvm = {
     .name = "kvm",
+    .native_controllers = backend_kvm_natives,
+    .native_lines = backend_kvm_native_lines,
+    .check_config = backend_kvm_check_config,
     .pci_config_ports = true,
     .description = "runs the guest in its own VM on /dev/kvm (split irqchip, PVH/ELF loader)",
     .setup = backend_kvm_setup,

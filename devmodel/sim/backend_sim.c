@@ -195,10 +195,32 @@ static bool sim_process_mode(struct vm *vm)
 	return on;
 }
 
+static const unsigned sim_lines[SIM_CONTROLLERS] = {16, 32 * 4, 1020, 1, 0};
+
+static unsigned sim_native_lines(const struct conf_vm *conf, const char *name)
+{
+	for (unsigned i = 0; i < SIM_CONTROLLERS; i++)
+		if (!strcmp(name, sim_native_controllers[i]))
+			return i == SIM_CPU ? (conf->cpu_count ? conf->cpu_count : 1)
+					    : sim_lines[i];
+	return 0;
+}
+
+/* What the simulated domain would refuse at start, at its place. */
+static int sim_check_config(const struct conf_vm *conf, struct conf_diag *diag)
+{
+	if (conf->cpu_count <= SIM_MAX_VCPUS)
+		return 0;
+	conf_diag_error(diag, &conf->cpus[SIM_MAX_VCPUS].pos,
+			"cpu %u: the sim backend simulates at most %u vCPUs (one ioreq page; %u "
+			"given)",
+			SIM_MAX_VCPUS, SIM_MAX_VCPUS, conf->cpu_count);
+	return VDM_EXIT_CONFIG;
+}
+
 static int sim_setup(struct vm *vm)
 {
 	struct sim_backend *sb = calloc(1, sizeof(*sb));
-	static const unsigned lines[SIM_CONTROLLERS] = {16, 32 * 4, 1020, 1, 0};
 	int ret;
 
 	if (!sb)
@@ -215,7 +237,7 @@ static int sim_setup(struct vm *vm)
 	for (unsigned i = 0; i < SIM_CONTROLLERS; i++) {
 		struct sim_controller *c = &sb->ctrl[i];
 		c->name = sim_native_controllers[i];
-		c->lines = i == SIM_CPU ? sim_vcpu_count(vm) : lines[i];
+		c->lines = sim_native_lines(vm_conf(vm), c->name);
 		c->sb = sb;
 		c->state = calloc(c->lines, sizeof(*c->state));
 		if (!c->state)
@@ -744,6 +766,8 @@ static struct backend_ops backend_sim = {
     .name = "sim",
     .description = "a simulated Xen domain driven by a guest script (--script FILE)",
     .native_controllers = sim_native_controllers,
+    .native_lines = sim_native_lines,
+    .check_config = sim_check_config,
     .pci_config_ports = true,
     .shutdown = sim_shutdown,
     .pci_link_route = sim_pci_link_route,

@@ -119,6 +119,15 @@ struct xen_backend {
 static const char *const xen_natives_x86[] = { "isa", "pci", "msi", NULL };
 static const char *const xen_natives_arm[] = { "gic", NULL };
 
+/* --check: the sizes xen_irq_register gives them */
+static unsigned xen_native_lines(const struct conf_vm *conf, const char *name)
+{
+	return !strcmp(name, "isa")   ? XEN_IRQ_ISA_LINES
+	       : !strcmp(name, "pci") ? XEN_IRQ_PCI_LINES
+	       : !strcmp(name, "msi") ? XEN_IRQ_MSI_LINES
+				      : XEN_IRQ_GIC_LINES;
+}
+
 static void xlog(struct xen_backend *xb, unsigned level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -841,6 +850,7 @@ static struct backend_ops backend_xen = {
 	.name = "xen",
 	.description = "attach to Xen domain --domid N as an ioreq server",
 	.native_controllers = XEN_BUILD_ARM ? xen_natives_arm : xen_natives_x86,
+	.native_lines = xen_native_lines,
 	.setup = xen_setup,
 	.mem_backing = xen_mem_backing,
 	.run = xen_run,

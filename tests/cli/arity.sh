@@ -11,14 +11,14 @@ need_plugin "$PLUGIN_DIR/vdev-mc146818.so"
 P="--plugin-path $PLUGIN_DIR"
 
 # on the command line, in the middle
-run mid 0 --check $P ram 0,1m vdev ticker loc 0x10000 start irq-mode edge intr apic
+run mid 0 --check $P ram 0,1m vdev ticker loc 0x200000 start irq-mode edge intr apic
 grep -qx "  option start" "$TMP/mid.out" || fail "mid: no line '  option start'"
 expect mid out '  option irq-mode "edge"'
 expect_not mid out 'option start "'
 expect_not mid out "option edge"
 
 # in a file, then a newline and the next option
-printf 'ram 0,1m\nvdev ticker loc 0x10000 intr apic start\n    irq-mode edge\n    period 250\n' \
+printf 'ram 0,1m\nvdev ticker loc 0x200000 intr apic start\n    irq-mode edge\n    period 250\n' \
 	>"$TMP/nl.vmconf"
 run nl 0 --check $P "@$TMP/nl.vmconf"
 expect nl out '  option irq-mode "edge"'
@@ -26,16 +26,16 @@ expect nl out '  option period "250"'
 expect_not nl out 'option start "'
 
 # an explicit value is still taken when it is a bool literal
-run off 0 --check $P ram 0,1m vdev ticker loc 0x10000 start off irq-mode edge intr apic
+run off 0 --check $P ram 0,1m vdev ticker loc 0x200000 start off irq-mode edge intr apic
 expect off out '  option start "off"'
 expect off out '  option irq-mode "edge"'
 
 # a word that is not a literal is the next option, refused by the schema
-run maybe 65 --check $P ram 0,1m vdev ticker loc 0x10000 start maybe intr apic
+run maybe 65 --check $P ram 0,1m vdev ticker loc 0x200000 start maybe intr apic
 expect maybe err "no option 'maybe'"
 
 # a plugin named by path answers too
-run path 0 --check ram 0,1m vdev "$PLUGIN_DIR/vdev-ticker.so" loc 0x10000 start irq-mode edge \
+run path 0 --check ram 0,1m vdev "$PLUGIN_DIR/vdev-ticker.so" loc 0x200000 start irq-mode edge \
 	intr apic
 expect path out '  option irq-mode "edge"'
 

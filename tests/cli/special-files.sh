@@ -65,12 +65,12 @@ if [ -f "$PLUGIN_DIR/vdev-ser8250.so" ]; then
 	expect hostdev-fifo err "<command line>:1:20: error: vdev ser8250.0"
 fi
 
-# `load` on the kvm backend: the image is read before the guest starts
+# `load` on the kvm backend: the image is checked with the configuration (65)
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-	trun load-fifo 64 --backend kvm system sf ram 0,1m load "0x1000,$TMP/fifo"
+	trun load-fifo 65 --backend kvm system sf ram 0,1m load "0x1000,$TMP/fifo"
 	expect load-fifo err "is a FIFO"
 	expect load-fifo err "<command line>:1:"
-	trun load-dir 64 --backend kvm system sf ram 0,1m load "$TMP/dir"
+	trun load-dir 65 --backend kvm system sf ram 0,1m load "$TMP/dir"
 	expect load-dir err "is a directory"
 else
 	echo "note: /dev/kvm not usable: the kvm \`load\` cases are not run"

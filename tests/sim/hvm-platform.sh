@@ -16,7 +16,8 @@ export VDM_PLUGIN_PATH="$PLUGIN_DIR"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT INT TERM
 fail=0
-"$VDM" --check @tests/sim/hvm-platform/head.vmconf @devmodel/xen/hvm-platform.vmconf >"$out" 2>&1 ||
+# the fragment is the Xen HVM platform: checked as the xen backend sees it
+"$VDM" --check --backend xen @tests/sim/hvm-platform/head.vmconf @devmodel/xen/hvm-platform.vmconf >"$out" 2>&1 ||
 	{ echo "FAIL vdm --check exited $?"; cat "$out"; exit 1; }
 for dev in i440fx piix3 piix4-pm mc146818 pckeyboard; do
 	if grep -q "^vdev [0-9]*: $dev\$" "$out"; then
