@@ -17,7 +17,10 @@
  * back to buffered I/O for good and logs it once).
  *
  * Requests (5.2.6): IN (read), OUT (write), FLUSH (fdatasync: a completed
- * flush means every write completed before it is on stable storage),
+ * flush means every write completed before it is on stable storage; and
+ * a driver that did not negotiate VIRTIO_BLK_F_FLUSH sees no write cache
+ * at all (5.2.5: writeback only with FLUSH), so then every write, discard
+ * and write-zeroes is synced before it completes),
  * GET_ID, DISCARD (punch a hole; advisory, so a backend that cannot punch
  * still answers OK) and WRITE_ZEROES (punch a hole or zero the range,
  * else write zeros). The capacity is the image's size in 512-byte
@@ -177,6 +180,7 @@ struct blk_req {
 	uint64_t sector;
 	size_t length; /* data bytes */
 	uint8_t status;
+	bool writethrough; /* FLUSH not negotiated: sync before completing */
 	uint8_t *data;
 	struct vdev_virtio_chain chain;
 };
@@ -294,8 +298,12 @@ static void blk_work(struct vdev_virtio_job *job)
 	case BLK_T_DISCARD:
 	case BLK_T_WRITE_ZEROES:
 		r->status = blk_ranges(r);
+		if (r->status == BLK_S_OK && r->writethrough && fdatasync(fd))
+			r->status = BLK_S_IOERR;
 		return;
 	}
+	if (ok && r->type == BLK_T_OUT && r->writethrough)
+		ok = fdatasync(fd) == 0;
 	r->status = ok ? BLK_S_OK : BLK_S_IOERR;
 }
 
@@ -372,6 +380,7 @@ static bool blk_parse(struct blk *b, struct blk_req *r)
 	r->type = le32toh(type);
 	r->sector = le64toh(sector);
 	r->status = BLK_S_OK;
+	r->writethrough = !vdev_virtio_has_feature(&b->vio, BLK_F_FLUSH);
 	switch (r->type) {
 	case BLK_T_IN:
 		r->length = c->write_bytes - 1;
