@@ -206,6 +206,7 @@ static void test_doorbell(void **state)
 	assert_int_equal(rd(f, B, R_IRQ), 1);
 	assert_int_equal(rd(f, B, R_RINGER), 0);
 	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:6"), 1);
+	assert_int_equal(vdev_testhost_line_edges(f->th, "ioapic:6"), 1);
 	assert_int_equal(rd(f, A, R_IRQ), 0); /* not the ringer */
 	wr(f, B, R_IRQ, 1);
 	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:6"), 0);
