@@ -726,7 +726,7 @@ static ssize_t shm_save(void *dev, void *buf, size_t cap)
 static int shm_restore(void *dev, const void *buf, size_t length)
 {
 	struct shm *s = dev;
-	struct shm_regs r;
+	struct shm_regs r = {0};
 	struct vdev_pci pci = s->pci;
 	struct vdev_state st;
 

@@ -615,9 +615,9 @@ static int con_restore(void *dev, const void *buf, size_t length)
 {
 	struct con *c = dev;
 	struct vdev_state st;
-	struct con_ctrl ctrl[CTRL_PENDING];
-	uint32_t count;
-	bool open;
+	struct con_ctrl ctrl[CTRL_PENDING] = {0};
+	uint32_t count = 0;
+	bool open = false;
 
 	vdev_state_restore_begin(&st, buf, length, CON_NAME, CON_STATE_VERSION);
 	vdev_virtio_state(&st, &c->vio);

@@ -913,7 +913,7 @@ static int net_restore(void *dev, const void *buf, size_t length)
 {
 	struct net *n = dev;
 	struct vdev_state st;
-	uint8_t mac[6];
+	uint8_t mac[6] = {0};
 
 	vdev_state_restore_begin(&st, buf, length, NET_NAME, NET_STATE_VERSION);
 	vdev_virtio_state(&st, &n->vio);
