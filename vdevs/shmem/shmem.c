@@ -484,6 +484,10 @@ static void shm_ctrl_write(struct shm *s, uint64_t off, uint32_t v)
 		s->r.irq_status &= ~v;
 		break;
 	case R_IRQ_MASK:
+		/* MSI is an edge: a ring that waited masked is sent on unmask */
+		if (!s->mmio && vdev_pci_msi_enabled(&s->pci) && (v & 1) && !s->r.irq_mask &&
+		    (s->r.irq_status & 1))
+			vdev_pci_msi_send(&s->pci, 0);
 		s->r.irq_mask = v & 1;
 		break;
 	}
