@@ -10,7 +10,11 @@
  *
  * Options: `hostdev [<|>]stdout|-|stdin|pty|unix:PATH|PATH`, repeatable
  * for separate input and output (as ser8250; without any, output is
- * discarded and there is no input); `port NAME`: offer
+ * discarded and there is no input); `delayed seconds|forever` (as
+ * ser8250: an endpoint that cannot be opened at creation, a socket server
+ * not up yet, is retried every 100 ms; until then the transmitq is not
+ * read, so the guest's output waits in its own buffers; after `seconds`
+ * without success the device logs an error and discards output); `port NAME`: offer
  * VIRTIO_CONSOLE_F_MULTIPORT with port 0 a named generic port (Linux:
  * /dev/vport0p0 and /dev/virtio-ports/NAME) rather than a console.
  *
@@ -84,6 +88,7 @@
 #define RX_BUF		4096u
 #define TX_MAX		(1u << 20) /* a transmit chain is never buffered beyond this */
 #define EXIT_FLUSH_MS	500
+#define RETRY_NS	100000000ull
 
 /* struct virtio_console_config (5.3.4), little-endian. */
 struct con_config {
@@ -93,7 +98,7 @@ struct con_config {
 	uint32_t emerg_wr;
 } __attribute__((packed));
 
-enum con_option { OPT_HOSTDEV, OPT_PORT, OPT_COUNT };
+enum con_option { OPT_HOSTDEV, OPT_PORT, OPT_DELAYED, OPT_COUNT };
 
 static const struct vdev_option_spec con_options[OPT_COUNT] = {
     [OPT_HOSTDEV] =
@@ -108,6 +113,12 @@ static const struct vdev_option_spec con_options[OPT_COUNT] = {
 	    .name = "port",
 	    .type = VDEV_OPT_STRING,
 	    .help = "NAME: multiport, port 0 a generic port with this name (not a console)",
+	},
+    [OPT_DELAYED] =
+	{
+	    .name = "delayed",
+	    .type = VDEV_OPT_STRING,
+	    .help = "seconds|forever: retry opening the host side instead of failing",
 	},
 };
 
@@ -125,9 +136,13 @@ struct con {
 	struct hostio io;
 	struct vdev_watch *in_watch, *out_watch; /* the same one when in_fd == out_fd */
 	uint32_t in_events, out_events;
-	bool in_eof;  /* input ended or failed: no more reading */
-	bool in_hup;  /* the writer went away: read what is left, unwatched */
-	bool discard; /* the output failed for good: transmit bytes are dropped */
+	bool in_eof;	/* input ended or failed: no more reading */
+	bool in_hup;	/* the writer went away: read what is left, unwatched */
+	bool discard;	/* the output failed for good: transmit bytes are dropped */
+	bool connected; /* the endpoints are open (or delayed gave up) */
+	const struct vdev_option_value *hostdev;
+	uint64_t delay_deadline; /* 0: forever */
+	struct vdev_timer *retry;
 	/* transmit: bytes copied from the guest, not yet taken by the host */
 	uint8_t *tx;
 	size_t tx_cap, tx_head, tx_len;
@@ -180,9 +195,11 @@ static void con_sync_watches(struct con *c)
 	con_set_watch(c, c->out_watch, &c->out_events, want_out ? VDEV_FD_OUT : 0);
 }
 
-/* Write what waits; false while bytes remain (the host side is full). */
+/* Write what waits; false while bytes remain (the host side is full or not there yet). */
 static bool con_flush(struct con *c)
 {
+	if (!c->connected)
+		return false;
 	while (c->tx_len) {
 		ssize_t n = hostio_write(&c->io, c->tx + c->tx_head, c->tx_len);
 
@@ -312,6 +329,37 @@ static void con_fd_event(void *dev, void *arg, int fd, uint32_t events)
 			c->in_hup = true;
 		}
 	}
+	con_sync_watches(c);
+}
+
+static int con_watch(struct con *c);
+
+/* delayed: try the endpoints again; give up at the deadline. */
+static void con_retry_fired(void *dev, void *arg)
+{
+	struct con *c = dev;
+	char err[256];
+
+	if (c->connected)
+		return;
+	if (hostio_open(c->hostdev->texts, c->hostdev->count, &c->io, err, sizeof(err)) == 0) {
+		if (con_watch(c)) {
+			hostio_close(&c->io);
+			return;
+		}
+		c->host->log(c->h, VDEV_LOG_INFO, "host side: in %s, out %s",
+			     c->io.in_fd >= 0 ? c->io.in_name : "none",
+			     c->io.out_fd >= 0 ? c->io.out_name : "none");
+	} else if (c->delay_deadline && c->host->clock_ns(c->h) >= c->delay_deadline) {
+		c->host->log(c->h, VDEV_LOG_ERROR, "%s; gave up waiting: output is discarded", err);
+		c->discard = true;
+	} else {
+		return;
+	}
+	c->host->timer_cancel(c->h, c->retry);
+	c->connected = true;
+	con_transmit(c);
+	con_receive(c);
 	con_sync_watches(c);
 }
 
@@ -449,7 +497,7 @@ static void con_flush_at_exit(struct con *c)
 {
 	int waited = 0;
 
-	if (c->io.out_fd < 0 || c->discard)
+	if (c->io.out_fd < 0 || c->discard || !c->connected)
 		return;
 	while (!con_flush(c) && waited < EXIT_FLUSH_MS) {
 		struct pollfd p = {.fd = c->io.out_fd, .events = POLLOUT};
@@ -473,6 +521,8 @@ static void con_destroy(void *dev)
 		c->host->fd_unwatch(c->h, c->in_watch);
 	if (c->out_watch && c->out_watch != c->in_watch)
 		c->host->fd_unwatch(c->h, c->out_watch);
+	if (c->retry)
+		c->host->timer_destroy(c->h, c->retry);
 	hostio_close(&c->io);
 	free(c->tx);
 	free(c);
@@ -482,6 +532,8 @@ static int con_watch(struct con *c)
 {
 	int rc = 0;
 
+	c->in_watch = c->out_watch = NULL;
+	c->in_events = c->out_events = 0;
 	if (c->io.in_fd >= 0)
 		rc = c->host->fd_watch(c->h, c->io.in_fd, 0, con_fd_event, NULL, &c->in_watch);
 	if (!rc && c->io.out_fd >= 0 && c->io.out_fd == c->io.in_fd)
@@ -518,6 +570,7 @@ static int con_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	    .pci_class = 0x078000, /* simple communication controller, other */
 	    .ops = &con_virtio_ops,
 	};
+	const struct vdev_option_value *delayed = &cfg->options[OPT_DELAYED];
 	char err[256];
 	int rc;
 
@@ -525,22 +578,13 @@ static int con_create(const struct vdev_host *host, vdev_host_t *h, const struct
 		return -ENOMEM;
 	c->host = host;
 	c->h = h;
-	rc = hostio_open(cfg->options[OPT_HOSTDEV].texts, cfg->options[OPT_HOSTDEV].count, &c->io,
-			 err, sizeof(err));
-	if (rc < 0) {
-		host->log(h, VDEV_LOG_ERROR, "%s", err);
-		free(c);
-		return rc;
-	}
-	c->config.max_nr_ports = htole32(1);
-	info.features = con_size(c) ? VDEV_VIRTIO_BIT(CON_F_SIZE) : 0;
+	c->hostdev = &cfg->options[OPT_HOSTDEV];
 	if (cfg->options[OPT_PORT].count) {
 		const char *name = cfg->options[OPT_PORT].v.s;
 
 		if (!*name || strlen(name) >= CON_NAME_MAX) {
 			host->log(h, VDEV_LOG_ERROR, "port \"%s\": 1..%u characters", name,
 				  CON_NAME_MAX - 1);
-			hostio_close(&c->io);
 			free(c);
 			return -EINVAL;
 		}
@@ -548,20 +592,46 @@ static int con_create(const struct vdev_host *host, vdev_host_t *h, const struct
 		info.features |= VDEV_VIRTIO_BIT(CON_F_MULTIPORT);
 		info.queue_count = 4;
 	}
+	if (delayed->count && hostio_parse_delayed(delayed->v.s, host->clock_ns(h),
+						   &c->delay_deadline, err, sizeof(err))) {
+		host->log(h, VDEV_LOG_ERROR, "%s", err);
+		free(c);
+		return -EINVAL;
+	}
+	rc = hostio_open(c->hostdev->texts, c->hostdev->count, &c->io, err, sizeof(err));
+	if (rc < 0 && (!delayed->count || rc == -EINVAL)) {
+		host->log(h, VDEV_LOG_ERROR, "%s", err);
+		free(c);
+		return rc;
+	}
+	c->connected = rc == 0;
+	if (!c->connected) {
+		rc = host->timer_create(h, con_retry_fired, NULL, &c->retry);
+		if (rc) {
+			free(c);
+			return rc;
+		}
+		host->log(h, VDEV_LOG_INFO, "%s; retrying (delayed)", err);
+		host->timer_arm(h, c->retry, RETRY_NS, RETRY_NS);
+	}
+	c->config.max_nr_ports = htole32(1);
+	info.features |= con_size(c) ? VDEV_VIRTIO_BIT(CON_F_SIZE) : 0;
 	info.config = &c->config;
 	info.dev = c;
 	rc = vdev_virtio_init(&c->vio, host, h, cfg, &info);
 	if (rc) {
+		if (c->retry)
+			host->timer_destroy(h, c->retry);
 		hostio_close(&c->io);
 		free(c);
 		return rc;
 	}
-	rc = con_watch(c);
+	rc = c->connected ? con_watch(c) : 0;
 	if (rc) {
 		con_destroy(c);
 		return rc;
 	}
-	if (c->io.in_fd >= 0 || c->io.out_fd >= 0)
+	if (c->connected && (c->io.in_fd >= 0 || c->io.out_fd >= 0))
 		host->log(h, VDEV_LOG_INFO, "host side: in %s, out %s",
 			  c->io.in_fd >= 0 ? c->io.in_name : "none",
 			  c->io.out_fd >= 0 ? c->io.out_name : "none");

@@ -439,6 +439,56 @@ static void test_multiport(void **state)
 	assert_null(vdev_testhost_create(f->th, f->desc, opt));
 }
 
+/* delayed: the socket server comes up later; output waits for it, then flows. */
+static void test_delayed(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char opt[256], got[16] = "";
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", f->dir);
+	snprintf(opt, sizeof(opt), "hostdev unix:%s delayed forever", sa.sun_path);
+	fixture_create(f, opt);
+	assert_non_null(strstr(vdev_testhost_log(f->th), "retrying (delayed)"));
+	driver_up(f);
+	memcpy(f->d.ram + BUF, "held\n", 5);
+	tx_post(f, 0, BUF, 5);
+	kick(f, 1);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 0); /* not taken: nobody to write to */
+	vdev_testhost_advance(f->th, 300000000);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 0);
+	f->listener = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(f->listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->listener, 1), 0);
+	vdev_testhost_advance(f->th, 100000000);
+	f->peer = accept(f->listener, NULL, NULL);
+	assert_true(f->peer >= 0);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 1);
+	assert_int_equal(read(f->peer, got, sizeof(got)), 5);
+	assert_memory_equal(got, "held\n", 5);
+	/* bad values */
+	assert_null(vdev_testhost_create(f->th, f->desc, "delayed soon"));
+	assert_non_null(strstr(vdev_testhost_log(f->th), "expected a number of seconds"));
+}
+
+/* delayed N: after N seconds without the host side, output is discarded. */
+static void test_delayed_gives_up(void **state)
+{
+	struct fixture *f = *state;
+
+	fixture_create(f, "hostdev unix:/nonexistent/vcon.sock delayed 1");
+	driver_up(f);
+	tx_post(f, 0, BUF, 5);
+	kick(f, 1);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 0);
+	vdev_testhost_advance(f->th, 1200000000);
+	assert_non_null(strstr(vdev_testhost_log(f->th), "gave up waiting"));
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 1);
+	tx_post(f, 1, BUF, 5);
+	kick(f, 1);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +499,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hostdev_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_and_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_multiport, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delayed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delayed_gives_up, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
