@@ -14,7 +14,9 @@
  * ser8250: an endpoint that cannot be opened at creation, a socket server
  * not up yet, is retried every 100 ms; until then the transmitq is not
  * read, so the guest's output waits in its own buffers; after `seconds`
- * without success the device logs an error and discards output); `port NAME`: offer
+ * without success the device logs an error and discards output); qvm's
+ * `legacy` (accepted with a warning: VIRTIO 1.x only) and `sched` (no
+ * pulse priorities in vdm: ignored); `port NAME`: offer
  * VIRTIO_CONSOLE_F_MULTIPORT with port 0 a named generic port (Linux:
  * /dev/vport0p0 and /dev/virtio-ports/NAME) rather than a console.
  *
@@ -98,7 +100,7 @@ struct con_config {
 	uint32_t emerg_wr;
 } __attribute__((packed));
 
-enum con_option { OPT_HOSTDEV, OPT_PORT, OPT_DELAYED, OPT_COUNT };
+enum con_option { OPT_HOSTDEV, OPT_PORT, OPT_DELAYED, OPT_LEGACY, OPT_SCHED, OPT_COUNT };
 
 static const struct vdev_option_spec con_options[OPT_COUNT] = {
     [OPT_HOSTDEV] =
@@ -119,6 +121,20 @@ static const struct vdev_option_spec con_options[OPT_COUNT] = {
 	    .name = "delayed",
 	    .type = VDEV_OPT_STRING,
 	    .help = "seconds|forever: retry opening the host side instead of failing",
+	},
+    [OPT_LEGACY] =
+	{
+	    .name = "legacy",
+	    .type = VDEV_OPT_BOOL,
+	    .flags = VDEV_OPTF_NOARG,
+	    .default_value = "off",
+	    .help = "qvm's virtio 0.9.5 interface: accepted, the device offers VIRTIO 1.x only",
+	},
+    [OPT_SCHED] =
+	{
+	    .name = "sched",
+	    .type = VDEV_OPT_UINT,
+	    .help = "qvm's pulse priority: accepted, vdm has none (events run on its loop)",
 	},
 };
 
@@ -579,6 +595,8 @@ static int con_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	c->host = host;
 	c->h = h;
 	c->hostdev = &cfg->options[OPT_HOSTDEV];
+	if (cfg->options[OPT_LEGACY].v.b)
+		host->log(h, VDEV_LOG_WARN, "legacy: only the VIRTIO 1.x interface is offered");
 	if (cfg->options[OPT_PORT].count) {
 		const char *name = cfg->options[OPT_PORT].v.s;
 

@@ -235,12 +235,13 @@ static void test_identity(void **state)
 		assert_int_equal(vdev_testhost_mmio_read(f->th, BASE_A + 0x100 + i, 1), mac[i]);
 	assert_int_equal(vdev_testhost_mmio_read(f->th, BASE_A + 0x106, 2), 1); /* link up */
 	/* no backend: link down, no offload; a default mac, locally administered */
-	pci = vdev_testhost_create(f->th, f->desc, "loc pci:0:7 peerfeats 0");
+	pci = vdev_testhost_create(f->th, f->desc, "loc pci:0:7 peerfeats 0 legacy");
 	assert_non_null(pci);
 	assert_int_equal(
 	    vdev_testhost_read(f->th, VDEV_SPACE_PCICFG, VDEV_PCICFG_ADDR(0, 7, 0, 0), 4, &id), 0);
 	assert_int_equal(id, 0x10411af4);
 	vdrv_w32(&f->a.d, VDEV_VIRTIO_MMIO_DEV_FEAT_SEL, 0);
+	assert_non_null(strstr(vdev_testhost_log(f->th), "only the VIRTIO 1.x interface"));
 	vdev_testhost_destroy(pci);
 	/* bad options */
 	assert_null(vdev_testhost_create(f->th, f->desc, "mac 01:00:00:00:00:01"));
