@@ -17,7 +17,9 @@
 # written by vdm and by QEMU are byte-identical.
 # virtio-console: a greeting, then the line the host put in the console's
 # input echoed back ("echo: LINE"), compared on the host side (vdm:
-# hostdev <file >file; QEMU: virtio-serial-device + virtconsole on a pipe).
+# hostdev <file >file; QEMU: virtio-serial-device + virtconsole on a pipe);
+# then the same through multiport on a named port (vdm: `port`, port 0;
+# QEMU: virtserialport nr=1).
 # virtio-net: two VMs linked (vdm: `peer` over a unix socket, started in
 # both orders; QEMU: -netdev socket listen/connect); the sender's 16
 # checksummed frames verified by the receiver, which answers.
@@ -61,6 +63,8 @@ net_checks="virtio-net-probe virtio-net-mac-offered virtio-net-features-ok virti
 net_send_checks="$net_checks virtio-net-sent virtio-net-answer virtio-net-peer-verified"
 net_recv_checks="$net_checks virtio-net-received virtio-net-in-order virtio-net-rx-header
 	virtio-net-answered"
+console_mp_checks="$console_checks virtio-console-multiport-offered virtio-console-port-added
+	virtio-console-port-name virtio-console-port-host-open"
 console_line="a line from the host, $$"
 
 check() { # where, guest, output file, PASS names...
@@ -201,6 +205,14 @@ if [ $vdm_ok = 1 ]; then
 	# shellcheck disable=SC2086
 	check vdm virtio-console "$tmp/out" $console_checks
 	check_console vdm "$tmp/con.out"
+	# multiport: port 0 a named generic port
+	sed -e 's/^cmdline \(.*\)$/cmdline "\1 port=0 name=org.vdm.test"/' \
+		-e 's/^\(vdev virtio-console .*\)$/\1 port org.vdm.test/' \
+		samples/virtio-console.vmconf >"$tmp/console-mp.vmconf"
+	run_vdm virtio-console-multiport "$tmp/console-mp.vmconf"
+	# shellcheck disable=SC2086
+	check vdm virtio-console-multiport "$tmp/out" $console_mp_checks
+	check_console vdm "$tmp/con.out"
 
 	run_net_pair_vdm recv send
 	run_net_pair_vdm send recv
@@ -246,6 +258,17 @@ if [ $qemu_ok = 1 ]; then
 	wait $reader
 	# shellcheck disable=SC2086
 	check QEMU virtio-console "$tmp/out" $console_checks
+	check_console QEMU "$tmp/qcon.txt"
+	# multiport: a virtserialport at port 1
+	cat "$tmp/qcon.out" >"$tmp/qcon.txt" &
+	reader=$!
+	printf '%s\n' "$console_line" >"$tmp/qcon.in" &
+	run_qemu virtio-console "port=1 name=org.vdm.test" -device virtio-serial-device \
+		-chardev pipe,id=c0,path="$tmp/qcon" \
+		-device virtserialport,chardev=c0,name=org.vdm.test,nr=1
+	wait $reader
+	# shellcheck disable=SC2086
+	check QEMU virtio-console-multiport "$tmp/out" $console_mp_checks
 	check_console QEMU "$tmp/qcon.txt"
 
 	# net: the receiver listens, the sender connects (QEMU's socket

@@ -291,3 +291,25 @@ ssize_t hostio_read(struct hostio *io, void *buf, size_t len)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return n;
 }
+
+int hostio_parse_delayed(const char *text, uint64_t now_ns, uint64_t *deadline, char *err,
+			 size_t errlen)
+{
+	char *end;
+	unsigned long long secs;
+
+	if (!strcmp(text, "forever")) {
+		*deadline = 0;
+		return 0;
+	}
+	secs = strtoull(text, &end, 0);
+	if (!*text || *end || secs > 86400ull * 365) {
+		snprintf(err, errlen, "delayed \"%s\": expected a number of seconds or `forever`",
+			 text);
+		return -EINVAL;
+	}
+	*deadline = now_ns + secs * 1000000000ull;
+	if (!*deadline)
+		*deadline = 1;
+	return 0;
+}

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The endpoints of one port: input and output may be one descriptor. */
@@ -56,5 +57,14 @@ ssize_t hostio_write(struct hostio *io, const void *buf, size_t len);
  * negative errno.
  */
 ssize_t hostio_read(struct hostio *io, void *buf, size_t len);
+
+/*
+ * hostio_parse_delayed: the `delayed seconds|forever` option (retry
+ * opening the host side instead of failing): *deadline is 0 for forever,
+ * else now_ns + seconds (never 0). Returns 0, or -EINVAL with a sentence
+ * in err for anything else (at most a year of seconds).
+ */
+int hostio_parse_delayed(const char *text, uint64_t now_ns, uint64_t *deadline, char *err,
+			 size_t errlen);
 
 #endif /* VDEVS_COMMON_HOSTIO_H */

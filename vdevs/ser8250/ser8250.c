@@ -698,25 +698,16 @@ static void ser_reset(void *dev)
 
 static int ser_parse_delayed(struct ser *s, const struct vdev_option_value *v, bool *delayed)
 {
-	char *end;
-	unsigned long long secs;
+	char err[160];
 
 	*delayed = v->count > 0;
 	if (!*delayed)
 		return 0;
-	if (!strcmp(v->v.s, "forever")) {
-		s->delay_deadline = 0;
-		return 0;
-	}
-	secs = strtoull(v->v.s, &end, 0);
-	if (!*v->v.s || *end || secs > 86400ull * 365) {
-		s->host->log(s->h, VDEV_LOG_ERROR,
-			     "delayed \"%s\": expected a number of seconds or `forever`", v->v.s);
+	if (hostio_parse_delayed(v->v.s, s->host->clock_ns(s->h), &s->delay_deadline, err,
+				 sizeof(err))) {
+		s->host->log(s->h, VDEV_LOG_ERROR, "%s", err);
 		return -EINVAL;
 	}
-	s->delay_deadline = s->host->clock_ns(s->h) + secs * 1000000000ull;
-	if (!s->delay_deadline)
-		s->delay_deadline = 1;
 	return 0;
 }
 
