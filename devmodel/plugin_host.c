@@ -67,7 +67,7 @@ struct vdev_host_ctx {
 	const struct vdev_descriptor *desc;
 	const struct conf_vdev *vdev;
 	const struct vdev_config *config;
-	struct conf_diag *diag;		/* only while create() runs */
+	struct conf_diag *diag; /* only while create() runs */
 	/*
 	 * The last overlap a region_add of create() met, reported only if
 	 * create() then fails: a device may probe (the PCI helper tries device
