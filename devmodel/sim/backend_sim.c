@@ -45,6 +45,7 @@
 #include "devmodel/backend.h"
 #include "devmodel/evloop.h"
 #include "devmodel/exitcode.h"
+#include "devmodel/isa_bus.h"
 #include "devmodel/guest_mem.h"
 #include "devmodel/ioreq_engine.h"
 #include "devmodel/irq.h"
@@ -80,6 +81,7 @@ struct sim_backend {
 	struct vm *vm;
 	pthread_mutex_t lock; /* line states and the MSI queue */
 	struct sim_controller ctrl[SIM_CONTROLLERS];
+	struct isa_bus *isa_bus; /* `isa` also drives the 8259 and I/O APIC vdevs */
 	struct {
 		uint64_t address;
 		uint32_t data;
@@ -138,6 +140,9 @@ static void sim_set_level(void *ctx, unsigned line, int level)
 		c->state[line].edges++;
 	c->state[line].level = !!level;
 	pthread_mutex_unlock(&c->sb->lock);
+	/* recorded for the script, and on to the 8259 and I/O APIC vdevs */
+	if (c == &c->sb->ctrl[SIM_ISA])
+		isa_bus_set(c->sb->isa_bus, line, level);
 }
 
 static void sim_pulse(void *ctx, unsigned line)
@@ -147,6 +152,8 @@ static void sim_pulse(void *ctx, unsigned line)
 	pthread_mutex_lock(&c->sb->lock);
 	c->state[line].edges++;
 	pthread_mutex_unlock(&c->sb->lock);
+	if (c == &c->sb->ctrl[SIM_ISA])
+		isa_bus_pulse(c->sb->isa_bus, line);
 }
 
 static const struct irq_controller_ops sim_controller_ops = {
@@ -232,6 +239,9 @@ static int sim_setup(struct vm *vm)
 	vm_set_backend_data(vm, sb);
 	if (sb->wake_fd < 0)
 		return -errno;
+	sb->isa_bus = isa_bus_new(vm);
+	if (!sb->isa_bus)
+		return -ENOMEM;
 	for (unsigned i = 0; i < SIM_CONTROLLERS; i++) {
 		struct sim_controller *c = &sb->ctrl[i];
 		c->name = sim_native_controllers[i];
@@ -713,6 +723,7 @@ static void sim_teardown(struct vm *vm)
 	if (sb->dom_ready)
 		sim_domain_destroy(&sb->dom);
 	vms_free(sb->script);
+	isa_bus_free(sb->isa_bus);
 	for (unsigned i = 0; i < SIM_CONTROLLERS; i++)
 		free(sb->ctrl[i].state);
 	/* the vdevs and vCPU threads are gone: nothing reaches guest RAM now */

@@ -77,6 +77,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <vdev/intr.h>
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
@@ -678,8 +679,8 @@ static int rtc_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	int64_t start;
 	int rc;
 
-	if (cfg->loc_count > 1 || cfg->intr_count > 1) {
-		host->log(h, VDEV_LOG_ERROR, "takes one loc and one intr (IRQ 8)");
+	if (cfg->loc_count > 1) {
+		host->log(h, VDEV_LOG_ERROR, "takes one loc");
 		return -EINVAL;
 	}
 	if (cfg->loc_count == 1) {
@@ -725,8 +726,9 @@ static int rtc_create(const struct vdev_host *host, vdev_host_t *h, const struct
 		rc = -EINVAL;
 		goto fail;
 	}
-	if (cfg->intr_count == 1) {
-		rc = host->intr_lookup(h, cfg->intrs[0], &r->line);
+	/* IRQ 8; several intr entries all hear it (pic:8,ioapic:8) */
+	if (cfg->intr_count) {
+		rc = vdev_intr_lookup_all(host, h, cfg, &r->line);
 		if (rc < 0) {
 			host->log(h, VDEV_LOG_ERROR, "cannot find interrupt line %s: %d",
 				  cfg->intrs[0], rc);

@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vdev/intr.h>
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
@@ -790,8 +791,8 @@ static int ser_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	bool delayed;
 	int rc;
 
-	if (cfg->loc_count > 1 || cfg->intr_count > 1) {
-		host->log(h, VDEV_LOG_ERROR, "takes at most one loc and one intr");
+	if (cfg->loc_count > 1) {
+		host->log(h, VDEV_LOG_ERROR, "takes at most one loc");
 		return -EINVAL;
 	}
 	if (cfg->loc_count == 1) {
@@ -816,8 +817,9 @@ static int ser_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	rc = ser_parse_delayed(s, &cfg->options[OPT_DELAYED], &delayed);
 	if (rc < 0)
 		goto fail;
-	if (cfg->intr_count == 1) {
-		rc = host->intr_lookup(h, cfg->intrs[0], &s->line);
+	/* one line; several intr entries all hear it (pic:4,ioapic:4) */
+	if (cfg->intr_count) {
+		rc = vdev_intr_lookup_all(host, h, cfg, &s->line);
 		if (rc < 0) {
 			host->log(h, VDEV_LOG_ERROR, "cannot find interrupt line %s: %d",
 				  cfg->intrs[0], rc);
