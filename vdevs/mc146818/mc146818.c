@@ -148,7 +148,8 @@ static const struct vdev_option_spec rtc_options[] = {
 	    .type = VDEV_OPT_SIZE,
 	    .flags = VDEV_OPTF_RANGE,
 	    .default_value = "0",
-	    .help = "the VM's RAM, for the CMOS memory-size bytes (0: not given)",
+	    .help = "the VM's RAM, for the CMOS memory-size bytes (0: from the VM's memory map, "
+		    "the RAM contiguous from 0)",
 	    .min = 0,
 	    .max = (int64_t)(1ull << 52),
 	},
@@ -592,7 +593,8 @@ static uint64_t rtc_guest_ram(const struct vdev_host *host, vdev_host_t *h)
 	for (int i = 0; i < n && i < 16; i++) {
 		if (ranges[i].kind != VDEV_MEM_RAM)
 			continue;
-		if (ranges[i].start > end && !(end <= (1ull << 20) && ranges[i].start <= (1ull << 20)))
+		if (ranges[i].start > end &&
+		    !(end <= (1ull << 20) && ranges[i].start <= (1ull << 20)))
 			break;
 		end = ranges[i].start + ranges[i].length;
 	}

@@ -638,10 +638,15 @@ static int ser_connect(struct ser *s, char *err, size_t errlen)
 	}
 	s->in_events = s->out_events = 0;
 	s->connected = true;
+	/* where the guest's output goes, also when it goes nowhere */
 	if (s->io.in_fd >= 0 || s->io.out_fd >= 0)
 		s->host->log(s->h, VDEV_LOG_INFO, "host side: in %s, out %s",
 			     s->io.in_fd >= 0 ? s->io.in_name : "none",
 			     s->io.out_fd >= 0 ? s->io.out_name : "none");
+	else
+		s->host->log(s->h, VDEV_LOG_INFO,
+			     "no hostdev: the guest's output is discarded and no input arrives "
+			     "(hostdev >stdout, pty, unix:PATH or a file connects it)");
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot watch the host side: %s", strerror(-rc));
