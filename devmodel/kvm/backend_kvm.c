@@ -33,6 +33,7 @@
 #include "devmodel/isa_bus.h"
 #include "devmodel/kvm/kvm_vm.h"
 #include "devmodel/log.h"
+#include "devmodel/set_vars.h"
 #include "devmodel/vm.h"
 
 /* The engine's default: GSIs 0..23 are reserved for a userspace IOAPIC, and
@@ -386,7 +387,7 @@ static int backend_kvm_run(struct vm *vm)
 			cpus[i] = __builtin_ctzll(conf->cpus[i].runmask);
 	}
 	cfg.vcpu_cpu = cpus;
-	cfg.exit_on_halt = true;
+	cfg.exit_on_halt = set_vars_bool(conf, "exit-on-halt", true);
 	cfg.io = vm_io(vm);
 	cfg.extint_ack = backend_kvm_extint_ack;
 	cfg.eoi = backend_kvm_eoi;

@@ -46,6 +46,7 @@
 #include "devmodel/evloop.h"
 #include "devmodel/exitcode.h"
 #include "devmodel/isa_bus.h"
+#include "devmodel/set_vars.h"
 #include "devmodel/guest_mem.h"
 #include "devmodel/ioreq_engine.h"
 #include "devmodel/irq.h"
@@ -187,17 +188,8 @@ static unsigned sim_vcpu_count(struct vm *vm)
 
 static bool sim_process_mode(struct vm *vm)
 {
-	const struct conf_vm *conf = vm_conf(vm);
-	bool on = false;
-
 	/* `set sim-process on|off`: the last one given wins */
-	for (unsigned i = 0; i < conf->set_count; i++)
-		if (!strcmp(conf->sets[i].name, "sim-process") && conf->sets[i].value)
-			on = !strcmp(conf->sets[i].value, "on") ||
-			     !strcmp(conf->sets[i].value, "1") ||
-			     !strcmp(conf->sets[i].value, "yes") ||
-			     !strcmp(conf->sets[i].value, "true");
-	return on;
+	return set_vars_bool(vm_conf(vm), "sim-process", false);
 }
 
 static const unsigned sim_lines[SIM_CONTROLLERS] = {16, 32 * 4, 1020, 1, 0};
