@@ -166,7 +166,12 @@ static const struct conf_pos *plugin_host_loc_pos(struct vdev_host_ctx *inst, ui
 	return inst->vdev ? &inst->vdev->pos : NULL;
 }
 
-/* The position of an `intr` (or INTR option) with text `spec`, else the vdev's. */
+/*
+ * The position of an `intr` (or INTR option) with text `spec`; NULL when the
+ * user did not write it: a fan-out of entries vm.c checked one by one, or
+ * a device's own default (`vdev hpet` probing for `isa`), whose absence is
+ * the device's to handle, not a configuration error.
+ */
 static const struct conf_pos *plugin_host_intr_pos(struct vdev_host_ctx *inst, const char *spec)
 {
 	if (!inst->vdev)
@@ -177,7 +182,7 @@ static const struct conf_pos *plugin_host_intr_pos(struct vdev_host_ctx *inst, c
 	for (unsigned i = 0; i < inst->vdev->option_count; i++)
 		if (inst->vdev->options[i].value && strcmp(inst->vdev->options[i].value, spec) == 0)
 			return &inst->vdev->options[i].value_pos;
-	return &inst->vdev->pos;
+	return NULL;
 }
 
 /* ----------------------------------------------------------- dispatch */
@@ -284,7 +289,7 @@ static int plugin_host_intr_lookup(vdev_host_t *h, const char *spec, struct vdev
 		return -EINVAL;
 	ret = irq_line_get(vm_irq(inst->vm), spec, &l);
 	if (ret < 0) {
-		if (inst->diag)
+		if (inst->diag && plugin_host_intr_pos(inst, spec))
 			conf_diag_error(inst->diag, plugin_host_intr_pos(inst, spec),
 					"vdev %s: interrupt '%s': %s", inst->name, spec,
 					ret == -ENOENT	 ? "no interrupt controller of that name"

@@ -39,6 +39,7 @@
 #include "devmodel/irq.h"
 #include "devmodel/log.h"
 #include "devmodel/plugin_host.h"
+#include "devmodel/set_vars.h"
 #include "devmodel/teardown_guard.h"
 #include "sdk/host/arena.h"
 #include "sdk/host/options.h"
@@ -711,6 +712,8 @@ int vm_assemble(struct vm *vm, struct conf_diag *diag)
 	/* the backend's limits first: none of them may fail only at start */
 	if (b && b->check_config)
 		limits = b->check_config(vm->conf, diag);
+	if (set_vars_check(vm->conf, b ? b->name : vm->opts.backend_name, diag))
+		limits = VDM_EXIT_CONFIG;
 	if (vm->opts.check_only) {
 		int ret = vm_check_setup(vm);
 

@@ -3,7 +3,8 @@
  * (devmodel/backend.h) mapped onto the KVM VM engine (kvm_vm.h).
  *
  *   setup     native controllers: "apic" and "cpu" (line 0: vCPU 0's LINT0
- *             as ExtINT, where an 8259's INTR goes) and the MSI sink
+ *             as ExtINT, where an 8259's INTR goes), "isa" (the PC's ISA
+ *             IRQs: to the 8259 pair and the I/O APIC, isa_bus.h) and the MSI sink
  *             (KVM_SIGNAL_MSI, what an IOAPIC's `intr apic` output uses)
  *   ExtINT    the engine asks for the vector when vCPU 0 can take it:
  *             irq_ack(vm_irq(vm)), i.e. the 8259 plugin's INTA
@@ -29,9 +30,11 @@
 #include "devmodel/guest_loader.h"
 #include "devmodel/guest_mem.h"
 #include "devmodel/irq.h"
+#include "devmodel/isa_bus.h"
 #include "devmodel/kvm/kvm_vm.h"
 #include "devmodel/lockdown.h"
 #include "devmodel/log.h"
+#include "devmodel/set_vars.h"
 #include "devmodel/vm.h"
 
 /* The engine's default: GSIs 0..23 are reserved for a userspace IOAPIC, and
@@ -46,10 +49,11 @@
 struct backend_kvm {
 	struct vm *vm;
 	struct kvm_vm *engine;
-	struct irq_controller *apic, *cpu;
-	pthread_mutex_t lock; /* engine creation vs. stop from another thread */
-	int early_stop;	      /* a stop before the engine existed, or NO_STOP */
-	bool extint;	      /* the INTR level, also while no engine exists */
+	struct irq_controller *apic, *cpu, *isa;
+	struct isa_bus *isa_bus; /* `isa`: ISA IRQs to the 8259 pair and the I/O APIC */
+	pthread_mutex_t lock;	 /* engine creation vs. stop from another thread */
+	int early_stop;		 /* a stop before the engine existed, or NO_STOP */
+	bool extint;		 /* the INTR level, also while no engine exists */
 	/*
 	 * EOI routes: level vector -> reserved IOAPIC GSI (slot) whose MSI
 	 * route makes KVM exit on the EOI of that vector. Under `lock`.
@@ -167,6 +171,38 @@ static const struct irq_controller_ops backend_kvm_lint0_ops = {
     .set_level = backend_kvm_extint_level,
 };
 
+static void backend_kvm_isa_level(void *ctx, unsigned line, int level)
+{
+	struct backend_kvm *kb = ctx;
+
+	isa_bus_set(kb->isa_bus, line, level);
+}
+
+static void backend_kvm_isa_pulse(void *ctx, unsigned line)
+{
+	struct backend_kvm *kb = ctx;
+
+	isa_bus_pulse(kb->isa_bus, line);
+}
+
+static const struct irq_controller_ops backend_kvm_isa_ops = {
+    .set_level = backend_kvm_isa_level,
+    .pulse = backend_kvm_isa_pulse,
+};
+
+static void backend_kvm_unregister(struct vm *vm, struct backend_kvm *kb)
+{
+	if (kb->isa)
+		irq_controller_unregister(vm_irq(vm), kb->isa);
+	isa_bus_free(kb->isa_bus);
+	if (kb->cpu)
+		irq_controller_unregister(vm_irq(vm), kb->cpu);
+	if (kb->apic)
+		irq_controller_unregister(vm_irq(vm), kb->apic);
+	kb->isa = kb->cpu = kb->apic = NULL;
+	kb->isa_bus = NULL;
+}
+
 static int backend_kvm_setup(struct vm *vm)
 {
 	struct backend_kvm *kb;
@@ -186,13 +222,19 @@ static int backend_kvm_setup(struct vm *vm)
 	for (unsigned i = 0; i < BACKEND_KVM_EOI_SLOTS; i++)
 		kb->slot_vector[i] = -1;
 	pthread_mutex_init(&kb->lock, NULL);
-	ret = irq_controller_register(vm_irq(vm), "apic", 1, &backend_kvm_lint0_ops, kb, &kb->apic);
+	kb->isa_bus = isa_bus_new(vm);
+	ret = kb->isa_bus ? 0 : -ENOMEM;
+	if (!ret)
+		ret = irq_controller_register(vm_irq(vm), "apic", 1, &backend_kvm_lint0_ops, kb,
+					      &kb->apic);
 	if (!ret)
 		ret = irq_controller_register(vm_irq(vm), "cpu", 1, &backend_kvm_lint0_ops, kb,
 					      &kb->cpu);
+	if (!ret)
+		ret = irq_controller_register(vm_irq(vm), "isa", ISA_BUS_LINES,
+					      &backend_kvm_isa_ops, kb, &kb->isa);
 	if (ret) {
-		if (kb->apic)
-			irq_controller_unregister(vm_irq(vm), kb->apic);
+		backend_kvm_unregister(vm, kb);
 		pthread_mutex_destroy(&kb->lock);
 		free(kb);
 		return ret;
@@ -346,7 +388,7 @@ static int backend_kvm_run(struct vm *vm)
 			cpus[i] = __builtin_ctzll(conf->cpus[i].runmask);
 	}
 	cfg.vcpu_cpu = cpus;
-	cfg.exit_on_halt = true;
+	cfg.exit_on_halt = set_vars_bool(conf, "exit-on-halt", true);
 	cfg.io = vm_io(vm);
 	cfg.extint_ack = backend_kvm_extint_ack;
 	cfg.eoi = backend_kvm_eoi;
@@ -417,20 +459,17 @@ static void backend_kvm_teardown(struct vm *vm)
 	if (!kb)
 		return;
 	irq_msi_set_sink(vm_irq(vm), NULL, NULL);
-	if (kb->cpu)
-		irq_controller_unregister(vm_irq(vm), kb->cpu);
-	if (kb->apic)
-		irq_controller_unregister(vm_irq(vm), kb->apic);
+	backend_kvm_unregister(vm, kb);
 	vm_set_backend_data(vm, NULL);
 	pthread_mutex_destroy(&kb->lock);
 	free(kb);
 }
 
-static const char *const backend_kvm_natives[] = {"apic", "cpu", NULL};
+static const char *const backend_kvm_natives[] = {"apic", "cpu", "isa", NULL};
 
 static unsigned backend_kvm_native_lines(const struct conf_vm *conf, const char *name)
 {
-	return 1;
+	return strcmp(name, "isa") ? 1 : ISA_BUS_LINES;
 }
 
 /* What kvm_vm_create and the PVH start info would refuse, at its place. */

@@ -77,6 +77,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <vdev/intr.h>
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
@@ -147,7 +148,8 @@ static const struct vdev_option_spec rtc_options[] = {
 	    .type = VDEV_OPT_SIZE,
 	    .flags = VDEV_OPTF_RANGE,
 	    .default_value = "0",
-	    .help = "the VM's RAM, for the CMOS memory-size bytes (0: not given)",
+	    .help = "the VM's RAM, for the CMOS memory-size bytes (0: from the VM's memory map, "
+		    "the RAM contiguous from 0)",
 	    .min = 0,
 	    .max = (int64_t)(1ull << 52),
 	},
@@ -591,7 +593,8 @@ static uint64_t rtc_guest_ram(const struct vdev_host *host, vdev_host_t *h)
 	for (int i = 0; i < n && i < 16; i++) {
 		if (ranges[i].kind != VDEV_MEM_RAM)
 			continue;
-		if (ranges[i].start > end && !(end <= (1ull << 20) && ranges[i].start <= (1ull << 20)))
+		if (ranges[i].start > end &&
+		    !(end <= (1ull << 20) && ranges[i].start <= (1ull << 20)))
 			break;
 		end = ranges[i].start + ranges[i].length;
 	}
@@ -678,8 +681,8 @@ static int rtc_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	int64_t start;
 	int rc;
 
-	if (cfg->loc_count > 1 || cfg->intr_count > 1) {
-		host->log(h, VDEV_LOG_ERROR, "takes one loc and one intr (IRQ 8)");
+	if (cfg->loc_count > 1) {
+		host->log(h, VDEV_LOG_ERROR, "takes one loc");
 		return -EINVAL;
 	}
 	if (cfg->loc_count == 1) {
@@ -725,8 +728,9 @@ static int rtc_create(const struct vdev_host *host, vdev_host_t *h, const struct
 		rc = -EINVAL;
 		goto fail;
 	}
-	if (cfg->intr_count == 1) {
-		rc = host->intr_lookup(h, cfg->intrs[0], &r->line);
+	/* IRQ 8; several intr entries all hear it (pic:8,ioapic:8) */
+	if (cfg->intr_count) {
+		rc = vdev_intr_lookup_all(host, h, cfg, &r->line);
 		if (rc < 0) {
 			host->log(h, VDEV_LOG_ERROR, "cannot find interrupt line %s: %d",
 				  cfg->intrs[0], rc);

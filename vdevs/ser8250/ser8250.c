@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vdev/intr.h>
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
@@ -637,10 +638,15 @@ static int ser_connect(struct ser *s, char *err, size_t errlen)
 	}
 	s->in_events = s->out_events = 0;
 	s->connected = true;
+	/* where the guest's output goes, also when it goes nowhere */
 	if (s->io.in_fd >= 0 || s->io.out_fd >= 0)
 		s->host->log(s->h, VDEV_LOG_INFO, "host side: in %s, out %s",
 			     s->io.in_fd >= 0 ? s->io.in_name : "none",
 			     s->io.out_fd >= 0 ? s->io.out_name : "none");
+	else
+		s->host->log(s->h, VDEV_LOG_INFO,
+			     "no hostdev: the guest's output is discarded and no input arrives "
+			     "(hostdev >stdout, pty, unix:PATH or a file connects it)");
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot watch the host side: %s", strerror(-rc));
@@ -781,8 +787,8 @@ static int ser_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	bool delayed;
 	int rc;
 
-	if (cfg->loc_count > 1 || cfg->intr_count > 1) {
-		host->log(h, VDEV_LOG_ERROR, "takes at most one loc and one intr");
+	if (cfg->loc_count > 1) {
+		host->log(h, VDEV_LOG_ERROR, "takes at most one loc");
 		return -EINVAL;
 	}
 	if (cfg->loc_count == 1) {
@@ -807,8 +813,9 @@ static int ser_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	rc = ser_parse_delayed(s, &cfg->options[OPT_DELAYED], &delayed);
 	if (rc < 0)
 		goto fail;
-	if (cfg->intr_count == 1) {
-		rc = host->intr_lookup(h, cfg->intrs[0], &s->line);
+	/* one line; several intr entries all hear it (pic:4,ioapic:4) */
+	if (cfg->intr_count) {
+		rc = vdev_intr_lookup_all(host, h, cfg, &s->line);
 		if (rc < 0) {
 			host->log(h, VDEV_LOG_ERROR, "cannot find interrupt line %s: %d",
 				  cfg->intrs[0], rc);

@@ -246,7 +246,9 @@ struct vdev_host {
 	 * entry of vdev_config.intrs) to a line handle, valid until destroy.
 	 * Returns 0; -ENOENT for an unknown controller; -ERANGE for a line the
 	 * controller does not have; -EINVAL for a malformed spec. Call it from
-	 * create() so that a bad line is a configuration error.
+	 * create() so that a bad line is a configuration error. vdm also takes
+	 * a comma list ("pic:4,ioapic:4"): one line driving each entry, for a
+	 * device with one interrupt wired to several controllers (vdev/intr.h).
 	 */
 	int (*intr_lookup)(vdev_host_t *h, const char *spec, struct vdev_line **line);
 	/*

@@ -163,8 +163,11 @@ static void test_legacy_free_and_options(void **state)
 	/* LEG_RT_CNF cannot be set without the capability */
 	vdev_testhost_write(f->th, VDEV_SPACE_MMIO, 0xfed01000 + REG_CONFIG, 4, 3);
 	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xfed01000 + REG_CONFIG, 4), 1);
-	/* no intr: no route capability */
-	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xfed01000 + TN_CONFIG(0) + 4, 4), 0);
+	/* no intr: a PC's wiring; this host has no `isa`, so I/O APIC pins 2
+	 * and 8 for timers 0 and 1, and timer 2 on FSB only */
+	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xfed01000 + TN_CONFIG(0) + 4, 4), 1u << 2);
+	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xfed01000 + TN_CONFIG(1) + 4, 4), 1u << 8);
+	assert_int_equal(vdev_testhost_mmio_read(f->th, 0xfed01000 + TN_CONFIG(2) + 4, 4), 0);
 }
 
 static void test_counter_rate(void **state)
