@@ -8,6 +8,7 @@
  * not run.
  */
 #include <stdio.h>
+#include <time.h>
 
 #include "sdk/conform/conform.h"
 
@@ -61,7 +62,7 @@ void conform_check_lifecycle_no_leftovers(struct conform_run *run)
 	struct conform_session s;
 	struct vdev_testhost_usage usage;
 	struct vdev_testdev *dev;
-	int before, after;
+	int before, after, threads_before, threads_after;
 
 	if (conform_session_open(&s, run) < 0)
 		return;
@@ -72,6 +73,7 @@ void conform_check_lifecycle_no_leftovers(struct conform_run *run)
 	vdev_testhost_destroy(dev);
 
 	before = conform_open_fds();
+	threads_before = conform_threads();
 	for (unsigned cycle = 0; cycle < 3; cycle++) {
 		dev = conform_create(&s, false, false);
 		if (!dev)
@@ -90,6 +92,20 @@ void conform_check_lifecycle_no_leftovers(struct conform_run *run)
 		}
 	}
 	after = conform_open_fds();
+	/* A thread a plugin started ends by the time destroy returns. */
+	threads_after = conform_threads();
+	for (unsigned i = 0; i < 50 && threads_after > threads_before; i++) {
+		struct timespec ts = {.tv_nsec = 10000000L};
+
+		nanosleep(&ts, NULL); /* a thread told to stop may take a moment to exit */
+		threads_after = conform_threads();
+	}
+	if (threads_before > 0 && threads_after > threads_before)
+		conform_fail(run,
+			     "%d thread(s) still running 0.5 s after 3 create/destroy cycles "
+			     "(%d before, %d after): destroy must stop and join what create "
+			     "started",
+			     threads_after - threads_before, threads_before, threads_after);
 	if (before >= 0 && after > before)
 		conform_fail(run,
 			     "%d file descriptor(s) still open after 3 create/destroy cycles "

@@ -108,6 +108,8 @@ uint64_t conform_rng_next(struct conform_rng *rng);
 /* A value in [0, bound); 0 when bound is 0. */
 uint64_t conform_rng_below(struct conform_rng *rng, uint64_t bound);
 
+#define CONFORM_VIOLATION_KINDS 16
+
 /* The hook recorder's findings; counters only grow. */
 struct conform_record {
 	unsigned services;	    /* every service call seen */
@@ -118,6 +120,23 @@ struct conform_record {
 	unsigned foreign_irq_calls; /* interrupt service with another instance's handle */
 	unsigned reads, writes;	    /* read/write callbacks that reached the plugin */
 	char first_invalid[160], first_outside[160], first_foreign[160];
+	/* Contract violations the test host reported, by kind (its
+	 * vdev_testhost_hooks.violation classes), in the order first seen. */
+	struct conform_violation {
+		char kind[24];
+		unsigned count;
+		char first[240];
+	} violations[CONFORM_VIOLATION_KINDS];
+	unsigned violation_kinds;
+	/* The slowest callback (wall time), and how many took over the bound. */
+	uint64_t slowest_ns;
+	char slowest[96];
+	unsigned over_bound;
+	/* DMA services (mem_*, msi_send) called while conform_record_forbid_dma. */
+	unsigned forbidden_dma;
+	char first_forbidden_dma[96];
+	/* Poisoned bytes (VDEV_TESTHOST_POISON runs) seen in mem_write data. */
+	unsigned poison_writes;
 };
 
 #define CONFORM_MAX_REGIONS 32
@@ -158,6 +177,24 @@ struct vdev_testdev *conform_create(struct conform_session *s, bool second, bool
 /* The recorder: reset it, and read what it saw since. */
 void conform_record_reset(void);
 void conform_record_get(struct conform_record *rec);
+/* conform_record_forbid_dma: from now on (until called with false), count
+ * every guest-memory or MSI service call as forbidden (COMMAND.MASTER clear). */
+void conform_record_forbid_dma(bool forbid);
+/* conform_record_clear_violations: forget the violations seen so far (after
+ * a probe whose refusal was provoked by vdev-conform's own options). */
+void conform_record_clear_violations(void);
+
+/*
+ * conform_violation_owner: the id of the check that judges host-reported
+ * violations of `kind`, or NULL when the check during which one happens
+ * judges it. conform_session_close fails the running check for every
+ * violation it owns or nobody owns, so that each defect is one check's.
+ */
+const char *conform_violation_owner(const char *kind);
+
+/* The per-call bound of a callback: one taking longer blocks a vCPU or the
+ * event loop (sdk/README.md section 10); the callback-latency check judges it. */
+#define CONFORM_CALLBACK_BOUND_NS 250000000ull
 
 /* The compare width: the first of 4, 8, 2, 1 the device declares that
  * fits in every region of dev (else the first it declares). */
@@ -206,6 +243,8 @@ unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 
 /* conform_open_fds: how many file descriptors this process has open. */
 int conform_open_fds(void);
+/* conform_threads: how many threads this process has (/proc/self/task). */
+int conform_threads(void);
 /* conform_now_ns: CLOCK_MONOTONIC in nanoseconds. */
 uint64_t conform_now_ns(void);
 

@@ -60,7 +60,72 @@ static struct conform_record record;
 
 /* The callbacks in progress on this thread, innermost last. */
 static __thread struct vdev_testdev *callback_dev[CALLBACK_DEPTH];
+static __thread uint64_t callback_start[CALLBACK_DEPTH];
 static __thread unsigned callback_depth;
+static bool forbid_dma;
+
+/* Callbacks on the guest's and the event loop's path: they must return
+ * promptly every time. create, destroy, save and restore run while the
+ * guest does not (time-budget watches their averages). */
+static bool bounded_callback(const char *callback)
+{
+	static const char *const bounded[] = {"read",	   "write", "timer",	 "fd",
+					      "set_level", "reset", "line_count"};
+
+	for (unsigned i = 0; i < sizeof(bounded) / sizeof(bounded[0]); i++)
+		if (!strcmp(callback, bounded[i]))
+			return true;
+	return false;
+}
+
+static bool is_dma_service(const char *service)
+{
+	return !strncmp(service, "mem_", 4) && strcmp(service, "mem_ranges") != 0;
+}
+
+/* The check that owns each class of host-reported violation (see
+ * conform_violation_owner); a class not listed is judged where it happens. */
+static const struct {
+	const char *kind, *owner;
+} violation_owners[] = {
+    {"access-return", "register-sweep"},
+    {"read-width", "register-sweep"},
+    {"create-return", "options-defaults"},
+    {"save-overflow", "save-restore-roundtrip"},
+    {"restore-return", "restore-rejects-garbage"},
+    {"destroyed-handle", "no-interrupt-after-destroy"},
+    {"dead-controller", "no-interrupt-after-destroy"},
+    {"line-handle", "interrupts-via-host"},
+    {"line-unconfigured", "interrupts-via-host"},
+    {"leftover", "lifecycle-no-leftovers"},
+};
+
+const char *conform_violation_owner(const char *kind)
+{
+	for (unsigned i = 0; i < sizeof(violation_owners) / sizeof(violation_owners[0]); i++)
+		if (!strcmp(kind, violation_owners[i].kind))
+			return violation_owners[i].owner;
+	return NULL;
+}
+
+static void record_violation(void *ctx, const char *kind, const char *text)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&record_lock);
+	for (i = 0; i < record.violation_kinds; i++)
+		if (!strcmp(record.violations[i].kind, kind))
+			break;
+	if (i == record.violation_kinds && i < CONFORM_VIOLATION_KINDS) {
+		record.violation_kinds++;
+		snprintf(record.violations[i].kind, sizeof(record.violations[i].kind), "%s", kind);
+		snprintf(record.violations[i].first, sizeof(record.violations[i].first), "%s",
+			 text);
+	}
+	if (i < CONFORM_VIOLATION_KINDS)
+		record.violations[i].count++;
+	pthread_mutex_unlock(&record_lock);
+}
 
 static bool is_irq_service(const char *service)
 {
@@ -96,13 +161,21 @@ static void record_service(void *ctx, struct vdev_testdev *dev, const char *serv
 	}
 	if (handle_valid && irq)
 		record.irq_calls++;
+	if (handle_valid && forbid_dma &&
+	    (irq ? !strcmp(service, "msi_send") : is_dma_service(service))) {
+		if (!record.forbidden_dma++)
+			snprintf(record.first_forbidden_dma, sizeof(record.first_forbidden_dma),
+				 "%s", service);
+	}
 	pthread_mutex_unlock(&record_lock);
 }
 
 static void record_enter(void *ctx, struct vdev_testdev *dev, const char *callback)
 {
-	if (callback_depth < CALLBACK_DEPTH)
+	if (callback_depth < CALLBACK_DEPTH) {
 		callback_dev[callback_depth] = dev;
+		callback_start[callback_depth] = conform_now_ns();
+	}
 	callback_depth++;
 	if (!strcmp(callback, "read") || !strcmp(callback, "write")) {
 		pthread_mutex_lock(&record_lock);
@@ -116,15 +189,45 @@ static void record_enter(void *ctx, struct vdev_testdev *dev, const char *callba
 
 static void record_exit(void *ctx, struct vdev_testdev *dev, const char *callback)
 {
-	if (callback_depth)
-		callback_depth--;
+	uint64_t took;
+
+	if (!callback_depth)
+		return;
+	callback_depth--;
+	if (callback_depth >= CALLBACK_DEPTH || !bounded_callback(callback))
+		return;
+	took = conform_now_ns() - callback_start[callback_depth];
+	pthread_mutex_lock(&record_lock);
+	if (took > record.slowest_ns) {
+		record.slowest_ns = took;
+		snprintf(record.slowest, sizeof(record.slowest), "%s", callback);
+	}
+	if (took > CONFORM_CALLBACK_BOUND_NS)
+		record.over_bound++;
+	pthread_mutex_unlock(&record_lock);
 }
 
 static const struct vdev_testhost_hooks record_hooks = {
     .service = record_service,
     .callback_enter = record_enter,
     .callback_exit = record_exit,
+    .violation = record_violation,
 };
+
+void conform_record_clear_violations(void)
+{
+	pthread_mutex_lock(&record_lock);
+	memset(record.violations, 0, sizeof(record.violations));
+	record.violation_kinds = 0;
+	pthread_mutex_unlock(&record_lock);
+}
+
+void conform_record_forbid_dma(bool forbid)
+{
+	pthread_mutex_lock(&record_lock);
+	forbid_dma = forbid;
+	pthread_mutex_unlock(&record_lock);
+}
 
 void conform_record_reset(void)
 {
@@ -214,11 +317,31 @@ fail:
 	return -1;
 }
 
+/* Every violation the host reported that this check owns, or that no
+ * check owns (then the check during which it happened is the one that
+ * provoked it). */
+static void judge_violations(struct conform_session *s)
+{
+	struct conform_record rec;
+
+	conform_record_get(&rec);
+	for (unsigned i = 0; i < rec.violation_kinds; i++) {
+		const struct conform_violation *v = &rec.violations[i];
+		const char *owner = conform_violation_owner(v->kind);
+
+		if (owner && strcmp(owner, s->run->check->id) != 0)
+			continue;
+		conform_fail(s->run, "the host saw %u contract violation(s) of kind %s; first: %s",
+			     v->count, v->kind, v->first);
+	}
+}
+
 void conform_session_close(struct conform_session *s)
 {
 	if (s->th) {
 		conform_where(s->run, "freeing the test host");
 		vdev_testhost_free(s->th);
+		judge_violations(s);
 	}
 	s->th = NULL;
 }
@@ -447,6 +570,21 @@ int conform_open_fds(void)
 			n++;
 	closedir(d);
 	return n - 1; /* the directory's own descriptor */
+}
+
+int conform_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
 }
 
 uint64_t conform_now_ns(void)
