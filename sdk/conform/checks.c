@@ -51,6 +51,17 @@ const struct conform_check conform_checks[] = {
      conform_check_concurrent_access},
     {"time-budget", 10, "create < 100 ms, a register access < 10 ms on average (warn only)",
      conform_check_time_budget},
+    {"callback-latency", 10,
+     "no read, write, timer, fd, reset or controller callback blocks (250 ms per call)",
+     conform_check_callback_latency},
+    {"dma-faults", 7,
+     "DMA values inside and outside RAM, guest memory services failing: no crash, no use "
+     "of a failed read's data",
+     conform_check_dma_faults},
+    {"pci-command", 5,
+     "PCI: no INTx with COMMAND.INTX_DISABLE or MSI/MSI-X on, no DMA or MSI with "
+     "COMMAND.MASTER off",
+     conform_check_pci_command},
     {"virtio-reset-live", 8,
      "virtio: a reset with queues live clears status, queues and interrupt; no write after it",
      conform_check_virtio_reset_live},

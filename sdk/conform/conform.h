@@ -225,11 +225,13 @@ void conform_write_all(struct conform_session *s, const struct conform_point *po
 		       unsigned width);
 
 /* conform_workload flags */
-#define CONFORM_WL_READ	 1u
-#define CONFORM_WL_WRITE 2u
-#define CONFORM_WL_TIME	 4u /* advance virtual time and poll fds */
-#define CONFORM_WL_ALL	 7u
-#define CONFORM_WL_QUIET 8u /* do not record steps (for worker threads) */
+#define CONFORM_WL_READ	  1u
+#define CONFORM_WL_WRITE  2u
+#define CONFORM_WL_TIME	  4u /* advance virtual time and poll fds */
+#define CONFORM_WL_ALL	  7u
+#define CONFORM_WL_QUIET  8u  /* do not record steps (for worker threads) */
+#define CONFORM_WL_ADDRS  16u /* write DMA-like values (conform_dma_value) */
+#define CONFORM_WL_NO_CFG 32u /* leave PCI configuration space alone */
 
 /*
  * conform_workload: `steps` random aligned accesses of declared widths on
@@ -240,6 +242,17 @@ void conform_write_all(struct conform_session *s, const struct conform_point *po
  */
 unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 			  struct conform_rng *rng, unsigned steps, unsigned flags);
+
+/*
+ * conform_dma_value: a value a guest would program into a DMA register:
+ * addresses inside the session's RAM, buffers that run past its end, just
+ * outside it, addresses that wrap 32 or 64 bits, small lengths and command
+ * bits, and anything.
+ */
+uint64_t conform_dma_value(struct conform_rng *rng);
+/* The session's guest RAM: [CONFORM_RAM_BASE, +CONFORM_RAM_SIZE). */
+#define CONFORM_RAM_BASE 0x0ull
+#define CONFORM_RAM_SIZE (16ull << 20)
 
 /* conform_open_fds: how many file descriptors this process has open. */
 int conform_open_fds(void);
@@ -279,6 +292,9 @@ void conform_check_restore_rejects_garbage(struct conform_run *run);
 void conform_check_threads_contract(struct conform_run *run);
 void conform_check_concurrent_access(struct conform_run *run);
 void conform_check_time_budget(struct conform_run *run);
+void conform_check_callback_latency(struct conform_run *run);
+void conform_check_dma_faults(struct conform_run *run);
+void conform_check_pci_command(struct conform_run *run);
 void conform_check_virtio_reset_live(struct conform_run *run);
 void conform_check_virtio_save_restore_live(struct conform_run *run);
 void conform_check_virtio_malformed_chains(struct conform_run *run);

@@ -19,8 +19,8 @@
 
 #include "sdk/conform/conform.h"
 
-#define RAM_BASE       0x0ull
-#define RAM_SIZE       (16ull << 20)
+#define RAM_BASE       CONFORM_RAM_BASE
+#define RAM_SIZE       CONFORM_RAM_SIZE
 #define INTC_NAME      "conform"
 #define INTC_LINES     32
 #define CALLBACK_DEPTH 16
@@ -98,6 +98,7 @@ static const struct {
     {"line-handle", "interrupts-via-host"},
     {"line-unconfigured", "interrupts-via-host"},
     {"leftover", "lifecycle-no-leftovers"},
+    {"poison", "dma-faults"},
 };
 
 const char *conform_violation_owner(const char *kind)
@@ -493,6 +494,32 @@ void conform_write_all(struct conform_session *s, const struct conform_point *po
 	}
 }
 
+uint64_t conform_dma_value(struct conform_rng *rng)
+{
+	uint64_t small = 1 + conform_rng_below(rng, 4096);
+
+	switch (conform_rng_below(rng, 11)) {
+	case 0:
+	case 1:
+		return RAM_BASE + (conform_rng_below(rng, RAM_SIZE) & ~7ull); /* inside RAM */
+	case 2:
+		return RAM_BASE + RAM_SIZE - small; /* a buffer that runs past the end */
+	case 3:
+		return RAM_BASE + RAM_SIZE + (small & ~7ull); /* just outside */
+	case 4:
+		return (1ull << 32) - small; /* wraps a 32-bit address */
+	case 5:
+		return ~0ull - small + 1; /* wraps a 64-bit one */
+	case 6:
+	case 7:
+		return conform_rng_below(rng, 257); /* lengths, counts, command bits */
+	case 8:
+		return 0; /* the high half of an address in RAM */
+	default:
+		return conform_rng_next(rng);
+	}
+}
+
 unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 			  struct conform_rng *rng, unsigned steps, unsigned flags)
 {
@@ -502,6 +529,14 @@ unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 
 	if (count > CONFORM_MAX_REGIONS)
 		count = CONFORM_MAX_REGIONS;
+	if (flags & CONFORM_WL_NO_CFG) {
+		unsigned kept = 0;
+
+		for (unsigned i = 0; i < count; i++)
+			if (regions[i].space != VDEV_SPACE_PCICFG)
+				regions[kept++] = regions[i];
+		count = kept;
+	}
 	for (unsigned w = 1; w <= 8; w *= 2)
 		if (s->desc->access_sizes & VDEV_ACCESS_SIZE(w))
 			widths[nwidths++] = w;
@@ -524,6 +559,17 @@ unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 			continue;
 		const struct vdev_testhost_region *r = &regions[conform_rng_below(rng, count)];
 		unsigned w = widths[conform_rng_below(rng, nwidths)];
+
+		/* DMA registers take addresses: 32 or 64 bits at a time. */
+		if ((flags & CONFORM_WL_ADDRS) && conform_rng_below(rng, 2)) {
+			unsigned wide = (s->desc->access_sizes & VDEV_ACCESS_SIZE(8)) &&
+						conform_rng_below(rng, 2)
+					    ? 8
+					    : 4;
+
+			if (s->desc->access_sizes & VDEV_ACCESS_SIZE(wide))
+				w = wide;
+		}
 		uint64_t span = r->length;
 		uint64_t offset, value = 0;
 		bool write;
@@ -534,13 +580,18 @@ unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 		/* Registers cluster at the start of a region. */
 		if (span > 0x1000 && conform_rng_below(rng, 2))
 			span = 0x1000;
+		/* A DMA engine's few registers sit at the very start. */
+		if ((flags & CONFORM_WL_ADDRS) && span > 0x40 && conform_rng_below(rng, 4) < 3)
+			span = conform_rng_below(rng, 3) ? 0x40 : 0x100;
 		offset = conform_rng_below(rng, span - w + 1) & ~(uint64_t)(w - 1);
 		write = (flags & CONFORM_WL_WRITE) &&
 			(!(flags & CONFORM_WL_READ) || conform_rng_below(rng, 2));
 		if (!write && !(flags & CONFORM_WL_READ))
 			continue;
 		if (write) {
-			value = conform_rng_next(rng) & width_mask(w);
+			value = (flags & CONFORM_WL_ADDRS) ? conform_dma_value(rng)
+							   : conform_rng_next(rng);
+			value &= width_mask(w);
 			WHERE(flags, s->run, "step %u: write width %u value 0x%llx at 0x%llx", i, w,
 			      (unsigned long long)value, (unsigned long long)(r->base + offset));
 			rc = vdev_testhost_write(s->th, r->space, r->base + offset, w, value);

@@ -326,6 +326,13 @@ int vdev_testhost_access(struct vdev_testhost *th, enum vdev_space space, uint64
 				      dev->name, size, (unsigned long long)access.offset,
 				      access.region, (unsigned long long)v, size);
 		*value = v & mask;
+		if (size >= 4 && th_poisoned(th, value, size))
+			th_host_error(th, "poison",
+				      "%s: read of %u at offset %#llx of region %u returned the "
+				      "bytes a failed mem_read left in its buffer: data used despite "
+				      "the error.",
+				      dev->name, size, (unsigned long long)access.offset,
+				      access.region);
 	}
 	return 0;
 }

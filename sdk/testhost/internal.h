@@ -188,6 +188,9 @@ bool th_ram_overlaps_regions(struct vdev_testhost *th, uint64_t gpa, size_t size
 
 /* services.c */
 extern const struct vdev_host th_services;
+/* th_poisoned: while mem_read faults are injected, whether buf holds a run of
+ * 8 VDEV_TESTHOST_POISON bytes (what a failed mem_read left in a buffer). */
+bool th_poisoned(struct vdev_testhost *th, const void *buf, size_t length);
 /* Changes a line handle's level and delivers it; th->lock NOT held. */
 int th_line_drive(struct vdev_testhost *th, struct vdev_line *line, int level);
 

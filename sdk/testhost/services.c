@@ -81,6 +81,23 @@ static bool fault_now(struct vdev_testhost *th, unsigned bit)
 	return fail;
 }
 
+bool th_poisoned(struct vdev_testhost *th, const void *buf, size_t length)
+{
+	const uint8_t *p = buf;
+	unsigned run = 0;
+	bool armed;
+
+	pthread_mutex_lock(&th->lock);
+	armed = (th->fault_services & VDEV_TESTHOST_FAULT_MEM_READ) && th->fault_one_in;
+	pthread_mutex_unlock(&th->lock);
+	for (size_t i = 0; armed && i < length; i++) {
+		run = p[i] == VDEV_TESTHOST_POISON ? run + 1 : 0;
+		if (run == 8)
+			return true;
+	}
+	return false;
+}
+
 unsigned vdev_testhost_inject_faults(struct vdev_testhost *th, unsigned services, unsigned one_in,
 				     uint64_t seed)
 {
@@ -335,6 +352,11 @@ static int svc_mem_write(vdev_host_t *h, uint64_t gpa, const void *buf, size_t l
 	uint8_t *p;
 	int rc = svc_mem_span(h, "mem_write", gpa, length, &p);
 
+	if (rc == 0 && p && th_poisoned(h->dev->th, buf, length))
+		th_host_error(h->dev->th, "poison",
+			      "%s: mem_write of %zu bytes at %#llx carries the bytes a failed "
+			      "mem_read left in its buffer: data used despite the error.",
+			      h->dev->name, length, (unsigned long long)gpa);
 	if (rc == 0 && p && fault_now(h->dev->th, VDEV_TESTHOST_FAULT_MEM_WRITE))
 		return -EFAULT;
 	if (rc == 0 && p)

@@ -192,6 +192,9 @@ struct vdev_testhost_hooks {
 	 *   "line-unconfigured" intr_lookup of a line not named in the instance's `intr`
 	 *   "mem-unmap"         mem_unmap of what mem_map did not return
 	 *   "leftover"          destroy returned with mem_map mappings not unmapped
+	 *   "poison"            while mem_read faults are injected, the bytes a
+	 *                       failed mem_read left (VDEV_TESTHOST_POISON) went
+	 *                       to guest memory or to a register read
 	 *   "timer-handle", "watch-handle"   a timer or fd watch not the instance's own
 	 *   "log-level", "terminate-cause", "shutdown-reason", "link-route"
 	 *                       a service called with an out-of-range argument
