@@ -289,6 +289,7 @@ void conform_check_no_interrupt_after_destroy(struct conform_run *run);
 void conform_check_reset_power_on(struct conform_run *run);
 void conform_check_save_restore_roundtrip(struct conform_run *run);
 void conform_check_restore_rejects_garbage(struct conform_run *run);
+void conform_check_restore_validates_fields(struct conform_run *run);
 void conform_check_threads_contract(struct conform_run *run);
 void conform_check_concurrent_access(struct conform_run *run);
 void conform_check_time_budget(struct conform_run *run);
