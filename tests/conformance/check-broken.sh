@@ -8,7 +8,8 @@
 # every other check passes or skips, and the exit status is 1 exactly when
 # OUTCOME is fail or crashed. A fixture whose comment says it needs ASan
 # expects nothing to fail in a build without it. The reference device
-# (vdev-conform-ref.so) must pass every check. Then the command line:
+# and the reference PCI function (vdev-conform-refpci.so, the base of the
+# broken/pci-*.c fixtures) must pass every check. Then the command line:
 # --list, --only/--skip, --seed, --tap, usage errors.
 # Env (from tests/run-tests): O, BIN, SAN.
 set -u
@@ -65,9 +66,10 @@ run_fixture() {
 			[ "$outcome" = "$want" ] || echo "$name: $id is $outcome, expected $want"
 		elif [ "$outcome" != pass ] && [ "$outcome" != skip ]; then
 			echo "$name: $id is $outcome, expected pass or skip"
-		# the virtio checks skip devices that are not virtio (the reference)
+		# the virtio, PCI and DMA checks skip devices that are not of their
+		# kind (the MMIO reference has no PCI function and does no DMA)
 		elif [ "$want_id" = - ] && [ "$outcome" != pass ] &&
-			! { [ "$outcome" = skip ] && case $id in virtio-*) true ;; *) false ;; esac; }; then
+			! { [ "$outcome" = skip ] && case $id in virtio-* | pci-command | dma-faults) true ;; *) false ;; esac; }; then
 			echo "$name: $id is $outcome, expected pass"
 		fi
 	done >"$tmp/$name.bad"
@@ -89,6 +91,11 @@ run_fixture() {
 }
 
 run_fixture "$FIXTURES/vdev-conform-ref.so" - pass
+run_fixture "$FIXTURES/vdev-conform-refpci.so" - pass
+for id in pci-command dma-faults; do
+	[ "$(outcomes "$tmp/vdev-conform-refpci.json" | sed -n "s/^$id //p")" = pass ] ||
+		fail "vdev-conform-refpci: $id does not pass (a PCI function with DMA must)"
+done
 
 for src in "$SRC"/broken/*.c; do
 	name=$(basename "$src" .c)
