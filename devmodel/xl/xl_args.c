@@ -408,6 +408,11 @@ static void xl_machine(struct xl_state *st, const char *arg)
 		xl_refuse(st, "-machine", arg, "expected xenfv or pc,accel=xen (an x86 HVM guest)");
 	} else if (!strcmp(v, "pc") && (!(v = xl_opts_get(&o, "accel")) || strcmp(v, "xen"))) {
 		xl_refuse(st, "-machine", arg, "expected accel=xen");
+	} else if (!strcmp(v, "xenfv")) {
+		/* QEMU's xenfv adds the Xen platform device; vdm's platform does not */
+		xl_note(st, "-machine", arg,
+			"no Xen platform device (PV drivers) unless a -vdm-config adds `vdev "
+			"xen-platform` (docs/xen.md, \"Disks, twice\")");
 	}
 	if (xl_is_on(xl_opts_get(&o, "igd-passthru")))
 		xl_refuse(st, "-machine", arg, "vdm does not pass graphics through (gfx_passthru)");

@@ -121,6 +121,8 @@ static void test_typical_guest(void **state)
 	assert_non_null(strstr(log, "note: -boot order=cd: ignored"));
 	assert_int_equal(a.vcpus, 2);
 	assert_non_null(strstr(log, "rtl8139 NIC is served as virtio-net"));
+	assert_non_null(
+	    strstr(log, "note: -machine xenfv,suppress-vmdesc=on: no Xen platform device"));
 	assert_null(strstr(log, "error"));
 	free(log);
 	xl_args_free(&a);
