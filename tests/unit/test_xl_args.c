@@ -363,13 +363,48 @@ static void test_quoting(void **state)
 	xl_args_free(&a);
 }
 
+/* Found by fuzz_xl_args: a relative path keeps its first character, a newline is refused. */
+static void test_path_edges(void **state)
+{
+	char *const rel[] = {"xl-dm",
+			     "-xen-domid",
+			     "4",
+			     "-chardev",
+			     "socket,id=libxl-cmd,path=/run/q,server=on,wait=off",
+			     "-m",
+			     "128",
+			     "-drive",
+			     "file=<odd.img,if=ide,index=0,media=disk,format=raw"};
+	char *const nl[] = {"xl-dm",
+			    "-xen-domid",
+			    "4",
+			    "-chardev",
+			    "socket,id=libxl-cmd,path=/run/q,server=on,wait=off",
+			    "-m",
+			    "128",
+			    "-drive",
+			    "file=/srv/a\nb.img,if=ide,index=0,media=disk,format=raw"};
+	struct xl_args a;
+	char *log = NULL;
+
+	assert_int_equal(parse(ARGC(rel), rel, &a, &log), 0);
+	/* not "<odd.img": hostdev would read that as odd.img, read-only */
+	assert_non_null(strstr(a.devices_text, "hostdev ./<odd.img\t"));
+	free(log);
+	xl_args_free(&a);
+	assert_int_equal(parse(ARGC(nl), nl, &a, &log), 65);
+	assert_non_null(strstr(log, "control character"));
+	free(log);
+	xl_args_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_typical_guest), cmocka_unit_test(test_typical_parses),
 	    cmocka_unit_test(test_dm_restrict),	  cmocka_unit_test(test_incoming),
 	    cmocka_unit_test(test_refusals),	  cmocka_unit_test(test_missing_essentials),
-	    cmocka_unit_test(test_quoting),
+	    cmocka_unit_test(test_quoting),	  cmocka_unit_test(test_path_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
