@@ -86,6 +86,7 @@
 #define RTC_HZ		  32768ull
 #define RTC_UIP_TICKS	  8		 /* 244 us */
 #define RTC_SECS_MAX	  253402300800ll /* 10000-01-01: the registers reach 9999 */
+#define RTC_SECS_MIN	  (-62167219200ll) /* 0000-01-01: and start at 0000 */
 
 /* Registers. */
 #define RTC_SEC	       0x00
@@ -789,7 +790,7 @@ static void rtc_state(struct vdev_state *st, struct rtc *r, uint64_t now)
 	r->synced = now - synced;
 	if (r->index > 0x7f || r->nmi_disabled > 1 || r->dow_adjust > 6 ||
 	    (r->ram[RTC_A] & A_UIP) || (r->ram[RTC_C] & 0x0f) || (int64_t)synced < 0 ||
-	    (int64_t)anchor < 0 || r->secs < 0 || r->secs >= RTC_SECS_MAX ||
+	    (int64_t)anchor < 0 || r->secs < RTC_SECS_MIN || r->secs >= RTC_SECS_MAX ||
 	    ((r->ram[RTC_B] & B_SET) && (r->ram[RTC_B] & B_UIE)))
 		vdev_state_invalid(st);
 }
