@@ -7,7 +7,9 @@
 # and this script holds vdev-conform --json to it: CHECK-ID has OUTCOME,
 # every other check passes or skips, and the exit status is 1 exactly when
 # OUTCOME is fail or crashed. A fixture whose comment says it needs ASan
-# expects nothing to fail in a build without it. The reference device
+# expects nothing to fail in a build without it; one whose comment names
+# --valgrind runs with it (and expects nothing to fail where valgrind
+# cannot run: not installed, or a sanitizer build). The reference device
 # and the reference PCI function (vdev-conform-refpci.so, the base of the
 # broken/pci-*.c fixtures) must pass every check. Then the command line:
 # --list, --only/--skip, --seed, --tap, usage errors.
@@ -110,7 +112,15 @@ for src in "$SRC"/broken/*.c; do
 	fi
 	args=""
 	grep -q -- "--timeout 2" "$src" && args="--timeout 2"
-	if grep -q "built with ASan" "$src" && [ "$SAN" != 1 ]; then
+	novalgrind=0
+	if grep -q -- "--valgrind" "$src"; then
+		args="$args --valgrind"
+		# memcheck cannot run a sanitizer build; without valgrind the check skips
+		{ [ "$SAN" = 1 ] || ! command -v valgrind >/dev/null 2>&1; } && novalgrind=1
+	fi
+	if [ $novalgrind = 1 ]; then
+		run_fixture "$so" - pass $args
+	elif grep -q "built with ASan" "$src" && [ "$SAN" != 1 ]; then
 		run_fixture "$so" - pass $args
 	else
 		run_fixture "$so" "$id" "$want" $args
