@@ -46,6 +46,8 @@ struct conform_opts {
 	uint64_t seed;
 	unsigned timeout_s; /* per check */
 	bool in_process;
+	bool valgrind;	  /* --valgrind: uninitialised-reads runs the checks under valgrind */
+	const char *self; /* this program, for a check that runs it again */
 };
 
 /* One check being run. */
@@ -60,6 +62,7 @@ struct conform_check {
 	unsigned section;    /* the sdk/README.md section a failure breaks */
 	const char *summary; /* one line, for --list */
 	void (*run)(struct conform_run *run);
+	unsigned timeout_factor; /* --timeout times this (0: 1), for slow checks */
 };
 
 /* checks.c: the checks, in the order they run. */
@@ -296,6 +299,7 @@ void conform_check_time_budget(struct conform_run *run);
 void conform_check_callback_latency(struct conform_run *run);
 void conform_check_dma_faults(struct conform_run *run);
 void conform_check_pci_command(struct conform_run *run);
+void conform_check_uninitialised_reads(struct conform_run *run);
 void conform_check_virtio_reset_live(struct conform_run *run);
 void conform_check_virtio_save_restore_live(struct conform_run *run);
 void conform_check_virtio_malformed_chains(struct conform_run *run);

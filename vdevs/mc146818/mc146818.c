@@ -849,6 +849,17 @@ static const struct vdev_ops rtc_ops = {
     .status = rtc_status,
 };
 
+/* The data port shows CMOS RAM and the clock: the time runs by itself, and
+ * the time, its format (register B) and the RAM are battery-backed, so
+ * rtc_reset keeps them, as a PC's RTC does. The index port is not noted. */
+static const struct vdev_register_note rtc_register_notes[] = {
+    {.region = 0,
+     .offset = 1,
+     .length = 1,
+     .kind = VDEV_REG_PRESERVED,
+     .why = "CMOS RAM, the time and its format are battery-backed"},
+};
+
 static const struct vdev_descriptor rtc_descriptor = {
     VDEV_DESCRIPTOR_INIT,
     .name = RTC_NAME,
@@ -861,6 +872,8 @@ static const struct vdev_descriptor rtc_descriptor = {
     .options = rtc_options,
     .option_count = sizeof(rtc_options) / sizeof(rtc_options[0]),
     .ops = &rtc_ops,
+    .register_notes = rtc_register_notes,
+    .register_note_count = sizeof(rtc_register_notes) / sizeof(rtc_register_notes[0]),
 };
 
 VDEV_PLUGIN_ENTRY(rtc_descriptor)
