@@ -678,14 +678,21 @@ static int plugin_host_terminate(vdev_host_t *h, int cause)
 {
 	struct vdev_host_ctx *inst = plugin_host_check(h);
 
+	bool dump;
+
 	if (!inst)
 		return -EINVAL;
+	dump = cause & VDEV_TERMINATE_DUMP;
+	cause &= ~VDEV_TERMINATE_DUMP;
 	if (!(cause == VDM_EXIT_NORMAL || cause == VDM_EXIT_POWER_CUT ||
 	      cause == VDM_EXIT_WATCHDOG ||
 	      (cause >= VDEV_TERMINATE_MIN && cause <= VDEV_TERMINATE_MAX)))
 		return -EINVAL;
-	plugin_host_logf(inst, LOG_LVL_INFO, "terminates the VM (cause %d)", cause);
-	vm_stop(inst->vm, cause);
+	plugin_host_logf(inst, LOG_LVL_INFO, "terminates the VM (cause %d%s)", cause,
+			 dump ? ", after a guest dump" : "");
+	/* the dump holds the vCPUs: not from this callback, under our lock */
+	if (!dump || vm_stop_after_dump(inst->vm, cause) < 0)
+		vm_stop(inst->vm, cause);
 	return 0;
 }
 
