@@ -52,6 +52,7 @@
 struct vm;
 struct conf_vm;
 struct conf_diag;
+struct conf_region_ctx;
 
 /* One vCPU's registers for a guest dump (x86-64 names; a 32-bit guest's
  * are the low halves). valid false: the vCPU could not be reached. */
@@ -131,6 +132,16 @@ struct backend_ops {
 	 * vCPU is reported !valid). NULL: dumps carry no registers.
 	 */
 	int (*vcpu_hold)(struct vm *vm, struct backend_vcpu_regs *regs, unsigned max);
+	/*
+	 * pass: optional; give the guest what one `pass` context names (host
+	 * memory, I/O ports, PCI functions, interrupts), after setup and guest
+	 * memory, in config order. Also called for dryrun and --check, where
+	 * it only checks (nothing attached: vm_backend_data may be NULL).
+	 * Undone by teardown. Returns 0, VDM_EXIT_CONFIG (reported to diag)
+	 * or VDM_EXIT_FATAL_START (logged). NULL: `pass` is a configuration
+	 * error on this backend.
+	 */
+	int (*pass)(struct vm *vm, const struct conf_region_ctx *pass, struct conf_diag *diag);
 	void (*vcpu_release)(struct vm *vm);
 	/* link field for the registry; leave zero */
 	const struct backend_ops *next;

@@ -539,9 +539,23 @@ static int vm_build_memory(struct vm *vm, struct conf_diag *diag)
 				rc = ret;
 		}
 	}
-	for (unsigned i = 0; i < c->pass_count; i++)
-		vm_log(vm, LOG_LVL_WARN, "%s:%u:%u: pass-through is not supported by vdm; ignored",
-		       c->passes[i].pos.file, c->passes[i].pos.line, c->passes[i].pos.col);
+	for (unsigned i = 0; i < c->pass_count; i++) {
+		const struct backend_ops *b = vm->opts.backend;
+
+		if (b && b->pass) {
+			ret = b->pass(vm, &c->passes[i], diag);
+		} else {
+			conf_diag_error(diag, &c->passes[i].pos,
+					"pass: the %s backend cannot give host memory, ports, devices "
+					"or interrupts to the guest; pass-through needs the xen "
+					"backend (--backend xen --domid N)",
+					b ? b->name : vm->opts.backend_name ? vm->opts.backend_name
+									    : "chosen");
+			ret = VDM_EXIT_CONFIG;
+		}
+		if (ret && (!rc || ret == VDM_EXIT_FATAL_START))
+			rc = ret;
+	}
 	return rc;
 }
 
