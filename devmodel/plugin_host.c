@@ -75,7 +75,11 @@ struct vdev_host_ctx {
 	 */
 	char overlap[256];
 	const struct conf_pos *overlap_pos;
-	unsigned diag_errors_before;	/* diag's error count when create() began */
+	unsigned diag_errors_before; /* diag's error count when create() began */
+	/* the device's first error line during create(): the reason a failing
+	 * create() is reported with, at the vdev, instead of two messages */
+	char create_error[256];
+	bool create_error_held;
 	struct log_ratelimit guest_log; /* its messages once the guest runs */
 	char name[128];
 	void *dev;
@@ -139,6 +143,11 @@ static void plugin_host_vlogf(struct vdev_host_ctx *inst, enum log_level level, 
 	    (conf_diag_error_count(inst->diag) > inst->diag_errors_before || inst->overlap[0]) &&
 	    (level == LOG_LVL_ERROR || level == LOG_LVL_WARN))
 		level = LOG_LVL_DEBUG;
+	else if (inst->diag && level == LOG_LVL_ERROR && !inst->create_error_held) {
+		vsnprintf(inst->create_error, sizeof(inst->create_error), fmt, ap);
+		inst->create_error_held = true;
+		return;
+	}
 	if (vm_guest_started(inst->vm))
 		log_vguest(vm_logger(inst->vm), &inst->guest_log, sinks, level, inst->name, fmt,
 			   ap);
@@ -688,14 +697,21 @@ static int plugin_host_terminate(vdev_host_t *h, int cause)
 {
 	struct vdev_host_ctx *inst = plugin_host_check(h);
 
+	bool dump;
+
 	if (!inst)
 		return -EINVAL;
+	dump = cause & VDEV_TERMINATE_DUMP;
+	cause &= ~VDEV_TERMINATE_DUMP;
 	if (!(cause == VDM_EXIT_NORMAL || cause == VDM_EXIT_POWER_CUT ||
 	      cause == VDM_EXIT_WATCHDOG ||
 	      (cause >= VDEV_TERMINATE_MIN && cause <= VDEV_TERMINATE_MAX)))
 		return -EINVAL;
-	plugin_host_logf(inst, LOG_LVL_INFO, "terminates the VM (cause %d)", cause);
-	vm_stop(inst->vm, cause);
+	plugin_host_logf(inst, LOG_LVL_INFO, "terminates the VM (cause %d%s)", cause,
+			 dump ? ", after a guest dump" : "");
+	/* the dump holds the vCPUs: not from this callback, under our lock */
+	if (!dump || vm_stop_after_dump(inst->vm, cause) < 0)
+		vm_stop(inst->vm, cause);
 	return 0;
 }
 
@@ -887,6 +903,9 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 		ret = -EINVAL; /* outside the contract: count it as the device refusing */
 	if (ret != 0 && inst->overlap[0] && diag)
 		conf_diag_error(diag, inst->overlap_pos, "%s", inst->overlap);
+	if (ret == 0 && inst->create_error_held) /* it created all the same: say it now */
+		plugin_host_logf(inst, LOG_LVL_ERROR, "%s", inst->create_error);
+	inst->create_error_held = inst->create_error_held && ret < 0;
 	if (ret == 0 && (desc->flags & VDEV_F_INTC) && desc->intc) {
 		unsigned lines;
 
@@ -924,22 +943,23 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 		bool reported = diag && conf_diag_error_count(diag) > errors_before;
 		bool config_problem = plugin_host_config_errno(ret) || reported;
 
+		/* the device's own words when it gave some, else the errno */
+		const char *why = inst->create_error_held ? inst->create_error : strerror(-ret);
+
 		/* an error the host reported during create() already says it all */
 		if (reported) {
 			/* nothing more: no cascade about one vdev */
 		} else if (diag && config_problem)
 			conf_diag_error(diag, vdev ? &vdev->pos : NULL,
 					"vdev %s (%s): create failed: %s", inst->name, desc->name,
-					strerror(-ret));
+					why);
 		else if (vdev)
 			log_write(vm_logger(vm), NULL, LOG_LVL_FATAL, inst->name,
 				  "%s:%u:%u: vdev %s (%s): create failed: %s", vdev->pos.file,
-				  vdev->pos.line, vdev->pos.col, inst->name, desc->name,
-				  strerror(-ret));
+				  vdev->pos.line, vdev->pos.col, inst->name, desc->name, why);
 		else
 			log_write(vm_logger(vm), NULL, LOG_LVL_FATAL, inst->name,
-				  "vdev %s (%s): create failed: %s", inst->name, desc->name,
-				  strerror(-ret));
+				  "vdev %s (%s): create failed: %s", inst->name, desc->name, why);
 		plugin_host_release_all(inst);
 		plugin_host_free(inst);
 		return config_problem ? VDM_EXIT_CONFIG : VDM_EXIT_FATAL_START;

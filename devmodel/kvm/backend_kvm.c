@@ -52,6 +52,9 @@ struct backend_kvm {
 	struct irq_controller *apic, *cpu, *isa;
 	struct isa_bus *isa_bus; /* `isa`: ISA IRQs to the 8259 pair and the I/O APIC */
 	pthread_mutex_t lock;	 /* engine creation vs. stop from another thread */
+	pthread_cond_t unheld;	 /* `holding` went back to 0 */
+	unsigned holding;	 /* dumps using the engine: it outlives them */
+	struct kvm_vm *held;	 /* the engine they hold */
 	int early_stop;		 /* a stop before the engine existed, or NO_STOP */
 	bool extint;		 /* the INTR level, also while no engine exists */
 	/*
@@ -222,6 +225,7 @@ static int backend_kvm_setup(struct vm *vm)
 	for (unsigned i = 0; i < BACKEND_KVM_EOI_SLOTS; i++)
 		kb->slot_vector[i] = -1;
 	pthread_mutex_init(&kb->lock, NULL);
+	pthread_cond_init(&kb->unheld, NULL);
 	kb->isa_bus = isa_bus_new(vm);
 	ret = kb->isa_bus ? 0 : -ENOMEM;
 	if (!ret)
@@ -236,6 +240,7 @@ static int backend_kvm_setup(struct vm *vm)
 	if (ret) {
 		backend_kvm_unregister(vm, kb);
 		pthread_mutex_destroy(&kb->lock);
+		pthread_cond_destroy(&kb->unheld);
 		free(kb);
 		return ret;
 	}
@@ -427,6 +432,8 @@ static int backend_kvm_run(struct vm *vm)
 out:
 	pthread_mutex_lock(&kb->lock);
 	kb->engine = NULL;
+	while (kb->holding) /* a dump still reading the vCPUs */
+		pthread_cond_wait(&kb->unheld, &kb->lock);
 	memset(kb->route_of, 0, sizeof(kb->route_of));
 	for (unsigned i = 0; i < BACKEND_KVM_EOI_SLOTS; i++)
 		kb->slot_vector[i] = -1;
@@ -436,6 +443,76 @@ out:
 	free(regions);
 	free(reserved);
 	return code;
+}
+
+/* The registers of a guest dump; the vCPUs wait until the release. */
+static int backend_kvm_vcpu_hold(struct vm *vm, struct backend_vcpu_regs *regs, unsigned max)
+{
+	struct backend_kvm *kb = vm_backend_data(vm);
+	struct kvm_vm_regs held[KVM_VM_MAX_VCPUS];
+	struct kvm_vm *engine;
+	int n;
+
+	if (!kb)
+		return -EAGAIN;
+	pthread_mutex_lock(&kb->lock);
+	engine = kb->engine;
+	if (engine) {
+		kb->holding++;
+		kb->held = engine;
+	}
+	pthread_mutex_unlock(&kb->lock);
+	if (!engine)
+		return -EAGAIN; /* not running (yet or any more) */
+	/* 200 ms: a vCPU in a device callback comes back well before */
+	n = kvm_vm_hold(engine, held, KVM_VM_MAX_VCPUS, 200);
+	for (int i = 0; i < n && (unsigned)i < max; i++) {
+		const struct kvm_regs *r = &held[i].regs;
+		const struct kvm_sregs *s = &held[i].sregs;
+
+		regs[i] = (struct backend_vcpu_regs){
+		    .valid = held[i].valid,
+		    .rax = r->rax,
+		    .rbx = r->rbx,
+		    .rcx = r->rcx,
+		    .rdx = r->rdx,
+		    .rsi = r->rsi,
+		    .rdi = r->rdi,
+		    .rbp = r->rbp,
+		    .rsp = r->rsp,
+		    .r8 = r->r8,
+		    .r9 = r->r9,
+		    .r10 = r->r10,
+		    .r11 = r->r11,
+		    .r12 = r->r12,
+		    .r13 = r->r13,
+		    .r14 = r->r14,
+		    .r15 = r->r15,
+		    .rip = r->rip,
+		    .rflags = r->rflags,
+		    .cs = s->cs.selector,
+		    .ss = s->ss.selector,
+		    .ds = s->ds.selector,
+		    .es = s->es.selector,
+		    .fs = s->fs.selector,
+		    .gs = s->gs.selector,
+		    .fs_base = s->fs.base,
+		    .gs_base = s->gs.base,
+		};
+	}
+	return n;
+}
+
+static void backend_kvm_vcpu_release(struct vm *vm)
+{
+	struct backend_kvm *kb = vm_backend_data(vm);
+
+	pthread_mutex_lock(&kb->lock);
+	/* vcpu_hold succeeded: holding > 0 keeps kb->held alive */
+	kvm_vm_release(kb->held);
+	if (--kb->holding == 0)
+		pthread_cond_broadcast(&kb->unheld);
+	pthread_mutex_unlock(&kb->lock);
 }
 
 static void backend_kvm_stop(struct vm *vm, int code)
@@ -462,6 +539,7 @@ static void backend_kvm_teardown(struct vm *vm)
 	backend_kvm_unregister(vm, kb);
 	vm_set_backend_data(vm, NULL);
 	pthread_mutex_destroy(&kb->lock);
+	pthread_cond_destroy(&kb->unheld);
 	free(kb);
 }
 
@@ -510,6 +588,8 @@ static struct backend_ops backend_kvm = {
     .native_controllers = backend_kvm_natives,
     .native_lines = backend_kvm_native_lines,
     .check_config = backend_kvm_check_config,
+    .vcpu_hold = backend_kvm_vcpu_hold,
+    .vcpu_release = backend_kvm_vcpu_release,
     .pci_config_ports = true,
     .description = "runs the guest in its own VM on /dev/kvm (split irqchip, PVH/ELF loader)",
     .setup = backend_kvm_setup,

@@ -729,8 +729,13 @@ static int svc_terminate(vdev_host_t *h, int cause)
 {
 	struct vdev_testdev *dev = service_enter(h, "terminate");
 
+	bool dump;
+
 	if (!dev)
 		return -EINVAL;
+	/* the test host has no guest to dump: the flag is recorded, not refused */
+	dump = cause & VDEV_TERMINATE_DUMP;
+	cause &= ~VDEV_TERMINATE_DUMP;
 	if (!(cause == 0 || cause == 3 || cause == 4 ||
 	      (cause >= VDEV_TERMINATE_MIN && cause <= VDEV_TERMINATE_MAX))) {
 		th_host_error(dev->th, "terminate-cause", "%s: terminate with cause %d; causes are 0, 3, 4 or %d..%d.",
@@ -739,7 +744,7 @@ static int svc_terminate(vdev_host_t *h, int cause)
 	}
 	pthread_mutex_lock(&dev->th->lock);
 	dev->th->terminated = cause;
-	th_text_printf(&dev->th->trace, "terminate %d\n", cause);
+	th_text_printf(&dev->th->trace, dump ? "terminate %d dump\n" : "terminate %d\n", cause);
 	pthread_mutex_unlock(&dev->th->lock);
 	return 0;
 }

@@ -23,6 +23,7 @@ struct hostio {
 	bool out_socket; /* out_fd is a socket: send(MSG_DONTWAIT | MSG_NOSIGNAL),
 			  * which needs no O_NONBLOCK on a description shared with vdm */
 	char in_name[128], out_name[128]; /* for logs ("pty /dev/pts/3", ...) */
+	pid_t child;			  /* `>|command`: the shell reading the output; 0: none */
 };
 
 /*
@@ -30,13 +31,13 @@ struct hostio {
  * name. Each is [<|>]TARGET: `<` input only, `>` output only, neither both
  * ways where the target allows. TARGET is `stdout` or `-` (vdm's standard
  * output), `stdin`, `pty` (a new pseudo-terminal), `unix:PATH` (connect to a
- * stream socket) or a path (a file or device; `>path` creates/truncates a
- * file). At most one input and one output in all. Every descriptor is
- * non-blocking and close-on-exec (standard streams are reopened or
- * duplicated so that vdm's own streams keep their flags). Returns 0 with
- * *io filled (io->in_fd/out_fd -1 where nothing was named); -EINVAL for a
- * malformed list; a negative errno when a target cannot be opened. In every
- * error case, err holds a sentence and nothing stays open.
+ * stream socket), `|COMMAND` (output only: `sh -c COMMAND` reads it on its
+ * standard input, qvm 8.0's `hostdev >"|command"`) or a path (a file or
+ * device; `>path` creates/truncates a file). At most one input and one output in all. Every
+ * descriptor is non-blocking and close-on-exec (standard streams are reopened or duplicated so that
+ * vdm's own streams keep their flags). Returns 0 with *io filled (io->in_fd/out_fd -1 where nothing
+ * was named); -EINVAL for a malformed list; a negative errno when a target cannot be opened. In
+ * every error case, err holds a sentence and nothing stays open.
  */
 int hostio_open(const char *const *texts, unsigned count, struct hostio *io, char *err,
 		    size_t errlen);

@@ -119,7 +119,8 @@ static const struct vdev_option_spec ser_options[] = {
 	    .name = "hostdev",
 	    .type = VDEV_OPT_STRING,
 	    .flags = VDEV_OPTF_REPEAT,
-	    .help = "[<|>]stdout|-|stdin|pty|unix:PATH|PATH: the host side (< in, > out)",
+	    .help = "[<|>]stdout|-|stdin|pty|unix:PATH|PATH, or >\"|COMMAND\": the host side (< "
+		    "in, > out)",
 	},
     [OPT_BATCH] =
 	{

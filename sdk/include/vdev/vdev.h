@@ -186,6 +186,12 @@ enum vdev_log_level {
 /* Termination causes a device may give: 32..63 (qvm's custom causes). */
 #define VDEV_TERMINATE_MIN 32
 #define VDEV_TERMINATE_MAX 63
+/*
+ * OR-ed into a terminate cause: write the guest dump the configuration's
+ * `dump` asks for first (a watchdog's `dump,terminate`). A host without
+ * dumps refuses the cause with -EINVAL: call terminate again without it.
+ */
+#define VDEV_TERMINATE_DUMP 0x100
 
 /* One range of the guest's memory map (mem_ranges, ABI 1.1). */
 enum vdev_mem_kind { VDEV_MEM_RAM = 0, VDEV_MEM_ROM = 1 };
@@ -310,8 +316,10 @@ struct vdev_host {
 
 	/*
 	 * terminate: end the guest; vdm exits with `cause` (32..63, or one of
-	 * qvm's codes: 0 normal, 3 power cut, 4 watchdog). The call returns;
-	 * the VM stops after the current callback. -EINVAL for another cause.
+	 * qvm's codes: 0 normal, 3 power cut, 4 watchdog), optionally OR-ed
+	 * with VDEV_TERMINATE_DUMP (the guest dump is written first, outside
+	 * this callback). The call returns; the VM stops after the current
+	 * callback. -EINVAL for another cause.
 	 */
 	int (*terminate)(vdev_host_t *h, int cause);
 
