@@ -156,18 +156,30 @@ static const struct vdev_option_spec blk_options[OPT_COUNT] = {
 	},
 };
 
+/*
+ * The image as the I/O threads use it, apart from the instance: destroy
+ * does not wait for a transfer in progress (vdev_virtio_destroy abandons
+ * it), so the descriptors must stay open, and not be reused for another
+ * file, until the last request holding them is freed. Counted: the
+ * instance's reference and one per request.
+ */
+struct blk_file {
+	unsigned refs; /* atomic */
+	int fd;
+	int dio_fd;	 /* the same file with O_DIRECT, or -1 */
+	unsigned dio;	 /* enum blk_dio */
+	bool dio_failed; /* a direct transfer was refused: buffered from now on */
+	uint64_t sectors;
+};
+
 struct blk {
 	struct vdev_virtio vio;
 	const struct vdev_host *host;
 	vdev_host_t *h;
 	struct blk_config config;
-	int fd;
-	int dio_fd;	 /* the same file with O_DIRECT, or -1 */
-	unsigned dio;	 /* enum blk_dio */
-	bool dio_failed; /* a direct transfer was refused: buffered from now on */
+	struct blk_file *file;
 	bool dio_logged;
 	bool read_only;
-	uint64_t sectors;
 	char serial[BLK_ID_BYTES];
 	struct vdev_virtio_chain chain;
 };
@@ -175,7 +187,7 @@ struct blk {
 /* One request on its way through the worker. */
 struct blk_req {
 	struct vdev_virtio_job job;
-	struct blk *b;
+	struct blk_file *file; /* a reference */
 	uint32_t type;
 	uint64_t sector;
 	size_t length; /* data bytes */
@@ -229,10 +241,27 @@ static bool blk_zero(int fd, uint64_t offset, uint64_t length, bool must)
 	return true;
 }
 
+static struct blk_file *blk_file_get(struct blk_file *f)
+{
+	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+	return f;
+}
+
+static void blk_file_put(struct blk_file *f)
+{
+	if (!f || __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->dio_fd >= 0)
+		close(f->dio_fd);
+	free(f);
+}
+
 /* DISCARD / WRITE_ZEROES: the segments in data (16 bytes each, 5.2.6). */
 static uint8_t blk_ranges(struct blk_req *r)
 {
-	struct blk *b = r->b;
+	struct blk_file *b = r->file;
 
 	for (size_t at = 0; at + 16 <= r->length; at += 16) {
 		uint64_t sector;
@@ -261,7 +290,7 @@ static uint8_t blk_ranges(struct blk_req *r)
  * still works: a refusal (EINVAL: alignment, a file system without
  * O_DIRECT) turns it off for good and the transfer is redone buffered.
  */
-static bool blk_transfer(struct blk *b, struct blk_req *r, bool write)
+static bool blk_transfer(struct blk_file *b, struct blk_req *r, bool write)
 {
 	bool direct = b->dio_fd >= 0 && !__atomic_load_n(&b->dio_failed, __ATOMIC_RELAXED) &&
 		      (b->dio == DIO_ENABLE || (b->dio == DIO_READ && !write));
@@ -282,15 +311,15 @@ static bool blk_transfer(struct blk *b, struct blk_req *r, bool write)
 static void blk_work(struct vdev_virtio_job *job)
 {
 	struct blk_req *r = (struct blk_req *)job;
-	int fd = r->b->fd; /* flush, ranges: the buffered descriptor (same file) */
+	int fd = r->file->fd; /* flush, ranges: the buffered descriptor (same file) */
 	bool ok = true;
 
 	switch (r->type) {
 	case BLK_T_IN:
-		ok = blk_transfer(r->b, r, false);
+		ok = blk_transfer(r->file, r, false);
 		break;
 	case BLK_T_OUT:
-		ok = blk_transfer(r->b, r, true);
+		ok = blk_transfer(r->file, r, true);
 		break;
 	case BLK_T_FLUSH:
 		ok = fdatasync(fd) == 0;
@@ -328,8 +357,15 @@ static void blk_complete(struct blk *b, struct blk_req *r)
 
 static void blk_req_free(struct blk_req *r)
 {
+	blk_file_put(r->file);
 	free(r->data);
 	free(r);
+}
+
+/* The device was destroyed while this request's I/O ran (on its thread). */
+static void blk_abandon(struct vdev_virtio_job *job)
+{
+	blk_req_free((struct blk_req *)job);
 }
 
 static void blk_done(void *dev, struct vdev_virtio_job *job)
@@ -337,7 +373,7 @@ static void blk_done(void *dev, struct vdev_virtio_job *job)
 	struct blk_req *r = (struct blk_req *)job;
 	struct blk *b = dev;
 
-	if (__atomic_load_n(&b->dio_failed, __ATOMIC_RELAXED) && !b->dio_logged) {
+	if (__atomic_load_n(&b->file->dio_failed, __ATOMIC_RELAXED) && !b->dio_logged) {
 		b->dio_logged = true;
 		b->host->log(b->h, VDEV_LOG_WARN,
 			     "direct I/O refused by the host file: buffered I/O from now on");
@@ -353,7 +389,7 @@ static uint8_t blk_check_rw(struct blk *b, struct blk_req *r)
 {
 	if (r->length % BLK_SECTOR || r->length > BLK_DATA_MAX)
 		return BLK_S_IOERR;
-	if (r->sector > b->sectors || r->length / BLK_SECTOR > b->sectors - r->sector)
+	if (r->sector > b->file->sectors || r->length / BLK_SECTOR > b->file->sectors - r->sector)
 		return BLK_S_IOERR;
 	if (r->type == BLK_T_OUT && b->read_only)
 		return BLK_S_IOERR;
@@ -436,10 +472,11 @@ static void blk_queue_notify(void *dev, unsigned queue)
 			vdev_virtio_needs_reset(&b->vio, "out of memory for a request");
 			return;
 		}
-		r->b = b;
+		r->file = blk_file_get(b->file);
 		r->chain = b->chain;
 		r->job.work = blk_work;
 		r->job.done = blk_done;
+		r->job.abandon = blk_abandon;
 		if (!blk_parse(b, r)) {
 			blk_req_free(r);
 			vdev_virtio_needs_reset(
@@ -462,7 +499,7 @@ static const struct vdev_virtio_ops blk_virtio_ops = {
 
 /* ------------------------------------------------------------ instance */
 
-static int blk_open(struct blk *b, const char *spec)
+static int blk_open(struct blk *b, struct blk_file *f, const char *spec)
 {
 	const char *path = spec;
 	struct stat st;
@@ -477,29 +514,29 @@ static int blk_open(struct blk *b, const char *spec)
 			     spec);
 		return -EINVAL;
 	}
-	b->fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
+	f->fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (f->fd < 0) {
 		int err = -errno;
 
 		b->host->log(b->h, VDEV_LOG_ERROR, "hostdev %s: %s", path, strerror(errno));
 		return err;
 	}
-	if (fstat(b->fd, &st) == 0 && S_ISBLK(st.st_mode)) {
-		if (ioctl(b->fd, BLKGETSIZE64, &bytes))
+	if (fstat(f->fd, &st) == 0 && S_ISBLK(st.st_mode)) {
+		if (ioctl(f->fd, BLKGETSIZE64, &bytes))
 			bytes = 0;
-	} else if (fstat(b->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+	} else if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		bytes = (uint64_t)st.st_size;
 	}
-	b->sectors = bytes / BLK_SECTOR;
-	if (b->dio != DIO_DISABLE) {
-		b->dio_fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
-		if (b->dio_fd < 0)
+	f->sectors = bytes / BLK_SECTOR;
+	if (f->dio != DIO_DISABLE) {
+		f->dio_fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
+		if (f->dio_fd < 0)
 			b->host->log(b->h, VDEV_LOG_WARN,
 				     "hostdev %s: no direct I/O (%s): buffered I/O for good", path,
 				     strerror(errno));
 		else
 			b->host->log(b->h, VDEV_LOG_INFO, "hostdev %s: direct I/O for %s", path,
-				     b->dio == DIO_ENABLE ? "reads and writes" : "reads");
+				     f->dio == DIO_ENABLE ? "reads and writes" : "reads");
 	}
 	return 0;
 }
@@ -508,7 +545,7 @@ static void blk_fill_config(struct blk *b, unsigned queues)
 {
 	struct blk_config *c = &b->config;
 
-	c->capacity = htole64(b->sectors);
+	c->capacity = htole64(b->file->sectors);
 	c->size_max = htole32(BLK_SIZE_MAX);
 	c->seg_max = htole32(BLK_SEG_MAX);
 	c->blk_size = htole32(BLK_SECTOR);
@@ -526,10 +563,8 @@ static void blk_destroy(void *dev)
 	struct blk *b = dev;
 
 	vdev_virtio_destroy(&b->vio);
-	if (b->fd >= 0)
-		close(b->fd);
-	if (b->dio_fd >= 0)
-		close(b->dio_fd);
+	/* closed now, or by the last request a worker still runs */
+	blk_file_put(b->file);
 	free(b);
 }
 
@@ -553,22 +588,24 @@ static int blk_create(const struct vdev_host *host, vdev_host_t *h, const struct
 		return -ENOMEM;
 	b->host = host;
 	b->h = h;
-	b->fd = -1;
-	b->dio_fd = -1;
-	b->dio = cfg->options[OPT_DIO].v.e;
+	b->file = calloc(1, sizeof(*b->file));
+	if (!b->file) {
+		free(b);
+		return -ENOMEM;
+	}
+	*b->file = (struct blk_file){.refs = 1, .fd = -1, .dio_fd = -1};
+	b->file->dio = cfg->options[OPT_DIO].v.e;
 	if (serial && strlen(serial) > BLK_ID_BYTES) {
 		host->log(h, VDEV_LOG_ERROR, "serial \"%s\": at most %u bytes", serial,
 			  BLK_ID_BYTES);
-		free(b);
-		return -EINVAL;
+		err = -EINVAL;
+		goto fail;
 	}
 	if (serial)
 		strncpy(b->serial, serial, sizeof(b->serial));
-	err = blk_open(b, cfg->options[OPT_HOSTDEV].v.s);
-	if (err) {
-		free(b);
-		return err;
-	}
+	err = blk_open(b, b->file, cfg->options[OPT_HOSTDEV].v.s);
+	if (err)
+		goto fail;
 	blk_fill_config(b, queues);
 	info.features =
 	    VDEV_VIRTIO_BIT(BLK_F_SIZE_MAX) | VDEV_VIRTIO_BIT(BLK_F_SEG_MAX) |
@@ -579,13 +616,8 @@ static int blk_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	info.config = &b->config;
 	info.dev = b;
 	err = vdev_virtio_init(&b->vio, host, h, cfg, &info);
-	if (err) {
-		close(b->fd);
-		if (b->dio_fd >= 0)
-			close(b->dio_fd);
-		free(b);
-		return err;
-	}
+	if (err)
+		goto fail;
 	err = vdev_virtio_worker_start(&b->vio, (unsigned)cfg->options[OPT_THREADS].v.u);
 	if (err) {
 		host->log(h, VDEV_LOG_ERROR, "cannot start the I/O threads: %s", strerror(-err));
@@ -594,6 +626,10 @@ static int blk_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	}
 	*dev = b;
 	return 0;
+fail:
+	blk_file_put(b->file);
+	free(b);
+	return err;
 }
 
 static int blk_read(void *dev, const struct vdev_access *a, uint64_t *value)
@@ -638,7 +674,7 @@ static int blk_status(void *dev, char *buf, size_t cap)
 {
 	struct blk *b = dev;
 
-	return snprintf(buf, cap, "%llu sectors%s, %s", (unsigned long long)b->sectors,
+	return snprintf(buf, cap, "%llu sectors%s, %s", (unsigned long long)b->file->sectors,
 			b->read_only ? " read-only" : "",
 			vdev_virtio_transport(&b->vio) == VDEV_VIRTIO_MMIO ? "virtio-mmio"
 									   : "virtio-pci");
