@@ -280,6 +280,35 @@ static void worker_pin_code(void)
 	}
 }
 
+static void *worker_detached_main(void *arg)
+{
+	struct vdev_virtio_job *job = arg;
+
+	job->work(job);
+	job->abandon(job);
+	return NULL;
+}
+
+int vdev_virtio_worker_detach(struct vdev_virtio_job *job)
+{
+	pthread_attr_t attr;
+	pthread_t id;
+	int err;
+
+	if (!job || !job->work || !job->abandon)
+		return -EINVAL;
+	err = pthread_attr_init(&attr);
+	if (err)
+		return -err;
+	err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (!err) {
+		worker_pin_code();
+		err = pthread_create(&id, &attr, worker_detached_main, job);
+	}
+	pthread_attr_destroy(&attr);
+	return -err;
+}
+
 /* Stop the threads: join the idle ones, orphan the busy ones. Returns how
  * many were orphaned (their ref and destroy's are then set). */
 static unsigned worker_stop_or_orphan(struct vdev_virtio_worker *w)

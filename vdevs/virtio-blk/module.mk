@@ -4,7 +4,7 @@
 # test exports its pread so that the plugin's reads can be stalled).
 
 VDEV_VIRTIO_BLK_SO := $(O)/lib/vdm/vdev-virtio-blk.so
-VDEV_VIRTIO_BLK_OBJS := $(O)/plugin/vdevs/virtio-blk/virtio-blk.o \
+VDEV_VIRTIO_BLK_OBJS := $(O)/plugin/vdevs/virtio-blk/virtio-blk.o $(O)/plugin/vdevs/virtio-blk/uring.o \
 	$(O)/plugin/sdk/lib/virtio.o $(O)/plugin/sdk/lib/virtio_queue.o \
 	$(O)/plugin/sdk/lib/virtio_worker.o $(O)/plugin/sdk/lib/pci.o $(O)/plugin/sdk/lib/state.o
 PLUGINS += $(VDEV_VIRTIO_BLK_SO)

@@ -456,6 +456,19 @@ int vdev_virtio_worker_start(struct vdev_virtio *vio, unsigned threads);
  * job without work or done. */
 int vdev_virtio_worker_submit(struct vdev_virtio *vio, struct vdev_virtio_job *job);
 
+/*
+ * vdev_virtio_worker_detach: run job->work, then job->abandon, on a thread
+ * of their own that nothing waits for, and keep the plugin mapped while
+ * it runs. For the teardown of a backend that must outlive the device
+ * without destroy waiting for it: an io_uring whose requests are still in
+ * the kernel (their buffers must stay allocated until they complete),
+ * reaped and freed there. work and abandon must not call the host or the
+ * helper. Any thread; needs no started worker. Returns 0; -EINVAL without
+ * work or abandon; -errno from pthread_create (the job is still the
+ * caller's then).
+ */
+int vdev_virtio_worker_detach(struct vdev_virtio_job *job);
+
 /* vdev_virtio_worker_drain: wait until every submitted job's work has
  * run, then run their done functions here. save() calls it (through
  * vdev_virtio_state) so that a saved state has no request in flight. */

@@ -7,6 +7,8 @@
  * direct I/O (dio enable), read-only images, every error status (range, length, type, host I/O
  * error), a request the device cannot answer (NEEDS_RESET), reset and
  * save/restore, configuration errors, and destroy while the disk is stuck.
+ * Every case runs twice: aio threads and aio io_uring (skipped, loudly,
+ * where the kernel gives no ring).
  *
  * The test exports its own pread (-Wl,--export-dynamic-symbol=pread), which
  * the plugin binds to: armed, it stalls the plugin's reads of one offset,
@@ -14,6 +16,9 @@
  * a FIFO or a slow device.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <linux/io_uring.h>
+#include <sys/syscall.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -154,10 +159,12 @@ static unsigned fds_on(const char *path)
 	return n;
 }
 
+static const char *test_aio = "threads"; /* the group running */
+
 static struct fixture *fixture_new(const char *extra)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char options[256];
+	char options[320];
 
 	assert_non_null(f);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/vblk.XXXXXX");
@@ -167,12 +174,16 @@ static struct fixture *fixture_new(const char *extra)
 	assert_true(f->fd >= 0);
 	assert_int_equal(ftruncate(f->fd, SECTORS * 512), 0);
 	f->th = vdrv_host_new("virtio-blk", VDEV_PLUGIN_PATH, RAM, &f->desc);
-	snprintf(options, sizeof(options), "loc 0xd0000000 intr ioapic:5 hostdev %s%s %s",
-		 strstr(extra, "readonly") ? "<" : "", f->image,
+	snprintf(options, sizeof(options), "loc 0xd0000000 intr ioapic:5 aio %s hostdev %s%s %s",
+		 test_aio, strstr(extra, "readonly") ? "<" : "", f->image,
 		 strstr(extra, "readonly") ? "" : extra);
 	f->dev = vdev_testhost_create(f->th, f->desc, options);
 	if (!f->dev)
 		fail_msg("create \"%s\": %s", options, vdev_testhost_error(f->th));
+	/* the backend asked for is the one running (no silent fallback) */
+	if (!strcmp(test_aio, "io_uring") &&
+	    !strstr(vdev_testhost_log(f->th), "aio io_uring: 256 requests"))
+		fail_msg("no ring: %s", vdev_testhost_log(f->th));
 	f->d = (struct vdrv){.th = f->th, .base = BASE, .qsize = QSIZE};
 	f->d.ram = vdev_testhost_ram(f->th, 0, RAM);
 	return f;
@@ -300,15 +311,16 @@ static void test_config(void **state)
 	assert_int_equal(vdrv_r32(&f->d, 0x100 + 0x28), 16); /* max_discard_seg */
 }
 
-static void test_write_flush_read(void **state)
+/* Write, flush, read back; `features`: 0 (no FLUSH: writethrough, each
+ * write synced before it completes) or FLUSH (a write cache). */
+static void write_flush_read(struct fixture *f, uint64_t features)
 {
-	struct fixture *f = *state;
 	uint8_t pattern[4096], back[4096];
 	uint64_t data;
 
 	for (unsigned i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(i * 7 + 3);
-	driver_up(f, 0);
+	driver_up(f, features);
 	data = post(f, 0, T_OUT, 5, sizeof(pattern));
 	memcpy(f->d.ram + data, pattern, sizeof(pattern));
 	run_until(f, 1);
@@ -330,6 +342,16 @@ static void test_write_flush_read(void **state)
 	assert_int_equal(used_len(f, 2), sizeof(pattern) + 1);
 	assert_memory_equal(f->d.ram + data, pattern, sizeof(pattern));
 	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_INT_STATUS), 1);
+}
+
+static void test_write_flush_read(void **state)
+{
+	write_flush_read(*state, 0);
+}
+
+static void test_write_cache_flush(void **state)
+{
+	write_flush_read(*state, 1u << 9);
 }
 
 /* With dio enable the transfers stay direct (aligned buffers, whole
@@ -545,6 +567,9 @@ static void test_destroy_while_stuck(void **state)
 	struct stat st;
 	int other;
 
+	if (strcmp(test_aio, "threads"))
+		skip(); /* reads are the kernel's there: test_destroy_in_flight */
+
 	driver_up(f, 0);
 	pthread_mutex_lock(&stall_lock);
 	stall_offset = 100 * 512;
@@ -593,6 +618,35 @@ static void test_destroy_while_stuck(void **state)
 	pthread_mutex_unlock(&stall_lock);
 }
 
+/*
+ * Destroy with requests posted and kicked but never polled: in the kernel
+ * (io_uring) or on the threads, some finished and their completions
+ * queued. Destroy returns at once, nothing reaches guest memory after it,
+ * and the image is closed once the last request is freed (the ring's by a
+ * thread of its own, which reaps what the kernel still had).
+ */
+static void test_destroy_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t0;
+
+	driver_up(f, 0);
+	for (unsigned s = 0; s < 8; s++)
+		post(f, s, s & 1 ? T_OUT : T_IN, 64 * s, 65536);
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	t0 = now_ms();
+	vdev_testhost_destroy(f->dev);
+	assert_in_range(now_ms() - t0, 0, 1000);
+	for (int i = 0; i < 200 && fds_on(f->image) > 1; i++)
+		usleep(10000);
+	assert_int_equal(fds_on(f->image), 1);
+	for (unsigned s = 0; s < 8; s++)
+		assert_int_equal(status(f, s), 0xee);
+	assert_int_equal(vdrv_get16(&f->d, USED + 2), 0);
+	vdev_testhost_free(f->th);
+	f->th = NULL;
+}
+
 static int setup_two_threads(void **state)
 {
 	*state = fixture_new("threads 2");
@@ -615,8 +669,21 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_and_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_multiqueue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_cache_flush, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_destroy_while_stuck, setup_two_threads, teardown),
+	    cmocka_unit_test_setup_teardown(test_destroy_in_flight, setup, teardown),
 	};
+	struct io_uring_params p = {0};
+	long ring;
+	int failed;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests_name("aio threads", tests, NULL, NULL);
+	ring = syscall(__NR_io_uring_setup, 8, &p);
+	if (ring < 0) {
+		printf("SKIP: aio io_uring: the kernel gives no ring here (%s)\n", strerror(errno));
+		return failed;
+	}
+	close((int)ring);
+	test_aio = "io_uring";
+	return failed | cmocka_run_group_tests_name("aio io_uring", tests, NULL, NULL);
 }
