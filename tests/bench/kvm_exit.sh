@@ -61,7 +61,7 @@ vdm_run() { # KIND N
 	args="n=$2"
 	[ "$1" = pio ] || args="$args mmio"
 	cat >"$tmp/vm.vmconf" <<EOC
-system exitbench
+system bench-exit-$$
 ram 0,16M
 load $O/guests/exitbench.elf
 cmdline "$args"

@@ -10,6 +10,14 @@
  *   kvm_floor pio N        the guest does N `out`s to port 0x80, then
  *                          powers off; this loop answers them itself
  *   kvm_floor mmio N       the same with N byte writes to MMIO 0xd0000000
+ *   kvm_floor elf FILE CMDLINE
+ *                          load a 32-bit PVH ELF (samples/guests) as vdm's
+ *                          loader does, hand it an hvm_start_info with the
+ *                          command line, and answer its port I/O: COM1's
+ *                          LSR reads "transmitter empty", THR bytes go to
+ *                          stdout, every other read is all-ones, a write to
+ *                          0xf4 powers off with that status; so the floor
+ *                          runs the same guest as vdm and QEMU do
  *
  * It checks that it saw exactly N accesses and the power-off (exit 1
  * otherwise), so a floor that skipped work cannot look fast. No libraries,
@@ -19,8 +27,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -32,6 +42,11 @@
 #define MMIO_GPA  0xd0000000u
 #define EXIT_PORT 0xf4
 #define LOOP_PORT 0x80
+
+#define START_INFO_GPA 0x1000u
+#define CMDLINE_GPA    0x2000u
+#define COM1	       0x3f8
+#define PVH_NOTE       18 /* XEN_ELFNOTE_PHYS32_ENTRY */
 
 static int fail(const char *what)
 {
@@ -85,6 +100,80 @@ static size_t guest_code(uint8_t *p, const char *mode, uint32_t n)
 	return i;
 }
 
+/* Loads FILE's PT_LOAD segments into ram; returns the entry (the PVH
+ * note's when there is one) or 0. */
+static uint32_t load_elf(uint8_t *ram, const char *file)
+{
+	static uint8_t img[8u << 20];
+	FILE *f = fopen(file, "rb");
+	size_t len = f ? fread(img, 1, sizeof(img), f) : 0;
+	const Elf32_Ehdr *eh = (const void *)img;
+	uint32_t entry;
+
+	if (f)
+		fclose(f);
+	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS32 ||
+	    eh->e_phoff + eh->e_phnum * sizeof(Elf32_Phdr) > len)
+		return 0;
+	entry = eh->e_entry;
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		const Elf32_Phdr *ph = (const void *)(img + eh->e_phoff + i * sizeof(Elf32_Phdr));
+
+		if (ph->p_offset > len || ph->p_filesz > len - ph->p_offset ||
+		    ph->p_paddr >= RAM_SIZE || ph->p_memsz > RAM_SIZE - ph->p_paddr ||
+		    ph->p_filesz > ph->p_memsz)
+			return 0;
+		if (ph->p_type == PT_LOAD) {
+			memcpy(ram + ph->p_paddr, img + ph->p_offset, ph->p_filesz);
+		} else if (ph->p_type == PT_NOTE) {
+			for (uint32_t o = 0; o + sizeof(Elf32_Nhdr) <= ph->p_filesz;) {
+				const Elf32_Nhdr *nh = (const void *)(img + ph->p_offset + o);
+				uint32_t name = (nh->n_namesz + 3) & ~3u,
+					 desc = (nh->n_descsz + 3) & ~3u;
+				const uint8_t *d = (const uint8_t *)(nh + 1) + name;
+
+				if (nh->n_type == PVH_NOTE && nh->n_descsz >= 4 &&
+				    o + sizeof(*nh) + name + 4 <= ph->p_filesz)
+					memcpy(&entry, d, 4);
+				o += sizeof(*nh) + name + desc;
+			}
+		}
+	}
+	return entry;
+}
+
+/* hvm_start_info version 1 (xen/include/public/arch-x86/hvm/start_info.h)
+ * with the command line only. */
+static void start_info(uint8_t *ram, const char *cmdline)
+{
+	uint32_t head[4] = {0x336ec578u, 1, 0, 0};
+	uint64_t cmd = CMDLINE_GPA;
+
+	memcpy(ram + START_INFO_GPA, head, sizeof(head));
+	memcpy(ram + START_INFO_GPA + 24, &cmd, sizeof(cmd));
+	snprintf((char *)ram + CMDLINE_GPA, 4096, "%s", cmdline);
+}
+
+/* One port access of the elf guest; returns -1 to go on, else the status. */
+static int elf_port(struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (run->io.direction == KVM_EXIT_IO_IN) {
+			memset(data, 0xff, run->io.size);
+			if (run->io.port == COM1 + 5)
+				data[0] = 0x60; /* THRE | TEMT */
+		} else if (run->io.port == EXIT_PORT) {
+			return data[0];
+		} else if (run->io.port == COM1) {
+			fputc(data[0], stdout);
+		}
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "boot";
@@ -96,8 +185,12 @@ int main(int argc, char **argv)
 	int kvm, vm, vcpu, size;
 	uint8_t *ram;
 
-	if (strcmp(mode, "boot") && strcmp(mode, "pio") && strcmp(mode, "mmio")) {
-		fprintf(stderr, "usage: kvm_floor boot | pio N | mmio N\n");
+	bool elf = strcmp(mode, "elf") == 0;
+	uint32_t entry = CODE_GPA;
+
+	if (strcmp(mode, "boot") && strcmp(mode, "pio") && strcmp(mode, "mmio") &&
+	    !(elf && argc == 4)) {
+		fprintf(stderr, "usage: kvm_floor boot | pio N | mmio N | elf FILE CMDLINE\n");
 		return 2;
 	}
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -110,7 +203,16 @@ int main(int argc, char **argv)
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (ram == MAP_FAILED)
 		return fail("mmap");
-	guest_code(ram + CODE_GPA, mode, n);
+	if (elf) {
+		entry = load_elf(ram, argv[2]);
+		if (!entry) {
+			fprintf(stderr, "kvm_floor: %s: not a 32-bit ELF that fits\n", argv[2]);
+			return 1;
+		}
+		start_info(ram, argv[3]);
+	} else {
+		guest_code(ram + CODE_GPA, mode, n);
+	}
 	struct kvm_userspace_memory_region region = {.slot = 0,
 						     .guest_phys_addr = 0,
 						     .memory_size = RAM_SIZE,
@@ -142,7 +244,8 @@ int main(int argc, char **argv)
 		return fail("KVM_SET_SREGS");
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 0x2;
-	regs.rip = CODE_GPA;
+	regs.rip = entry;
+	regs.rbx = elf ? START_INFO_GPA : 0;
 	if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
 		return fail("KVM_SET_REGS");
 
@@ -151,6 +254,20 @@ int main(int argc, char **argv)
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return fail("KVM_RUN");
+		}
+		if (elf && run->exit_reason == KVM_EXIT_IO) {
+			int status = elf_port(run);
+
+			if (status >= 0) {
+				fflush(stdout);
+				return status;
+			}
+			continue;
+		}
+		if (elf && run->exit_reason == KVM_EXIT_MMIO) {
+			if (!run->mmio.is_write)
+				memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+			continue;
 		}
 		if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT) {
 			if (run->io.port == EXIT_PORT)

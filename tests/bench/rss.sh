@@ -36,7 +36,7 @@ kib() {
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	for ram in 16M 1G; do
 		cat >"$tmp/$ram.vmconf" <<EOC
-system idle
+system bench-rss-$$
 ram 0,$ram
 load $O/guests/exitbench.elf
 cmdline n=0
@@ -54,8 +54,8 @@ fi
 
 : >"$tmp/empty.vmscript"
 vdevs() { # N: peak RSS with N vdev-good instances
-	awk -v n="$1" 'BEGIN {
-		print "system bench-rss"; print "ram 0,1m";
+	awk -v n="$1" -v pid="$$" 'BEGIN {
+		print "system bench-rss-" pid; print "ram 0,1m";
 		for (i = 0; i < n; i++)
 			printf "vdev good loc 0x%x period 500\n", 536870912 + i * 4096;
 	}' >"$tmp/$1.vmconf"
