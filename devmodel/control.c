@@ -610,8 +610,8 @@ int control_client(const char *system, const char *command)
 	}
 	/* The socket file must be ours (or root's): the VM may run as another
 	 * user after a privilege drop, but it created the socket before. */
-	if (lstat(path, &st) == 0 && (!S_ISSOCK(st.st_mode) ||
-				      (st.st_uid != geteuid() && st.st_uid != 0))) {
+	if (lstat(path, &st) == 0 &&
+	    (!S_ISSOCK(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0))) {
 		fprintf(stderr, "vdm: --control: %s is not a socket of ours (uid %u)\n", path,
 			(unsigned)st.st_uid);
 		return -EPERM;
