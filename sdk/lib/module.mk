@@ -15,6 +15,7 @@
 #	                                            (and the headers they share)
 #	$(PREFIX)/lib/libvdev-testhost.a            self-contained (sdk/testhost/module.mk)
 #	$(PREFIX)/bin/vdm, vdev-conform             when in BINS
+#	$(PREFIX)/bin/vdev-conform-fuzz             where clang's libFuzzer is
 #	$(PREFIX)/lib/vdm/vdev-*.so                 every plugin in PLUGINS
 
 SDK_LIB_SRCS := $(sort $(wildcard sdk/lib/*.c))
@@ -35,7 +36,7 @@ SDK_PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SDK_VERSION)|g' \
 # Evaluated when the recipes run, after every fragment was read and the
 # build finished: the lists are complete then.
 # vdm is installed by devmodel's install-vdm when that exists, else here.
-SDK_INSTALL_BINS = $(filter $(O)/bin/vdev-conform \
+SDK_INSTALL_BINS = $(filter $(O)/bin/vdev-conform $(O)/bin/vdev-conform-fuzz \
 	$(if $(filter install-vdm,$(INSTALL_TARGETS)),,$(O)/bin/vdm),$(BINS))
 SDK_DEST = $(DESTDIR)$(PREFIX)
 
