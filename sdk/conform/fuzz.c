@@ -16,6 +16,7 @@
  * harness and the host always, the plugin when it is built with clang's
  * -fsanitize=fuzzer-no-link (vdev.mk FUZZ=1).
  */
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 				"VDEV_CONFORM_FUZZ_PLUGIN)\n");
 		exit(2);
 	}
+	/* Each input's test host loads and unloads the plugin; it must stay
+	 * mapped, since libFuzzer keeps the coverage counters of a plugin
+	 * built for it (FUZZ=1) and clears them before every input. */
+	if (!dlopen(plugin, RTLD_NOW | RTLD_NODELETE))
+		fprintf(stderr, "vdev-conform-fuzz: %s\n", dlerror());
 	return 0;
 }
 
@@ -133,6 +139,30 @@ static void intc_op(struct vdev_testdev *dev, const struct vdev_descriptor *desc
 	}
 }
 
+/*
+ * Without VDEV_CONFORM_FUZZ_OPTIONS (vdev-conform could not load a plugin
+ * built for the fuzzer, whose coverage symbols only this program has): the
+ * options vdev-conform's checks would choose, a `loc` when required and an
+ * `intr` when the device takes one.
+ */
+static const char *default_options(struct vdev_testhost *th, const struct vdev_descriptor *desc)
+{
+	static char text[96];
+	const char *loc = !(desc->flags & VDEV_F_LOC_REQUIRED)	  ? ""
+			  : desc->default_space == VDEV_SPACE_PIO ? "loc 0x2000 "
+								  : "loc 0x100000000 ";
+	struct vdev_testdev *dev;
+
+	snprintf(text, sizeof(text), "%sintr conform:0", loc);
+	dev = vdev_testhost_create(th, desc, text);
+	if (dev) {
+		vdev_testhost_destroy(dev);
+		return text;
+	}
+	snprintf(text, sizeof(text), "%s", loc);
+	return text;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vdev_testhost_region regions[FUZZ_REGIONS];
@@ -151,7 +181,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "vdev-conform-fuzz: %s\n", vdev_testhost_error(th));
 		exit(2);
 	}
-	dev = vdev_testhost_create(th, desc, options ? options : "");
+	if (!options)
+		options = default_options(th, desc);
+	dev = vdev_testhost_create(th, desc, options);
 	if (!dev) {
 		fprintf(stderr, "vdev-conform-fuzz: no instance with \"%s\": %s\n",
 			options ? options : "", vdev_testhost_error(th));

@@ -227,14 +227,17 @@ static int run_fuzz(const struct conform_opts *opts, unsigned seconds, const cha
 		fprintf(stderr, "vdev-conform: %s: %s\n", opts->plugin, strerror(errno));
 		return EXIT_USAGE;
 	}
-	/* The instance options the checks use (a free loc, an intr). */
-	if (conform_session_open(&s, &run) < 0) {
-		fprintf(stderr, "vdev-conform: %s\n", result.details);
-		return EXIT_CHECKS_FAILED;
-	}
-	conform_session_want_intr(&s);
+	/* The instance options the checks use (a free loc, an intr). A plugin
+	 * built for the fuzzer (FUZZ=1) does not load here, only in the fuzzer
+	 * (its coverage symbols are the fuzzer's): then the fuzzer chooses. */
 	setenv("VDEV_CONFORM_FUZZ_PLUGIN", plugin, 1);
-	setenv("VDEV_CONFORM_FUZZ_OPTIONS", s.options, 1);
+	if (opts->options) {
+		setenv("VDEV_CONFORM_FUZZ_OPTIONS", opts->options, 1);
+	} else if (conform_session_open(&s, &run) == 0) {
+		conform_session_want_intr(&s);
+		setenv("VDEV_CONFORM_FUZZ_OPTIONS", s.options, 1);
+		conform_session_close(&s);
+	}
 	if (!corpus) {
 		if (!mkdtemp(dir)) {
 			fprintf(stderr, "vdev-conform: mkdtemp: %s\n", strerror(errno));
@@ -244,9 +247,11 @@ static int run_fuzz(const struct conform_opts *opts, unsigned seconds, const cha
 	}
 	printf("vdev-conform --fuzz %s for %u s, options \"%s\", seed %" PRIu64
 	       ", corpus %s; a finding is saved as ./vdev-conform-fuzz-crash-* (replay: "
-	       "VDEV_CONFORM_FUZZ_PLUGIN=%s VDEV_CONFORM_FUZZ_OPTIONS='%s' %s FILE)\n",
-	       plugin, seconds, s.options, opts->seed, corpus, plugin, s.options, fuzz);
-	conform_session_close(&s);
+	       "VDEV_CONFORM_FUZZ_PLUGIN=%s %s FILE)\n",
+	       plugin, seconds,
+	       getenv("VDEV_CONFORM_FUZZ_OPTIONS") ? getenv("VDEV_CONFORM_FUZZ_OPTIONS")
+						   : "(the fuzzer's choice)",
+	       opts->seed, corpus, plugin, fuzz);
 	fflush(stdout);
 	snprintf(a_time, sizeof(a_time), "-max_total_time=%u", seconds);
 	snprintf(a_timeout, sizeof(a_timeout), "-timeout=%u", opts->timeout_s);
