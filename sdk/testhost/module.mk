@@ -2,7 +2,8 @@
 # self-contained: it carries the objects of sdk/host and of conf/, so a third
 # party links just -lvdev-testhost -ldl -lpthread.
 VDEV_TESTHOST_SRCS := sdk/testhost/testhost.c sdk/testhost/instance.c \
-	sdk/testhost/dispatch.c sdk/testhost/events.c sdk/testhost/services.c
+	sdk/testhost/dispatch.c sdk/testhost/events.c sdk/testhost/services.c \
+	sdk/testhost/pci.c
 # state.c (the codec, host-side build) for vdev_state_crc32 and for tests
 # that decode a saved state (vdev/state.h says it is exposed for them).
 VDEV_TESTHOST_OBJS := $(VDEV_TESTHOST_SRCS:%.c=$(O)/%.o) $(O)/sdk/lib/state.o
