@@ -661,8 +661,8 @@ int vm_assemble(struct vm *vm, struct conf_diag *diag)
 			return VDM_EXIT_FATAL_START;
 		}
 		vm->backend_set_up = true;
-		if (vm->opts.backend->pci_config_ports) {
-			int pret = pci_host_attach(vm);
+		if (vm->opts.backend->pci_config_ports || vm->opts.backend->pci_config_address) {
+			int pret = pci_host_attach(vm, vm->opts.backend->pci_config_ports);
 			if (pret < 0) {
 				vm_log(vm, LOG_LVL_FATAL, "pci host bridge: %s", strerror(-pret));
 				return VDM_EXIT_FATAL_START;

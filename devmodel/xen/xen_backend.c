@@ -836,6 +836,7 @@ static struct backend_ops backend_xen = {
 	.name = "xen",
 	.description = "attach to Xen domain --domid N as an ioreq server",
 	.native_controllers = XEN_BUILD_ARM ? xen_natives_arm : xen_natives_x86,
+	.pci_config_address = !XEN_BUILD_ARM,
 	.setup = xen_setup,
 	.mem_backing = xen_mem_backing,
 	.run = xen_run,
