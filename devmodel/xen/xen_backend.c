@@ -869,6 +869,7 @@ static struct backend_ops backend_xen = {
 	.native_controllers = XEN_BUILD_ARM ? xen_natives_arm : xen_natives_x86,
 	.native_lines = xen_native_lines,
 	.pass = xen_pass_op,
+	.pci_config_address = !XEN_BUILD_ARM,
 	.setup = xen_setup,
 	.mem_backing = xen_mem_backing,
 	.run = xen_run,

@@ -282,8 +282,21 @@ static void test_hvm_sequence_and_sigterm(void **state)
 	assert_true(xd_has_range(0, 0x3f8, 0x3ff));
 	assert_true(xd_has_range(2, 3 << 3, 3 << 3));
 	assert_false(xd_has_range(1, 0, (2 << 20) - 1)); /* RAM is Xen's */
-	assert_int_equal(xd_range_count(), 3);
+	/* CONFIG_ADDRESS, for Linux's conf1 probe (backend.h pci_config_address) */
+	assert_true(xd_has_range(0, 0xcf8, 0xcfb));
+	assert_false(xd_has_range(0, 0xcfc, 0xcff)); /* CONFIG_DATA is Xen's */
+	assert_int_equal(xd_range_count(), 4);
 	mapped_ranges = (int)xd_count("map_io_range");
+
+	/* the latch reads back (4-byte accesses only, as pci_check_type1 does) */
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_WRITE, 0xcf8, 4, 0x80001808);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_READ, 0xcf8, 4, 0);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(q.data, 0x80001808);
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_READ, 0xcf8, 1, 0);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(q.data, 0xff);
 
 	/* MMIO read on vCPU 1: offset in the second window, zero-extended to 4 bytes */
 	q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe001010, 4, 0);

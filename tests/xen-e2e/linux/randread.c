@@ -63,7 +63,8 @@ int main(int argc, char **argv)
 		x ^= x >> 7;
 		x ^= x << 17;
 		if (pread(fd, buf, BLOCK, (off_t)(x % blocks) * BLOCK) != BLOCK) {
-			fprintf(stderr, "randread: %s: read %lu: %s\n", argv[1], i, strerror(errno));
+			fprintf(stderr, "randread: %s: read %lu: %s\n", argv[1], i,
+				strerror(errno));
 			return 1;
 		}
 	}
