@@ -43,7 +43,7 @@ timed() {
 	best=
 	for try in 1 2; do
 		"$TIMEEXEC" -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err" </dev/null || return 1
-		read -r ns kib st <"$tmp/t"
+		read -r ns kib st cpu <"$tmp/t"
 		[ "$st" -eq "$want" ] || { echo "kvm_exit: $1 exited $st" >&2; cat "$tmp/err" >&2; return 1; }
 		[ -n "$best" ] && [ "$best" -le "$ns" ] || best=$ns
 	done

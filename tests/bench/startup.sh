@@ -49,7 +49,7 @@ measure() {
 	try=0
 	while [ $try -lt "$TRIES" ]; do
 		"$TIMEEXEC" -o "$tmp/t" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null || exit 1
-		read -r ns kib st <"$tmp/t"
+		read -r ns kib st cpu <"$tmp/t"
 		if [ "$st" -ne "$want" ]; then
 			echo "startup: $name exited $st, expected $want" >&2
 			cat "$tmp/err" >&2
