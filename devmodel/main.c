@@ -538,6 +538,7 @@ int main(int argc, char **argv)
 	struct vm *vm = NULL;
 	struct vm_options opts = {0};
 	struct xl_mode *xl = NULL; /* started by libxl (devmodel/xl/) */
+	struct vdev_arity_resolver *arity = NULL;
 	const char *backend_name;
 	int rc, n_iomem = 0;
 
@@ -614,14 +615,18 @@ int main(int argc, char **argv)
 		rc = VDM_EXIT_FATAL_START;
 		goto out;
 	}
-	/* Only a plugin's schema says which device options take no argument. */
-	struct vdev_arity_resolver *arity = vdev_arity_resolver_new(cli.dirs, cli.dir_count);
+	/*
+	 * Only a plugin's schema says which device options take no argument.
+	 * The resolver's plugins stay loaded until vdm ends: the assembly
+	 * loads the same files again, and dlopen then only finds them
+	 * mapped, instead of mapping and relocating them a second time.
+	 */
+	arity = vdev_arity_resolver_new(cli.dirs, cli.dir_count);
 	env.option_arity = arity ? vdev_arity_resolver_answer : NULL;
 	env.option_ctx = arity;
 	if (xl)
 		env.texts = xl_mode_texts(xl, &env.text_count);
 	conf = conf_parse_argv(cli.word_count, cli.words, &env, diag);
-	vdev_arity_resolver_free(arity);
 	env.option_arity = NULL;
 	env.option_ctx = NULL;
 	if (!conf) {
@@ -691,6 +696,7 @@ out:
 	if (vm && teardown_guard_start(rc) < 0)
 		fprintf(stderr, "vdm: teardown runs without its time bound\n");
 	vm_free(vm);
+	vdev_arity_resolver_free(arity); /* after the VM's own references */
 	teardown_guard_finish();
 	xl_mode_free(xl);
 	conf_vm_free(conf);

@@ -6,10 +6,7 @@
  *   kvm_floor boot         create a VM with 16 MiB of RAM and one vCPU in
  *                          the PVH entry state (32-bit flat protected mode),
  *                          run a guest that powers off at once (`out` to
- *                          port 0xf4), exit 0
- *   kvm_floor pio N        the guest does N `out`s to port 0x80, then
- *                          powers off; this loop answers them itself
- *   kvm_floor mmio N       the same with N byte writes to MMIO 0xd0000000
+ *                          port 0xf4), exit 0: process, VM and vCPU alone
  *   kvm_floor elf FILE CMDLINE
  *                          load a 32-bit PVH ELF (samples/guests) as vdm's
  *                          loader does, hand it an hvm_start_info with the
@@ -19,18 +16,21 @@
  *                          0xf4 powers off with that status; so the floor
  *                          runs the same guest as vdm and QEMU do
  *
- * It checks that it saw exactly N accesses and the power-off (exit 1
- * otherwise), so a floor that skipped work cannot look fast. No libraries,
- * no threads, no event loop: what is left is process start, the KVM ioctls
- * and the exits themselves.
+ * Used by tests/bench/startup.sh (boot, and elf with exitbench n=0) and
+ * tests/bench/kvm_exit.sh (elf with exitbench's loops: the raw KVM_RUN
+ * loop answering the accesses itself). No libraries, no threads, no event
+ * loop, no in-kernel irqchip, no CPUID set: what is left is process start,
+ * the KVM ioctls, the guest and its exits. Exit status: the guest's
+ * power-off value, 1 for anything unexpected (an exit it does not know, a
+ * file that is not a guest), 2 for usage.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -39,9 +39,7 @@
 
 #define RAM_SIZE  (16u << 20)
 #define CODE_GPA  0x100000u
-#define MMIO_GPA  0xd0000000u
 #define EXIT_PORT 0xf4
-#define LOOP_PORT 0x80
 
 #define START_INFO_GPA 0x1000u
 #define CMDLINE_GPA    0x2000u
@@ -66,39 +64,8 @@ static void segment_flat(struct kvm_segment *s, uint16_t selector, uint8_t type)
 	s->g = 1;
 }
 
-/* The guest: ecx = n; loop { access; dec ecx; jnz } ; out 0xf4; hlt. */
-static size_t guest_code(uint8_t *p, const char *mode, uint32_t n)
-{
-	size_t i = 0;
-
-	if (strcmp(mode, "boot") != 0) {
-		p[i++] = 0xb9; /* mov ecx, imm32 */
-		memcpy(p + i, &n, 4);
-		i += 4;
-		if (n) {
-			size_t top = i;
-
-			if (strcmp(mode, "pio") == 0) {
-				p[i++] = 0xe6; /* out imm8, al */
-				p[i++] = LOOP_PORT;
-			} else {
-				uint32_t a = MMIO_GPA;
-
-				p[i++] = 0xa2; /* mov moffs32, al */
-				memcpy(p + i, &a, 4);
-				i += 4;
-			}
-			p[i++] = 0x49; /* dec ecx */
-			p[i++] = 0x75; /* jnz top */
-			p[i] = (uint8_t)(top - (i + 1));
-			i++;
-		}
-	}
-	p[i++] = 0xe6; /* out 0xf4, al */
-	p[i++] = EXIT_PORT;
-	p[i++] = 0xf4; /* hlt, never reached */
-	return i;
-}
+/* The boot guest: out 0xf4, al; hlt. */
+static const uint8_t boot_code[] = {0xe6, EXIT_PORT, 0xf4};
 
 /* Loads FILE's PT_LOAD segments into ram; returns the entry (the PVH
  * note's when there is one) or 0. */
@@ -177,20 +144,16 @@ static int elf_port(struct kvm_run *run)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "boot";
-	uint32_t n = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 0) : 0;
-	uint64_t seen = 0;
+	bool elf = strcmp(mode, "elf") == 0;
+	uint32_t entry = CODE_GPA;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	struct kvm_run *run;
 	int kvm, vm, vcpu, size;
 	uint8_t *ram;
 
-	bool elf = strcmp(mode, "elf") == 0;
-	uint32_t entry = CODE_GPA;
-
-	if (strcmp(mode, "boot") && strcmp(mode, "pio") && strcmp(mode, "mmio") &&
-	    !(elf && argc == 4)) {
-		fprintf(stderr, "usage: kvm_floor boot | pio N | mmio N | elf FILE CMDLINE\n");
+	if (!(strcmp(mode, "boot") == 0 && argc == 2) && !(elf && argc == 4)) {
+		fprintf(stderr, "usage: kvm_floor boot | elf FILE CMDLINE\n");
 		return 2;
 	}
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -211,7 +174,7 @@ int main(int argc, char **argv)
 		}
 		start_info(ram, argv[3]);
 	} else {
-		guest_code(ram + CODE_GPA, mode, n);
+		memcpy(ram + CODE_GPA, boot_code, sizeof(boot_code));
 	}
 	struct kvm_userspace_memory_region region = {.slot = 0,
 						     .guest_phys_addr = 0,
@@ -269,25 +232,9 @@ int main(int argc, char **argv)
 				memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 			continue;
 		}
-		if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT) {
-			if (run->io.port == EXIT_PORT)
-				break;
-			if (run->io.port == LOOP_PORT)
-				seen += run->io.count;
-			continue;
-		}
-		if (run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write &&
-		    run->mmio.phys_addr == MMIO_GPA) {
-			seen++;
-			continue;
-		}
+		if (!elf && run->exit_reason == KVM_EXIT_IO && run->io.port == EXIT_PORT)
+			return 0;
 		fprintf(stderr, "kvm_floor: unexpected exit %u\n", run->exit_reason);
 		return 1;
 	}
-	if (seen != n) {
-		fprintf(stderr, "kvm_floor: %s: %llu accesses seen, %u expected\n", mode,
-			(unsigned long long)seen, n);
-		return 1;
-	}
-	return 0;
 }

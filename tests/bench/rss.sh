@@ -28,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 # kib COMMAND...: peak RSS of one run that must exit 0
 kib() {
 	"$TIMEEXEC" -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err" </dev/null || exit 1
-	read -r ns k st <"$tmp/t"
+	read -r ns k st cpu <"$tmp/t"
 	[ "$st" -eq 0 ] || { echo "rss: $1 exited $st" >&2; cat "$tmp/err" >&2; exit 1; }
 	echo "$k"
 }
