@@ -330,7 +330,9 @@ int conf_file_open(const char *path, const char **why);
 /*
  * conf_file_read: the whole of such a file, NUL-terminated (NUL bytes in
  * it are kept: *length says how much was read). At most `max` bytes:
- * -EFBIG beyond. Returns 0 and a malloc'd *text, or a negative errno with
+ * -EFBIG beyond. A pipe is read too, never blocking for good: a FIFO with
+ * no writer fails at once (-ENODATA), a writer silent for 10 s fails
+ * (-ETIMEDOUT). Returns 0 and a malloc'd *text, or a negative errno with
  * *why set as conf_file_open does.
  */
 int conf_file_read(const char *path, size_t max, char **text, size_t *length, const char **why);

@@ -52,6 +52,18 @@
 struct vm;
 struct conf_vm;
 struct conf_diag;
+struct conf_region_ctx;
+
+/* One vCPU's registers for a guest dump (x86-64 names; a 32-bit guest's
+ * are the low halves). valid false: the vCPU could not be reached. */
+struct backend_vcpu_regs {
+	bool valid;
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+	uint16_t cs, ss, ds, es, fs, gs;
+	uint64_t fs_base, gs_base;
+};
 
 struct backend_ops {
 	const char *name;	 /* "xen", "kvm", "sim" */
@@ -111,6 +123,26 @@ struct backend_ops {
 	 * fails only at start. Returns 0 or VDM_EXIT_CONFIG.
 	 */
 	int (*check_config)(const struct conf_vm *conf, struct conf_diag *diag);
+	/*
+	 * vcpu_hold: optional, for a guest dump (`dump`): stop every vCPU
+	 * where it is (no guest instruction runs until vcpu_release) and fill
+	 * regs[0..max-1]. Returns how many vCPUs the guest has, or a negative
+	 * errno (the guest is not running: no release needed). Any thread but
+	 * a vCPU's; must not wait long for a vCPU stuck in a device (such a
+	 * vCPU is reported !valid). NULL: dumps carry no registers.
+	 */
+	int (*vcpu_hold)(struct vm *vm, struct backend_vcpu_regs *regs, unsigned max);
+	/*
+	 * pass: optional; give the guest what one `pass` context names (host
+	 * memory, I/O ports, PCI functions, interrupts), after setup and guest
+	 * memory, in config order. Also called for dryrun and --check, where
+	 * it only checks (nothing attached: vm_backend_data may be NULL).
+	 * Undone by teardown. Returns 0, VDM_EXIT_CONFIG (reported to diag)
+	 * or VDM_EXIT_FATAL_START (logged). NULL: `pass` is a configuration
+	 * error on this backend.
+	 */
+	int (*pass)(struct vm *vm, const struct conf_region_ctx *pass, struct conf_diag *diag);
+	void (*vcpu_release)(struct vm *vm);
 	/* link field for the registry; leave zero */
 	const struct backend_ops *next;
 };

@@ -50,7 +50,13 @@ struct vdev_line {
 	struct irq_controller *ctrl; /* NULL once the controller is gone */
 	unsigned index;
 	int level; /* under ctrl->lock */
-	char name[80];
+	/*
+	 * A fan-out ("pic:4,ioapic:4"): no controller of its own; every
+	 * change goes to each member, a handle of its own (fixed at get).
+	 */
+	struct vdev_line **members;
+	unsigned member_count;
+	char name[160];
 };
 
 struct irq_registry {
@@ -135,6 +141,7 @@ void irq_registry_free(struct irq_registry *r)
 		struct vdev_line *l = r->handles;
 
 		r->handles = l->next;
+		free(l->members);
 		free(l);
 	}
 	while (r->controllers) {
@@ -331,15 +338,13 @@ void irq_controller_unregister(struct irq_registry *r, struct irq_controller *c)
 
 /* ------------------------------------------------------------- lines */
 
-int irq_line_get(struct irq_registry *r, const char *spec, struct vdev_line **line)
+static int irq_line_get_one(struct irq_registry *r, const char *spec, struct vdev_line **line)
 {
 	size_t name_len;
 	uint64_t index = 0;
 	struct irq_controller *c;
 	struct vdev_line *l;
 
-	if (!spec || !line)
-		return -EINVAL;
 	if (strcmp(spec, "apic") == 0)
 		name_len = 4;
 	else if (conf_line_parse(spec, &name_len, &index, NULL) < 0)
@@ -363,6 +368,59 @@ int irq_line_get(struct irq_registry *r, const char *spec, struct vdev_line **li
 	irq_unlock(r);
 	*line = l;
 	return 0;
+}
+
+/* "a:1,b:2": one handle driving a handle of each (no nesting, no empties). */
+static int irq_line_get_fanout(struct irq_registry *r, const char *spec, struct vdev_line **line)
+{
+	struct vdev_line *g = calloc(1, sizeof(*g));
+	unsigned n = 1;
+	char *copy = strdup(spec), *save = NULL;
+	int ret = 0;
+
+	for (const char *p = spec; *p; p++)
+		n += *p == ',';
+	if (g)
+		g->members = calloc(n, sizeof(*g->members));
+	if (!g || !copy || !g->members) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (spec[0] == ',' || spec[strlen(spec) - 1] == ',' || strstr(spec, ",,")) {
+		ret = -EINVAL;
+		goto fail;
+	}
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		ret = irq_line_get_one(r, tok, &g->members[g->member_count]);
+		if (ret < 0)
+			goto fail;
+		snprintf(g->name + strlen(g->name), sizeof(g->name) - strlen(g->name), "%s%s",
+			 g->member_count ? "," : "", g->members[g->member_count]->name);
+		g->member_count++;
+	}
+	free(copy);
+	irq_lock(r);
+	g->next = r->handles;
+	r->handles = g;
+	irq_unlock(r);
+	*line = g;
+	return 0;
+fail:
+	for (unsigned i = 0; g && i < g->member_count; i++)
+		irq_line_put(r, g->members[i]);
+	if (g)
+		free(g->members);
+	free(g);
+	free(copy);
+	return ret;
+}
+
+int irq_line_get(struct irq_registry *r, const char *spec, struct vdev_line **line)
+{
+	if (!spec || !line)
+		return -EINVAL;
+	return strchr(spec, ',') ? irq_line_get_fanout(r, spec, line)
+				 : irq_line_get_one(r, spec, line);
 }
 
 /* Drives handle `l` of `c` (referenced by the caller) to `level`. */
@@ -415,6 +473,9 @@ void irq_line_put(struct irq_registry *r, struct vdev_line *line)
 		irq_set_level(c, line, 0);
 		irq_unref(r, c);
 	}
+	for (unsigned i = 0; i < line->member_count; i++)
+		irq_line_put(r, line->members[i]);
+	free(line->members);
 	free(line);
 }
 
@@ -425,6 +486,17 @@ int irq_line_set(struct irq_registry *r, struct vdev_line *line, int level)
 
 	if (!line)
 		return -EINVAL;
+	if (line->members) {
+		/* every controller hears it, even when one of them is gone */
+		ret = 0;
+		for (unsigned i = 0; i < line->member_count; i++) {
+			int one = irq_line_set(r, line->members[i], level);
+
+			if (one < 0 && ret == 0)
+				ret = one;
+		}
+		return ret;
+	}
 	c = irq_line_ref(r, line);
 	if (!c)
 		return -ENODEV;
@@ -440,6 +512,16 @@ int irq_line_pulse(struct irq_registry *r, struct vdev_line *line)
 
 	if (!line)
 		return -EINVAL;
+	if (line->members) {
+		ret = 0;
+		for (unsigned i = 0; i < line->member_count; i++) {
+			int one = irq_line_pulse(r, line->members[i]);
+
+			if (one < 0 && ret == 0)
+				ret = one;
+		}
+		return ret;
+	}
 	c = irq_line_ref(r, line);
 	if (!c)
 		return -ENODEV;
@@ -464,6 +546,8 @@ int irq_line_pulse(struct irq_registry *r, struct vdev_line *line)
 
 int irq_line_level(const struct vdev_line *line)
 {
+	if (line && line->members)
+		return line->members[0]->level;
 	return line ? line->level : 0;
 }
 

@@ -65,7 +65,11 @@ void irq_controller_unregister(struct irq_registry *r, struct irq_controller *c)
 
 /*
  * irq_line_get: a handle for `spec`: "ctrl:N" (decimal or 0x hex), or
- * "apic" = line 0 of the controller "apic". Returns 0; -ENOENT for an unknown
+ * "apic" = line 0 of the controller "apic", or a comma list of those
+ * ("pic:4,ioapic:4"): one line fanned out to every controller named, as an
+ * ISA IRQ reaches both the 8259 and the I/O APIC of a PC (each member is
+ * wired-OR and edge-filtered on its own; a member whose controller is gone
+ * does not stop the others). Returns 0; -ENOENT for an unknown
  * controller; -ERANGE for a line it does not have; -EINVAL for a malformed
  * spec; -ENOMEM.
  */

@@ -30,14 +30,18 @@
 #include "devmodel/lockdown.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "devmodel/control.h"
 #include "devmodel/exitcode.h"
 #include "devmodel/log.h"
 #include "devmodel/vm.h"
@@ -339,6 +343,44 @@ static int lockdown_seccomp(struct vm *vm, int mode)
 	return ret;
 }
 
+/*
+ * The control socket and its lock live in root's 0700 directory, which the
+ * dropped user cannot write to unlink them at exit. A janitor forked
+ * before the drop keeps root for that one job: it waits until every copy
+ * of the pipe's write end is gone (vdm ended, however it ended), then
+ * unlinks both and exits (releasing the lock it inherited last).
+ */
+static void lockdown_fork_janitor(struct vm *vm)
+{
+	char sock[PATH_MAX], lock[PATH_MAX + 8];
+	int fds[2];
+	pid_t pid;
+
+	if (control_socket_path(vm_conf(vm)->system, sock, sizeof(sock)) < 0)
+		return;
+	snprintf(lock, sizeof(lock), "%.*s.lock", (int)(strlen(sock) - 5), sock);
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	if (pid == 0) {
+		char c;
+
+		close(fds[1]);
+		while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+			;
+		unlink(sock);
+		unlink(lock);
+		_exit(0);
+	}
+	close(fds[0]);
+	/* fds[1] stays open (close-on-exec) for vdm's lifetime */
+}
+
 /* Root no more: the user of `set run-as`, else $VDM_USER, else nobody. */
 static int lockdown_drop(struct vm *vm)
 {
@@ -360,6 +402,7 @@ static int lockdown_drop(struct vm *vm)
 		vm_log(vm, LOG_LVL_FATAL, "privilege drop: no user %s to run as", user);
 		return -ENOENT;
 	}
+	lockdown_fork_janitor(vm);
 	if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
 		int err = -errno;

@@ -21,6 +21,7 @@
 #include "devmodel/backend.h"
 #include "devmodel/control.h"
 #include "devmodel/exitcode.h"
+#include "devmodel/iomap.h"
 #include "devmodel/lockdown.h"
 #include "devmodel/plugin_host.h"
 #include "devmodel/teardown_guard.h"
@@ -320,6 +321,58 @@ static const char *describe_space(enum vdev_space s)
 	return s == VDEV_SPACE_PIO ? "io" : s == VDEV_SPACE_PCICFG ? "pcicfg" : "mem";
 }
 
+/*
+ * The default loc as the device itself picks it: one instance created with
+ * nothing but its name, in a VM assembled as --check does (no hypervisor,
+ * no guest memory), and the regions it registers. Prints " (none without
+ * more configuration)" for a device that needs options, a loc or an intr.
+ */
+static void describe_default_loc(struct cli *cli, const struct vdev_descriptor *d)
+{
+	char *words[] = {"logger", "fatal", "none", "vdev", (char *)cli->describe};
+	struct vm_options opts = {.plugin_dirs = cli->dirs,
+				  .plugin_dir_count = cli->dir_count,
+				  .domid = -1,
+				  .check_only = true};
+	struct conf_env env = {0};
+	FILE *quiet = fopen("/dev/null", "w");
+	struct conf_diag *diag = quiet ? conf_diag_new(quiet) : NULL;
+	struct conf_vm *conf = diag ? conf_parse_argv(5, words, &env, diag) : NULL;
+	struct vm *vm = conf ? vm_new(conf, &opts) : NULL;
+	unsigned shown = 0;
+
+	printf("default loc");
+	if (vm && vm_assemble(vm, diag) == 0 && vm_vdev_count(vm) == 1) {
+		const char *owner = plugin_host_name(vm_vdev_at(vm, 0));
+
+		for (int sp = 0; sp < VDEV_SPACE_COUNT; sp++) {
+			struct iomap_region_info r;
+
+			for (unsigned i = 0; iomap_region_at(vm_iomap(vm), sp, i, &r) == 0; i++) {
+				if (strcmp(r.owner->name, owner))
+					continue;
+				shown++;
+				if (sp == VDEV_SPACE_PCICFG)
+					printf(" pci:%u:%u.%u", (unsigned)(r.base >> 20) & 0xff,
+					       (unsigned)(r.base >> 15) & 0x1f,
+					       (unsigned)(r.base >> 12) & 7);
+				else
+					printf(" %s:0x%llx,0x%llx", describe_space(sp),
+					       (unsigned long long)r.base,
+					       (unsigned long long)r.length);
+			}
+		}
+	}
+	if (!shown)
+		printf(" %s: (none without more configuration)", describe_space(d->default_space));
+	printf("\n");
+	vm_free(vm);
+	conf_vm_free(conf);
+	conf_diag_free(diag);
+	if (quiet)
+		fclose(quiet);
+}
+
 static int cli_describe(struct cli *cli)
 {
 	struct vdev_plugin_set *set = vdev_plugin_set_new();
@@ -364,7 +417,7 @@ static int cli_describe(struct cli *cli)
 		if (d->access_sizes & VDEV_ACCESS_SIZE(n))
 			printf(" %u", n);
 	printf(" bytes\n");
-	printf("default loc %s:\n", describe_space(d->default_space));
+	describe_default_loc(cli, d);
 	printf("state size  %zu\n", d->state_size);
 	printf("options:%s\n", d->option_count ? "" : " none");
 	for (unsigned i = 0; i < d->option_count; i++) {

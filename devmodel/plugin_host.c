@@ -67,7 +67,7 @@ struct vdev_host_ctx {
 	const struct vdev_descriptor *desc;
 	const struct conf_vdev *vdev;
 	const struct vdev_config *config;
-	struct conf_diag *diag;		/* only while create() runs */
+	struct conf_diag *diag; /* only while create() runs */
 	/*
 	 * The last overlap a region_add of create() met, reported only if
 	 * create() then fails: a device may probe (the PCI helper tries device
@@ -75,7 +75,11 @@ struct vdev_host_ctx {
 	 */
 	char overlap[256];
 	const struct conf_pos *overlap_pos;
-	unsigned diag_errors_before;	/* diag's error count when create() began */
+	unsigned diag_errors_before; /* diag's error count when create() began */
+	/* the device's first error line during create(): the reason a failing
+	 * create() is reported with, at the vdev, instead of two messages */
+	char create_error[256];
+	bool create_error_held;
 	struct log_ratelimit guest_log; /* its messages once the guest runs */
 	char name[128];
 	void *dev;
@@ -139,6 +143,11 @@ static void plugin_host_vlogf(struct vdev_host_ctx *inst, enum log_level level, 
 	    (conf_diag_error_count(inst->diag) > inst->diag_errors_before || inst->overlap[0]) &&
 	    (level == LOG_LVL_ERROR || level == LOG_LVL_WARN))
 		level = LOG_LVL_DEBUG;
+	else if (inst->diag && level == LOG_LVL_ERROR && !inst->create_error_held) {
+		vsnprintf(inst->create_error, sizeof(inst->create_error), fmt, ap);
+		inst->create_error_held = true;
+		return;
+	}
 	if (vm_guest_started(inst->vm))
 		log_vguest(vm_logger(inst->vm), &inst->guest_log, sinks, level, inst->name, fmt,
 			   ap);
@@ -166,7 +175,12 @@ static const struct conf_pos *plugin_host_loc_pos(struct vdev_host_ctx *inst, ui
 	return inst->vdev ? &inst->vdev->pos : NULL;
 }
 
-/* The position of an `intr` (or INTR option) with text `spec`, else the vdev's. */
+/*
+ * The position of an `intr` (or INTR option) with text `spec`; NULL when the
+ * user did not write it: a fan-out of entries vm.c checked one by one, or
+ * a device's own default (`vdev hpet` probing for `isa`), whose absence is
+ * the device's to handle, not a configuration error.
+ */
 static const struct conf_pos *plugin_host_intr_pos(struct vdev_host_ctx *inst, const char *spec)
 {
 	if (!inst->vdev)
@@ -177,7 +191,7 @@ static const struct conf_pos *plugin_host_intr_pos(struct vdev_host_ctx *inst, c
 	for (unsigned i = 0; i < inst->vdev->option_count; i++)
 		if (inst->vdev->options[i].value && strcmp(inst->vdev->options[i].value, spec) == 0)
 			return &inst->vdev->options[i].value_pos;
-	return &inst->vdev->pos;
+	return NULL;
 }
 
 /* ----------------------------------------------------------- dispatch */
@@ -284,7 +298,7 @@ static int plugin_host_intr_lookup(vdev_host_t *h, const char *spec, struct vdev
 		return -EINVAL;
 	ret = irq_line_get(vm_irq(inst->vm), spec, &l);
 	if (ret < 0) {
-		if (inst->diag)
+		if (inst->diag && plugin_host_intr_pos(inst, spec))
 			conf_diag_error(inst->diag, plugin_host_intr_pos(inst, spec),
 					"vdev %s: interrupt '%s': %s", inst->name, spec,
 					ret == -ENOENT	 ? "no interrupt controller of that name"
@@ -683,14 +697,21 @@ static int plugin_host_terminate(vdev_host_t *h, int cause)
 {
 	struct vdev_host_ctx *inst = plugin_host_check(h);
 
+	bool dump;
+
 	if (!inst)
 		return -EINVAL;
+	dump = cause & VDEV_TERMINATE_DUMP;
+	cause &= ~VDEV_TERMINATE_DUMP;
 	if (!(cause == VDM_EXIT_NORMAL || cause == VDM_EXIT_POWER_CUT ||
 	      cause == VDM_EXIT_WATCHDOG ||
 	      (cause >= VDEV_TERMINATE_MIN && cause <= VDEV_TERMINATE_MAX)))
 		return -EINVAL;
-	plugin_host_logf(inst, LOG_LVL_INFO, "terminates the VM (cause %d)", cause);
-	vm_stop(inst->vm, cause);
+	plugin_host_logf(inst, LOG_LVL_INFO, "terminates the VM (cause %d%s)", cause,
+			 dump ? ", after a guest dump" : "");
+	/* the dump holds the vCPUs: not from this callback, under our lock */
+	if (!dump || vm_stop_after_dump(inst->vm, cause) < 0)
+		vm_stop(inst->vm, cause);
 	return 0;
 }
 
@@ -882,6 +903,9 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 		ret = -EINVAL; /* outside the contract: count it as the device refusing */
 	if (ret != 0 && inst->overlap[0] && diag)
 		conf_diag_error(diag, inst->overlap_pos, "%s", inst->overlap);
+	if (ret == 0 && inst->create_error_held) /* it created all the same: say it now */
+		plugin_host_logf(inst, LOG_LVL_ERROR, "%s", inst->create_error);
+	inst->create_error_held = inst->create_error_held && ret < 0;
 	if (ret == 0 && (desc->flags & VDEV_F_INTC) && desc->intc) {
 		unsigned lines;
 
@@ -919,22 +943,23 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 		bool reported = diag && conf_diag_error_count(diag) > errors_before;
 		bool config_problem = plugin_host_config_errno(ret) || reported;
 
+		/* the device's own words when it gave some, else the errno */
+		const char *why = inst->create_error_held ? inst->create_error : strerror(-ret);
+
 		/* an error the host reported during create() already says it all */
 		if (reported) {
 			/* nothing more: no cascade about one vdev */
 		} else if (diag && config_problem)
 			conf_diag_error(diag, vdev ? &vdev->pos : NULL,
 					"vdev %s (%s): create failed: %s", inst->name, desc->name,
-					strerror(-ret));
+					why);
 		else if (vdev)
 			log_write(vm_logger(vm), NULL, LOG_LVL_FATAL, inst->name,
 				  "%s:%u:%u: vdev %s (%s): create failed: %s", vdev->pos.file,
-				  vdev->pos.line, vdev->pos.col, inst->name, desc->name,
-				  strerror(-ret));
+				  vdev->pos.line, vdev->pos.col, inst->name, desc->name, why);
 		else
 			log_write(vm_logger(vm), NULL, LOG_LVL_FATAL, inst->name,
-				  "vdev %s (%s): create failed: %s", inst->name, desc->name,
-				  strerror(-ret));
+				  "vdev %s (%s): create failed: %s", inst->name, desc->name, why);
 		plugin_host_release_all(inst);
 		plugin_host_free(inst);
 		return config_problem ? VDM_EXIT_CONFIG : VDM_EXIT_FATAL_START;

@@ -31,6 +31,7 @@
 #include <uuid/uuid.h>
 
 #include "devmodel/control.h"
+#include "devmodel/dump.h"
 #include "devmodel/evloop.h"
 #include "devmodel/pci_host.h"
 #include "devmodel/exitcode.h"
@@ -39,6 +40,7 @@
 #include "devmodel/irq.h"
 #include "devmodel/log.h"
 #include "devmodel/plugin_host.h"
+#include "devmodel/set_vars.h"
 #include "devmodel/teardown_guard.h"
 #include "sdk/host/arena.h"
 #include "sdk/host/options.h"
@@ -82,6 +84,8 @@ struct vm {
 	atomic_bool ready_told, paused;
 	int signal_fd;
 	int signal_wake; /* eventfd: the signal thread returns */
+	int dump_wake;	 /* eventfd: write the dump, then stop with dump_code */
+	atomic_int dump_code;
 	pthread_t signal_thread;
 };
 
@@ -251,7 +255,8 @@ struct vm *vm_new(const struct conf_vm *conf, const struct vm_options *opts)
 	vm->log.out_stderr = vm->opts.log_stderr;
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	vm->stop_code = -1;
-	vm->signal_fd = vm->signal_wake = -1;
+	vm->signal_fd = vm->signal_wake = vm->dump_wake = -1;
+	atomic_init(&vm->dump_code, -1);
 	atomic_init(&vm->started, false);
 	atomic_init(&vm->ready_told, false);
 	atomic_init(&vm->paused, false);
@@ -534,9 +539,23 @@ static int vm_build_memory(struct vm *vm, struct conf_diag *diag)
 				rc = ret;
 		}
 	}
-	for (unsigned i = 0; i < c->pass_count; i++)
-		vm_log(vm, LOG_LVL_WARN, "%s:%u:%u: pass-through is not supported by vdm; ignored",
-		       c->passes[i].pos.file, c->passes[i].pos.line, c->passes[i].pos.col);
+	for (unsigned i = 0; i < c->pass_count; i++) {
+		const struct backend_ops *b = vm->opts.backend;
+
+		if (b && b->pass) {
+			ret = b->pass(vm, &c->passes[i], diag);
+		} else {
+			conf_diag_error(diag, &c->passes[i].pos,
+					"pass: the %s backend cannot give host memory, ports, devices "
+					"or interrupts to the guest; pass-through needs the xen "
+					"backend (--backend xen --domid N)",
+					b ? b->name : vm->opts.backend_name ? vm->opts.backend_name
+									    : "chosen");
+			ret = VDM_EXIT_CONFIG;
+		}
+		if (ret && (!rc || ret == VDM_EXIT_FATAL_START))
+			rc = ret;
+	}
 	return rc;
 }
 
@@ -711,6 +730,9 @@ int vm_assemble(struct vm *vm, struct conf_diag *diag)
 	/* the backend's limits first: none of them may fail only at start */
 	if (b && b->check_config)
 		limits = b->check_config(vm->conf, diag);
+	if (set_vars_check(vm->conf, b ? b->name : vm->opts.backend_name, diag) ||
+	    dump_check(vm->conf, diag))
+		limits = VDM_EXIT_CONFIG;
 	if (vm->opts.check_only) {
 		int ret = vm_check_setup(vm);
 
@@ -898,6 +920,9 @@ static void vm_signal_fire(struct vm *vm)
 		switch (sig) {
 		case SIGUSR2:
 			vm_status(vm, vm->log.out_stderr ? vm->log.out_stderr : stderr);
+			/* and the guest dump, when the config asks for one */
+			if (vm->conf->dump)
+				dump_write(vm, "SIGUSR2");
 			break;
 		case SIGQUIT:
 			vm_log(vm, LOG_LVL_INFO, "SIGQUIT: ending as if power was cut");
@@ -919,11 +944,12 @@ static void vm_signal_fire(struct vm *vm)
 static void *vm_signal_main(void *arg)
 {
 	struct vm *vm = arg;
-	struct pollfd pfd[2] = {{.fd = vm->signal_fd, .events = POLLIN},
-				{.fd = vm->signal_wake, .events = POLLIN}};
+	struct pollfd pfd[3] = {{.fd = vm->signal_fd, .events = POLLIN},
+				{.fd = vm->signal_wake, .events = POLLIN},
+				{.fd = vm->dump_wake, .events = POLLIN}};
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -932,8 +958,30 @@ static void *vm_signal_main(void *arg)
 			break;
 		if (pfd[0].revents)
 			vm_signal_fire(vm);
+		if (pfd[2].revents) {
+			uint64_t n;
+
+			if (read(vm->dump_wake, &n, sizeof(n)) == (ssize_t)sizeof(n)) {
+				dump_write(vm, "watchdog");
+				vm_stop(vm, atomic_load(&vm->dump_code));
+			}
+		}
 	}
 	return NULL;
+}
+
+int vm_stop_after_dump(struct vm *vm, int code)
+{
+	uint64_t one = 1;
+	int none = -1;
+
+	if (vm->dump_wake < 0 || vm_stopping(vm))
+		return -EAGAIN;
+	/* the first request wins, as the first stop does */
+	if (atomic_compare_exchange_strong(&vm->dump_code, &none, code) &&
+	    write(vm->dump_wake, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		return -EAGAIN;
+	return 0;
 }
 
 static int vm_signals_start(struct vm *vm)
@@ -944,7 +992,8 @@ static int vm_signals_start(struct vm *vm)
 	vm_signal_set(&set);
 	vm->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	vm->signal_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->signal_fd < 0 || vm->signal_wake < 0) {
+	vm->dump_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->signal_fd < 0 || vm->signal_wake < 0 || vm->dump_wake < 0) {
 		ret = -errno;
 		goto fail;
 	}
@@ -956,7 +1005,9 @@ fail:
 		close(vm->signal_fd);
 	if (vm->signal_wake >= 0)
 		close(vm->signal_wake);
-	vm->signal_fd = vm->signal_wake = -1;
+	if (vm->dump_wake >= 0)
+		close(vm->dump_wake);
+	vm->signal_fd = vm->signal_wake = vm->dump_wake = -1;
 	return ret;
 }
 
@@ -975,7 +1026,8 @@ static void vm_signals_stop(struct vm *vm)
 		vm_log(vm, LOG_LVL_ERROR, "signal thread: %s", strerror(ret));
 	close(vm->signal_fd);
 	close(vm->signal_wake);
-	vm->signal_fd = vm->signal_wake = -1;
+	close(vm->dump_wake);
+	vm->signal_fd = vm->signal_wake = vm->dump_wake = -1;
 }
 
 int vm_run(struct vm *vm)

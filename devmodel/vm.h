@@ -107,6 +107,13 @@ void vm_stop(struct vm *vm, int code);
  */
 void vm_stop_from_host(struct vm *vm, int code);
 bool vm_stopped_by_host(struct vm *vm);
+/*
+ * vm_stop_after_dump: write the guest dump (dump.h) on vdm's signal
+ * thread, then vm_stop(vm, code). For a device that must not hold the
+ * vCPUs from its own callback. Returns 0, or -EAGAIN when the VM does not
+ * run (the caller stops it itself).
+ */
+int vm_stop_after_dump(struct vm *vm, int code);
 /* Has vm_stop been called; and with which code (-1 if not). */
 bool vm_stopping(struct vm *vm);
 int vm_stop_code(struct vm *vm);

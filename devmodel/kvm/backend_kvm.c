@@ -3,7 +3,8 @@
  * (devmodel/backend.h) mapped onto the KVM VM engine (kvm_vm.h).
  *
  *   setup     native controllers: "apic" and "cpu" (line 0: vCPU 0's LINT0
- *             as ExtINT, where an 8259's INTR goes) and the MSI sink
+ *             as ExtINT, where an 8259's INTR goes), "isa" (the PC's ISA
+ *             IRQs: to the 8259 pair and the I/O APIC, isa_bus.h) and the MSI sink
  *             (KVM_SIGNAL_MSI, what an IOAPIC's `intr apic` output uses)
  *   ExtINT    the engine asks for the vector when vCPU 0 can take it:
  *             irq_ack(vm_irq(vm)), i.e. the 8259 plugin's INTA
@@ -29,9 +30,11 @@
 #include "devmodel/guest_loader.h"
 #include "devmodel/guest_mem.h"
 #include "devmodel/irq.h"
+#include "devmodel/isa_bus.h"
 #include "devmodel/kvm/kvm_vm.h"
 #include "devmodel/lockdown.h"
 #include "devmodel/log.h"
+#include "devmodel/set_vars.h"
 #include "devmodel/vm.h"
 
 /* The engine's default: GSIs 0..23 are reserved for a userspace IOAPIC, and
@@ -46,10 +49,14 @@
 struct backend_kvm {
 	struct vm *vm;
 	struct kvm_vm *engine;
-	struct irq_controller *apic, *cpu;
-	pthread_mutex_t lock; /* engine creation vs. stop from another thread */
-	int early_stop;	      /* a stop before the engine existed, or NO_STOP */
-	bool extint;	      /* the INTR level, also while no engine exists */
+	struct irq_controller *apic, *cpu, *isa;
+	struct isa_bus *isa_bus; /* `isa`: ISA IRQs to the 8259 pair and the I/O APIC */
+	pthread_mutex_t lock;	 /* engine creation vs. stop from another thread */
+	pthread_cond_t unheld;	 /* `holding` went back to 0 */
+	unsigned holding;	 /* dumps using the engine: it outlives them */
+	struct kvm_vm *held;	 /* the engine they hold */
+	int early_stop;		 /* a stop before the engine existed, or NO_STOP */
+	bool extint;		 /* the INTR level, also while no engine exists */
 	/*
 	 * EOI routes: level vector -> reserved IOAPIC GSI (slot) whose MSI
 	 * route makes KVM exit on the EOI of that vector. Under `lock`.
@@ -167,6 +174,38 @@ static const struct irq_controller_ops backend_kvm_lint0_ops = {
     .set_level = backend_kvm_extint_level,
 };
 
+static void backend_kvm_isa_level(void *ctx, unsigned line, int level)
+{
+	struct backend_kvm *kb = ctx;
+
+	isa_bus_set(kb->isa_bus, line, level);
+}
+
+static void backend_kvm_isa_pulse(void *ctx, unsigned line)
+{
+	struct backend_kvm *kb = ctx;
+
+	isa_bus_pulse(kb->isa_bus, line);
+}
+
+static const struct irq_controller_ops backend_kvm_isa_ops = {
+    .set_level = backend_kvm_isa_level,
+    .pulse = backend_kvm_isa_pulse,
+};
+
+static void backend_kvm_unregister(struct vm *vm, struct backend_kvm *kb)
+{
+	if (kb->isa)
+		irq_controller_unregister(vm_irq(vm), kb->isa);
+	isa_bus_free(kb->isa_bus);
+	if (kb->cpu)
+		irq_controller_unregister(vm_irq(vm), kb->cpu);
+	if (kb->apic)
+		irq_controller_unregister(vm_irq(vm), kb->apic);
+	kb->isa = kb->cpu = kb->apic = NULL;
+	kb->isa_bus = NULL;
+}
+
 static int backend_kvm_setup(struct vm *vm)
 {
 	struct backend_kvm *kb;
@@ -186,14 +225,22 @@ static int backend_kvm_setup(struct vm *vm)
 	for (unsigned i = 0; i < BACKEND_KVM_EOI_SLOTS; i++)
 		kb->slot_vector[i] = -1;
 	pthread_mutex_init(&kb->lock, NULL);
-	ret = irq_controller_register(vm_irq(vm), "apic", 1, &backend_kvm_lint0_ops, kb, &kb->apic);
+	pthread_cond_init(&kb->unheld, NULL);
+	kb->isa_bus = isa_bus_new(vm);
+	ret = kb->isa_bus ? 0 : -ENOMEM;
+	if (!ret)
+		ret = irq_controller_register(vm_irq(vm), "apic", 1, &backend_kvm_lint0_ops, kb,
+					      &kb->apic);
 	if (!ret)
 		ret = irq_controller_register(vm_irq(vm), "cpu", 1, &backend_kvm_lint0_ops, kb,
 					      &kb->cpu);
+	if (!ret)
+		ret = irq_controller_register(vm_irq(vm), "isa", ISA_BUS_LINES,
+					      &backend_kvm_isa_ops, kb, &kb->isa);
 	if (ret) {
-		if (kb->apic)
-			irq_controller_unregister(vm_irq(vm), kb->apic);
+		backend_kvm_unregister(vm, kb);
 		pthread_mutex_destroy(&kb->lock);
+		pthread_cond_destroy(&kb->unheld);
 		free(kb);
 		return ret;
 	}
@@ -346,7 +393,7 @@ static int backend_kvm_run(struct vm *vm)
 			cpus[i] = __builtin_ctzll(conf->cpus[i].runmask);
 	}
 	cfg.vcpu_cpu = cpus;
-	cfg.exit_on_halt = true;
+	cfg.exit_on_halt = set_vars_bool(conf, "exit-on-halt", true);
 	cfg.io = vm_io(vm);
 	cfg.extint_ack = backend_kvm_extint_ack;
 	cfg.eoi = backend_kvm_eoi;
@@ -385,6 +432,8 @@ static int backend_kvm_run(struct vm *vm)
 out:
 	pthread_mutex_lock(&kb->lock);
 	kb->engine = NULL;
+	while (kb->holding) /* a dump still reading the vCPUs */
+		pthread_cond_wait(&kb->unheld, &kb->lock);
 	memset(kb->route_of, 0, sizeof(kb->route_of));
 	for (unsigned i = 0; i < BACKEND_KVM_EOI_SLOTS; i++)
 		kb->slot_vector[i] = -1;
@@ -394,6 +443,76 @@ out:
 	free(regions);
 	free(reserved);
 	return code;
+}
+
+/* The registers of a guest dump; the vCPUs wait until the release. */
+static int backend_kvm_vcpu_hold(struct vm *vm, struct backend_vcpu_regs *regs, unsigned max)
+{
+	struct backend_kvm *kb = vm_backend_data(vm);
+	struct kvm_vm_regs held[KVM_VM_MAX_VCPUS];
+	struct kvm_vm *engine;
+	int n;
+
+	if (!kb)
+		return -EAGAIN;
+	pthread_mutex_lock(&kb->lock);
+	engine = kb->engine;
+	if (engine) {
+		kb->holding++;
+		kb->held = engine;
+	}
+	pthread_mutex_unlock(&kb->lock);
+	if (!engine)
+		return -EAGAIN; /* not running (yet or any more) */
+	/* 200 ms: a vCPU in a device callback comes back well before */
+	n = kvm_vm_hold(engine, held, KVM_VM_MAX_VCPUS, 200);
+	for (int i = 0; i < n && (unsigned)i < max; i++) {
+		const struct kvm_regs *r = &held[i].regs;
+		const struct kvm_sregs *s = &held[i].sregs;
+
+		regs[i] = (struct backend_vcpu_regs){
+		    .valid = held[i].valid,
+		    .rax = r->rax,
+		    .rbx = r->rbx,
+		    .rcx = r->rcx,
+		    .rdx = r->rdx,
+		    .rsi = r->rsi,
+		    .rdi = r->rdi,
+		    .rbp = r->rbp,
+		    .rsp = r->rsp,
+		    .r8 = r->r8,
+		    .r9 = r->r9,
+		    .r10 = r->r10,
+		    .r11 = r->r11,
+		    .r12 = r->r12,
+		    .r13 = r->r13,
+		    .r14 = r->r14,
+		    .r15 = r->r15,
+		    .rip = r->rip,
+		    .rflags = r->rflags,
+		    .cs = s->cs.selector,
+		    .ss = s->ss.selector,
+		    .ds = s->ds.selector,
+		    .es = s->es.selector,
+		    .fs = s->fs.selector,
+		    .gs = s->gs.selector,
+		    .fs_base = s->fs.base,
+		    .gs_base = s->gs.base,
+		};
+	}
+	return n;
+}
+
+static void backend_kvm_vcpu_release(struct vm *vm)
+{
+	struct backend_kvm *kb = vm_backend_data(vm);
+
+	pthread_mutex_lock(&kb->lock);
+	/* vcpu_hold succeeded: holding > 0 keeps kb->held alive */
+	kvm_vm_release(kb->held);
+	if (--kb->holding == 0)
+		pthread_cond_broadcast(&kb->unheld);
+	pthread_mutex_unlock(&kb->lock);
 }
 
 static void backend_kvm_stop(struct vm *vm, int code)
@@ -417,20 +536,18 @@ static void backend_kvm_teardown(struct vm *vm)
 	if (!kb)
 		return;
 	irq_msi_set_sink(vm_irq(vm), NULL, NULL);
-	if (kb->cpu)
-		irq_controller_unregister(vm_irq(vm), kb->cpu);
-	if (kb->apic)
-		irq_controller_unregister(vm_irq(vm), kb->apic);
+	backend_kvm_unregister(vm, kb);
 	vm_set_backend_data(vm, NULL);
 	pthread_mutex_destroy(&kb->lock);
+	pthread_cond_destroy(&kb->unheld);
 	free(kb);
 }
 
-static const char *const backend_kvm_natives[] = {"apic", "cpu", NULL};
+static const char *const backend_kvm_natives[] = {"apic", "cpu", "isa", NULL};
 
 static unsigned backend_kvm_native_lines(const struct conf_vm *conf, const char *name)
 {
-	return 1;
+	return strcmp(name, "isa") ? 1 : ISA_BUS_LINES;
 }
 
 /* What kvm_vm_create and the PVH start info would refuse, at its place. */
@@ -471,6 +588,8 @@ static struct backend_ops backend_kvm = {
     .native_controllers = backend_kvm_natives,
     .native_lines = backend_kvm_native_lines,
     .check_config = backend_kvm_check_config,
+    .vcpu_hold = backend_kvm_vcpu_hold,
+    .vcpu_release = backend_kvm_vcpu_release,
     .pci_config_ports = true,
     .description = "runs the guest in its own VM on /dev/kvm (split irqchip, PVH/ELF loader)",
     .setup = backend_kvm_setup,

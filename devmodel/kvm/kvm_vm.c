@@ -46,6 +46,9 @@ struct kvm_vcpu {
 	bool thread_started;
 	timer_t halt_timer;
 	bool halt_timer_armed;
+	/* kvm_vm_hold: under vm->hold_lock */
+	unsigned held_gen;
+	struct kvm_vm_regs held;
 };
 
 struct kvm_vm {
@@ -60,6 +63,12 @@ struct kvm_vm {
 	atomic_bool extint;
 	bool started;
 	bool joined;
+
+	/* kvm_vm_hold: the vCPUs park at the top of their loop */
+	pthread_mutex_t hold_lock;
+	pthread_cond_t hold_cond;
+	atomic_bool hold;
+	unsigned hold_gen;
 
 	pthread_mutex_t route_lock;
 	struct kvm_irq_routing_entry *routes; /* one per ioapic pin */
@@ -333,6 +342,8 @@ int kvm_vm_create(const struct kvm_vm_config *cfg, struct kvm_vm **out)
 	vm->vm_fd = -1;
 	atomic_init(&vm->exit_code, NO_EXIT_CODE);
 	pthread_mutex_init(&vm->route_lock, NULL);
+	pthread_mutex_init(&vm->hold_lock, NULL);
+	pthread_cond_init(&vm->hold_cond, NULL);
 	for (unsigned i = 0; i < KVM_VM_MAX_VCPUS; i++)
 		vm->vcpus[i].fd = -1;
 	vm->routes = calloc(vm->cfg.ioapic_pins, sizeof(*vm->routes));
@@ -680,6 +691,78 @@ static bool vcpu_handle_exit(struct kvm_vcpu *vcpu)
 	}
 }
 
+/*
+ * A hold is asked (kvm_vm_hold): save the registers once per hold, then
+ * wait outside KVM_RUN until it is released or the VM stops.
+ */
+static void vcpu_hold_here(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->hold_lock);
+	if (atomic_load(&vm->hold) && vcpu->held_gen != vm->hold_gen) {
+		vcpu->held.valid = ioctl(vcpu->fd, KVM_GET_REGS, &vcpu->held.regs) == 0 &&
+				   ioctl(vcpu->fd, KVM_GET_SREGS, &vcpu->held.sregs) == 0;
+		vcpu->held_gen = vm->hold_gen;
+		pthread_cond_broadcast(&vm->hold_cond);
+	}
+	while (atomic_load(&vm->hold) && !atomic_load(&vm->stopping))
+		pthread_cond_wait(&vm->hold_cond, &vm->hold_lock);
+	pthread_mutex_unlock(&vm->hold_lock);
+	/* the kick's immediate exit is spent; a stop sets it again after
+	 * `stopping`, which the loop sees first */
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
+int kvm_vm_hold(struct kvm_vm *vm, struct kvm_vm_regs *regs, unsigned max, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	unsigned gen;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&vm->hold_lock);
+	gen = ++vm->hold_gen;
+	atomic_store(&vm->hold, true);
+	pthread_mutex_unlock(&vm->hold_lock);
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		struct kvm_vcpu *vcpu = &vm->vcpus[i];
+
+		if (!vcpu->run || !vcpu->thread_started)
+			continue;
+		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		pthread_kill(vcpu->thread, vm->cfg.kick_signal);
+	}
+	pthread_mutex_lock(&vm->hold_lock);
+	for (unsigned i = 0; i < vm->vcpu_count; i++) {
+		struct kvm_vcpu *vcpu = &vm->vcpus[i];
+
+		while (vcpu->thread_started && vcpu->held_gen != gen &&
+		       !atomic_load(&vm->stopping) &&
+		       pthread_cond_timedwait(&vm->hold_cond, &vm->hold_lock, &deadline) == 0)
+			;
+		if (i < max) {
+			regs[i] = vcpu->held;
+			regs[i].valid = vcpu->held_gen == gen && vcpu->held.valid;
+		}
+	}
+	pthread_mutex_unlock(&vm->hold_lock);
+	return (int)vm->vcpu_count;
+}
+
+void kvm_vm_release(struct kvm_vm *vm)
+{
+	pthread_mutex_lock(&vm->hold_lock);
+	atomic_store(&vm->hold, false);
+	pthread_cond_broadcast(&vm->hold_cond);
+	pthread_mutex_unlock(&vm->hold_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct kvm_vcpu *vcpu = arg;
@@ -713,12 +796,21 @@ static void *vcpu_thread(void *arg)
 	}
 
 	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load(&vm->hold)) {
+			vcpu_hold_here(vcpu);
+			continue;
+		}
 		if (vcpu->index == 0)
 			vcpu_extint(vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				atomic_fetch_add(&vm->exits_other, 1);
 				vcpu_eat_kicks(vcpu);
+				/* a hold's immediate exit, the hold already gone; the
+				 * loop checks `stopping` again before KVM_RUN */
+				if (!atomic_load(&vm->stopping) && !atomic_load(&vm->hold))
+					__atomic_store_n(&vcpu->run->immediate_exit, 0,
+							 __ATOMIC_SEQ_CST);
 				if (vcpu->index == 0 && vm->cfg.exit_on_halt &&
 				    vcpu_halted_for_good(vcpu))
 					kvm_vm_stop(vm, KVM_VM_EXIT_HALT);
@@ -812,6 +904,8 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	pthread_mutex_destroy(&vm->route_lock);
+	pthread_mutex_destroy(&vm->hold_lock);
+	pthread_cond_destroy(&vm->hold_cond);
 	free(vm->routes);
 	free(vm->route_valid);
 	free(vm);

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/kvm.h>
+
 #include "devmodel/request.h"
 
 #define KVM_VM_MAX_VCPUS 64
@@ -159,6 +161,21 @@ void kvm_vm_set_extint(struct kvm_vm *vm, bool asserted);
  */
 int kvm_vm_set_ioapic_route(struct kvm_vm *vm, unsigned pin, bool valid, uint64_t address,
 			    uint32_t data);
+
+/*
+ * kvm_vm_hold: every vCPU thread leaves KVM_RUN, saves its registers and
+ * waits until kvm_vm_release (for a guest dump: no guest instruction runs
+ * meanwhile). Waits at most timeout_ms for each; one busy in a device
+ * callback that long is reported !valid. Fills regs[0..max-1]; returns the
+ * number of vCPUs. Any thread but a vCPU's; not twice without a release.
+ */
+struct kvm_vm_regs {
+	bool valid;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+int kvm_vm_hold(struct kvm_vm *vm, struct kvm_vm_regs *regs, unsigned max, unsigned timeout_ms);
+void kvm_vm_release(struct kvm_vm *vm);
 
 /* kvm_vm_get_stats: a snapshot of the counters. */
 void kvm_vm_get_stats(struct kvm_vm *vm, struct kvm_vm_stats *stats);

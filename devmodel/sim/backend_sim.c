@@ -46,6 +46,8 @@
 #include "devmodel/backend.h"
 #include "devmodel/evloop.h"
 #include "devmodel/exitcode.h"
+#include "devmodel/isa_bus.h"
+#include "devmodel/set_vars.h"
 #include "devmodel/guest_mem.h"
 #include "devmodel/ioreq_engine.h"
 #include "devmodel/irq.h"
@@ -82,6 +84,7 @@ struct sim_backend {
 	struct vm *vm;
 	pthread_mutex_t lock; /* line states and the MSI queue */
 	struct sim_controller ctrl[SIM_CONTROLLERS];
+	struct isa_bus *isa_bus; /* `isa` also drives the 8259 and I/O APIC vdevs */
 	struct {
 		uint64_t address;
 		uint32_t data;
@@ -140,6 +143,9 @@ static void sim_set_level(void *ctx, unsigned line, int level)
 		c->state[line].edges++;
 	c->state[line].level = !!level;
 	pthread_mutex_unlock(&c->sb->lock);
+	/* recorded for the script, and on to the 8259 and I/O APIC vdevs */
+	if (c == &c->sb->ctrl[SIM_ISA])
+		isa_bus_set(c->sb->isa_bus, line, level);
 }
 
 static void sim_pulse(void *ctx, unsigned line)
@@ -149,6 +155,8 @@ static void sim_pulse(void *ctx, unsigned line)
 	pthread_mutex_lock(&c->sb->lock);
 	c->state[line].edges++;
 	pthread_mutex_unlock(&c->sb->lock);
+	if (c == &c->sb->ctrl[SIM_ISA])
+		isa_bus_pulse(c->sb->isa_bus, line);
 }
 
 static const struct irq_controller_ops sim_controller_ops = {
@@ -182,17 +190,8 @@ static unsigned sim_vcpu_count(struct vm *vm)
 
 static bool sim_process_mode(struct vm *vm)
 {
-	const struct conf_vm *conf = vm_conf(vm);
-	bool on = false;
-
 	/* `set sim-process on|off`: the last one given wins */
-	for (unsigned i = 0; i < conf->set_count; i++)
-		if (!strcmp(conf->sets[i].name, "sim-process") && conf->sets[i].value)
-			on = !strcmp(conf->sets[i].value, "on") ||
-			     !strcmp(conf->sets[i].value, "1") ||
-			     !strcmp(conf->sets[i].value, "yes") ||
-			     !strcmp(conf->sets[i].value, "true");
-	return on;
+	return set_vars_bool(vm_conf(vm), "sim-process", false);
 }
 
 static const unsigned sim_lines[SIM_CONTROLLERS] = {16, 32 * 4, 1020, 1, 0};
@@ -234,6 +233,9 @@ static int sim_setup(struct vm *vm)
 	vm_set_backend_data(vm, sb);
 	if (sb->wake_fd < 0)
 		return -errno;
+	sb->isa_bus = isa_bus_new(vm);
+	if (!sb->isa_bus)
+		return -ENOMEM;
 	for (unsigned i = 0; i < SIM_CONTROLLERS; i++) {
 		struct sim_controller *c = &sb->ctrl[i];
 		c->name = sim_native_controllers[i];
@@ -724,6 +726,7 @@ static void sim_teardown(struct vm *vm)
 	if (sb->dom_ready)
 		sim_domain_destroy(&sb->dom);
 	vms_free(sb->script);
+	isa_bus_free(sb->isa_bus);
 	for (unsigned i = 0; i < SIM_CONTROLLERS; i++)
 		free(sb->ctrl[i].state);
 	/* the vdevs and vCPU threads are gone: nothing reaches guest RAM now */

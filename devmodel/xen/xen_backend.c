@@ -63,6 +63,7 @@
 #include "devmodel/xen/xen_dmstate.h"
 #include "devmodel/xen/xen_irq.h"
 #include "devmodel/xen/xen_mapcache.h"
+#include "devmodel/xen/xen_pass.h"
 #include "devmodel/xen/xen_ranges.h"
 
 #if defined(__aarch64__) || defined(__arm__)
@@ -110,6 +111,7 @@ struct xen_backend {
 	struct xen_mapcache *mapcache;
 	struct xen_ranges ranges;
 	struct xen_irq irq;
+	struct xen_pass pass; /* what `pass` gave the domain */
 	int stop_fd;
 	struct dm_io io;
 	/* for the log line at the end (tests/xen-e2e reads it) */
@@ -118,6 +120,20 @@ struct xen_backend {
 
 static const char *const xen_natives_x86[] = { "isa", "pci", "msi", NULL };
 static const char *const xen_natives_arm[] = { "gic", NULL };
+
+/* `pass`: checked always, given to the domain only when attached. */
+static int xen_pass_op(struct vm *vm, const struct conf_region_ctx *pass, struct conf_diag *diag)
+{
+	struct xen_backend *xb = vm_backend_data(vm);
+	struct xen_pass scratch = { 0 };
+	int rc;
+
+	if (xb && xb->attached)
+		return xen_pass_add(&xb->pass, vm, xb->xch, xb->domid, pass, diag);
+	rc = xen_pass_add(&scratch, vm, NULL, 0, pass, diag);
+	xen_pass_undo(&scratch, vm, NULL, 0);
+	return rc;
+}
 
 /* --check: the sizes xen_irq_register gives them */
 static unsigned xen_native_lines(const struct conf_vm *conf, const char *name)
@@ -800,6 +816,7 @@ static void xen_teardown(struct vm *vm)
 		xendevicemodel_destroy_ioreq_server(xb->dmod, xb->domid, xb->id);
 	xen_mapcache_free(xb->mapcache);
 	xen_irq_unregister(&xb->irq);
+	xen_pass_undo(&xb->pass, vm, xb->xch, xb->domid);
 	if (xb->xs) {
 		xs_unwatch(xb->xs, "@releaseDomain", XEN_RELEASE_TOKEN);
 		xs_close(xb->xs);
@@ -864,6 +881,7 @@ static struct backend_ops backend_xen = {
 	.description = "attach to Xen domain --domid N as an ioreq server",
 	.native_controllers = XEN_BUILD_ARM ? xen_natives_arm : xen_natives_x86,
 	.native_lines = xen_native_lines,
+	.pass = xen_pass_op,
 	.setup = xen_setup,
 	.mem_backing = xen_mem_backing,
 	.run = xen_run,

@@ -1,6 +1,7 @@
 #!/bin/sh
-# vdm --check: parse and validate (plugins found, options valid) without any
-# hypervisor; print the description; exit 0, or 65 with file:line:col.
+# vdm --check: the VM assembled as dryrun does (plugins created, lines and
+# regions checked) without any hypervisor; print the description; exit 0,
+# or 65 with file:line:col (tests/cli/check-golden.sh has the exact outputs).
 set -u
 . tests/cli/lib.sh
 need_plugin "$TEST_PLUGINS/vdev-good.so"

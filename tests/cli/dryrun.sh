@@ -75,4 +75,17 @@ CONF
 else
 	echo "note: 8259/ser8250 not built; skipped their part"
 fi
+
+# `vdev hpet` without intr: wired as a PC's HPET, and it says so
+if [ -f "$PLUGIN_DIR/vdev-hpet.so" ]; then
+	run hpet 0 --backend sim ram 0,1m vdev hpet dryrun
+	expect hpet out "  hpet.0           -> isa:0"
+	expect hpet out "  hpet.0           -> isa:8"
+	expect hpet err "info: hpet.0: no intr given: PC defaults, timer 0 -> isa:0, timer 1 -> isa:8"
+fi
+# a UART without hostdev says where its output goes
+if [ -f "$PLUGIN_DIR/vdev-ser8250.so" ]; then
+	run uart-nohost 0 --backend sim ram 0,1m vdev ser8250 dryrun
+	expect uart-nohost err "info: ser8250.0: no hostdev: the guest's output is discarded"
+fi
 finish

@@ -124,8 +124,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				uint8_t buf[65536];
 				ssize_t len = vdev_testhost_save(dev, buf, sizeof(buf));
 
-				if (len >= 0 && vdev_testhost_restore(dev, buf, (size_t)len) < 0)
+				if (len >= 0 && vdev_testhost_restore(dev, buf, (size_t)len) < 0) {
+					fprintf(stderr, "%s refused its own state: %s\n%s\n", desc->name,
+						vdev_testhost_error(th), vdev_testhost_log(th));
 					__builtin_trap(); /* its own state refused */
+				}
 			}
 			break;
 		}

@@ -7,11 +7,11 @@
 #                      debug-exit plugins.
 
 KVM_TEST_GUESTS := $(addprefix $(O)/guests/,hello.elf irq.elf inject.elf exitbench.elf \
-	pic-pit.elf ioapic-pit.elf uart.elf rtc.elf)
+	pic-pit.elf ioapic-pit.elf isa-pit.elf uart.elf rtc.elf)
 KVM_CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 UNIT_TESTS += $(O)/tests/kvm/test_kvm_guests $(O)/tests/kvm/test_guest_loader
-CHECK_SCRIPTS += tests/kvm/qemu-guests.sh tests/kvm/vdm-kvm-guests.sh
+CHECK_SCRIPTS += tests/kvm/qemu-guests.sh tests/kvm/vdm-kvm-guests.sh tests/kvm/dump.sh
 
 # The guests are built before the test that boots them, so `make check`
 # never runs it against stale or missing images.

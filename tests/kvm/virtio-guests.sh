@@ -8,15 +8,18 @@
 #    microvm tells the guest where the device is with virtio_mmio.device=
 #    on the command line, as the vmconfs do on vdm.
 # virtio-entropy: random buffers, interrupts, polling, reset.
-# virtio-pci (vdm only: microvm has no CF8/CFC bridge): virtio-entropy over
-# virtio-pci modern with MSI-X (masking, PBA), INTx, the cfg window.
+# virtio-pci: virtio-entropy over virtio-pci modern with MSI-X (masking,
+# PBA), INTx, the cfg window; on QEMU as -M pc with virtio-rng-pci
+# (microvm has no CF8/CFC bridge; SeaBIOS assigns the BARs there).
 # virtio-blk: GET_ID, write, flush, read-verify, IOERR past the end; then
 # the image is checked on the host (sectors 8..15 hold the guest's
 # pattern), a second run (phase=verify) finds the data, and the images
 # written by vdm and by QEMU are byte-identical.
 # virtio-console: a greeting, then the line the host put in the console's
 # input echoed back ("echo: LINE"), compared on the host side (vdm:
-# hostdev <file >file; QEMU: virtio-serial-device + virtconsole on a pipe).
+# hostdev <file >file; QEMU: virtio-serial-device + virtconsole on a pipe);
+# then the same through multiport on a named port (vdm: `port`, port 0;
+# QEMU: virtserialport nr=1).
 # virtio-net: two VMs linked (vdm: `peer` over a unix socket, started in
 # both orders; QEMU: -netdev socket listen/connect); the sender's 16
 # checksummed frames verified by the receiver, which answers.
@@ -47,7 +50,7 @@ pci_checks="virtio-pci-found virtio-pci-identity virtio-pci-bar4-64bit virtio-pc
 	virtio-pci-capabilities virtio-pci-reset virtio-pci-version-1 virtio-pci-features-ok
 	virtio-pci-num-queues virtio-pci-config-vector virtio-pci-bad-vector-refused
 	virtio-pci-queue-vector virtio-pci-queue-enabled virtio-pci-driver-ok virtio-pci-msix-used
-	virtio-pci-msix-no-isr virtio-pci-random virtio-pci-msix-masked-pends
+	virtio-pci-msix-no-config-interrupt virtio-pci-random virtio-pci-msix-masked-pends
 	virtio-pci-msix-unmask-delivers virtio-pci-intx virtio-pci-isr-cleared
 	virtio-pci-cfg-window virtio-pci-reset-clears"
 
@@ -60,6 +63,8 @@ net_checks="virtio-net-probe virtio-net-mac-offered virtio-net-features-ok virti
 net_send_checks="$net_checks virtio-net-sent virtio-net-answer virtio-net-peer-verified"
 net_recv_checks="$net_checks virtio-net-received virtio-net-in-order virtio-net-rx-header
 	virtio-net-answered"
+console_mp_checks="$console_checks virtio-console-multiport-offered virtio-console-port-added
+	virtio-console-port-name virtio-console-port-host-open"
 console_line="a line from the host, $$"
 
 check() { # where, guest, output file, PASS names...
@@ -200,6 +205,14 @@ if [ $vdm_ok = 1 ]; then
 	# shellcheck disable=SC2086
 	check vdm virtio-console "$tmp/out" $console_checks
 	check_console vdm "$tmp/con.out"
+	# multiport: port 0 a named generic port
+	sed -e 's/^cmdline \(.*\)$/cmdline "\1 port=0 name=org.vdm.test"/' \
+		-e 's/^\(vdev virtio-console .*\)$/\1 port org.vdm.test/' \
+		samples/virtio-console.vmconf >"$tmp/console-mp.vmconf"
+	run_vdm virtio-console-multiport "$tmp/console-mp.vmconf"
+	# shellcheck disable=SC2086
+	check vdm virtio-console-multiport "$tmp/out" $console_mp_checks
+	check_console vdm "$tmp/con.out"
 
 	run_net_pair_vdm recv send
 	run_net_pair_vdm send recv
@@ -219,6 +232,17 @@ if [ $qemu_ok = 1 ]; then
 	run_qemu virtio-blk "phase=verify" -drive "$drive" -device virtio-blk-device,drive=d0
 	# shellcheck disable=SC2086
 	check QEMU virtio-blk-verify "$tmp/out" $blk_verify_checks
+	ran=1
+	# virtio-pci against QEMU's implementation
+	timeout 60 "$QEMU" -M pc -accel kvm -accel tcg -m 64 -nodefaults -no-user-config \
+		-nographic -serial stdio -device virtio-rng-pci,disable-legacy=on \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x01 \
+		-kernel "$O/guests/virtio-pci.elf" 2>/dev/null | tr -d '\r' |
+		sed 's/^.*Booting from ROM\.\.//' | grep -a '^PASS\|^FAIL\|^RESULT\|^[a-z]' >"$tmp/out"
+	echo "---- virtio-pci on QEMU -M pc -device virtio-rng-pci,disable-legacy=on"
+	cat "$tmp/out"
+	# shellcheck disable=SC2086
+	check QEMU virtio-pci "$tmp/out" $pci_checks
 	if [ $vdm_ok = 1 ] && ! cmp -s "$tmp/vdm.img" "$tmp/qemu.img"; then
 		echo "FAIL virtio-blk: the images written on vdm and on QEMU differ"
 		fail=1
@@ -234,6 +258,17 @@ if [ $qemu_ok = 1 ]; then
 	wait $reader
 	# shellcheck disable=SC2086
 	check QEMU virtio-console "$tmp/out" $console_checks
+	check_console QEMU "$tmp/qcon.txt"
+	# multiport: a virtserialport at port 1
+	cat "$tmp/qcon.out" >"$tmp/qcon.txt" &
+	reader=$!
+	printf '%s\n' "$console_line" >"$tmp/qcon.in" &
+	run_qemu virtio-console "port=1 name=org.vdm.test" -device virtio-serial-device \
+		-chardev pipe,id=c0,path="$tmp/qcon" \
+		-device virtserialport,chardev=c0,name=org.vdm.test,nr=1
+	wait $reader
+	# shellcheck disable=SC2086
+	check QEMU virtio-console-multiport "$tmp/out" $console_mp_checks
 	check_console QEMU "$tmp/qcon.txt"
 
 	# net: the receiver listens, the sender connects (QEMU's socket

@@ -116,6 +116,44 @@ static void test_edge_filter(void **state)
 	irq_registry_free(r);
 }
 
+/* One line, two controllers: an ISA IRQ as both PC controllers see it. */
+static void test_fanout(void **state)
+{
+	struct irq_registry *r = irq_registry_new();
+	struct rec pic = {.pulses = 0}, ioapic = {.pulses = 0};
+	struct irq_controller *io = NULL;
+	struct vdev_line *l, *bad;
+
+	assert_int_equal(irq_controller_register(r, "pic", 16, &rec_ops, &pic, NULL), 0);
+	assert_int_equal(irq_controller_register(r, "ioapic", 24, &rec_pulse_ops, &ioapic, &io), 0);
+	assert_int_equal(irq_line_get(r, "pic:0,ioapic:2", &l), 0);
+	assert_string_equal(irq_line_name(l), "pic:0,ioapic:2");
+	assert_int_equal(irq_line_count(r), 3); /* the fan-out and one handle per member */
+	assert_int_equal(irq_line_set(r, l, 1), 0);
+	assert_int_equal(irq_line_set(r, l, 1), 0); /* edge-filtered per member */
+	assert_int_equal(irq_line_level(l), 1);
+	assert_int_equal(irq_line_set(r, l, 0), 0);
+	assert_int_equal(irq_line_pulse(r, l), 0);
+	assert_string_equal(pic.trace, "0+ 0- 0+ 0- ");
+	assert_string_equal(ioapic.trace, "2+ 2- 2^ ");
+	/* a member whose controller went away does not silence the others */
+	irq_controller_unregister(r, io);
+	assert_int_equal(irq_line_set(r, l, 1), -ENODEV);
+	assert_string_equal(pic.trace, "0+ 0- 0+ 0- 0+ ");
+	/* releasing it deasserts what is left, and every member goes */
+	irq_line_put(r, l);
+	assert_string_equal(pic.trace, "0+ 0- 0+ 0- 0+ 0- ");
+	assert_int_equal(irq_line_count(r), 0);
+	/* any bad member refuses the whole list, and leaves nothing behind */
+	assert_int_equal(irq_line_get(r, "pic:1,nosuch:2", &bad), -ENOENT);
+	assert_int_equal(irq_line_get(r, "pic:1,pic:16", &bad), -ERANGE);
+	assert_int_equal(irq_line_get(r, "pic:1,", &bad), -EINVAL);
+	assert_int_equal(irq_line_get(r, ",pic:1", &bad), -EINVAL);
+	assert_int_equal(irq_line_get(r, "pic:1,,pic:2", &bad), -EINVAL);
+	assert_int_equal(irq_line_count(r), 0);
+	irq_registry_free(r);
+}
+
 static void test_shared_line(void **state)
 {
 	struct irq_registry *r = irq_registry_new();
@@ -469,6 +507,7 @@ int main(void)
 	    cmocka_unit_test(test_msi),
 	    cmocka_unit_test(test_ack_eoi),
 	    cmocka_unit_test(test_cascade_release_while_high),
+	    cmocka_unit_test(test_fanout),
 	    cmocka_unit_test(test_controller_driving_itself),
 	    cmocka_unit_test(test_unregister_from_own_op),
 	    cmocka_unit_test(test_unregister_waits_for_callers),

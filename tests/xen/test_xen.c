@@ -28,6 +28,7 @@
 
 #include "conf/conf.h"
 #include "devmodel/backend.h"
+#include "devmodel/exitcode.h"
 #include "devmodel/guest_mem.h"
 #include "devmodel/iomap.h"
 #include "devmodel/irq.h"
@@ -561,6 +562,121 @@ static void test_event_at_bind_ignored(void **state)
 	vm_stop(r.vm, 0);
 	assert_int_equal(run_join(&r), 0);
 	run_free(&r);
+}
+
+/* The arguments of the index-th call named `name` (from the start), or NULL. */
+static const struct xd_call *pass_call(const char *name, unsigned nth)
+{
+	int at = -1;
+
+	for (unsigned i = 0; i <= nth; i++) {
+		at = xd_find(name, (unsigned)(at + 1));
+		if (at < 0)
+			return NULL;
+	}
+	return xd_call_at((unsigned)at);
+}
+
+/*
+ * pass on the xen backend: memory, ports, a PCI function and an IRQ given
+ * to the domain with libxenctrl's calls (as libxl does for iomem=, ioports=,
+ * pci= and irqs=), taken back in reverse order at teardown; what Xen cannot
+ * do is a configuration error at the entry, and a refusal by Xen is fatal.
+ */
+static void test_pass(void **state)
+{
+	struct run r;
+	const struct xd_call *c;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	double_start(XD_HVM, 1);
+	xd_fail_next(NULL, 0);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"
+					  "pass loc mem:0x10000000,0x2000,rw=0x80000000\n"
+					  "pass loc io:0x2f8,8 intr 5\n"
+					  "pass loc pci:0:5.0\n"),
+			 0);
+	c = pass_call("xc_domain_iomem_permission", 0);
+	assert_non_null(c);
+	assert_int_equal(c->a[0], DOMID);
+	assert_int_equal(c->a[1], 0x80000); /* host frame */
+	assert_int_equal(c->a[2], 2);	    /* pages */
+	assert_int_equal(c->a[3], 1);
+	c = pass_call("xc_domain_memory_mapping", 0);
+	assert_non_null(c);
+	assert_int_equal(c->a[1], 0x10000); /* guest frame */
+	assert_int_equal(c->a[2], 0x80000);
+	assert_int_equal(c->a[3], 2);
+	assert_int_equal(c->a[4], 1); /* DPCI_ADD_MAPPING */
+	c = pass_call("xc_domain_ioport_mapping", 0);
+	assert_non_null(c);
+	assert_int_equal(c->a[1], 0x2f8);
+	assert_int_equal(c->a[2], 0x2f8);
+	assert_int_equal(c->a[3], 8);
+	assert_true(xd_find("xc_domain_ioport_permission", 0) <
+		    xd_find("xc_domain_ioport_mapping", 0));
+	c = pass_call("xc_assign_device", 0);
+	assert_non_null(c);
+	assert_int_equal(c->a[1], 5 << 3); /* 0000:00:05.0 */
+	c = pass_call("xc_domain_irq_permission", 0);
+	assert_non_null(c);
+	assert_int_equal(c->a[1], 105); /* the pirq map_pirq returned */
+	assert_int_equal(c->a[2], 1);
+	run_free(&r);
+	/* teardown takes everything back, the last given first */
+	assert_non_null(c = pass_call("xc_domain_memory_mapping", 1));
+	assert_int_equal(c->a[4], 0); /* DPCI_REMOVE_MAPPING */
+	assert_non_null(pass_call("xc_deassign_device", 0));
+	assert_non_null(pass_call("xc_physdev_unmap_pirq", 0));
+	assert_true(xd_find_last("xc_deassign_device") < xd_find_last("xc_physdev_unmap_pirq"));
+	assert_true(xd_find_last("xc_physdev_unmap_pirq") < xd_find_last("xc_domain_memory_mapping"));
+	assert_int_equal(pass_call("xc_domain_iomem_permission", 1)->a[3], 0);
+
+	/* what Xen cannot do, at the entry; nothing given */
+	double_start(XD_HVM, 1);
+	out = open_memstream(&text, &len);
+	assert_non_null(out);
+	{
+		struct vm_options opts = { .backend = backend_find("xen"), .backend_name = "xen",
+					   .domid = DOMID };
+		struct conf_diag *d = conf_diag_new(out);
+		struct conf_vm *conf = conf_parse_string(
+			"ram 0,2M\npass loc mem:0x10000800,0x1000\npass loc mem:0x2000,r=0x1000\n"
+			"pass loc pci:0:6.0=pci:0:7.0\npass intr 5,u\n",
+			"p.vmconf", &(struct conf_env){ 0 }, d);
+		struct vm *vm;
+
+		assert_non_null(conf);
+		vm = vm_new(conf, &opts);
+		assert_int_equal(vm_assemble(vm, d), VDM_EXIT_CONFIG);
+		vm_free(vm);
+		conf_vm_free(conf);
+		conf_diag_free(d);
+	}
+	fclose(out);
+	assert_non_null(strstr(text, "p.vmconf:2:10: error: pass loc mem:0x10000800,0x1000: Xen "
+				     "gives whole 4 KiB pages"));
+	assert_non_null(strstr(text, "p.vmconf:3:10: error: pass loc mem:0x2000,r=0x1000: Xen maps "
+				     "host memory read-write only"));
+	assert_non_null(strstr(text, "p.vmconf:4:10: error: pass loc pci:0:6.0=pci:0:7.0: Xen "
+				     "shows a passed-through function at its host address 00:07.0"));
+	assert_non_null(strstr(text, "p.vmconf:5:11: error: pass intr 5,u:"));
+	free(text);
+	assert_int_equal(xd_count("xc_domain_iomem_permission") + xd_count("xc_assign_device") +
+				 xd_count("xc_physdev_map_pirq"),
+			 0);
+
+	/* Xen refusing: fatal before the start, what was given is taken back */
+	double_start(XD_HVM, 1);
+	xd_fail_next("xc_assign_device", EBUSY);
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\npass loc io:0x2f8,8\n"
+					  "pass loc pci:0:5.0\n"),
+			 64);
+	run_free(&r);
+	assert_int_equal(xd_count("xc_domain_ioport_mapping"), 2); /* added, removed */
+	assert_int_equal(xd_count("xc_deassign_device"), 0);
 }
 
 /* PVH: no emulated PIC/IOAPIC, so only "msi"; a config naming isa is refused. */
@@ -1197,6 +1313,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_dm_state_key_off, teardown_double),
 		cmocka_unit_test_teardown(test_pause_holds_requests, teardown_double),
 		cmocka_unit_test_teardown(test_xl_session, teardown_double),
+		cmocka_unit_test_teardown(test_pass, teardown_double),
 		cmocka_unit_test(test_snapshot_roundtrip),
 	};
 

@@ -1094,3 +1094,91 @@ int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain, unsigned int
 	pthread_mutex_unlock(&xd.lock);
 	return n;
 }
+
+/* ------------------------------------------------- pass-through (libxenctrl) */
+
+/* The next call named so fails with err (once); xd_fail_next(NULL, 0) clears it. */
+static char xd_fail_name[48];
+static int xd_fail_err;
+
+void xd_fail_next(const char *name, int err)
+{
+	pthread_mutex_lock(&xd.lock);
+	snprintf(xd_fail_name, sizeof(xd_fail_name), "%s", name ? name : "");
+	xd_fail_err = err;
+	pthread_mutex_unlock(&xd.lock);
+}
+
+/* Recorded, and refused as Xen would: a domain that is gone, or the failure asked for. */
+static int xd_pass_call(const char *name, uint32_t domid, uint64_t a1, uint64_t a2, uint64_t a3,
+			uint64_t a4)
+{
+	int err;
+
+	pthread_mutex_lock(&xd.lock);
+	REC(name, U(domid), a1, a2, a3, a4);
+	err = xd_dmop_check((uint16_t)domid);
+	if (!err && xd_fail_name[0] && !strcmp(xd_fail_name, name)) {
+		err = xd_fail_err;
+		xd_fail_name[0] = '\0';
+	}
+	pthread_mutex_unlock(&xd.lock);
+	return err ? xd_fail(err) : 0;
+}
+
+int xc_domain_iomem_permission(xc_interface *xch, uint32_t domid, unsigned long first_mfn,
+			       unsigned long nr_mfns, uint8_t allow_access)
+{
+	return xd_pass_call("xc_domain_iomem_permission", domid, first_mfn, nr_mfns, allow_access, 0);
+}
+
+int xc_domain_memory_mapping(xc_interface *xch, uint32_t domid, unsigned long first_gfn,
+			     unsigned long first_mfn, unsigned long nr_mfns, uint32_t add_mapping)
+{
+	return xd_pass_call("xc_domain_memory_mapping", domid, first_gfn, first_mfn, nr_mfns,
+			    add_mapping);
+}
+
+int xc_domain_ioport_permission(xc_interface *xch, uint32_t domid, uint32_t first_port,
+				uint32_t nr_ports, uint32_t allow_access)
+{
+	return xd_pass_call("xc_domain_ioport_permission", domid, first_port, nr_ports,
+			    allow_access, 0);
+}
+
+int xc_domain_ioport_mapping(xc_interface *xch, uint32_t domid, uint32_t first_gport,
+			     uint32_t first_mport, uint32_t nr_ports, uint32_t add_mapping)
+{
+	return xd_pass_call("xc_domain_ioport_mapping", domid, first_gport, first_mport, nr_ports,
+			    add_mapping);
+}
+
+int xc_assign_device(xc_interface *xch, uint32_t domid, uint32_t machine_sbdf, uint32_t flag)
+{
+	return xd_pass_call("xc_assign_device", domid, machine_sbdf, flag, 0, 0);
+}
+
+int xc_deassign_device(xc_interface *xch, uint32_t domid, uint32_t machine_sbdf)
+{
+	return xd_pass_call("xc_deassign_device", domid, machine_sbdf, 0, 0, 0);
+}
+
+/* Xen picks the pirq: here index + 100, so that tests see it passed on. */
+int xc_physdev_map_pirq(xc_interface *xch, uint32_t domid, int index, int *pirq)
+{
+	int ret = xd_pass_call("xc_physdev_map_pirq", domid, U(index), 0, 0, 0);
+
+	if (ret == 0)
+		*pirq = index + 100;
+	return ret;
+}
+
+int xc_physdev_unmap_pirq(xc_interface *xch, uint32_t domid, int pirq)
+{
+	return xd_pass_call("xc_physdev_unmap_pirq", domid, U(pirq), 0, 0, 0);
+}
+
+int xc_domain_irq_permission(xc_interface *xch, uint32_t domid, uint32_t pirq, bool allow_access)
+{
+	return xd_pass_call("xc_domain_irq_permission", domid, pirq, allow_access, 0, 0);
+}

@@ -83,6 +83,8 @@ const char *xd_store_get(const char *path);
 unsigned xd_store_count(void);
 /* The domain is suspended (xl save): shut down with SHUTDOWN_suspend, @releaseDomain fires. */
 void xd_domain_suspend(void);
+/* The next call `name` (a pass-through call of libxenctrl) fails with err, once. */
+void xd_fail_next(const char *name, int err);
 /* Has xentoolcore_restrict_all been called (and for which domain)? */
 int xd_restricted_domid(void);
 

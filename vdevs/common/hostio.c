@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <spawn.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,6 +123,56 @@ static int open_unix(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * open_command: `>|COMMAND`: a pipe into `sh -c COMMAND`. posix_spawn, not
+ * fork, since vdm has threads; the shell gets default signal actions and
+ * an empty mask (vdm ignores SIGPIPE and blocks its signals, which a child
+ * would inherit), vdm's stdout and stderr, and the pipe as stdin.
+ */
+static int open_command(const char *command, struct hostio *io, char *err, size_t errlen)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
+	int fds[2], rc;
+	char *argv[] = {"sh", "-c", (char *)command, NULL};
+
+	if (!*command) {
+		snprintf(err, errlen, "hostdev >|: no command after '|'");
+		return -EINVAL;
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return rc;
+	}
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	rc = posix_spawn(&io->child, "/bin/sh", &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(fds[0]);
+	if (rc == 0)
+		rc = set_nonblock(fds[1]);
+	else
+		rc = -rc;
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot start sh -c \"%s\": %s", command, strerror(-rc));
+		close(fds[1]);
+		if (io->child > 0)
+			waitpid(io->child, NULL, 0);
+		io->child = 0;
+		return rc;
+	}
+	return fds[1];
+}
+
 /* open_one: one hostdev value; sets in/out descriptors (the same one for both ways). */
 static int open_one(const char *text, struct hostio *io, char *err, size_t errlen)
 {
@@ -168,6 +220,21 @@ static int open_one(const char *text, struct hostio *io, char *err, size_t errle
 			return -EINVAL;
 		}
 		fd = open_pty(io, err, errlen);
+		if (fd < 0)
+			return fd;
+	} else if (text[0] == '|') {
+		if (dir != DIR_OUT) {
+			snprintf(err, errlen,
+				 "hostdev %s%s: a command only reads the output: write "
+				 "hostdev >\"%s\"",
+				 dir == DIR_IN ? "<" : "", text, text);
+			return -EINVAL;
+		}
+		if (io->child) {
+			snprintf(err, errlen, "hostdev >|: one command per port");
+			return -EINVAL;
+		}
+		fd = open_command(text + 1, io, err, errlen);
 		if (fd < 0)
 			return fd;
 	} else if (!strncmp(text, "unix:", 5)) {
@@ -231,6 +298,17 @@ void hostio_close(struct hostio *io)
 	if (io->pty_slave >= 0)
 		close(io->pty_slave);
 	io->in_fd = io->out_fd = io->pty_slave = -1;
+	if (io->child > 0) {
+		/* the command saw end of input: give it a moment to finish its
+		 * output, then stop it; never wait for it for long */
+		for (int i = 0; i < 100 && waitpid(io->child, NULL, WNOHANG) == 0; i++)
+			usleep(10000);
+		if (waitpid(io->child, NULL, WNOHANG) == 0) {
+			kill(io->child, SIGTERM);
+			waitpid(io->child, NULL, 0);
+		}
+		io->child = 0;
+	}
 }
 
 /*
@@ -290,4 +368,26 @@ ssize_t hostio_read(struct hostio *io, void *buf, size_t len)
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return n;
+}
+
+int hostio_parse_delayed(const char *text, uint64_t now_ns, uint64_t *deadline, char *err,
+			 size_t errlen)
+{
+	char *end;
+	unsigned long long secs;
+
+	if (!strcmp(text, "forever")) {
+		*deadline = 0;
+		return 0;
+	}
+	secs = strtoull(text, &end, 0);
+	if (!*text || *end || secs > 86400ull * 365) {
+		snprintf(err, errlen, "delayed \"%s\": expected a number of seconds or `forever`",
+			 text);
+		return -EINVAL;
+	}
+	*deadline = now_ns + secs * 1000000000ull;
+	if (!*deadline)
+		*deadline = 1;
+	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The endpoints of one port: input and output may be one descriptor. */
@@ -22,6 +23,7 @@ struct hostio {
 	bool out_socket; /* out_fd is a socket: send(MSG_DONTWAIT | MSG_NOSIGNAL),
 			  * which needs no O_NONBLOCK on a description shared with vdm */
 	char in_name[128], out_name[128]; /* for logs ("pty /dev/pts/3", ...) */
+	pid_t child;			  /* `>|command`: the shell reading the output; 0: none */
 };
 
 /*
@@ -29,13 +31,13 @@ struct hostio {
  * name. Each is [<|>]TARGET: `<` input only, `>` output only, neither both
  * ways where the target allows. TARGET is `stdout` or `-` (vdm's standard
  * output), `stdin`, `pty` (a new pseudo-terminal), `unix:PATH` (connect to a
- * stream socket) or a path (a file or device; `>path` creates/truncates a
- * file). At most one input and one output in all. Every descriptor is
- * non-blocking and close-on-exec (standard streams are reopened or
- * duplicated so that vdm's own streams keep their flags). Returns 0 with
- * *io filled (io->in_fd/out_fd -1 where nothing was named); -EINVAL for a
- * malformed list; a negative errno when a target cannot be opened. In every
- * error case, err holds a sentence and nothing stays open.
+ * stream socket), `|COMMAND` (output only: `sh -c COMMAND` reads it on its
+ * standard input, qvm 8.0's `hostdev >"|command"`) or a path (a file or
+ * device; `>path` creates/truncates a file). At most one input and one output in all. Every
+ * descriptor is non-blocking and close-on-exec (standard streams are reopened or duplicated so that
+ * vdm's own streams keep their flags). Returns 0 with *io filled (io->in_fd/out_fd -1 where nothing
+ * was named); -EINVAL for a malformed list; a negative errno when a target cannot be opened. In
+ * every error case, err holds a sentence and nothing stays open.
  */
 int hostio_open(const char *const *texts, unsigned count, struct hostio *io, char *err,
 		    size_t errlen);
@@ -56,5 +58,14 @@ ssize_t hostio_write(struct hostio *io, const void *buf, size_t len);
  * negative errno.
  */
 ssize_t hostio_read(struct hostio *io, void *buf, size_t len);
+
+/*
+ * hostio_parse_delayed: the `delayed seconds|forever` option (retry
+ * opening the host side instead of failing): *deadline is 0 for forever,
+ * else now_ns + seconds (never 0). Returns 0, or -EINVAL with a sentence
+ * in err for anything else (at most a year of seconds).
+ */
+int hostio_parse_delayed(const char *text, uint64_t now_ns, uint64_t *deadline, char *err,
+			 size_t errlen);
 
 #endif /* VDEVS_COMMON_HOSTIO_H */

@@ -2,7 +2,7 @@
  * vdevs/hpet/hpet.c: an IA-PC HPET (High Precision Event Timers, spec 1.0a)
  * timer block: one 64-bit up-counter and 3..32 comparators.
  *
- *	vdev hpet                                  # mem:0xfed00000, 3 timers
+ *	vdev hpet                                  # mem:0xfed00000, 3 timers, isa:0 + isa:8
  *	vdev hpet intr ioapic:2,ioapic:8 timers 4  # timer 0 -> pin 2, timer 1 -> pin 8
  *
  * Options: `frequency` (Hz, default 14318180; the counter period register
@@ -12,7 +12,9 @@
  * `legacy-free` (clears LEG_RT_CAP). `loc` defaults to mem:0xfed00000; the
  * block is 1 KiB (0x100 + 0x20 * timers bytes beyond 24 timers).
  *
- * Interrupt routing. `intr` (repeated, or a comma list) gives one line per
+ * Interrupt routing. Without `intr`, a PC's wiring: timers 0 and 1 on
+ * `isa:0` and `isa:8` (or `ioapic:2` and `ioapic:8` without an ISA bus),
+ * the rest FSB only (hpet_default_lines). `intr` (repeated, or a comma list) gives one line per
  * timer, in timer order: entry N is the only I/O APIC input timer N can be
  * routed to, so Tn_INT_ROUTE_CAP has exactly the bit of that entry's line
  * number, and the timer's interrupt reaches the line only when the guest
@@ -61,14 +63,16 @@
  * moves the accumulator past the current count.
  *
  * Minimum interval. On average the host timer runs at most once per
- * HPET_MIN_TIMER_NS (20 us, as the 8254's PIT_MIN_TIMER_NS): a bucket of
- * HPET_BURST runs, refilled by one every 20 us, lets short bursts of close
- * matches keep their exact times, and once it is empty the next run waits
- * for the next refill: matches closer together than that (a 1-tick period,
- * a comparator re-programmed just ahead of the counter in a loop) merge
- * into one interrupt, as they do when the host is late. So a guest gets at
- * most 50 000 HPET interrupts per second (plus one burst), whatever it
- * programs, and cannot keep vdm's event loop busy with a 1 ns timer.
+ * HPET_MIN_TIMER_NS (100 us): a bucket of HPET_BURST runs, refilled by one
+ * every 100 us, lets short bursts of close matches keep their exact times,
+ * and once it is empty the next run waits for the next refill: matches
+ * closer together than that (a 1-tick period, a comparator re-programmed
+ * just ahead of the counter in a loop) merge into one interrupt, as they do
+ * when the host is late. So a guest gets at most 10 000 HPET interrupts per
+ * second (plus one burst of 64), whatever it programs: a 1 ns timer can
+ * neither keep vdm's event loop busy nor, on kvm, take the host's cores
+ * with interrupt injection (each costs several exits there). OSes ask for
+ * far less (a tick of 1-4 ms, high-resolution timers coalesced).
  *
  * Threads: not SELF_LOCKED; the host serialises read, write and the timer.
  */
@@ -81,83 +85,86 @@
 #include <vdev/state.h>
 #include <vdev/vdev.h>
 
-#define HPET_NAME          "hpet"
+#define HPET_NAME	   "hpet"
 #define HPET_STATE_VERSION 1
 
 #define HPET_DEFAULT_BASE 0xfed00000ull
-#define HPET_MIN_LENGTH   0x400u
-#define HPET_MIN_TIMER_NS 20000ull /* at most 50 000 host timer runs per second */
-#define HPET_BURST        64u      /* runs allowed closer together than that */
-#define HPET_MAX_TIMERS   32u
+#define HPET_MIN_LENGTH	  0x400u
+#define HPET_MIN_TIMER_NS 100000ull /* at most 10 000 host timer runs a second */
+#define HPET_BURST	  64u	   /* runs allowed closer together than that */
+#define HPET_MAX_TIMERS	  32u
 
-#define HPET_REG_CAP     0x000u
-#define HPET_REG_CONFIG  0x010u
-#define HPET_REG_STATUS  0x020u
+#define HPET_REG_CAP	 0x000u
+#define HPET_REG_CONFIG	 0x010u
+#define HPET_REG_STATUS	 0x020u
 #define HPET_REG_COUNTER 0x0f0u
-#define HPET_REG_TIMER0  0x100u
-#define HPET_TIMER_SIZE  0x20u
-#define HPET_TN_CONFIG   0x00u
-#define HPET_TN_CMP      0x08u
-#define HPET_TN_FSB      0x10u
+#define HPET_REG_TIMER0	 0x100u
+#define HPET_TIMER_SIZE	 0x20u
+#define HPET_TN_CONFIG	 0x00u
+#define HPET_TN_CMP	 0x08u
+#define HPET_TN_FSB	 0x10u
 
-#define HPET_CAP_REV_ID         0x01ull
-#define HPET_CAP_NUM_TIM_SHIFT  8
-#define HPET_CAP_COUNT_SIZE     (1ull << 13)
-#define HPET_CAP_LEG_RT         (1ull << 15)
-#define HPET_CAP_VENDOR         (0x8086ull << 16)
-#define HPET_CAP_PERIOD_SHIFT   32
+#define HPET_CAP_REV_ID	       0x01ull
+#define HPET_CAP_NUM_TIM_SHIFT 8
+#define HPET_CAP_COUNT_SIZE    (1ull << 13)
+#define HPET_CAP_LEG_RT	       (1ull << 15)
+#define HPET_CAP_VENDOR	       (0x8086ull << 16)
+#define HPET_CAP_PERIOD_SHIFT  32
 
 #define HPET_CFG_ENABLE (1ull << 0)
 #define HPET_CFG_LEGACY (1ull << 1)
 
-#define HPET_TN_INT_TYPE    (1ull << 1) /* 1 = level */
-#define HPET_TN_INT_ENB     (1ull << 2)
-#define HPET_TN_PERIODIC    (1ull << 3)
-#define HPET_TN_PER_CAP     (1ull << 4)
-#define HPET_TN_SIZE_CAP    (1ull << 5)
-#define HPET_TN_VAL_SET     (1ull << 6)
-#define HPET_TN_32MODE      (1ull << 8)
-#define HPET_TN_ROUTE_SHIFT 9
-#define HPET_TN_ROUTE_MASK  (0x1full << HPET_TN_ROUTE_SHIFT)
-#define HPET_TN_FSB_EN      (1ull << 14)
-#define HPET_TN_FSB_CAP     (1ull << 15)
+#define HPET_TN_INT_TYPE	(1ull << 1) /* 1 = level */
+#define HPET_TN_INT_ENB		(1ull << 2)
+#define HPET_TN_PERIODIC	(1ull << 3)
+#define HPET_TN_PER_CAP		(1ull << 4)
+#define HPET_TN_SIZE_CAP	(1ull << 5)
+#define HPET_TN_VAL_SET		(1ull << 6)
+#define HPET_TN_32MODE		(1ull << 8)
+#define HPET_TN_ROUTE_SHIFT	9
+#define HPET_TN_ROUTE_MASK	(0x1full << HPET_TN_ROUTE_SHIFT)
+#define HPET_TN_FSB_EN		(1ull << 14)
+#define HPET_TN_FSB_CAP		(1ull << 15)
 #define HPET_TN_ROUTE_CAP_SHIFT 32
-#define HPET_TN_CAPS        (HPET_TN_PER_CAP | HPET_TN_SIZE_CAP | HPET_TN_FSB_CAP)
+#define HPET_TN_CAPS		(HPET_TN_PER_CAP | HPET_TN_SIZE_CAP | HPET_TN_FSB_CAP)
 #define HPET_TN_WRITABLE                                                                           \
 	(HPET_TN_INT_TYPE | HPET_TN_INT_ENB | HPET_TN_PERIODIC | HPET_TN_VAL_SET |                 \
 	 HPET_TN_32MODE | HPET_TN_ROUTE_MASK | HPET_TN_FSB_EN)
 
 #define FS_PER_NS 1000000ull
 #define FS_PER_S  1000000000000000ull
-#define NO_LINE   (-1)
+#define NO_LINE	  (-1)
 
 enum hpet_option { HPET_OPT_FREQUENCY, HPET_OPT_TIMERS, HPET_OPT_LEGACY_FREE, HPET_OPT_COUNT };
 
 static const struct vdev_option_spec hpet_options[HPET_OPT_COUNT] = {
-	[HPET_OPT_FREQUENCY] = {
-		.name = "frequency",
-		.type = VDEV_OPT_UINT,
-		.flags = VDEV_OPTF_RANGE,
-		.default_value = "14318180",
-		.help = "counter frequency in Hz (10 MHz..1 GHz; the period register is in whole fs)",
-		.min = 10000000,
-		.max = 1000000000,
+    [HPET_OPT_FREQUENCY] =
+	{
+	    .name = "frequency",
+	    .type = VDEV_OPT_UINT,
+	    .flags = VDEV_OPTF_RANGE,
+	    .default_value = "14318180",
+	    .help = "counter frequency in Hz (10 MHz..1 GHz; the period register is in whole fs)",
+	    .min = 10000000,
+	    .max = 1000000000,
 	},
-	[HPET_OPT_TIMERS] = {
-		.name = "timers",
-		.type = VDEV_OPT_UINT,
-		.flags = VDEV_OPTF_RANGE,
-		.default_value = "3",
-		.help = "number of comparators (3..32)",
-		.min = 3,
-		.max = HPET_MAX_TIMERS,
+    [HPET_OPT_TIMERS] =
+	{
+	    .name = "timers",
+	    .type = VDEV_OPT_UINT,
+	    .flags = VDEV_OPTF_RANGE,
+	    .default_value = "3",
+	    .help = "number of comparators (3..32)",
+	    .min = 3,
+	    .max = HPET_MAX_TIMERS,
 	},
-	[HPET_OPT_LEGACY_FREE] = {
-		.name = "legacy-free",
-		.type = VDEV_OPT_BOOL,
-		.flags = VDEV_OPTF_NOARG,
-		.default_value = "off",
-		.help = "no legacy replacement routing (LEG_RT_CAP clear)",
+    [HPET_OPT_LEGACY_FREE] =
+	{
+	    .name = "legacy-free",
+	    .type = VDEV_OPT_BOOL,
+	    .flags = VDEV_OPTF_NOARG,
+	    .default_value = "off",
+	    .help = "no legacy replacement routing (LEG_RT_CAP clear)",
 	},
 };
 
@@ -174,7 +181,7 @@ struct hpet_regs {
 	uint64_t config;
 	uint64_t status;
 	uint64_t counter; /* halted: the count; enabled: the count at base_ns */
-	uint64_t last;    /* the count up to which matches were processed */
+	uint64_t last;	  /* the count up to which matches were processed */
 	struct hpet_timer_regs t[HPET_MAX_TIMERS];
 };
 
@@ -274,7 +281,7 @@ static bool hpet_timer_uses_fsb(const struct hpet *d, unsigned n)
  */
 static void hpet_update_lines(struct hpet *d)
 {
-	bool level[HPET_MAX_TIMERS] = { false };
+	bool level[HPET_MAX_TIMERS] = {false};
 	unsigned n;
 
 	if (hpet_enabled(d)) {
@@ -528,7 +535,8 @@ static void hpet_reg_write(struct hpet *d, uint64_t reg, uint64_t value, uint64_
 		return;
 	case HPET_REG_COUNTER:
 		if (hpet_enabled(d)) {
-			d->host->log(d->h, VDEV_LOG_DEBUG, "main counter write while enabled ignored");
+			d->host->log(d->h, VDEV_LOG_DEBUG,
+				     "main counter write while enabled ignored");
 			return;
 		}
 		d->regs.counter = merged;
@@ -611,6 +619,43 @@ static void hpet_power_on(struct hpet *d)
 }
 
 /*
+ * No `intr`: wired as a PC's HPET. Timer 0 and 1 drive ISA IRQ 0 and 8
+ * (what legacy replacement routes them to; `isa` reaches the 8259 and the
+ * I/O APIC, IRQ 0 on pin 2), else I/O APIC pins 2 and 8 when there is no
+ * ISA bus, else nothing but FSB. Said at info level: a user should not have
+ * to guess. The host does not report a default it lacks as an error.
+ */
+static int hpet_default_lines(struct hpet *d)
+{
+	static const struct {
+		const char *spec[2];
+		unsigned route[2];
+	} pc[] = {{{"isa:0", "isa:8"}, {0, 8}}, {{"ioapic:2", "ioapic:8"}, {2, 8}}};
+
+	for (unsigned k = 0; k < sizeof(pc) / sizeof(pc[0]); k++) {
+		struct vdev_line *line[2];
+
+		if (d->host->intr_lookup(d->h, pc[k].spec[0], &line[0]) < 0 ||
+		    d->host->intr_lookup(d->h, pc[k].spec[1], &line[1]) < 0)
+			continue; /* a line taken is released with the instance */
+		for (unsigned t = 0; t < 2; t++) {
+			d->lines[d->line_count] = line[t];
+			d->line_of[t] = (int)d->line_count++;
+			d->route_of[t] = (int)pc[k].route[t];
+		}
+		d->host->log(d->h, VDEV_LOG_INFO,
+			     "no intr given: PC defaults, timer 0 -> %s, timer 1 -> %s (also their "
+			     "legacy replacement routes: IRQ0, IRQ8); other timers by FSB only",
+			     pc[k].spec[0], pc[k].spec[1]);
+		return 0;
+	}
+	d->host->log(d->h, VDEV_LOG_INFO,
+		     "no intr given and no isa or ioapic controller: every timer delivers by FSB "
+		     "(MSI) only");
+	return 0;
+}
+
+/*
  * The `intr` entries, split at commas (`intr a:1,b:2` may reach us as one
  * text or as several), one per timer, looked up once per distinct text.
  */
@@ -674,10 +719,12 @@ static int hpet_setup_lines(struct hpet *d, const struct vdev_config *cfg)
 		specs[entries++] = tok;
 	}
 	free(all);
+	if (!err && cfg->intr_count == 0)
+		return hpet_default_lines(d);
 	if (!err && d->legacy_cap && entries < 2)
-		d->host->log(d->h, VDEV_LOG_DEBUG,
-			     "legacy replacement has %s: give two intr entries (IRQ0, IRQ8)",
-			     entries ? "no IRQ8 line" : "no lines");
+		d->host->log(
+		    d->h, VDEV_LOG_INFO,
+		    "legacy replacement has no IRQ8 line: give two intr entries (IRQ0, IRQ8)");
 	return err;
 }
 
@@ -856,28 +903,28 @@ static int hpet_status(void *dev, char *buf, size_t cap)
 }
 
 static const struct vdev_ops hpet_ops = {
-	.struct_size = sizeof(struct vdev_ops),
-	.create = hpet_create,
-	.destroy = hpet_destroy,
-	.read = hpet_read,
-	.write = hpet_write,
-	.reset = hpet_reset,
-	.save = hpet_save,
-	.restore = hpet_restore,
-	.status = hpet_status,
+    .struct_size = sizeof(struct vdev_ops),
+    .create = hpet_create,
+    .destroy = hpet_destroy,
+    .read = hpet_read,
+    .write = hpet_write,
+    .reset = hpet_reset,
+    .save = hpet_save,
+    .restore = hpet_restore,
+    .status = hpet_status,
 };
 
 static const struct vdev_descriptor hpet_descriptor = {
-	VDEV_DESCRIPTOR_INIT,
-	.name = HPET_NAME,
-	.version = "1.0.0",
-	.description = "IA-PC HPET timer block (64-bit counter, 3..32 comparators, FSB/MSI)",
-	.default_space = VDEV_SPACE_MMIO,
-	.access_sizes = VDEV_ACCESS_SIZE(4) | VDEV_ACCESS_SIZE(8),
-	.state_size = HPET_STATE_SIZE,
-	.options = hpet_options,
-	.option_count = HPET_OPT_COUNT,
-	.ops = &hpet_ops,
+    VDEV_DESCRIPTOR_INIT,
+    .name = HPET_NAME,
+    .version = "1.0.0",
+    .description = "IA-PC HPET timer block (64-bit counter, 3..32 comparators, FSB/MSI)",
+    .default_space = VDEV_SPACE_MMIO,
+    .access_sizes = VDEV_ACCESS_SIZE(4) | VDEV_ACCESS_SIZE(8),
+    .state_size = HPET_STATE_SIZE,
+    .options = hpet_options,
+    .option_count = HPET_OPT_COUNT,
+    .ops = &hpet_ops,
 };
 
 VDEV_PLUGIN_ENTRY(hpet_descriptor)

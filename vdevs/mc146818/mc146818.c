@@ -77,6 +77,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <vdev/intr.h>
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
@@ -85,6 +86,7 @@
 #define RTC_HZ		  32768ull
 #define RTC_UIP_TICKS	  8		 /* 244 us */
 #define RTC_SECS_MAX	  253402300800ll /* 10000-01-01: the registers reach 9999 */
+#define RTC_SECS_MIN	  (-62167219200ll) /* 0000-01-01: and start at 0000 */
 
 /* Registers. */
 #define RTC_SEC	       0x00
@@ -147,7 +149,8 @@ static const struct vdev_option_spec rtc_options[] = {
 	    .type = VDEV_OPT_SIZE,
 	    .flags = VDEV_OPTF_RANGE,
 	    .default_value = "0",
-	    .help = "the VM's RAM, for the CMOS memory-size bytes (0: not given)",
+	    .help = "the VM's RAM, for the CMOS memory-size bytes (0: from the VM's memory map, "
+		    "the RAM contiguous from 0)",
 	    .min = 0,
 	    .max = (int64_t)(1ull << 52),
 	},
@@ -591,7 +594,8 @@ static uint64_t rtc_guest_ram(const struct vdev_host *host, vdev_host_t *h)
 	for (int i = 0; i < n && i < 16; i++) {
 		if (ranges[i].kind != VDEV_MEM_RAM)
 			continue;
-		if (ranges[i].start > end && !(end <= (1ull << 20) && ranges[i].start <= (1ull << 20)))
+		if (ranges[i].start > end &&
+		    !(end <= (1ull << 20) && ranges[i].start <= (1ull << 20)))
 			break;
 		end = ranges[i].start + ranges[i].length;
 	}
@@ -678,8 +682,8 @@ static int rtc_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	int64_t start;
 	int rc;
 
-	if (cfg->loc_count > 1 || cfg->intr_count > 1) {
-		host->log(h, VDEV_LOG_ERROR, "takes one loc and one intr (IRQ 8)");
+	if (cfg->loc_count > 1) {
+		host->log(h, VDEV_LOG_ERROR, "takes one loc");
 		return -EINVAL;
 	}
 	if (cfg->loc_count == 1) {
@@ -725,8 +729,9 @@ static int rtc_create(const struct vdev_host *host, vdev_host_t *h, const struct
 		rc = -EINVAL;
 		goto fail;
 	}
-	if (cfg->intr_count == 1) {
-		rc = host->intr_lookup(h, cfg->intrs[0], &r->line);
+	/* IRQ 8; several intr entries all hear it (pic:8,ioapic:8) */
+	if (cfg->intr_count) {
+		rc = vdev_intr_lookup_all(host, h, cfg, &r->line);
 		if (rc < 0) {
 			host->log(h, VDEV_LOG_ERROR, "cannot find interrupt line %s: %d",
 				  cfg->intrs[0], rc);
@@ -785,7 +790,7 @@ static void rtc_state(struct vdev_state *st, struct rtc *r, uint64_t now)
 	r->synced = now - synced;
 	if (r->index > 0x7f || r->nmi_disabled > 1 || r->dow_adjust > 6 ||
 	    (r->ram[RTC_A] & A_UIP) || (r->ram[RTC_C] & 0x0f) || (int64_t)synced < 0 ||
-	    (int64_t)anchor < 0 || r->secs < 0 || r->secs >= RTC_SECS_MAX ||
+	    (int64_t)anchor < 0 || r->secs < RTC_SECS_MIN || r->secs >= RTC_SECS_MAX ||
 	    ((r->ram[RTC_B] & B_SET) && (r->ram[RTC_B] & B_UIE)))
 		vdev_state_invalid(st);
 }
@@ -844,6 +849,17 @@ static const struct vdev_ops rtc_ops = {
     .status = rtc_status,
 };
 
+/* The data port shows CMOS RAM and the clock: the time runs by itself, and
+ * the time, its format (register B) and the RAM are battery-backed, so
+ * rtc_reset keeps them, as a PC's RTC does. The index port is not noted. */
+static const struct vdev_register_note rtc_register_notes[] = {
+    {.region = 0,
+     .offset = 1,
+     .length = 1,
+     .kind = VDEV_REG_PRESERVED,
+     .why = "CMOS RAM, the time and its format are battery-backed"},
+};
+
 static const struct vdev_descriptor rtc_descriptor = {
     VDEV_DESCRIPTOR_INIT,
     .name = RTC_NAME,
@@ -856,6 +872,8 @@ static const struct vdev_descriptor rtc_descriptor = {
     .options = rtc_options,
     .option_count = sizeof(rtc_options) / sizeof(rtc_options[0]),
     .ops = &rtc_ops,
+    .register_notes = rtc_register_notes,
+    .register_note_count = sizeof(rtc_register_notes) / sizeof(rtc_register_notes[0]),
 };
 
 VDEV_PLUGIN_ENTRY(rtc_descriptor)

@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vdev/intr.h>
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
@@ -118,7 +119,8 @@ static const struct vdev_option_spec ser_options[] = {
 	    .name = "hostdev",
 	    .type = VDEV_OPT_STRING,
 	    .flags = VDEV_OPTF_REPEAT,
-	    .help = "[<|>]stdout|-|stdin|pty|unix:PATH|PATH: the host side (< in, > out)",
+	    .help = "[<|>]stdout|-|stdin|pty|unix:PATH|PATH, or >\"|COMMAND\": the host side (< "
+		    "in, > out)",
 	},
     [OPT_BATCH] =
 	{
@@ -637,10 +639,15 @@ static int ser_connect(struct ser *s, char *err, size_t errlen)
 	}
 	s->in_events = s->out_events = 0;
 	s->connected = true;
+	/* where the guest's output goes, also when it goes nowhere */
 	if (s->io.in_fd >= 0 || s->io.out_fd >= 0)
 		s->host->log(s->h, VDEV_LOG_INFO, "host side: in %s, out %s",
 			     s->io.in_fd >= 0 ? s->io.in_name : "none",
 			     s->io.out_fd >= 0 ? s->io.out_name : "none");
+	else
+		s->host->log(s->h, VDEV_LOG_INFO,
+			     "no hostdev: the guest's output is discarded and no input arrives "
+			     "(hostdev >stdout, pty, unix:PATH or a file connects it)");
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot watch the host side: %s", strerror(-rc));
@@ -698,25 +705,16 @@ static void ser_reset(void *dev)
 
 static int ser_parse_delayed(struct ser *s, const struct vdev_option_value *v, bool *delayed)
 {
-	char *end;
-	unsigned long long secs;
+	char err[160];
 
 	*delayed = v->count > 0;
 	if (!*delayed)
 		return 0;
-	if (!strcmp(v->v.s, "forever")) {
-		s->delay_deadline = 0;
-		return 0;
-	}
-	secs = strtoull(v->v.s, &end, 0);
-	if (!*v->v.s || *end || secs > 86400ull * 365) {
-		s->host->log(s->h, VDEV_LOG_ERROR,
-			     "delayed \"%s\": expected a number of seconds or `forever`", v->v.s);
+	if (hostio_parse_delayed(v->v.s, s->host->clock_ns(s->h), &s->delay_deadline, err,
+				 sizeof(err))) {
+		s->host->log(s->h, VDEV_LOG_ERROR, "%s", err);
 		return -EINVAL;
 	}
-	s->delay_deadline = s->host->clock_ns(s->h) + secs * 1000000000ull;
-	if (!s->delay_deadline)
-		s->delay_deadline = 1;
 	return 0;
 }
 
@@ -790,8 +788,8 @@ static int ser_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	bool delayed;
 	int rc;
 
-	if (cfg->loc_count > 1 || cfg->intr_count > 1) {
-		host->log(h, VDEV_LOG_ERROR, "takes at most one loc and one intr");
+	if (cfg->loc_count > 1) {
+		host->log(h, VDEV_LOG_ERROR, "takes at most one loc");
 		return -EINVAL;
 	}
 	if (cfg->loc_count == 1) {
@@ -816,8 +814,9 @@ static int ser_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	rc = ser_parse_delayed(s, &cfg->options[OPT_DELAYED], &delayed);
 	if (rc < 0)
 		goto fail;
-	if (cfg->intr_count == 1) {
-		rc = host->intr_lookup(h, cfg->intrs[0], &s->line);
+	/* one line; several intr entries all hear it (pic:4,ioapic:4) */
+	if (cfg->intr_count) {
+		rc = vdev_intr_lookup_all(host, h, cfg, &s->line);
 		if (rc < 0) {
 			host->log(h, VDEV_LOG_ERROR, "cannot find interrupt line %s: %d",
 				  cfg->intrs[0], rc);

@@ -8,7 +8,7 @@ PLUGINS += $(VDEV_SHMEM_SO)
 
 $(VDEV_SHMEM_SO): $(VDEV_SHMEM_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) $(PLUGIN_LDFLAGS) -o $@ $^ -lrt
+	$(CC) $(LDFLAGS_ALL) $(PLUGIN_LDFLAGS) -o $@ $^
 
 ifneq ($(wildcard sdk/testhost/module.mk),)
 VDEV_TESTHOST_LIB ?= $(O)/lib/libvdev-testhost.a
@@ -18,5 +18,5 @@ UNIT_TESTS += $(VDEV_SHMEM_TEST)
 $(O)/vdevs/shmem/tests/test_shmem.o: CPPFLAGS_ALL += -DVDEV_PLUGIN_PATH='"$(VDEV_SHMEM_SO)"'
 $(VDEV_SHMEM_TEST): $(O)/vdevs/shmem/tests/test_shmem.o $(VDEV_TESTHOST_LIB) | $(VDEV_SHMEM_SO)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(VDEV_TESTHOST_LIB) -lcmocka -ldl -lpthread -lrt
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(VDEV_TESTHOST_LIB) -lcmocka -ldl -lpthread
 endif

@@ -18,7 +18,8 @@
  * `allow` it is `deny *` (qvm's implicit rule; the option parser does not
  * keep the order between allow and deny lines, so a deny always wins).
  * With no rule at all only `create`d names may be attached. `window SIZE`
- * (a power of two, 4K..256M [1M]): the guest-physical window.
+ * (a power of two, 4K..256M [1M]): the guest-physical window. qvm's
+ * `sched PRIORITY` is accepted and ignored (vdm has no pulse priorities).
  *
  * Placement: PCI by default (1af4:1110-style identity of our own,
  * 1b36:00f0, class 0x050000 memory controller; BAR0 4 KiB control page,
@@ -44,7 +45,8 @@
  *	0x70 PEERS: bit n set while peer n is attached
  *	0x74 RINGER: the id of the peer that rang last
  * The interrupt is a level (asserted while IRQ_STATUS & IRQ_MASK) on MMIO
- * and INTx, one message per ring with MSI.
+ * and INTx, one message per ring with MSI (a ring that came while masked
+ * is sent when IRQ_MASK is set).
  *
  * Host side: the object is POSIX shared memory /dev/shm/vdm-shmem-NAME
  * (a 4 KiB header, whose first word is the attached-peers mask, then the
@@ -109,7 +111,7 @@ enum { REGION_CFG, REGION_CTRL, REGION_WINDOW };
 #define CMD_ATTACH    1u
 #define CMD_DETACH    2u
 
-enum shm_option { OPT_CREATE, OPT_ALLOW, OPT_DENY, OPT_WINDOW, OPT_COUNT };
+enum shm_option { OPT_CREATE, OPT_ALLOW, OPT_DENY, OPT_WINDOW, OPT_SCHED, OPT_COUNT };
 
 static const struct vdev_option_spec shm_options[OPT_COUNT] = {
     [OPT_CREATE] =
@@ -142,6 +144,12 @@ static const struct vdev_option_spec shm_options[OPT_COUNT] = {
 	    .help = "the guest-physical window: a power of two, 4K..256M",
 	    .min = 0x1000,
 	    .max = 0x10000000,
+	},
+    [OPT_SCHED] =
+	{
+	    .name = "sched",
+	    .type = VDEV_OPT_UINT,
+	    .help = "qvm's pulse priority: accepted, vdm has none (events run on its loop)",
 	},
 };
 
@@ -484,6 +492,10 @@ static void shm_ctrl_write(struct shm *s, uint64_t off, uint32_t v)
 		s->r.irq_status &= ~v;
 		break;
 	case R_IRQ_MASK:
+		/* MSI is an edge: a ring that waited masked is sent on unmask */
+		if (!s->mmio && vdev_pci_msi_enabled(&s->pci) && (v & 1) && !s->r.irq_mask &&
+		    (s->r.irq_status & 1))
+			vdev_pci_msi_send(&s->pci, 0);
 		s->r.irq_mask = v & 1;
 		break;
 	}
@@ -726,7 +738,7 @@ static ssize_t shm_save(void *dev, void *buf, size_t cap)
 static int shm_restore(void *dev, const void *buf, size_t length)
 {
 	struct shm *s = dev;
-	struct shm_regs r;
+	struct shm_regs r = {0};
 	struct vdev_pci pci = s->pci;
 	struct vdev_state st;
 

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vdev/intr.h>
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
@@ -629,18 +630,14 @@ static int pit_create(const struct vdev_host *host, vdev_host_t *h, const struct
 			  cfg->loc_count);
 		return -EINVAL;
 	}
-	if (cfg->intr_count > 1) {
-		host->log(h, VDEV_LOG_ERROR, "takes one intr (channel 0's OUT), %u given",
-			  cfg->intr_count);
-		return -EINVAL;
-	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->host = host;
 	p->h = h;
-	if (cfg->intr_count == 1) {
-		rc = host->intr_lookup(h, cfg->intrs[0], &p->line);
+	/* channel 0's OUT; several intr entries all hear it (pic:0,ioapic:2) */
+	if (cfg->intr_count) {
+		rc = vdev_intr_lookup_all(host, h, cfg, &p->line);
 		if (rc < 0) {
 			host->log(h, VDEV_LOG_ERROR, "cannot find interrupt line %s: %d",
 				  cfg->intrs[0], rc);

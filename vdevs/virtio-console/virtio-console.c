@@ -10,12 +10,30 @@
  *
  * Options: `hostdev [<|>]stdout|-|stdin|pty|unix:PATH|PATH`, repeatable
  * for separate input and output (as ser8250; without any, output is
- * discarded and there is no input).
+ * discarded and there is no input); `delayed seconds|forever` (as
+ * ser8250: an endpoint that cannot be opened at creation, a socket server
+ * not up yet, is retried every 100 ms; until then the transmitq is not
+ * read, so the guest's output waits in its own buffers; after `seconds`
+ * without success the device logs an error and discards output); qvm's
+ * `legacy` (accepted with a warning: VIRTIO 1.x only) and `sched` (no
+ * pulse priorities in vdm: ignored); `port NAME`: offer
+ * VIRTIO_CONSOLE_F_MULTIPORT with port 0 a named generic port (Linux:
+ * /dev/vport0p0 and /dev/virtio-ports/NAME) rather than a console.
  *
  * Queues (5.3.2): 0 receiveq (host to guest), 1 transmitq (guest to
- * host). VIRTIO_CONSOLE_F_SIZE is offered when the output is a terminal
- * whose size the host can read (the config then holds its columns and
- * rows); no multiport, no emergency write.
+ * host) of port 0; with `port`, 2 and 3 the control receiveq and
+ * transmitq. VIRTIO_CONSOLE_F_SIZE is offered when the output is a
+ * terminal whose size the host can read (the config then holds its
+ * columns and rows); no emergency write.
+ *
+ * Multiport (5.3.6.2), when the driver takes it: the driver's
+ * DEVICE_READY is answered with DEVICE_ADD for port 0 (max_nr_ports 1);
+ * its PORT_READY with PORT_NAME and PORT_OPEN (the host side is always
+ * there); its PORT_OPEN tells whether a guest program has the port open,
+ * and input is delivered only then (Linux drops data for a closed port).
+ * Control messages wait in the device (CTRL_PENDING at most) until the
+ * driver gives control receive buffers. Without the feature, port 0 is
+ * the console and input flows as soon as the driver is live.
  *
  * No byte is lost under backpressure. Transmit: a chain is taken from
  * the transmitq only when the previous one's bytes are all written to
@@ -56,10 +74,23 @@
 #define CON_QUEUE_SIZE	  128
 #define CON_RXQ		  0
 #define CON_TXQ		  1
+#define CON_CTRL_RXQ	  2
+#define CON_CTRL_TXQ	  3
 #define CON_F_SIZE	  0
-#define RX_BUF		  4096u
-#define TX_MAX		  (1u << 20) /* a transmit chain is never buffered beyond this */
-#define EXIT_FLUSH_MS	  500
+#define CON_F_MULTIPORT	  1
+#define CON_NAME_MAX	  64u
+#define CTRL_PENDING	  8u
+#define CTRL_HEADER	  8u
+/* Control events (5.3.6.2). */
+#define EV_DEVICE_READY 0
+#define EV_DEVICE_ADD	1
+#define EV_PORT_READY	3
+#define EV_PORT_OPEN	6
+#define EV_PORT_NAME	7
+#define RX_BUF		4096u
+#define TX_MAX		(1u << 20) /* a transmit chain is never buffered beyond this */
+#define EXIT_FLUSH_MS	500
+#define RETRY_NS	100000000ull
 
 /* struct virtio_console_config (5.3.4), little-endian. */
 struct con_config {
@@ -69,7 +100,7 @@ struct con_config {
 	uint32_t emerg_wr;
 } __attribute__((packed));
 
-enum con_option { OPT_HOSTDEV, OPT_COUNT };
+enum con_option { OPT_HOSTDEV, OPT_PORT, OPT_DELAYED, OPT_LEGACY, OPT_SCHED, OPT_COUNT };
 
 static const struct vdev_option_spec con_options[OPT_COUNT] = {
     [OPT_HOSTDEV] =
@@ -79,6 +110,38 @@ static const struct vdev_option_spec con_options[OPT_COUNT] = {
 	    .flags = VDEV_OPTF_REPEAT,
 	    .help = "[<|>]stdout|-|stdin|pty|unix:PATH|PATH: the host side (< in, > out)",
 	},
+    [OPT_PORT] =
+	{
+	    .name = "port",
+	    .type = VDEV_OPT_STRING,
+	    .help = "NAME: multiport, port 0 a generic port with this name (not a console)",
+	},
+    [OPT_DELAYED] =
+	{
+	    .name = "delayed",
+	    .type = VDEV_OPT_STRING,
+	    .help = "seconds|forever: retry opening the host side instead of failing",
+	},
+    [OPT_LEGACY] =
+	{
+	    .name = "legacy",
+	    .type = VDEV_OPT_BOOL,
+	    .flags = VDEV_OPTF_NOARG,
+	    .default_value = "off",
+	    .help = "qvm's virtio 0.9.5 interface: accepted, the device offers VIRTIO 1.x only",
+	},
+    [OPT_SCHED] =
+	{
+	    .name = "sched",
+	    .type = VDEV_OPT_UINT,
+	    .help = "qvm's pulse priority: accepted, vdm has none (events run on its loop)",
+	},
+};
+
+/* One control message for the driver: header (id, event, value) and data. */
+struct con_ctrl {
+	uint8_t bytes[CTRL_HEADER + CON_NAME_MAX];
+	uint32_t length;
 };
 
 struct con {
@@ -89,9 +152,13 @@ struct con {
 	struct hostio io;
 	struct vdev_watch *in_watch, *out_watch; /* the same one when in_fd == out_fd */
 	uint32_t in_events, out_events;
-	bool in_eof;  /* input ended or failed: no more reading */
-	bool in_hup;  /* the writer went away: read what is left, unwatched */
-	bool discard; /* the output failed for good: transmit bytes are dropped */
+	bool in_eof;	/* input ended or failed: no more reading */
+	bool in_hup;	/* the writer went away: read what is left, unwatched */
+	bool discard;	/* the output failed for good: transmit bytes are dropped */
+	bool connected; /* the endpoints are open (or delayed gave up) */
+	const struct vdev_option_value *hostdev;
+	uint64_t delay_deadline; /* 0: forever */
+	struct vdev_timer *retry;
 	/* transmit: bytes copied from the guest, not yet taken by the host */
 	uint8_t *tx;
 	size_t tx_cap, tx_head, tx_len;
@@ -99,8 +166,24 @@ struct con {
 	/* receive: bytes read from the host, not yet in a guest buffer */
 	uint8_t rx[RX_BUF];
 	size_t rx_head, rx_len;
+	/* multiport */
+	char port_name[CON_NAME_MAX];
+	bool guest_open; /* the driver said PORT_OPEN 1 */
+	struct con_ctrl ctrl[CTRL_PENDING];
+	uint32_t ctrl_count;
 	struct vdev_virtio_chain chain;
 };
+
+/* Multiport negotiated: the port's data waits for the guest to open it. */
+static bool con_multiport(const struct con *c)
+{
+	return c->port_name[0] && vdev_virtio_has_feature(&c->vio, CON_F_MULTIPORT);
+}
+
+static bool con_rx_open(const struct con *c)
+{
+	return !con_multiport(c) || c->guest_open;
+}
 
 /* ------------------------------------------------------------ host side */
 
@@ -115,7 +198,7 @@ static void con_sync_watches(struct con *c)
 {
 	const struct vdev_virtio_queue *rxq = vdev_virtio_queue(&c->vio, CON_RXQ);
 	bool want_in = c->io.in_fd >= 0 && !c->in_eof && !c->in_hup && !c->rx_len &&
-		       vdev_virtio_live(&c->vio) && rxq && rxq->ready;
+		       vdev_virtio_live(&c->vio) && rxq && rxq->ready && con_rx_open(c);
 	bool want_out = c->io.out_fd >= 0 && c->tx_len && !c->discard;
 
 	if (c->in_watch && c->in_watch == c->out_watch) {
@@ -128,9 +211,11 @@ static void con_sync_watches(struct con *c)
 	con_set_watch(c, c->out_watch, &c->out_events, want_out ? VDEV_FD_OUT : 0);
 }
 
-/* Write what waits; false while bytes remain (the host side is full). */
+/* Write what waits; false while bytes remain (the host side is full or not there yet). */
 static bool con_flush(struct con *c)
 {
+	if (!c->connected)
+		return false;
 	while (c->tx_len) {
 		ssize_t n = hostio_write(&c->io, c->tx + c->tx_head, c->tx_len);
 
@@ -208,7 +293,7 @@ static void con_receive(struct con *c)
 			const struct vdev_virtio_queue *q = vdev_virtio_queue(&c->vio, CON_RXQ);
 			ssize_t n;
 
-			if (!vdev_virtio_live(&c->vio) || !q->ready)
+			if (!vdev_virtio_live(&c->vio) || !q->ready || !con_rx_open(c))
 				break;
 			n = hostio_read(&c->io, c->rx, sizeof(c->rx));
 			if (n == -EAGAIN)
@@ -222,7 +307,8 @@ static void con_receive(struct con *c)
 			c->rx_head = 0;
 			c->rx_len = (size_t)n;
 		}
-		if (!c->rx_len || vdev_virtio_queue_pop(&c->vio, CON_RXQ, &c->chain) <= 0)
+		if (!c->rx_len || !con_rx_open(c) ||
+		    vdev_virtio_queue_pop(&c->vio, CON_RXQ, &c->chain) <= 0)
 			break;
 		ssize_t n =
 		    vdev_virtio_chain_write(&c->vio, &c->chain, 0, c->rx + c->rx_head, c->rx_len);
@@ -262,6 +348,123 @@ static void con_fd_event(void *dev, void *arg, int fd, uint32_t events)
 	con_sync_watches(c);
 }
 
+static int con_watch(struct con *c);
+
+/* delayed: try the endpoints again; give up at the deadline. */
+static void con_retry_fired(void *dev, void *arg)
+{
+	struct con *c = dev;
+	char err[256];
+
+	if (c->connected)
+		return;
+	if (hostio_open(c->hostdev->texts, c->hostdev->count, &c->io, err, sizeof(err)) == 0) {
+		if (con_watch(c)) {
+			hostio_close(&c->io);
+			return;
+		}
+		c->host->log(c->h, VDEV_LOG_INFO, "host side: in %s, out %s",
+			     c->io.in_fd >= 0 ? c->io.in_name : "none",
+			     c->io.out_fd >= 0 ? c->io.out_name : "none");
+	} else if (c->delay_deadline && c->host->clock_ns(c->h) >= c->delay_deadline) {
+		c->host->log(c->h, VDEV_LOG_ERROR, "%s; gave up waiting: output is discarded", err);
+		c->discard = true;
+	} else {
+		return;
+	}
+	c->host->timer_cancel(c->h, c->retry);
+	c->connected = true;
+	con_transmit(c);
+	con_receive(c);
+	con_sync_watches(c);
+}
+
+/* ------------------------------------------------------------ multiport */
+
+/* Give waiting control messages to the driver's control receive buffers. */
+static void con_ctrl_deliver(struct con *c)
+{
+	bool used = false;
+
+	while (c->ctrl_count && vdev_virtio_queue_pop(&c->vio, CON_CTRL_RXQ, &c->chain) > 0) {
+		struct con_ctrl *m = &c->ctrl[0];
+		ssize_t n = vdev_virtio_chain_write(&c->vio, &c->chain, 0, m->bytes, m->length);
+
+		if (n < 0) {
+			vdev_virtio_needs_reset(&c->vio, "control buffer not writable");
+			return;
+		}
+		if (vdev_virtio_queue_push(&c->vio, &c->chain, (uint32_t)n) == 0)
+			used = true;
+		c->ctrl_count--;
+		memmove(&c->ctrl[0], &c->ctrl[1], c->ctrl_count * sizeof(c->ctrl[0]));
+	}
+	if (used)
+		vdev_virtio_queue_interrupt(&c->vio, CON_CTRL_RXQ);
+}
+
+static void con_ctrl_queue(struct con *c, uint16_t event, uint16_t value, const char *data)
+{
+	struct con_ctrl *m;
+	uint32_t id = 0;
+	size_t extra = data ? strlen(data) : 0;
+
+	if (c->ctrl_count == CTRL_PENDING) {
+		vdev_virtio_needs_reset(&c->vio, "the driver gives no control receive buffers");
+		return;
+	}
+	m = &c->ctrl[c->ctrl_count++];
+	event = htole16(event);
+	value = htole16(value);
+	memcpy(m->bytes, &id, 4);
+	memcpy(m->bytes + 4, &event, 2);
+	memcpy(m->bytes + 6, &value, 2);
+	if (extra)
+		memcpy(m->bytes + CTRL_HEADER, data, extra);
+	m->length = (uint32_t)(CTRL_HEADER + extra);
+}
+
+/* The driver's control messages (the control transmitq). */
+static void con_ctrl_receive(struct con *c)
+{
+	bool used = false;
+
+	while (vdev_virtio_queue_pop(&c->vio, CON_CTRL_TXQ, &c->chain) > 0) {
+		uint8_t msg[CTRL_HEADER];
+		uint32_t id;
+		uint16_t event, value;
+
+		if (vdev_virtio_chain_read(&c->vio, &c->chain, 0, msg, sizeof(msg)) ==
+		    sizeof(msg)) {
+			memcpy(&id, msg, 4);
+			memcpy(&event, msg + 4, 2);
+			memcpy(&value, msg + 6, 2);
+			id = le32toh(id);
+			event = le16toh(event);
+			value = le16toh(value);
+			if (event == EV_DEVICE_READY && value == 1) {
+				con_ctrl_queue(c, EV_DEVICE_ADD, 0, NULL);
+			} else if (event == EV_PORT_READY && id == 0 && value == 1) {
+				con_ctrl_queue(c, EV_PORT_NAME, 0, c->port_name);
+				con_ctrl_queue(c, EV_PORT_OPEN, 1,
+					       NULL); /* the host side is there */
+			} else if (event == EV_PORT_OPEN && id == 0) {
+				c->guest_open = value != 0;
+			} else if (event == EV_PORT_READY || event == EV_DEVICE_READY) {
+				c->host->log(
+				    c->h, VDEV_LOG_WARN,
+				    "the driver could not set up port %u (event %u value %u)", id,
+				    event, value);
+			}
+		}
+		if (vdev_virtio_queue_push(&c->vio, &c->chain, 0) == 0)
+			used = true;
+	}
+	if (used)
+		vdev_virtio_queue_interrupt(&c->vio, CON_CTRL_TXQ);
+	con_ctrl_deliver(c);
+}
+
 /* ------------------------------------------------------------ virtio */
 
 static void con_queue_notify(void *dev, unsigned queue)
@@ -270,8 +473,14 @@ static void con_queue_notify(void *dev, unsigned queue)
 
 	if (queue == CON_TXQ)
 		con_transmit(c);
-	else
+	else if (queue == CON_RXQ)
 		con_receive(c);
+	else if (queue == CON_CTRL_TXQ && con_multiport(c))
+		con_ctrl_receive(c);
+	else if (queue == CON_CTRL_RXQ && con_multiport(c))
+		con_ctrl_deliver(c);
+	if (queue == CON_CTRL_TXQ)
+		con_receive(c); /* a port just opened takes the input waiting */
 	con_sync_watches(c);
 }
 
@@ -282,9 +491,13 @@ static void con_driver_ok(void *dev)
 
 static void con_virtio_reset(void *dev)
 {
+	struct con *c = dev;
+
 	/* Bytes already taken from the guest still go out; bytes read
 	 * from the host but not delivered go to the next driver. */
-	con_sync_watches(dev);
+	c->guest_open = false;
+	c->ctrl_count = 0;
+	con_sync_watches(c);
 }
 
 static const struct vdev_virtio_ops con_virtio_ops = {
@@ -300,7 +513,7 @@ static void con_flush_at_exit(struct con *c)
 {
 	int waited = 0;
 
-	if (c->io.out_fd < 0 || c->discard)
+	if (c->io.out_fd < 0 || c->discard || !c->connected)
 		return;
 	while (!con_flush(c) && waited < EXIT_FLUSH_MS) {
 		struct pollfd p = {.fd = c->io.out_fd, .events = POLLOUT};
@@ -324,6 +537,8 @@ static void con_destroy(void *dev)
 		c->host->fd_unwatch(c->h, c->in_watch);
 	if (c->out_watch && c->out_watch != c->in_watch)
 		c->host->fd_unwatch(c->h, c->out_watch);
+	if (c->retry)
+		c->host->timer_destroy(c->h, c->retry);
 	hostio_close(&c->io);
 	free(c->tx);
 	free(c);
@@ -333,6 +548,8 @@ static int con_watch(struct con *c)
 {
 	int rc = 0;
 
+	c->in_watch = c->out_watch = NULL;
+	c->in_events = c->out_events = 0;
 	if (c->io.in_fd >= 0)
 		rc = c->host->fd_watch(c->h, c->io.in_fd, 0, con_fd_event, NULL, &c->in_watch);
 	if (!rc && c->io.out_fd >= 0 && c->io.out_fd == c->io.in_fd)
@@ -369,6 +586,7 @@ static int con_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	    .pci_class = 0x078000, /* simple communication controller, other */
 	    .ops = &con_virtio_ops,
 	};
+	const struct vdev_option_value *delayed = &cfg->options[OPT_DELAYED];
 	char err[256];
 	int rc;
 
@@ -376,29 +594,62 @@ static int con_create(const struct vdev_host *host, vdev_host_t *h, const struct
 		return -ENOMEM;
 	c->host = host;
 	c->h = h;
-	rc = hostio_open(cfg->options[OPT_HOSTDEV].texts, cfg->options[OPT_HOSTDEV].count, &c->io,
-			 err, sizeof(err));
-	if (rc < 0) {
+	c->hostdev = &cfg->options[OPT_HOSTDEV];
+	if (cfg->options[OPT_LEGACY].v.b)
+		host->log(h, VDEV_LOG_WARN, "legacy: only the VIRTIO 1.x interface is offered");
+	if (cfg->options[OPT_PORT].count) {
+		const char *name = cfg->options[OPT_PORT].v.s;
+
+		if (!*name || strlen(name) >= CON_NAME_MAX) {
+			host->log(h, VDEV_LOG_ERROR, "port \"%s\": 1..%u characters", name,
+				  CON_NAME_MAX - 1);
+			free(c);
+			return -EINVAL;
+		}
+		snprintf(c->port_name, sizeof(c->port_name), "%s", name);
+		info.features |= VDEV_VIRTIO_BIT(CON_F_MULTIPORT);
+		info.queue_count = 4;
+	}
+	if (delayed->count && hostio_parse_delayed(delayed->v.s, host->clock_ns(h),
+						   &c->delay_deadline, err, sizeof(err))) {
+		host->log(h, VDEV_LOG_ERROR, "%s", err);
+		free(c);
+		return -EINVAL;
+	}
+	rc = hostio_open(c->hostdev->texts, c->hostdev->count, &c->io, err, sizeof(err));
+	if (rc < 0 && (!delayed->count || rc == -EINVAL)) {
 		host->log(h, VDEV_LOG_ERROR, "%s", err);
 		free(c);
 		return rc;
 	}
+	c->connected = rc == 0;
+	if (!c->connected) {
+		rc = host->timer_create(h, con_retry_fired, NULL, &c->retry);
+		if (rc) {
+			free(c);
+			return rc;
+		}
+		host->log(h, VDEV_LOG_INFO, "%s; retrying (delayed)", err);
+		host->timer_arm(h, c->retry, RETRY_NS, RETRY_NS);
+	}
 	c->config.max_nr_ports = htole32(1);
-	info.features = con_size(c) ? VDEV_VIRTIO_BIT(CON_F_SIZE) : 0;
+	info.features |= con_size(c) ? VDEV_VIRTIO_BIT(CON_F_SIZE) : 0;
 	info.config = &c->config;
 	info.dev = c;
 	rc = vdev_virtio_init(&c->vio, host, h, cfg, &info);
 	if (rc) {
+		if (c->retry)
+			host->timer_destroy(h, c->retry);
 		hostio_close(&c->io);
 		free(c);
 		return rc;
 	}
-	rc = con_watch(c);
+	rc = c->connected ? con_watch(c) : 0;
 	if (rc) {
 		con_destroy(c);
 		return rc;
 	}
-	if (c->io.in_fd >= 0 || c->io.out_fd >= 0)
+	if (c->connected && (c->io.in_fd >= 0 || c->io.out_fd >= 0))
 		host->log(h, VDEV_LOG_INFO, "host side: in %s, out %s",
 			  c->io.in_fd >= 0 ? c->io.in_name : "none",
 			  c->io.out_fd >= 0 ? c->io.out_name : "none");
@@ -421,6 +672,22 @@ static void con_reset(void *dev)
 	vdev_virtio_reset(&((struct con *)dev)->vio);
 }
 
+/* The multiport state: whether the port is open, control messages waiting. */
+static void con_ctrl_state(struct vdev_state *st, bool *open, uint32_t *count,
+			   struct con_ctrl ctrl[CTRL_PENDING])
+{
+	vdev_state_bool(st, open);
+	vdev_state_u32(st, count);
+	if (!vdev_state_error(st) && *count > CTRL_PENDING)
+		vdev_state_invalid(st);
+	for (unsigned i = 0; i < CTRL_PENDING; i++) {
+		vdev_state_bytes(st, ctrl[i].bytes, sizeof(ctrl[i].bytes));
+		vdev_state_u32(st, &ctrl[i].length);
+		if (!vdev_state_error(st) && ctrl[i].length > sizeof(ctrl[i].bytes))
+			vdev_state_invalid(st);
+	}
+}
+
 static ssize_t con_save(void *dev, void *buf, size_t cap)
 {
 	struct con *c = dev;
@@ -428,6 +695,7 @@ static ssize_t con_save(void *dev, void *buf, size_t cap)
 
 	vdev_state_save_begin(&st, buf, cap, CON_NAME, CON_STATE_VERSION);
 	vdev_virtio_state(&st, &c->vio);
+	con_ctrl_state(&st, &c->guest_open, &c->ctrl_count, c->ctrl);
 	return vdev_state_save_end(&st);
 }
 
@@ -435,11 +703,18 @@ static int con_restore(void *dev, const void *buf, size_t length)
 {
 	struct con *c = dev;
 	struct vdev_state st;
+	struct con_ctrl ctrl[CTRL_PENDING] = {0};
+	uint32_t count = 0;
+	bool open = false;
 
 	vdev_state_restore_begin(&st, buf, length, CON_NAME, CON_STATE_VERSION);
 	vdev_virtio_state(&st, &c->vio);
+	con_ctrl_state(&st, &open, &count, ctrl);
 	if (vdev_state_restore_end(&st))
 		return -EINVAL;
+	c->guest_open = open;
+	c->ctrl_count = count;
+	memcpy(c->ctrl, ctrl, sizeof(ctrl));
 	vdev_virtio_restored(&c->vio);
 	con_sync_watches(c);
 	return 0;
@@ -475,7 +750,10 @@ static const struct vdev_descriptor con_descriptor = {
     .description = "virtio console on a host endpoint (stdout, file, pty, unix socket)",
     .default_space = VDEV_SPACE_MMIO,
     .access_sizes = VDEV_ACCESS_SIZES_ALL,
-    .state_size = VDEV_STATE_HEADER_SIZE(sizeof(CON_NAME) - 1) + VDEV_VIRTIO_STATE_SIZE,
+    .state_size =
+	VDEV_STATE_HEADER_SIZE(sizeof(CON_NAME) - 1) + VDEV_VIRTIO_STATE_SIZE +
+	VDEV_STATE_SIZE_BOOL + VDEV_STATE_SIZE_U32 +
+	CTRL_PENDING * (VDEV_STATE_SIZE_BYTES(CTRL_HEADER + CON_NAME_MAX) + VDEV_STATE_SIZE_U32),
     .options = con_options,
     .option_count = OPT_COUNT,
     .ops = &con_ops,

@@ -16,7 +16,8 @@
  * `peerfeats MASK` (the offloads a peer link may offer, a mask of
  * VIRTIO_NET_F_CSUM (0x1) and VIRTIO_NET_F_GUEST_CSUM (0x2) [0x3]). With
  * no backend the device is a NIC without a cable: link down, frames sent
- * are dropped.
+ * are dropped. qvm's `legacy` is accepted with a warning: the device
+ * offers the VIRTIO 1.x interface only.
  *
  * Queues: 0 receiveq, 1 transmitq (no control queue, no multiqueue).
  * Features: MAC, STATUS (link up while the backend is connected), and
@@ -126,7 +127,7 @@ struct net_config {
 	uint16_t max_virtqueue_pairs;
 } __attribute__((packed));
 
-enum net_option { OPT_TAPDEV, OPT_TAP, OPT_PEER, OPT_MAC, OPT_PEERFEATS, OPT_COUNT };
+enum net_option { OPT_TAPDEV, OPT_TAP, OPT_PEER, OPT_MAC, OPT_PEERFEATS, OPT_LEGACY, OPT_COUNT };
 
 static const struct vdev_option_spec net_options[OPT_COUNT] = {
     [OPT_TAPDEV] =
@@ -164,6 +165,14 @@ static const struct vdev_option_spec net_options[OPT_COUNT] = {
 	    .help = "offloads a peer link offers: CSUM 0x1, GUEST_CSUM 0x2",
 	    .min = 0,
 	    .max = 0x3,
+	},
+    [OPT_LEGACY] =
+	{
+	    .name = "legacy",
+	    .type = VDEV_OPT_BOOL,
+	    .flags = VDEV_OPTF_NOARG,
+	    .default_value = "off",
+	    .help = "qvm's virtio 0.9.5 interface: accepted, the device offers VIRTIO 1.x only",
 	},
 };
 
@@ -858,6 +867,8 @@ static int net_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	}
 	if (!mac->count)
 		net_default_mac(cfg, n->config.mac);
+	if (cfg->options[OPT_LEGACY].v.b)
+		host->log(h, VDEV_LOG_WARN, "legacy: only the VIRTIO 1.x interface is offered");
 	n->config.max_virtqueue_pairs = htole16(1);
 	info.features = VDEV_VIRTIO_BIT(NET_F_MAC) | VDEV_VIRTIO_BIT(NET_F_STATUS);
 	info.config = &n->config;
@@ -913,7 +924,7 @@ static int net_restore(void *dev, const void *buf, size_t length)
 {
 	struct net *n = dev;
 	struct vdev_state st;
-	uint8_t mac[6];
+	uint8_t mac[6] = {0};
 
 	vdev_state_restore_begin(&st, buf, length, NET_NAME, NET_STATE_VERSION);
 	vdev_virtio_state(&st, &n->vio);

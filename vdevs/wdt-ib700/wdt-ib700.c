@@ -14,7 +14,8 @@
  * happens: `terminate` (default) ends the VM with exit code 4, qvm's
  * watchdog code; `dump,terminate` first logs one status line (timeout
  * programmed, when it was last refreshed, how many refreshes) at error
- * level, then ends it with 4. One host timer, armed for the deadline.
+ * level, then ends it with 4 after the host wrote the guest dump the VM's
+ * `dump` asks for (terminate with VDEV_TERMINATE_DUMP). One host timer, armed for the deadline.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -87,7 +88,11 @@ static void wdt_expired(void *dev, void *arg)
 	else
 		w->host->log(w->h, VDEV_LOG_WARN, "watchdog expired: ending the VM with %d",
 			     WDT_EXIT_CODE);
-	w->host->terminate(w->h, WDT_EXIT_CODE);
+	/* dump,terminate: the host writes the guest dump (`dump`) first; a
+	 * host without dumps refuses the flag, and the VM ends all the same */
+	if (w->action != ACTION_DUMP_TERMINATE ||
+	    w->host->terminate(w->h, WDT_EXIT_CODE | VDEV_TERMINATE_DUMP) < 0)
+		w->host->terminate(w->h, WDT_EXIT_CODE);
 }
 
 static int wdt_read(void *dev, const struct vdev_access *a, uint64_t *value)

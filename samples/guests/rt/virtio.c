@@ -103,6 +103,7 @@ bool rt_virtio_queue_setup(struct rt_virtio *v, unsigned q, struct rt_virtq_stor
 	if (rt_virtio_read(v, VIRTIO_MMIO_QUEUE_READY) != 0 ||
 	    rt_virtio_read(v, VIRTIO_MMIO_QUEUE_MAX) < RT_VIRTQ_SIZE)
 		return false;
+	s->size = RT_VIRTQ_SIZE;
 	rt_virtio_write(v, VIRTIO_MMIO_QUEUE_NUM, RT_VIRTQ_SIZE);
 	rt_virtio_write(v, VIRTIO_MMIO_QUEUE_DESC, (uint32_t)(uintptr_t)s->desc);
 	rt_virtio_write(v, VIRTIO_MMIO_QUEUE_DESC + 4, 0);
@@ -116,7 +117,7 @@ bool rt_virtio_queue_setup(struct rt_virtio *v, unsigned q, struct rt_virtq_stor
 
 void rt_virtio_post(struct rt_virtq_storage *s, uint16_t head)
 {
-	s->avail.ring[s->avail.idx % RT_VIRTQ_SIZE] = head;
+	s->avail.ring[s->avail.idx % s->size] = head;
 	/* the entry before the index that publishes it */
 	__atomic_store_n(&s->avail.idx, (uint16_t)(s->avail.idx + 1), __ATOMIC_RELEASE);
 }

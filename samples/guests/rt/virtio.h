@@ -49,8 +49,10 @@ struct rt_virtq_desc {
 	uint16_t flags, next;
 };
 
-/* One queue's rings, each in a page of its own (alignment 16 / 2 / 4). */
+/* One queue's rings, each in a page of its own (alignment 16 / 2 / 4), for
+ * up to RT_VIRTQ_SIZE entries; `size` is the queue size in use. */
 struct rt_virtq_storage {
+	uint16_t size;
 	struct rt_virtq_desc desc[RT_VIRTQ_SIZE] __attribute__((aligned(4096)));
 	struct {
 		uint16_t flags, idx, ring[RT_VIRTQ_SIZE], used_event;

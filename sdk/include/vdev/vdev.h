@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define VDEV_ABI_MAJOR 1
-#define VDEV_ABI_MINOR 2
+#define VDEV_ABI_MINOR 3
 
 /* The one symbol a plugin exports, and its type. */
 #define VDEV_ENTRY_SYMBOL "vdev_plugin_entry"
@@ -186,6 +186,12 @@ enum vdev_log_level {
 /* Termination causes a device may give: 32..63 (qvm's custom causes). */
 #define VDEV_TERMINATE_MIN 32
 #define VDEV_TERMINATE_MAX 63
+/*
+ * OR-ed into a terminate cause: write the guest dump the configuration's
+ * `dump` asks for first (a watchdog's `dump,terminate`). A host without
+ * dumps refuses the cause with -EINVAL: call terminate again without it.
+ */
+#define VDEV_TERMINATE_DUMP 0x100
 
 /* One range of the guest's memory map (mem_ranges, ABI 1.1). */
 enum vdev_mem_kind { VDEV_MEM_RAM = 0, VDEV_MEM_ROM = 1 };
@@ -246,7 +252,9 @@ struct vdev_host {
 	 * entry of vdev_config.intrs) to a line handle, valid until destroy.
 	 * Returns 0; -ENOENT for an unknown controller; -ERANGE for a line the
 	 * controller does not have; -EINVAL for a malformed spec. Call it from
-	 * create() so that a bad line is a configuration error.
+	 * create() so that a bad line is a configuration error. vdm also takes
+	 * a comma list ("pic:4,ioapic:4"): one line driving each entry, for a
+	 * device with one interrupt wired to several controllers (vdev/intr.h).
 	 */
 	int (*intr_lookup)(vdev_host_t *h, const char *spec, struct vdev_line **line);
 	/*
@@ -308,8 +316,10 @@ struct vdev_host {
 
 	/*
 	 * terminate: end the guest; vdm exits with `cause` (32..63, or one of
-	 * qvm's codes: 0 normal, 3 power cut, 4 watchdog). The call returns;
-	 * the VM stops after the current callback. -EINVAL for another cause.
+	 * qvm's codes: 0 normal, 3 power cut, 4 watchdog), optionally OR-ed
+	 * with VDEV_TERMINATE_DUMP (the guest dump is written first, outside
+	 * this callback). The call returns; the VM stops after the current
+	 * callback. -EINVAL for another cause.
 	 */
 	int (*terminate)(vdev_host_t *h, int cause);
 
@@ -483,6 +493,24 @@ struct vdev_ops {
  * The descriptor. Static, const, and the same every time the entry is
  * called. The first three fields never move.
  */
+/*
+ * A range of registers that legitimately changes by itself or survives a
+ * reset (ABI 1.3). `region` is the id the plugin gave region_add (for a
+ * PCI function's configuration space, the region of that space), [offset,
+ * offset + length) the bytes in it. Anything not noted must read after
+ * reset as on a fresh instance (sdk/README.md section 8).
+ */
+enum vdev_register_kind {
+	VDEV_REG_VOLATILE = 1,	/* changes by itself: a clock, a free-running counter */
+	VDEV_REG_PRESERVED = 2, /* survives reset: battery-backed RAM, a sticky setting */
+};
+struct vdev_register_note {
+	uint32_t region;
+	uint64_t offset, length;
+	enum vdev_register_kind kind;
+	const char *why; /* one line, printed by vdev-conform */
+};
+
 struct vdev_descriptor {
 	uint16_t abi_major;   /* VDEV_ABI_MAJOR */
 	uint16_t abi_minor;   /* VDEV_ABI_MINOR */
@@ -501,7 +529,17 @@ struct vdev_descriptor {
 
 	const struct vdev_ops *ops;
 	const struct vdev_intc_ops *intc; /* with VDEV_F_INTC, else NULL */
+
+	/* ---- ABI 1.3: optional; a host checks with VDEV_DESCRIPTOR_HAS ---- */
+	/* Registers that after a reset may read differently from a freshly
+	 * created instance, and why (struct vdev_register_note); a conformance
+	 * checker leaves exactly these out of its reset comparison. NULL: none. */
+	const struct vdev_register_note *register_notes;
+	unsigned register_note_count;
 };
+
+#define VDEV_DESCRIPTOR_HAS(desc, field)                                                           \
+	((desc)->struct_size >= offsetof(struct vdev_descriptor, field) + sizeof((desc)->field))
 
 #define VDEV_DESCRIPTOR_INIT .abi_major = VDEV_ABI_MAJOR, .abi_minor = VDEV_ABI_MINOR,             \
 			     .struct_size = sizeof(struct vdev_descriptor)

@@ -313,8 +313,11 @@ struct vdev_virtio {
 int vdev_virtio_init(struct vdev_virtio *vio, const struct vdev_host *host, vdev_host_t *h,
 		     const struct vdev_config *cfg, const struct vdev_virtio_info *info);
 
-/* vdev_virtio_destroy: stop and join the worker threads, free what init
- * and worker_start took (the host removes regions). From destroy(). */
+/* vdev_virtio_destroy: stop the worker threads, free what init and
+ * worker_start took (the host removes regions). From destroy(). It never
+ * waits for a work function: jobs not started and jobs finished run
+ * their done here (the device is dead: their chains are dropped), and a
+ * job still inside work is abandoned (see the worker below). */
 void vdev_virtio_destroy(struct vdev_virtio *vio);
 
 /* Is this access the helper's (its regions)? vdev_virtio_read/_write
@@ -422,11 +425,21 @@ ssize_t vdev_virtio_chain_write(struct vdev_virtio *vio, const struct vdev_virti
  * lock): it copies results into guest memory, pushes the chain, raises the
  * interrupt and frees the job. A job submitted before a device reset
  * still completes; its chain is stale and push drops it.
+ *
+ * Destroy does not wait for the disk: a job whose work is running when
+ * vdev_virtio_destroy is called is abandoned. When its work returns,
+ * `abandon` runs instead of done, on that worker thread, after destroy
+ * returned: it frees the job and must not call the host or the helper
+ * (NULL: the job is not freed). So everything a work function uses (a
+ * file descriptor, the device's flags) must stay valid until then: keep
+ * it in a reference-counted object of its own, not in the instance that
+ * destroy frees (vdevs/virtio-blk does so).
  */
 struct vdev_virtio_job {
 	struct vdev_virtio_job *next; /* the helper's */
 	void (*work)(struct vdev_virtio_job *job);
 	void (*done)(void *dev, struct vdev_virtio_job *job);
+	void (*abandon)(struct vdev_virtio_job *job); /* optional, see above */
 };
 
 /*
@@ -442,6 +455,19 @@ int vdev_virtio_worker_start(struct vdev_virtio *vio, unsigned threads);
  * callback. Returns 0; -ENODEV without a started worker; -EINVAL for a
  * job without work or done. */
 int vdev_virtio_worker_submit(struct vdev_virtio *vio, struct vdev_virtio_job *job);
+
+/*
+ * vdev_virtio_worker_detach: run job->work, then job->abandon, on a thread
+ * of their own that nothing waits for, and keep the plugin mapped while
+ * it runs. For the teardown of a backend that must outlive the device
+ * without destroy waiting for it: an io_uring whose requests are still in
+ * the kernel (their buffers must stay allocated until they complete),
+ * reaped and freed there. work and abandon must not call the host or the
+ * helper. Any thread; needs no started worker. Returns 0; -EINVAL without
+ * work or abandon; -errno from pthread_create (the job is still the
+ * caller's then).
+ */
+int vdev_virtio_worker_detach(struct vdev_virtio_job *job);
 
 /* vdev_virtio_worker_drain: wait until every submitted job's work has
  * run, then run their done functions here. save() calls it (through

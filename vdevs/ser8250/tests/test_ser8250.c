@@ -376,6 +376,37 @@ static void test_output_flushed_at_exit(void **state)
 	assert_memory_equal(got, "RESULT ok\n", 10);
 }
 
+/* hostdev >"|command": the guest's output is a shell command's input (qvm 8.0). */
+static void test_output_to_command(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/ser8250-cmd-XXXXXX", path[64], opts[160], got[32] = "";
+	FILE *in;
+	size_t n;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/out", dir);
+	snprintf(opts, sizeof(opts), "hostdev >\"|tr a-z A-Z >%s\"", path);
+	create(f, opts);
+	for (const char *c = "hello\n"; *c; c++)
+		outb(f, RBR, (uint8_t)*c);
+	/* destroy delivers the bytes, ends the command's input, waits for it */
+	vdev_testhost_destroy(f->dev);
+	f->dev = NULL;
+	in = fopen(path, "r");
+	assert_non_null(in);
+	n = fread(got, 1, sizeof(got) - 1, in);
+	fclose(in);
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(n, 6);
+	assert_string_equal(got, "HELLO\n");
+	/* a command only reads: not an input */
+	vdev_testhost_clear_log(f->th);
+	assert_null(vdev_testhost_create(f->th, f->desc, "hostdev <\"|cat\""));
+	assert_non_null(strstr(vdev_testhost_log(f->th), "a command only reads the output"));
+}
+
 static void test_save_restore_with_fifo_contents(void **state)
 {
 	struct fixture *f = *state;
@@ -450,6 +481,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_input_from_pipe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_and_backpressure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_flushed_at_exit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_output_to_command, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_save_restore_with_fifo_contents, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 	};

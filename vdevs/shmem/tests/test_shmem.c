@@ -206,6 +206,7 @@ static void test_doorbell(void **state)
 	assert_int_equal(rd(f, B, R_IRQ), 1);
 	assert_int_equal(rd(f, B, R_RINGER), 0);
 	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:6"), 1);
+	assert_int_equal(vdev_testhost_line_edges(f->th, "ioapic:6"), 1);
 	assert_int_equal(rd(f, A, R_IRQ), 0); /* not the ringer */
 	wr(f, B, R_IRQ, 1);
 	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:6"), 0);
@@ -314,6 +315,76 @@ static void test_pci(void **state)
 	assert_int_equal(vdev_testhost_mmio_read(f->th, bar2 + 8, 4), 77);
 }
 
+static uint64_t cfg_rd(struct fixture *f, unsigned dev, unsigned reg, unsigned size)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(vdev_testhost_read(f->th, VDEV_SPACE_PCICFG,
+					    VDEV_PCICFG_ADDR(0, dev, 0, reg), size, &v),
+			 0);
+	return v;
+}
+
+static void cfg_wr(struct fixture *f, unsigned dev, unsigned reg, unsigned size, uint64_t v)
+{
+	assert_int_equal(vdev_testhost_write(f->th, VDEV_SPACE_PCICFG,
+					     VDEV_PCICFG_ADDR(0, dev, 0, reg), size, v),
+			 0);
+}
+
+/* PCI doorbells: INTx through `intr` while MSI is off, one MSI per ring once on. */
+static void test_pci_interrupts(void **state)
+{
+	struct fixture *f = *state;
+	char opt[128];
+	uint64_t a, b;
+	unsigned msi;
+
+	snprintf(opt, sizeof(opt), "loc pci:0:5 window 64K create %s,4K", f->name);
+	assert_non_null(vdev_testhost_create(f->th, f->desc, opt));
+	snprintf(opt, sizeof(opt), "loc pci:0:6 intr ioapic:7 window 64K create %s,4K", f->name);
+	assert_non_null(vdev_testhost_create(f->th, f->desc, opt));
+	a = cfg_rd(f, 5, 0x10, 4) & ~0xfull;
+	b = cfg_rd(f, 6, 0x10, 4) & ~0xfull;
+	assert_int_equal(cfg_rd(f, 6, 0x3d, 1), 1); /* INTA# */
+	assert_int_equal(attach(f, a, f->name, 0), 0);
+	assert_int_equal(attach(f, b, f->name, 0), 0);
+	wr(f, b, R_MASK, 1);
+	wr(f, a, R_DOORBELL, 0xffffffff);
+	for (int i = 0; i < 20 && !rd(f, b, R_IRQ); i++)
+		vdev_testhost_poll(f->th, 10);
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:7"), 1);
+	assert_true(cfg_rd(f, 6, 0x06, 2) & 0x08); /* STATUS.INTERRUPT */
+	wr(f, b, R_IRQ, 1);
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:7"), 0);
+	/* MSI: the capability from the list, enabled with bus mastering */
+	msi = (unsigned)cfg_rd(f, 6, 0x34, 1);
+	assert_int_equal(cfg_rd(f, 6, msi, 1), 0x05);
+	cfg_wr(f, 6, msi + 4, 4, 0xfee00000);
+	cfg_wr(f, 6, msi + 0x0c, 2, 0x0045);
+	cfg_wr(f, 6, msi + 2, 2, 0x0001);
+	cfg_wr(f, 6, 0x04, 2, cfg_rd(f, 6, 0x04, 2) | 0x4);
+	vdev_testhost_clear_trace(f->th);
+	wr(f, a, R_DOORBELL, 1);
+	for (int i = 0; i < 20 && !rd(f, b, R_IRQ); i++)
+		vdev_testhost_poll(f->th, 10);
+	assert_int_equal(rd(f, b, R_IRQ), 1);
+	assert_non_null(strstr(vdev_testhost_trace(f->th), "msi 0xfee00000 0x45"));
+	assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:7"), 0);
+	/* masked: pending, no message */
+	wr(f, b, R_IRQ, 1);
+	wr(f, b, R_MASK, 0);
+	vdev_testhost_clear_trace(f->th);
+	wr(f, a, R_DOORBELL, 1);
+	for (int i = 0; i < 20 && !rd(f, b, R_IRQ); i++)
+		vdev_testhost_poll(f->th, 10);
+	assert_int_equal(rd(f, b, R_IRQ), 1);
+	assert_null(strstr(vdev_testhost_trace(f->th), "msi"));
+	/* unmasking sends the ring that waited */
+	wr(f, b, R_MASK, 1);
+	assert_non_null(strstr(vdev_testhost_trace(f->th), "msi 0xfee00000 0x45"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +394,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_and_restore, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pci, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pci_interrupts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,9 @@
  * segments, in order), receive from a unix socket (buffers smaller than
  * the input, input before buffers), backpressure (a socket nobody reads:
  * the device stops taking chains and resumes when the reader drains it,
- * every byte arriving in order), hostdev errors, and reset.
+ * every byte arriving in order), hostdev errors, reset, and multiport
+ * with one named port (the control queues' handshake as Linux does it,
+ * input held until the guest opens the port).
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -27,17 +29,25 @@
 
 #include "virtio_driver.h"
 
-#define BASE	 0xd0000000ull
-#define RX_DESC	 0x1000ull
-#define RX_AVAIL 0x2000ull
-#define RX_USED	 0x3000ull
-#define TX_DESC	 0x4000ull
-#define TX_AVAIL 0x5000ull
-#define TX_USED	 0x6000ull
-#define BUF	 0x10000ull
-#define RAM	 0x800000ull
-#define QSIZE	 16
-#define V1	 VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_VERSION_1)
+#define BASE	    0xd0000000ull
+#define RX_DESC	    0x1000ull
+#define RX_AVAIL    0x2000ull
+#define RX_USED	    0x3000ull
+#define TX_DESC	    0x4000ull
+#define TX_AVAIL    0x5000ull
+#define TX_USED	    0x6000ull
+#define CRX_DESC    0x7000ull
+#define CRX_AVAIL   0x8000ull
+#define CRX_USED    0x9000ull
+#define CTX_DESC    0xa000ull
+#define CTX_AVAIL   0xb000ull
+#define CTX_USED    0xc000ull
+#define CBUF	    0xd000ull
+#define F_MULTIPORT VDEV_VIRTIO_BIT(1)
+#define BUF	    0x10000ull
+#define RAM	    0x800000ull
+#define QSIZE	    16
+#define V1	    VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_VERSION_1)
 
 struct fixture {
 	struct vdev_testhost *th;
@@ -73,8 +83,8 @@ static void fixture_create(struct fixture *f, const char *hostdev)
 		fail_msg("create: %s", vdev_testhost_error(f->th));
 }
 
-/* A listening unix socket at dir/sock; the device connects, we accept. */
-static void fixture_unix(struct fixture *f, int rcvbuf)
+/* A listening unix socket at dir/sock; the device (with `extra`) connects, we accept. */
+static void fixture_unix_with(struct fixture *f, int rcvbuf, const char *extra)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char opt[256];
@@ -84,12 +94,22 @@ static void fixture_unix(struct fixture *f, int rcvbuf)
 	assert_true(f->listener >= 0);
 	assert_int_equal(bind(f->listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(f->listener, 1), 0);
-	snprintf(opt, sizeof(opt), "hostdev unix:%s", sa.sun_path);
+	snprintf(opt, sizeof(opt), "hostdev unix:%s %s", sa.sun_path, extra);
 	fixture_create(f, opt);
 	f->peer = accept(f->listener, NULL, NULL);
 	assert_true(f->peer >= 0);
 	if (rcvbuf)
 		setsockopt(f->peer, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+}
+
+static void fixture_unix(struct fixture *f, int rcvbuf)
+{
+	fixture_unix_with(f, rcvbuf, "");
+}
+
+static void listen_first_console(struct fixture *f, const char *extra)
+{
+	fixture_unix_with(f, 0, extra);
 }
 
 static int teardown(void **state)
@@ -328,6 +348,147 @@ static void test_malformed_and_reset(void **state)
 	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 1);
 }
 
+/* Multiport: the driver's control message (id, event, value) on the control transmitq. */
+static void ctrl_send(struct fixture *f, unsigned i, uint32_t id, uint16_t event, uint16_t value)
+{
+	uint8_t *m = f->d.ram + CBUF + 0x100 + 16 * i;
+
+	memcpy(m, &id, 4);
+	memcpy(m + 4, &event, 2);
+	memcpy(m + 6, &value, 2);
+	vdrv_put_desc(&f->d, CTX_DESC, i, CBUF + 0x100 + 16 * i, 8, 0, 0);
+	vdrv_avail_add(&f->d, 3, CTX_AVAIL, (uint16_t)i);
+	kick(f, 3);
+}
+
+/* The device's control message in used element i of the control receiveq. */
+static void ctrl_expect(struct fixture *f, unsigned i, uint16_t event, uint16_t value,
+			const char *data)
+{
+	uint32_t id = vdrv_get32(&f->d, CRX_USED + 4 + 8 * i);
+	uint32_t len = vdrv_get32(&f->d, CRX_USED + 8 + 8 * i);
+	const uint8_t *m = f->d.ram + CBUF + 0x800 + 0x80 * id;
+
+	assert_int_equal(len, 8 + (data ? strlen(data) : 0));
+	assert_int_equal(vdrv_get32(&f->d, CBUF + 0x800 + 0x80 * id), 0); /* port 0 */
+	assert_int_equal(m[4] | m[5] << 8, event);
+	assert_int_equal(m[6] | m[7] << 8, value);
+	if (data)
+		assert_memory_equal(m + 8, data, strlen(data));
+}
+
+static void test_multiport(void **state)
+{
+	struct fixture *f = *state;
+	char opt[256];
+
+	listen_first_console(f, "port org.vdm.test");
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_DEV_FEAT_SEL, 0);
+	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_DEV_FEATURES) & 3, 2);
+	memset(f->d.ram, 0, 0x10000);
+	assert_true(vdrv_negotiate(&f->d, V1 | F_MULTIPORT) & VDEV_VIRTIO_S_FEATURES_OK);
+	vdrv_queue_setup(&f->d, 0, RX_DESC, RX_AVAIL, RX_USED);
+	vdrv_queue_setup(&f->d, 1, TX_DESC, TX_AVAIL, TX_USED);
+	vdrv_queue_setup(&f->d, 2, CRX_DESC, CRX_AVAIL, CRX_USED);
+	vdrv_queue_setup(&f->d, 3, CTX_DESC, CTX_AVAIL, CTX_USED);
+	for (unsigned i = 0; i < 4; i++) {
+		vdrv_put_desc(&f->d, CRX_DESC, i, CBUF + 0x800 + 0x80 * i, 0x80, 2, 0);
+		vdrv_avail_add(&f->d, 2, CRX_AVAIL, (uint16_t)i);
+	}
+	rx_post(f, 0, BUF, 64);
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_STATUS, 0xf);
+	/* input waits: the port is not open */
+	assert_int_equal(write(f->peer, "early", 5), 5);
+	vdev_testhost_poll(f->th, 30);
+	assert_int_equal(vdrv_get16(&f->d, RX_USED + 2), 0);
+	/* 5.3.6.2: DEVICE_READY -> DEVICE_ADD; PORT_READY -> PORT_NAME, PORT_OPEN */
+	ctrl_send(f, 0, 0, 0, 1);
+	assert_int_equal(vdrv_get16(&f->d, CTX_USED + 2), 1);
+	assert_int_equal(vdrv_get16(&f->d, CRX_USED + 2), 1);
+	ctrl_expect(f, 0, 1, 0, NULL);
+	ctrl_send(f, 1, 0, 3, 1);
+	assert_int_equal(vdrv_get16(&f->d, CRX_USED + 2), 3);
+	ctrl_expect(f, 1, 7, 0, "org.vdm.test");
+	ctrl_expect(f, 2, 6, 1, NULL);
+	assert_int_equal(vdrv_get16(&f->d, RX_USED + 2), 0);
+	/* the guest opens the port: the waiting input flows */
+	ctrl_send(f, 2, 0, 6, 1);
+	vdev_testhost_poll(f->th, 30);
+	assert_int_equal(vdrv_get16(&f->d, RX_USED + 2), 1);
+	assert_memory_equal(f->d.ram + BUF, "early", 5);
+	/* closed again: input waits */
+	ctrl_send(f, 3, 0, 6, 0);
+	rx_post(f, 1, BUF + 0x100, 64);
+	kick(f, 0);
+	assert_int_equal(write(f->peer, "late", 4), 4);
+	vdev_testhost_poll(f->th, 30);
+	assert_int_equal(vdrv_get16(&f->d, RX_USED + 2), 1);
+	/* a driver without MULTIPORT: port 0 is the console, input flows */
+	memset(f->d.ram, 0, 0x10000);
+	assert_true(vdrv_negotiate(&f->d, V1) & VDEV_VIRTIO_S_FEATURES_OK);
+	vdrv_queue_setup(&f->d, 0, RX_DESC, RX_AVAIL, RX_USED);
+	vdrv_queue_setup(&f->d, 1, TX_DESC, TX_AVAIL, TX_USED);
+	rx_post(f, 0, BUF, 64);
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_STATUS, 0xf);
+	for (int i = 0; i < 10 && !vdrv_get16(&f->d, RX_USED + 2); i++)
+		vdev_testhost_poll(f->th, 10);
+	assert_int_equal(vdrv_get16(&f->d, RX_USED + 2), 1);
+	assert_memory_equal(f->d.ram + BUF, "late", 4);
+	/* a bad name */
+	snprintf(opt, sizeof(opt), "port \"\"");
+	assert_null(vdev_testhost_create(f->th, f->desc, opt));
+}
+
+/* delayed: the socket server comes up later; output waits for it, then flows. */
+static void test_delayed(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char opt[256], got[16] = "";
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/sock", f->dir);
+	snprintf(opt, sizeof(opt), "hostdev unix:%s delayed forever", sa.sun_path);
+	fixture_create(f, opt);
+	assert_non_null(strstr(vdev_testhost_log(f->th), "retrying (delayed)"));
+	driver_up(f);
+	memcpy(f->d.ram + BUF, "held\n", 5);
+	tx_post(f, 0, BUF, 5);
+	kick(f, 1);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 0); /* not taken: nobody to write to */
+	vdev_testhost_advance(f->th, 300000000);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 0);
+	f->listener = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(f->listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->listener, 1), 0);
+	vdev_testhost_advance(f->th, 100000000);
+	f->peer = accept(f->listener, NULL, NULL);
+	assert_true(f->peer >= 0);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 1);
+	assert_int_equal(read(f->peer, got, sizeof(got)), 5);
+	assert_memory_equal(got, "held\n", 5);
+	/* bad values */
+	assert_null(vdev_testhost_create(f->th, f->desc, "delayed soon"));
+	assert_non_null(strstr(vdev_testhost_log(f->th), "expected a number of seconds"));
+}
+
+/* delayed N: after N seconds without the host side, output is discarded. */
+static void test_delayed_gives_up(void **state)
+{
+	struct fixture *f = *state;
+
+	fixture_create(f, "hostdev unix:/nonexistent/vcon.sock delayed 1");
+	driver_up(f);
+	tx_post(f, 0, BUF, 5);
+	kick(f, 1);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 0);
+	vdev_testhost_advance(f->th, 1200000000);
+	assert_non_null(strstr(vdev_testhost_log(f->th), "gave up waiting"));
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 1);
+	tx_post(f, 1, BUF, 5);
+	kick(f, 1);
+	assert_int_equal(vdrv_get16(&f->d, TX_USED + 2), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +498,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostdev_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_and_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_multiport, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delayed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delayed_gives_up, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

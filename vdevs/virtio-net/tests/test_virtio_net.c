@@ -235,12 +235,13 @@ static void test_identity(void **state)
 		assert_int_equal(vdev_testhost_mmio_read(f->th, BASE_A + 0x100 + i, 1), mac[i]);
 	assert_int_equal(vdev_testhost_mmio_read(f->th, BASE_A + 0x106, 2), 1); /* link up */
 	/* no backend: link down, no offload; a default mac, locally administered */
-	pci = vdev_testhost_create(f->th, f->desc, "loc pci:0:7 peerfeats 0");
+	pci = vdev_testhost_create(f->th, f->desc, "loc pci:0:7 peerfeats 0 legacy");
 	assert_non_null(pci);
 	assert_int_equal(
 	    vdev_testhost_read(f->th, VDEV_SPACE_PCICFG, VDEV_PCICFG_ADDR(0, 7, 0, 0), 4, &id), 0);
 	assert_int_equal(id, 0x10411af4);
 	vdrv_w32(&f->a.d, VDEV_VIRTIO_MMIO_DEV_FEAT_SEL, 0);
+	assert_non_null(strstr(vdev_testhost_log(f->th), "only the VIRTIO 1.x interface"));
 	vdev_testhost_destroy(pci);
 	/* bad options */
 	assert_null(vdev_testhost_create(f->th, f->desc, "mac 01:00:00:00:00:01"));
@@ -617,6 +618,38 @@ static void test_tap(void **state)
 				want = (uint16_t)(u + 1);
 	}
 	assert_true(want > 0);
+	/* the vnet header reaches the kernel: a frame the guest leaves the
+	 * checksum of (CSUM negotiated) is CHECKSUM_PARTIAL there, which a
+	 * packet socket reports as TP_STATUS_CSUMNOTREADY */
+	int on = 1;
+	assert_int_equal(setsockopt(pkt, SOL_PACKET, PACKET_AUXDATA, &on, sizeof(on)), 0);
+	nic_up(&f->a, F_MAC | F_STATUS | F_CSUM, 8, 1526);
+	make_frame(frame, 120, 42);
+	hdr[0] = 1;  /* NEEDS_CSUM */
+	hdr[6] = 34; /* csum_start */
+	hdr[8] = 6;  /* csum_offset */
+	nic_send(&f->a, 1, hdr, frame, 120);
+	uint32_t status = 0;
+	n = -1;
+	for (int i = 0; i < 100 && n < 0; i++) {
+		char control[256];
+		struct iovec iov = {.iov_base = got, .iov_len = sizeof(got)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = control,
+				    .msg_controllen = sizeof(control)};
+
+		n = recvmsg(pkt, &mh, 0);
+		if (n < 0) {
+			usleep(10000);
+			continue;
+		}
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA)
+				status = ((struct tpacket_auxdata *)CMSG_DATA(c))->tp_status;
+	}
+	assert_int_equal(n, 120);
+	assert_true(status & TP_STATUS_CSUMNOTREADY);
 	close(pkt);
 }
 

@@ -155,6 +155,8 @@ static void test_dump_then_terminate(void **state)
 	    strstr(vdev_testhost_log(f->th),
 		   "watchdog expired: timeout 6 s (value 12), last refresh 6.000 s ago, "
 		   "2 refreshes since start; ending the VM with 4"));
+	/* the host is asked for the guest dump with the cause */
+	assert_string_equal(vdev_testhost_trace(f->th), "terminate 4 dump\n");
 }
 
 static void test_reset_and_save_restore(void **state)
