@@ -683,8 +683,9 @@ static int xen_attach(struct xen_backend *xb)
 	rc = lockdown_apply(xb->vm, false);
 	if (rc < 0)
 		return rc;
-	/* a request posted between enable and bind raised no event we saw */
-	for (unsigned i = 0; i < xb->nr_vcpus; i++)
+	/* a request posted between enable and bind raised no event we saw
+	 * (paused, -S: the run loop looks when it resumes) */
+	for (unsigned i = 0; i < xb->nr_vcpus && !vm_paused(xb->vm); i++)
 		ioreq_engine_service_vcpu(xb->engine, i);
 	xlog(xb, LOG_LVL_INFO, "attached: %u vCPU ports bound; the guest may be unpaused (xl unpause)",
 	     xb->bound);
@@ -702,14 +703,26 @@ static int xen_run(struct vm *vm)
 	if (rc < 0)
 		return VDM_EXIT_FATAL_START;
 	vm_backend_ready(vm);
+	bool was_paused = vm_paused(vm);
+
 	while (!vm_stopping(vm)) {
 		/* paused (QMP stop): requests wait in their slots until cont */
+		bool paused = vm_paused(vm);
 		struct pollfd p[3] = {
 			{ .fd = xb->stop_fd, .events = POLLIN },
-			{ .fd = vm_paused(vm) ? -1 : xenevtchn_fd(xb->xce), .events = POLLIN },
+			{ .fd = paused ? -1 : xenevtchn_fd(xb->xce), .events = POLLIN },
 			{ .fd = xb->xs ? xs_fileno(xb->xs) : -1, .events = POLLIN },
 		};
-		int n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
+		int n;
+
+		if (was_paused && !paused) {
+			/* resumed: whatever was posted meanwhile (its event may have come
+			 * before the ports were bound, as in xen_attach) is served now */
+			for (unsigned i = 0; i < xb->nr_vcpus; i++)
+				ioreq_engine_service_vcpu(xb->engine, i);
+		}
+		was_paused = paused;
+		n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
 
 		if (n < 0 && errno != EINTR) {
 			xlog(xb, LOG_LVL_FATAL, "poll: %s", strerror(errno));

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -966,7 +967,11 @@ static void *poster_fn(void *arg)
 	return NULL;
 }
 
-/* vm_pause (QMP stop): a posted request waits until resume (cont), then is answered. */
+/*
+ * vm_pause (QMP stop): a posted request waits until resume (cont), then is
+ * answered; also when the pause comes while the backend is still attaching
+ * (right after the ports are bound, as with -S before the loop runs).
+ */
 static void test_pause_holds_requests(void **state)
 {
 	struct poster p = { .rc = -1 };
@@ -975,8 +980,8 @@ static void test_pause_holds_requests(void **state)
 	double_start(XD_HVM, 1);
 	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
 	run_add_devices(&r, false);
+	assert_int_equal(vm_pause(r.vm, true), 0); /* -S: paused before the run */
 	run_start(&r, 1);
-	assert_int_equal(vm_pause(r.vm, true), 0);
 	assert_true(vm_paused(r.vm));
 	p.q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe000030, 2, 0);
 	atomic_init(&p.done, false);
@@ -1124,9 +1129,19 @@ static void test_xl_session(void **state)
 		close(fd);
 	}
 
-	/* libxl's destroy */
+	/* libxl's destroy; a VM left running by a failed test would take the
+	 * signal instead, so the wait is bounded */
 	kill(getpid(), SIGHUP);
-	assert_int_equal(run_join(&r), 0);
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 20;
+		if (pthread_timedjoin_np(r.thread, NULL, &until) != 0)
+			fail_msg("vdm did not end on SIGHUP within 20 s");
+		r.running = false;
+	}
+	assert_int_equal(r.code, 0);
 	xl_mode_stop(xl);
 	assert_int_equal(access(path, F_OK), -1);
 	run_free(&r);
