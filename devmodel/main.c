@@ -21,6 +21,7 @@
 #include "devmodel/backend.h"
 #include "devmodel/control.h"
 #include "devmodel/exitcode.h"
+#include "devmodel/sim/vmscript.h"
 #include "devmodel/teardown_guard.h"
 #include "devmodel/vm.h"
 #include "devmodel/xl/xl_args.h"
@@ -396,6 +397,58 @@ static int cli_describe(struct cli *cli)
 	return VDM_EXIT_NORMAL;
 }
 
+/*
+ * `set sim-process on|off` is the VM's: written after a `vdev` (or `cpu`)
+ * line the language puts it in that context, where nothing reads it, so
+ * it is refused there; and a value other than on/off is refused too, rather
+ * than taken as off.
+ */
+static bool sim_process_value_ok(const char *v)
+{
+	static const char *const ok[] = {"on", "off", "1", "0", "yes", "no", "true", "false"};
+
+	for (unsigned i = 0; v && i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!strcmp(v, ok[i]))
+			return true;
+	return false;
+}
+
+static int cli_check_sim_process(const struct conf_vm *conf, struct conf_diag *diag)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < conf->set_count; i++) {
+		const struct conf_option *o = &conf->sets[i];
+
+		if (!strcmp(o->name, "sim-process") && !sim_process_value_ok(o->value)) {
+			conf_diag_error(diag, o->value ? &o->value_pos : &o->pos,
+					"set sim-process: expected on or off, got '%s'",
+					o->value ? o->value : "");
+			rc = VDM_EXIT_CONFIG;
+		}
+	}
+	for (unsigned i = 0; i < conf->vdev_count; i++)
+		for (unsigned k = 0; k < conf->vdevs[i].set_count; k++)
+			if (!strcmp(conf->vdevs[i].sets[k].name, "sim-process")) {
+				conf_diag_error(diag, &conf->vdevs[i].sets[k].pos,
+						"set sim-process is a setting of the VM: after `vdev "
+						"%s` it belongs to that vdev and would be ignored; "
+						"put it before the first vdev line",
+						conf->vdevs[i].type);
+				rc = VDM_EXIT_CONFIG;
+			}
+	for (unsigned i = 0; i < conf->cpu_count; i++)
+		for (unsigned k = 0; k < conf->cpus[i].set_count; k++)
+			if (!strcmp(conf->cpus[i].sets[k].name, "sim-process")) {
+				conf_diag_error(diag, &conf->cpus[i].sets[k].pos,
+						"set sim-process is a setting of the VM: after `cpu` "
+						"it belongs to that cpu and would be ignored; put it "
+						"before the first cpu line");
+				rc = VDM_EXIT_CONFIG;
+			}
+	return rc;
+}
+
 /* --check: every vdev's plugin found and its options valid; nothing created. */
 static int cli_check_vdevs(struct cli *cli, const struct conf_vm *conf, struct conf_diag *diag)
 {
@@ -548,6 +601,19 @@ int main(int argc, char **argv)
 	if (!conf) {
 		rc = VDM_EXIT_CONFIG;
 		goto out;
+	}
+	if ((rc = cli_check_sim_process(conf, diag)) != 0)
+		goto out;
+	/* A script error is the configuration's: reported before anything
+	 * is created (the sim backend parses it again when it runs it). */
+	if (cli.script) {
+		struct vms_script *script = vms_parse_file(cli.script, stderr);
+
+		if (!script) {
+			rc = VDM_EXIT_CONFIG;
+			goto out;
+		}
+		vms_free(script);
 	}
 	if (cli.check) {
 		rc = cli_check_vdevs(&cli, conf, diag);
