@@ -24,6 +24,7 @@
 #include "devmodel/iomap.h"
 #include "devmodel/lockdown.h"
 #include "devmodel/plugin_host.h"
+#include "devmodel/sim/vmscript.h"
 #include "devmodel/teardown_guard.h"
 #include "devmodel/vm.h"
 #include "devmodel/xl/xl_args.h"
@@ -634,6 +635,19 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = lockdown_check_config(conf, diag);
+	if (rc)
+		goto out;
+	/* A script error is the configuration's: reported before anything
+	 * is created (the sim backend parses it again when it runs it). */
+	if (cli.script) {
+		struct vms_script *script = vms_parse_file(cli.script, stderr);
+
+		if (!script) {
+			rc = VDM_EXIT_CONFIG;
+			goto out;
+		}
+		vms_free(script);
+	}
 	if (rc)
 		goto out;
 	/* libxl waits for us: a missing plugin is reported before Xen is touched */

@@ -117,6 +117,16 @@ printf '%s\n' 'VDEV_NAME := virtio-entropy' 'VDEV_SOURCES := virtio-entropy.c' \
 (cd "$vwork" && make --no-print-directory SAN="$SAN" all conform) ||
 	fail "a virtio plugin does not build or conform against the installed SDK"
 
+# The PCI template, from where make install put it.
+echo "== the PCI template (installed copy) out of tree"
+pwork="$tmp/work/my-pci-device"
+[ -f "$prefix/share/vdev-sdk/template-pci/src/pcidma.c" ] || fail "make install did not install the PCI template"
+[ -f "$prefix/share/doc/vdev-sdk/README.md" ] && [ -f "$prefix/share/doc/vdev-sdk/conform/README.md" ] &&
+	[ -f "$prefix/share/doc/vdev-sdk/vmscript.md" ] || fail "make install did not install the documentation"
+cp -R "$prefix/share/vdev-sdk/template-pci" "$pwork" || fail "copying the PCI template"
+(cd "$pwork" && make --no-print-directory SAN="$SAN" all test conform) ||
+	fail "the PCI template does not build, test or conform against the installed SDK"
+
 # The source tree stays clean: the build happened in the copy only.
 [ $had_build = yes ] || [ ! -e "$top/vdev-template/build" ] || fail "something built inside the source tree's vdev-template/"
 echo "PASS: template builds, tests, conforms and installs out of tree"
