@@ -22,6 +22,7 @@
 #include "devmodel/control.h"
 #include "devmodel/exitcode.h"
 #include "devmodel/iomap.h"
+#include "devmodel/lockdown.h"
 #include "devmodel/plugin_host.h"
 #include "devmodel/teardown_guard.h"
 #include "devmodel/vm.h"
@@ -79,8 +80,9 @@ static void cli_usage(FILE *out)
 	    "                        $asinfo_length{NAME} (repeatable)\n"
 	    "  --script FILE         the guest script (sim backend)\n"
 	    "  --describe NAME       print a plugin's descriptor and option schema\n"
-	    "  --restrict            xen: after set-up, restrict the Xen handles to the\n"
-	    "                        domain and drop privileges (VDM_XEN_USER, default nobody)\n"
+	    "  --restrict            after set-up, drop root (kvm, sim: `set run-as USER`,\n"
+	    "                        $VDM_USER, else nobody; xen: VDM_XEN_USER) and, on xen,\n"
+	    "                        restrict the Xen handles to the domain\n"
 	    "  --control SYSTEM CMD  send CMD (status, stats, reset, quit [CODE], help) to\n"
 	    "                        the running VM named SYSTEM and print the reply\n"
 	    "  --help, --version\n"
@@ -240,10 +242,9 @@ static int cli_parse(struct cli *cli, int argc, char **argv)
 	return cli_default_dirs(cli);
 }
 
-/* After --plugin-path: VDM_PLUGIN_PATH, the build tree, the install dir. */
+/* Search order after --plugin-path: VDM_PLUGIN_PATH, the build tree, the install dir. */
 static int cli_default_dirs(struct cli *cli)
 {
-	/* Search order: --plugin-path, VDM_PLUGIN_PATH, the build tree, the install dir. */
 	if (getenv("VDM_PLUGIN_PATH")) {
 		cli->env_path = strdup(getenv("VDM_PLUGIN_PATH"));
 		if (!cli->env_path)
@@ -627,6 +628,9 @@ int main(int argc, char **argv)
 		rc = VDM_EXIT_CONFIG;
 		goto out;
 	}
+	rc = lockdown_check_config(conf, diag);
+	if (rc)
+		goto out;
 	/* libxl waits for us: a missing plugin is reported before Xen is touched */
 	if (xl && (rc = cli_check_vdevs(&cli, conf, diag)) != 0)
 		goto out;
@@ -681,8 +685,8 @@ int main(int argc, char **argv)
 	if (xl && (rc = xl_mode_start(xl, vm)) != 0)
 		goto out;
 	rc = vm_run(vm);
-	xl_mode_stop(xl); /* its sockets go before the devices do */
 out:
+	xl_mode_stop(xl); /* QMP sockets go before the devices and the event loop */
 	/* A plugin or backend stuck in its teardown cannot keep vdm alive. */
 	if (vm && teardown_guard_start(rc) < 0)
 		fprintf(stderr, "vdm: teardown runs without its time bound\n");

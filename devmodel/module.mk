@@ -4,7 +4,7 @@
 # this fragment.
 VDM_SRCS := $(filter-out %_test.c %_test_%.c,$(sort $(wildcard devmodel/*.c devmodel/*/*.c)))
 VDM_OBJS := $(VDM_SRCS:%.c=$(O)/%.o)
-VDM_LIBS := -ldl -lpthread -luuid -lfdt
+VDM_LIBS := -ldl -lpthread -luuid -lfdt -lseccomp
 # Backends may need more: they add to VDM_EXTRA_LIBS in their own fragment.
 VDM_EXTRA_LIBS ?=
 # The Xen backend's libraries, whenever devmodel/xen/ has sources (Debian's

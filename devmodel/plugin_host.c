@@ -67,7 +67,14 @@ struct vdev_host_ctx {
 	const struct vdev_descriptor *desc;
 	const struct conf_vdev *vdev;
 	const struct vdev_config *config;
-	struct conf_diag *diag;	     /* only while create() runs */
+	struct conf_diag *diag; /* only while create() runs */
+	/*
+	 * The last overlap a region_add of create() met, reported only if
+	 * create() then fails: a device may probe (the PCI helper tries device
+	 * numbers until one is free), and a probe is not a configuration error.
+	 */
+	char overlap[256];
+	const struct conf_pos *overlap_pos;
 	unsigned diag_errors_before; /* diag's error count when create() began */
 	/* the device's first error line during create(): the reason a failing
 	 * create() is reported with, at the vdev, instead of two messages */
@@ -128,9 +135,12 @@ static void plugin_host_vlogf(struct vdev_host_ctx *inst, enum log_level level, 
 	/*
 	 * Once the host has reported this vdev's problem at its file:line:col
 	 * (an overlap, a bad line), the device's own account of the failure
-	 * that follows says the same thing again: keep it for debug logs.
+	 * that follows says the same thing again: keep it for debug logs. An
+	 * overlap met during create() counts too: it is reported if create()
+	 * fails, which is when a device says so.
 	 */
-	if (inst->diag && conf_diag_error_count(inst->diag) > inst->diag_errors_before &&
+	if (inst->diag &&
+	    (conf_diag_error_count(inst->diag) > inst->diag_errors_before || inst->overlap[0]) &&
 	    (level == LOG_LVL_ERROR || level == LOG_LVL_WARN))
 		level = LOG_LVL_DEBUG;
 	else if (inst->diag && level == LOG_LVL_ERROR && !inst->create_error_held) {
@@ -242,15 +252,15 @@ static int plugin_host_region_add(vdev_host_t *h, enum vdev_space space, uint64_
 	if (ret == -EEXIST) {
 		const char *what = iomap_space_name(space);
 
-		if (inst->diag)
-			conf_diag_error(
-			    inst->diag, plugin_host_loc_pos(inst, base),
-			    "vdev %s: %s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx",
-			    inst->name, what, (unsigned long long)base,
-			    (unsigned long long)(base + length - 1), conflict.owner,
-			    (unsigned long long)conflict.base,
-			    (unsigned long long)(conflict.base + conflict.length - 1));
-		else
+		if (inst->diag) {
+			snprintf(inst->overlap, sizeof(inst->overlap),
+				 "vdev %s: %s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx",
+				 inst->name, what, (unsigned long long)base,
+				 (unsigned long long)(base + length - 1), conflict.owner,
+				 (unsigned long long)conflict.base,
+				 (unsigned long long)(conflict.base + conflict.length - 1));
+			inst->overlap_pos = plugin_host_loc_pos(inst, base);
+		} else
 			plugin_host_logf(inst, LOG_LVL_ERROR,
 					 "%s region 0x%llx-0x%llx overlaps %s 0x%llx-0x%llx", what,
 					 (unsigned long long)base,
@@ -883,6 +893,7 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 	}
 
 	inst->diag = diag;
+	inst->overlap[0] = '\0';
 	inst->diag_errors_before = errors_before;
 	plugin_host_lock(inst);
 	ret = desc->ops->create(&plugin_host_table, inst, config, &inst->dev);
@@ -893,6 +904,8 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 	if (ret == 0 && inst->create_error_held) /* it created all the same: say it now */
 		plugin_host_logf(inst, LOG_LVL_ERROR, "%s", inst->create_error);
 	inst->create_error_held = inst->create_error_held && ret < 0;
+	if (ret != 0 && inst->overlap[0] && diag)
+		conf_diag_error(diag, inst->overlap_pos, "%s", inst->overlap);
 	if (ret == 0 && (desc->flags & VDEV_F_INTC) && desc->intc) {
 		unsigned lines;
 

@@ -23,6 +23,11 @@
  *     -EINVAL.
  *  6. With data_is_ptr, item i's guest RAM is at data + i*step (for PIO
  *     too), and that byte range must not wrap around 2^64 either (-EINVAL).
+ *  7. At most DM_REQUEST_MAX_COUNT items (-E2BIG): Xen and KVM split a
+ *     string instruction at page boundaries, so a request of more than a
+ *     page of items only comes from a hostile or broken hypervisor side
+ *     (a sim script, a fuzzer), and 2^32 device calls would hold a vCPU
+ *     thread for minutes.
  *
  * Execution, for i = 0 .. count-1:
  *  - write, value (out, MMIO mov store, rep stos): data masked to size is
@@ -131,6 +136,8 @@ static int request_validate(const struct dm_request *req)
 	}
 	if (req->count == 0)
 		return 0;
+	if (req->count > DM_REQUEST_MAX_COUNT)
+		return -E2BIG;
 	if (!request_range(req->addr, req->size, req->space == VDEV_SPACE_PIO ? 1 : req->count,
 			   req->df, &lowest))
 		return -EINVAL;

@@ -4,7 +4,7 @@
 # sanitizers, their own object directory.
 
 GUEST_DIR := $(O)/guests
-GUEST_NAMES := hello irq inject exitbench pic-pit ioapic-pit isa-pit dump uart rtc pci virtio-entropy virtio-blk virtio-pci blkbench lines-high
+GUEST_NAMES := hello irq inject exitbench pic-pit ioapic-pit isa-pit dump uart rtc pci virtio-entropy virtio-blk virtio-pci virtio-console virtio-net shmem blkbench lines-high
 GUEST_RT_OBJS := $(addprefix $(GUEST_DIR)/rt/,start.o irq_entry.o rt.o pc.o virtio.o)
 GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -fcf-protection=none \

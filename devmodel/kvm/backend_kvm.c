@@ -32,6 +32,7 @@
 #include "devmodel/irq.h"
 #include "devmodel/isa_bus.h"
 #include "devmodel/kvm/kvm_vm.h"
+#include "devmodel/lockdown.h"
 #include "devmodel/log.h"
 #include "devmodel/set_vars.h"
 #include "devmodel/vm.h"
@@ -402,6 +403,14 @@ static int backend_kvm_run(struct vm *vm)
 	ret = kvm_vm_create(&cfg, &engine);
 	if (ret) {
 		vm_log(vm, LOG_LVL_FATAL, "kvm: cannot create the VM: %s", strerror(-ret));
+		code = VDM_EXIT_FATAL_START;
+		goto out;
+	}
+	/* /dev/kvm, the VM and its vCPUs are open: root and most system calls
+	 * are no longer needed. */
+	if (lockdown_apply(vm, true) < 0) {
+		kvm_vm_destroy(engine);
+		engine = NULL;
 		code = VDM_EXIT_FATAL_START;
 		goto out;
 	}

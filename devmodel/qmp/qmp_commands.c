@@ -263,10 +263,17 @@ static void qmp_cmd_dirty_log(struct qmp_call *call)
 	call->ret = json_object_new_object();
 }
 
+/* xentop (libxenstat's QMP socket): no block statistics yet, an empty list. */
+static void qmp_cmd_query_blockstats(struct qmp_call *call)
+{
+	call->ret = json_object_new_array();
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct qmp_call *call);
 } qmp_commands[] = {
+    {"query-blockstats", qmp_cmd_query_blockstats},
     {"xen-set-global-dirty-log", qmp_cmd_dirty_log},
     {"query-version", qmp_cmd_query_version},
     {"query-status", qmp_cmd_query_status},

@@ -36,6 +36,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -50,6 +51,7 @@
 #include "devmodel/guest_mem.h"
 #include "devmodel/ioreq_engine.h"
 #include "devmodel/irq.h"
+#include "devmodel/lockdown.h"
 #include "devmodel/log.h"
 #include "devmodel/sim/sim_hv.h"
 #include "devmodel/sim/vmscript.h"
@@ -539,6 +541,8 @@ static int sim_start_hypervisor(struct sim_backend *sb)
 		sb->hv_thread_started = true;
 		return 0;
 	}
+	pid_t parent = getpid();
+
 	fflush(NULL);
 	sb->hv_child = fork();
 	if (sb->hv_child < 0)
@@ -546,6 +550,10 @@ static int sim_start_hypervisor(struct sim_backend *sb)
 	if (sb->hv_child == 0) {
 		/* The "hypervisor": it keeps only the shared pages, RAM and channels. */
 		sigset_t none;
+
+		/* It must not outlive vdm (killed, crashed): no orphan holds on. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(1);
 		sigemptyset(&none);
 		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		_exit(sim_hv_run_script(&sb->dom, sb->script, stderr));
@@ -594,6 +602,9 @@ static int sim_run(struct vm *vm)
 		       strerror(-ret));
 		return VDM_EXIT_FATAL_START;
 	}
+	/* Everything is set up: from here on the device model runs locked down. */
+	if (lockdown_apply(vm, true) < 0)
+		return VDM_EXIT_FATAL_START;
 	if (evloop_watch(vm_evloop(vm), sb->dom.control_dm, EPOLLIN, sim_control_fire, sb, NULL,
 			 &sb->control_item) < 0 ||
 	    evloop_watch(vm_evloop(vm), sb->dom.buf_to_dm, EPOLLIN, sim_buffered_fire, sb, NULL,

@@ -56,6 +56,7 @@
 #include "devmodel/exitcode.h"
 #include "devmodel/guest_mem.h"
 #include "devmodel/ioreq_engine.h"
+#include "devmodel/lockdown.h"
 #include "devmodel/log.h"
 #include "devmodel/vm.h"
 #include "devmodel/xen/xen_backend.h"
@@ -678,6 +679,10 @@ static int xen_attach(struct xen_backend *xb)
 		if (rc < 0)
 			return rc;
 	}
+	/* the xen backend drops privileges itself (--restrict, above) */
+	rc = lockdown_apply(xb->vm, false);
+	if (rc < 0)
+		return rc;
 	/* a request posted between enable and bind raised no event we saw */
 	for (unsigned i = 0; i < xb->nr_vcpus; i++)
 		ioreq_engine_service_vcpu(xb->engine, i);

@@ -408,6 +408,11 @@ static void xl_machine(struct xl_state *st, const char *arg)
 		xl_refuse(st, "-machine", arg, "expected xenfv or pc,accel=xen (an x86 HVM guest)");
 	} else if (!strcmp(v, "pc") && (!(v = xl_opts_get(&o, "accel")) || strcmp(v, "xen"))) {
 		xl_refuse(st, "-machine", arg, "expected accel=xen");
+	} else if (!strcmp(v, "xenfv")) {
+		/* QEMU's xenfv adds the Xen platform device; vdm's platform does not */
+		xl_note(st, "-machine", arg,
+			"no Xen platform device (PV drivers) unless a -vdm-config adds `vdev "
+			"xen-platform` (docs/xen.md, \"Disks, twice\")");
 	}
 	if (xl_is_on(xl_opts_get(&o, "igd-passthru")))
 		xl_refuse(st, "-machine", arg, "vdm does not pass graphics through (gfx_passthru)");
@@ -459,7 +464,7 @@ static void xl_word(FILE *f, const char *s)
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
 			fputc('\\', f);
-		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+		fputc(*s, f);
 	}
 	fputc('"', f);
 }
@@ -473,13 +478,22 @@ static void xl_origin(FILE *f, const char *opt, const char *arg)
 	fputc('\n', f);
 }
 
-/* Text the language would substitute ($env{...}) cannot be quoted away. */
+/*
+ * Text the language would substitute ($env{...}) cannot be quoted away, and
+ * a control character (a newline in a file name) would not read back the
+ * same: such a value is refused rather than changed.
+ */
 static bool xl_plain(struct xl_state *st, const char *opt, const char *arg, const char *s)
 {
 	if (s && (strstr(s, "$env{") || strstr(s, "$asinfo_"))) {
 		xl_refuse(st, opt, arg, "a path containing '$env{' or '$asinfo_' cannot be served");
 		return false;
 	}
+	for (const char *c = s; c && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			xl_refuse(st, opt, arg, "a path with a control character cannot be served");
+			return false;
+		}
 	return true;
 }
 
@@ -521,7 +535,7 @@ static void xl_write_serials(struct xl_state *st, FILE *f)
 		if (!strcmp(s, "pty")) {
 			hostdev = "pty";
 		} else if (!strncmp(s, "file:", 5) && s[5]) {
-			snprintf(buf, sizeof(buf), ">%s", s + 5);
+			snprintf(buf, sizeof(buf), ">%s%s", s[5] == '/' ? "" : "./", s + 5);
 			hostdev = buf;
 		} else if (!strncmp(s, "unix:", 5) && s[5] && !strchr(s, ',')) {
 			hostdev = s;
@@ -570,7 +584,10 @@ static void xl_write_disks(struct xl_state *st, FILE *f)
 		}
 		if (!xl_plain(st, "-drive", d->arg, d->file))
 			continue;
-		snprintf(path, sizeof(path), "%s%s", d->readonly || d->cdrom ? "<" : "", d->file);
+		/* hostdev's own prefixes (< read-only, > write-only) must not be read
+		 * into a relative path's first character */
+		snprintf(path, sizeof(path), "%s%s%s", d->readonly || d->cdrom ? "<" : "",
+			 d->file[0] == '/' ? "" : "./", d->file);
 		fprintf(f, "vdev virtio-blk name %s%u hostdev ", d->cdrom ? "cdrom" : "disk", n++);
 		xl_word(f, path);
 		xl_origin(f, "-drive", d->arg);
@@ -603,6 +620,9 @@ static void xl_write_nics(struct xl_state *st, FILE *f)
 				"the %s NIC is served as virtio-net (the guest needs a virtio-net "
 				"driver; model=virtio-net in the vif spec says so)",
 				n->model);
+		if (!xl_plain(st, "-device", n->arg, n->mac) ||
+		    !xl_plain(st, "-netdev", n->netdev_arg, ifname))
+			continue;
 		fprintf(f, "vdev virtio-net name nic%u", i);
 		if (n->mac && *n->mac) {
 			fprintf(f, " mac ");
@@ -772,6 +792,8 @@ static int xl_texts(struct xl_state *st, const char *marg)
 	}
 	fprintf(m, "# vdm's translation of the device-model command line libxl gave it\n"
 		   "# (devmodel/xl/xl_args.c; `vdm --xl-dm ... -vdm-print` shows it)\n");
+	if (out->name && !xl_plain(st, "-name", out->name, out->name))
+		out->name = NULL;
 	fprintf(m, "system ");
 	if (out->name) {
 		xl_word(m, out->name);

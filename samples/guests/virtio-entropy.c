@@ -101,7 +101,13 @@ void guest_main(void)
 	rt_check("virtio-rng-lengths", lengths);
 	rt_check("virtio-rng-random", random);
 
-	/* suppressed interrupts: the driver polls the used ring */
+	/* suppressed interrupts: the driver polls the used ring. An
+	 * interrupt for the buffers above may still be on its way (QEMU
+	 * completes them in batches and the used index can be seen first):
+	 * let it land before counting. */
+	irq_enable();
+	clock_sleep_us(5000, NULL, 0);
+	irq_disable();
 	unsigned before = dev.interrupts;
 
 	vq.avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;

@@ -8,14 +8,15 @@
  * configuration and kick it at notify_off * notify_off_multiplier.
  *
  * Checks, besides the driver steps: buffers come back filled with an MSI
- * on the queue's vector and no ISR bit; a masked vector leaves its PBA bit
+ * on the queue's vector and no config interrupt; a masked vector leaves its PBA bit
  * set and delivers when unmasked; with MSI-X off the interrupt is INTx
  * through the ISR (read clears it); a vector beyond the table reads back
  * NO_VECTOR; the PCI configuration access capability reads num_queues;
  * reset clears the status and the queue.
  *
- * vdm: samples/virtio-pci.vmconf (tests/kvm/virtio-guests.sh). Not run on
- * QEMU's microvm, which has no CF8/CFC host bridge.
+ * vdm: samples/virtio-pci.vmconf; QEMU: -M pc -device
+ * virtio-rng-pci,disable-legacy=on (SeaBIOS places the BARs; the MSI-X
+ * table is found through its BIR). Both in tests/kvm/virtio-guests.sh.
  */
 #include "rt/pc.h"
 #include "rt/rt.h"
@@ -109,6 +110,12 @@ static bool find_function(void)
 	return false;
 }
 
+/* A memory BAR's address (below 4 GiB: this guest runs without paging). */
+static uintptr_t bar_address(unsigned index)
+{
+	return cfg_read(0x10 + 4 * index) & ~0xfu;
+}
+
 /* The vendor capabilities (4.1.4) and MSI-X. */
 static bool walk_caps(void)
 {
@@ -118,31 +125,36 @@ static bool walk_caps(void)
 		unsigned id = cfg_read(p) & 0xff;
 
 		if (id == 0x11) {
+			/* the table and PBA may sit in another BAR (QEMU: BAR 1) */
 			msix_cap = p;
-			msix_table = bar + (cfg_read(p + 4) & ~7u);
-			msix_pba = bar + (cfg_read(p + 8) & ~7u);
+			msix_table = bar_address(cfg_read(p + 4) & 7) + (cfg_read(p + 4) & ~7u);
+			msix_pba = bar_address(cfg_read(p + 8) & 7) + (cfg_read(p + 8) & ~7u);
 			continue;
 		}
 		if (id != 0x09)
 			continue;
 		unsigned type = cfg_read(p + 3) & 0xff;
-		uintptr_t at = bar + cfg_read(p + 8);
+		uintptr_t at;
 
-		if ((cfg_read(p + 4) & 0xff) != 4)
-			return false; /* this device keeps everything in BAR 4 */
+		/* the PCI configuration access capability: its bar is the driver's to set */
+		if (type == 5) {
+			pci_cfg_cap = p;
+			continue;
+		}
+		/* the other structures may be in any memory BAR */
+		at = bar_address(cfg_read(p + 4) & 0xff) + cfg_read(p + 8);
 		found |= 1u << type;
 		if (type == 1)
 			common = at;
-		else if (type == 2)
-			notify = at, multiplier = cfg_read(p + 16);
-		else if (type == 3)
+		else if (type == 2) {
+			notify = at;
+			multiplier = cfg_read(p + 16);
+		} else if (type == 3)
 			isr = at;
-		else if (type == 5)
-			pci_cfg_cap = p;
 	}
 	rt_printf("caps: types %x, msix at %x, notify multiplier %u\n", found, msix_cap,
 		  multiplier);
-	return (found & 0x2e) == 0x2e && msix_cap && pci_cfg_cap; /* common, notify, isr, pci */
+	return (found & 0x0e) == 0x0e && msix_cap && pci_cfg_cap; /* common, notify, isr, pci */
 }
 
 static void msix_entry(unsigned v, uint8_t vector, bool masked)
@@ -217,7 +229,9 @@ void guest_main(void)
 	w16(common + C_QSELECT, 0);
 	rt_printf("queue 0: size %u, notify_off %u\n", r16(common + C_QSIZE),
 		  r16(common + C_QNOTIFYOFF));
-	w16(common + C_QSIZE, RT_VIRTQ_SIZE);
+	/* the device's size or less (a power of two): QEMU's virtio-rng has 8 */
+	vq.size = r16(common + C_QSIZE) < RT_VIRTQ_SIZE ? r16(common + C_QSIZE) : RT_VIRTQ_SIZE;
+	w16(common + C_QSIZE, vq.size);
 	w16(common + C_QMSIX, 9);
 	rt_check("virtio-pci-bad-vector-refused", r16(common + C_QMSIX) == NO_VECTOR);
 	w16(common + C_QMSIX, 1);
@@ -241,7 +255,10 @@ void guest_main(void)
 	rt_printf("used %u, msi %u on the queue vector, %u on the config vector\n",
 		  rt_virtio_used_idx(&vq), msi_queue, msi_config);
 	rt_check("virtio-pci-msix-used", rt_virtio_used_idx(&vq) == 3 && msi_queue >= 1);
-	rt_check("virtio-pci-msix-no-isr", mmio_read8(isr) == 0 && msi_config == 0);
+	/* with MSI-X on, the ISR's queue bit is not used: vdm leaves it clear,
+	 * QEMU sets it (both allowed); no config interrupt either way */
+	rt_printf("isr with MSI-X on: %u\n", mmio_read8(isr));
+	rt_check("virtio-pci-msix-no-config-interrupt", msi_config == 0);
 	rt_check("virtio-pci-random", *(uint32_t *)bufs[0] != 0 || *(uint32_t *)bufs[1] != 0);
 
 	/* a masked vector pends, and unmasking delivers it */

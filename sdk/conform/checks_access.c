@@ -178,6 +178,24 @@ static int fresh_sweep(struct conform_session *s, unsigned width, size_t n, uint
 
 #define MAX_DIFFS 6
 
+/* The descriptor's note (ABI 1.3) on the register at p, or NULL. */
+static const struct vdev_register_note *register_note(const struct vdev_descriptor *desc,
+						      const struct vdev_testhost_region *regions,
+						      unsigned count, const struct conform_point *p,
+						      unsigned width)
+{
+	if (!VDEV_DESCRIPTOR_HAS(desc, register_note_count) || p->region >= count)
+		return NULL;
+	for (unsigned i = 0; i < desc->register_note_count; i++) {
+		const struct vdev_register_note *n = &desc->register_notes[i];
+
+		if (n->region == regions[p->region].id && p->offset < n->offset + n->length &&
+		    p->offset + width > n->offset)
+			return n;
+	}
+	return NULL;
+}
+
 void conform_check_reset_power_on(struct conform_run *run)
 {
 	struct conform_session s;
@@ -186,7 +204,8 @@ void conform_check_reset_power_on(struct conform_run *run)
 	uint64_t *v1 = NULL, *v2 = NULL, *vr = NULL;
 	int *r1 = NULL, *r2 = NULL, *rr = NULL;
 	int level1, level2, levelr;
-	unsigned width, diffs = 0, volatiles = 0;
+	unsigned width, diffs = 0, volatiles = 0, noted = 0, nregions;
+	struct vdev_testhost_region regions[CONFORM_MAX_REGIONS];
 	size_t n;
 
 	if (conform_session_open(&s, run) < 0)
@@ -201,6 +220,9 @@ void conform_check_reset_power_on(struct conform_run *run)
 		goto out;
 	width = conform_compare_width(s.desc, dev);
 	n = conform_points(dev, width, &points);
+	nregions = vdev_testhost_regions(dev, regions, CONFORM_MAX_REGIONS);
+	if (nregions > CONFORM_MAX_REGIONS)
+		nregions = CONFORM_MAX_REGIONS;
 	if (!n) {
 		conform_skip(run, "the instance registered no region to compare");
 		vdev_testhost_destroy(dev);
@@ -233,6 +255,20 @@ void conform_check_reset_power_on(struct conform_run *run)
 	if (fresh_sweep(&s, width, n, v1, r1, &level1) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
+		const struct vdev_register_note *note =
+		    register_note(s.desc, regions, nregions, &points[i], width);
+
+		if (note) {
+			if (!noted++)
+				conform_note(run,
+					     "left out as the descriptor notes: region %u + "
+					     "0x%llx (%s%s%s)",
+					     note->region, (unsigned long long)note->offset,
+					     note->kind == VDEV_REG_VOLATILE ? "volatile"
+									     : "preserved",
+					     note->why ? ": " : "", note->why ? note->why : "");
+			continue;
+		}
 		if (v1[i] != v2[i] || r1[i] != r2[i]) {
 			volatiles++;
 			continue;
@@ -252,7 +288,7 @@ void conform_check_reset_power_on(struct conform_run *run)
 	if (level1 == level2 && levelr != level2 && levelr >= 0)
 		conform_fail(run, "after reset line conform:0 is at %d; on a fresh instance %d",
 			     levelr, level2);
-	conform_note(run, "%zu offsets compared at width %u", n - volatiles, width);
+	conform_note(run, "%zu offsets compared at width %u", n - volatiles - noted, width);
 	if (volatiles)
 		conform_note(run, "%u offsets change by themselves (left out)", volatiles);
 out:

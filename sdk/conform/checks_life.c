@@ -8,6 +8,8 @@
  * not run.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "sdk/conform/conform.h"
 
@@ -61,7 +63,7 @@ void conform_check_lifecycle_no_leftovers(struct conform_run *run)
 	struct conform_session s;
 	struct vdev_testhost_usage usage;
 	struct vdev_testdev *dev;
-	int before, after;
+	int before, after, threads_before, threads_after;
 
 	if (conform_session_open(&s, run) < 0)
 		return;
@@ -72,6 +74,7 @@ void conform_check_lifecycle_no_leftovers(struct conform_run *run)
 	vdev_testhost_destroy(dev);
 
 	before = conform_open_fds();
+	threads_before = conform_threads();
 	for (unsigned cycle = 0; cycle < 3; cycle++) {
 		dev = conform_create(&s, false, false);
 		if (!dev)
@@ -90,6 +93,20 @@ void conform_check_lifecycle_no_leftovers(struct conform_run *run)
 		}
 	}
 	after = conform_open_fds();
+	/* A thread a plugin started ends by the time destroy returns. */
+	threads_after = conform_threads();
+	for (unsigned i = 0; i < 50 && threads_after > threads_before; i++) {
+		struct timespec ts = {.tv_nsec = 10000000L};
+
+		nanosleep(&ts, NULL); /* a thread told to stop may take a moment to exit */
+		threads_after = conform_threads();
+	}
+	if (threads_before > 0 && threads_after > threads_before)
+		conform_fail(run,
+			     "%d thread(s) still running 0.5 s after 3 create/destroy cycles "
+			     "(%d before, %d after): destroy must stop and join what create "
+			     "started",
+			     threads_after - threads_before, threads_before, threads_after);
 	if (before >= 0 && after > before)
 		conform_fail(run,
 			     "%d file descriptor(s) still open after 3 create/destroy cycles "
@@ -146,6 +163,105 @@ void conform_check_time_budget(struct conform_run *run)
 		     "create: first %.2f ms, then %.2f ms on average; access %.1f us on "
 		     "average",
 		     cold / 1e6, warm / 1e6, access / 1e3);
+out:
+	conform_session_close(&s);
+}
+
+/* A bound per call, not an average: one read that sleeps for a second
+ * stalls a vCPU (or, from a timer, every device) for that second, however
+ * fast the other calls are. */
+#define LATENCY_HARD_NS 1000000000ull
+#define LATENCY_STEPS	5000
+
+static bool latency_seen(void)
+{
+	struct conform_record rec;
+
+	conform_record_get(&rec);
+	return rec.slowest_ns >= LATENCY_HARD_NS || rec.over_bound >= 2;
+}
+
+/* One life of an instance: every register at every declared width, a
+ * random workload with time (timers, fd events), reset, save and restore. */
+static void latency_life(struct conform_session *s, struct vdev_testdev *dev)
+{
+	unsigned char *state = NULL;
+
+	for (unsigned w = 1; w <= 8 && !latency_seen(); w *= 2) {
+		struct conform_point *points;
+		size_t n;
+
+		if (!(s->desc->access_sizes & VDEV_ACCESS_SIZE(w)))
+			continue;
+		n = conform_points(dev, w, &points);
+		for (size_t i = 0; i < n && !latency_seen(); i++) {
+			uint64_t v = 0;
+
+			conform_where(s->run, "read width %u at 0x%llx, write it back", w,
+				      (unsigned long long)points[i].addr);
+			if (vdev_testhost_read(s->th, points[i].space, points[i].addr, w, &v) == 0)
+				vdev_testhost_write(s->th, points[i].space, points[i].addr, w, v);
+		}
+		free(points);
+	}
+	for (unsigned i = 0; i < LATENCY_STEPS / 100 && !latency_seen(); i++)
+		conform_workload(s, dev, &s->rng, 100, CONFORM_WL_ALL);
+	if (s->desc->ops->reset && !latency_seen()) {
+		conform_where(s->run, "reset");
+		vdev_testhost_reset(dev);
+	}
+	if (s->desc->state_size && !latency_seen() && (state = malloc(s->desc->state_size))) {
+		ssize_t len;
+
+		conform_where(s->run, "save and restore");
+		len = vdev_testhost_save(dev, state, s->desc->state_size);
+		if (len >= 0)
+			vdev_testhost_restore(dev, state, (size_t)len);
+		conform_workload(s, dev, &s->rng, 200, CONFORM_WL_ALL);
+	}
+	free(state);
+}
+
+void conform_check_callback_latency(struct conform_run *run)
+{
+	struct conform_session s;
+	struct conform_record rec;
+
+	if (conform_session_open(&s, run) < 0)
+		return;
+	conform_session_want_intr(&s);
+	/* Two lives: a device that blocks once per instance shows twice. */
+	for (int life = 0; life < 2 && !latency_seen(); life++) {
+		struct vdev_testdev *dev = conform_create(&s, false, false);
+
+		if (!dev)
+			goto out;
+		latency_life(&s, dev);
+		conform_where(run, "destroy");
+		vdev_testhost_destroy(dev);
+	}
+	conform_record_get(&rec);
+	if (rec.slowest_ns >= LATENCY_HARD_NS)
+		conform_fail(run,
+			     "a %s callback took %.0f ms: callbacks never block (a per-call "
+			     "bound of %llu ms; defer slow work to a timer or a thread of "
+			     "your own)",
+			     rec.slowest, rec.slowest_ns / 1e6,
+			     CONFORM_CALLBACK_BOUND_NS / 1000000);
+	else if (rec.over_bound >= 2)
+		conform_fail(run,
+			     "%u callbacks took more than %llu ms each (the slowest, %s, %.0f ms): "
+			     "callbacks never block",
+			     rec.over_bound, CONFORM_CALLBACK_BOUND_NS / 1000000, rec.slowest,
+			     rec.slowest_ns / 1e6);
+	else if (rec.over_bound)
+		conform_warn(run,
+			     "one %s callback took %.0f ms (bound %llu ms); once only, so "
+			     "perhaps the machine",
+			     rec.slowest, rec.slowest_ns / 1e6,
+			     CONFORM_CALLBACK_BOUND_NS / 1000000);
+	conform_note(run, "slowest callback: %s, %.2f ms", rec.slowest[0] ? rec.slowest : "none",
+		     rec.slowest_ns / 1e6);
 out:
 	conform_session_close(&s);
 }

@@ -15,16 +15,26 @@
 
 #define MAX_DIFFS 6
 
-/* An instance with random register contents and some time gone by. */
-static void randomise(struct conform_session *s, struct vdev_testdev *dev)
+/* An instance with random register contents and some time gone by; with
+ * `keep_cfg`, PCI configuration space is left alone (BARs stay mapped). */
+static void randomise_some(struct conform_session *s, struct vdev_testdev *dev, bool keep_cfg)
 {
 	struct conform_point *points;
 	unsigned width = conform_compare_width(s->desc, dev);
-	size_t n = conform_points(dev, width, &points);
+	size_t n = conform_points(dev, width, &points), kept = 0;
 
-	conform_write_all(s, points, n, width);
+	for (size_t i = 0; i < n; i++)
+		if (!keep_cfg || points[i].space != VDEV_SPACE_PCICFG)
+			points[kept++] = points[i];
+	conform_write_all(s, points, kept, width);
 	free(points);
-	conform_workload(s, dev, &s->rng, 1000, CONFORM_WL_ALL);
+	conform_workload(s, dev, &s->rng, 1000,
+			 CONFORM_WL_ALL | (keep_cfg ? CONFORM_WL_NO_CFG : 0));
+}
+
+static void randomise(struct conform_session *s, struct vdev_testdev *dev)
+{
+	randomise_some(s, dev, false);
 }
 
 static ssize_t save(struct conform_session *s, struct vdev_testdev *dev, void *buf, size_t cap,
@@ -257,5 +267,244 @@ out:
 	free(good);
 	free(bad);
 	free(again);
+	conform_session_close(&s);
+}
+
+/* ------------------------------------------------ restore-validates-fields */
+
+/*
+ * A state with valid framing and checksum but values no save would write:
+ * the restore must refuse them or cope with them. The check rewrites one
+ * field at a time in a valid state and mends the checksum, which it can for
+ * the two framings it knows: the SDK codec (vdev/state.h: the fields are
+ * tagged) and a trailing CRC-32 over everything before it (then every
+ * aligned 32-bit word counts as a field).
+ */
+#define FIELDS_MAX 96
+
+struct state_field {
+	size_t at;    /* byte offset in the state */
+	unsigned len; /* 1, 2, 4 or 8 */
+};
+
+static uint32_t get_le(const unsigned char *p, unsigned len)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < len && i < 4; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
+}
+
+static void put_le(unsigned char *p, unsigned len, uint64_t v)
+{
+	for (unsigned i = 0; i < len; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Same polynomial as vdev_state_crc32 (IEEE 802.3, reflected). */
+static uint32_t crc32_ieee(uint32_t crc, const unsigned char *p, size_t len)
+{
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (int bit = 0; bit < 8; bit++)
+			crc = (crc >> 1) ^ (0xedb88320u & -(crc & 1u));
+	}
+	return ~crc;
+}
+
+enum framing { FRAMING_NONE, FRAMING_CODEC, FRAMING_TRAILING_CRC };
+
+/* The SDK codec's header: "VDST", u16 codec 1, u16 name length, name, u32
+ * format, u32 payload length, u32 CRC; returns the CRC's offset or 0. */
+static size_t codec_crc_at(const unsigned char *st, size_t len)
+{
+	size_t name_len, crc_at;
+
+	if (len < 12 || memcmp(st, "VDST", 4) || get_le(st + 4, 2) != 1)
+		return 0;
+	name_len = get_le(st + 6, 2);
+	crc_at = 8 + name_len + 8;
+	if (crc_at + 4 > len || get_le(st + crc_at - 4, 4) != len - crc_at - 4)
+		return 0;
+	return crc_at;
+}
+
+static void mend_crc(enum framing f, unsigned char *st, size_t len)
+{
+	size_t crc_at;
+
+	if (f == FRAMING_CODEC) {
+		crc_at = codec_crc_at(st, len);
+		put_le(st + crc_at, 4,
+		       crc32_ieee(crc32_ieee(0, st, crc_at), st + crc_at + 4, len - crc_at - 4));
+	} else if (f == FRAMING_TRAILING_CRC) {
+		put_le(st + len - 4, 4, crc32_ieee(0, st, len - 4));
+	}
+}
+
+/* The framing of `st` and its fields (bytes fields count as their first,
+ * middle and last bytes and their first and last aligned 32-bit words). */
+static enum framing state_fields(const unsigned char *st, size_t len, struct state_field *f,
+				 unsigned *n)
+{
+	size_t crc_at = codec_crc_at(st, len);
+
+	*n = 0;
+	if (crc_at && crc32_ieee(crc32_ieee(0, st, crc_at), st + crc_at + 4, len - crc_at - 4) ==
+			  get_le(st + crc_at, 4)) {
+		for (size_t p = crc_at + 4; p < len && *n < FIELDS_MAX;) {
+			unsigned tag = st[p++];
+
+			if (tag == 1 || tag == 2 || tag == 4 || tag == 8) {
+				if (p + tag > len)
+					break;
+				f[(*n)++] = (struct state_field){p, tag};
+				p += tag;
+			} else if (tag == 0x10 && p + 4 <= len) {
+				size_t blen = get_le(st + p, 4), b = p + 4;
+
+				if (blen > len - b)
+					break;
+				if (blen)
+					f[(*n)++] = (struct state_field){b, 1};
+				if (blen > 2 && *n < FIELDS_MAX)
+					f[(*n)++] = (struct state_field){b + blen / 2, 1};
+				if (blen > 1 && *n < FIELDS_MAX)
+					f[(*n)++] = (struct state_field){b + blen - 1, 1};
+				if (blen >= 8 && *n < FIELDS_MAX)
+					f[(*n)++] = (struct state_field){b, 4};
+				if (blen >= 8 && *n < FIELDS_MAX)
+					f[(*n)++] = (struct state_field){b + (blen - 4) / 4 * 4, 4};
+				p = b + blen;
+			} else {
+				break;
+			}
+		}
+		return FRAMING_CODEC;
+	}
+	if (len > 8 && crc32_ieee(0, st, len - 4) == get_le(st + len - 4, 4)) {
+		for (size_t p = 0; p + 4 <= len - 4 && *n < FIELDS_MAX; p += 4)
+			f[(*n)++] = (struct state_field){p, 4};
+		return FRAMING_TRAILING_CRC;
+	}
+	return FRAMING_NONE;
+}
+
+/* After a restore that was accepted: use the device as a guest would. */
+static void exercise_restored(struct conform_session *s, struct vdev_testdev *dev,
+			      unsigned char *buf, size_t cap, const char *what,
+			      unsigned *unsaveable)
+{
+	struct conform_point *points;
+	unsigned width = conform_compare_width(s->desc, dev);
+	size_t n = conform_points(dev, width, &points);
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v;
+
+		conform_where(s->run, "after restoring %s: read width %u at 0x%llx", what, width,
+			      (unsigned long long)points[i].addr);
+		vdev_testhost_read(s->th, points[i].space, points[i].addr, width, &v);
+	}
+	free(points);
+	conform_where(s->run, "after restoring %s: accesses and time", what);
+	conform_workload(s, dev, &s->rng, 300, CONFORM_WL_ALL);
+	conform_where(s->run, "after restoring %s: save", what);
+	if (vdev_testhost_save(dev, buf, cap) < 0 && !(*unsaveable)++)
+		conform_fail(s->run,
+			     "restore accepted %s, and then the device could not save itself: "
+			     "accept only states the device can run with",
+			     what);
+}
+
+void conform_check_restore_validates_fields(struct conform_run *run)
+{
+	static const uint64_t values[] = {~0ull,	 0x8000000000000000ull,
+					  0x7fffffffull, 0x80000000ull,
+					  0xffffull,	 0x1000ull,
+					  0x100ull,	 0xffull};
+	struct conform_session s;
+	struct state_field fields[FIELDS_MAX];
+	struct vdev_testdev *dev = NULL;
+	unsigned char *good = NULL, *bad = NULL, *scratch = NULL;
+	unsigned nfields = 0, accepted = 0, refused = 0, unsaveable = 0;
+	enum framing framing;
+	size_t cap;
+	ssize_t len;
+	char what[96];
+
+	if (conform_session_open(&s, run) < 0)
+		return;
+	if (!s.desc->state_size) {
+		conform_skip(run, "state_size is 0: the device keeps no state");
+		goto out;
+	}
+	cap = s.desc->state_size + 64;
+	good = calloc(1, cap);
+	bad = calloc(1, cap);
+	scratch = calloc(1, cap);
+	dev = conform_create(&s, false, false);
+	if (!dev || !good || !bad || !scratch)
+		goto out;
+	/* Configuration space as it was: the BARs stay where the registers
+	 * restored into them can be read. */
+	randomise_some(&s, dev, true);
+	len = save(&s, dev, good, cap, "a valid state");
+	if (len <= 0)
+		goto out;
+	framing = state_fields(good, (size_t)len, fields, &nfields);
+	if (framing == FRAMING_NONE) {
+		conform_skip(run,
+			     "the state is neither in the SDK codec's format nor ends in a CRC-32 "
+			     "of the rest: its fields cannot be changed with a valid checksum");
+		goto out;
+	}
+	for (unsigned i = 0; i < nfields; i++) {
+		uint64_t mask = fields[i].len < 8 ? (1ull << (8 * fields[i].len)) - 1 : ~0ull;
+
+		for (unsigned k = 0; k < sizeof(values) / sizeof(values[0]); k++) {
+			uint64_t v = values[k] & mask;
+			int rc;
+
+			if (k && v == (values[k - 1] & mask))
+				continue; /* the same value once cut to the field */
+			memcpy(bad, good, (size_t)len);
+			put_le(bad + fields[i].at, fields[i].len, v);
+			if (!memcmp(bad, good, (size_t)len))
+				continue;
+			mend_crc(framing, bad, (size_t)len);
+			snprintf(what, sizeof(what), "field %u (%u byte(s) at %zu) = 0x%llx", i,
+				 fields[i].len, fields[i].at, (unsigned long long)v);
+			conform_where(run, "restore the valid state with %s", what);
+			rc = vdev_testhost_restore(dev, bad, (size_t)len);
+			if (rc < 0) {
+				refused++;
+				continue;
+			}
+			accepted++;
+			exercise_restored(&s, dev, scratch, cap, what, &unsaveable);
+			/* A fresh instance for the next one, as after a migration. */
+			conform_where(run, "destroy");
+			vdev_testhost_destroy(dev);
+			dev = conform_create(&s, false, false);
+			if (!dev)
+				goto out;
+		}
+	}
+	conform_note(run,
+		     "%s framing, %u field(s): %u altered states refused, %u accepted and "
+		     "run",
+		     framing == FRAMING_CODEC ? "SDK codec" : "trailing CRC-32", nfields, refused,
+		     accepted);
+out:
+	if (dev) {
+		conform_where(run, "destroy");
+		vdev_testhost_destroy(dev);
+	}
+	free(good);
+	free(bad);
+	free(scratch);
 	conform_session_close(&s);
 }

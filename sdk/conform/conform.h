@@ -46,6 +46,8 @@ struct conform_opts {
 	uint64_t seed;
 	unsigned timeout_s; /* per check */
 	bool in_process;
+	bool valgrind;	  /* --valgrind: uninitialised-reads runs the checks under valgrind */
+	const char *self; /* this program, for a check that runs it again */
 };
 
 /* One check being run. */
@@ -60,6 +62,7 @@ struct conform_check {
 	unsigned section;    /* the sdk/README.md section a failure breaks */
 	const char *summary; /* one line, for --list */
 	void (*run)(struct conform_run *run);
+	unsigned timeout_factor; /* --timeout times this (0: 1), for slow checks */
 };
 
 /* checks.c: the checks, in the order they run. */
@@ -108,6 +111,8 @@ uint64_t conform_rng_next(struct conform_rng *rng);
 /* A value in [0, bound); 0 when bound is 0. */
 uint64_t conform_rng_below(struct conform_rng *rng, uint64_t bound);
 
+#define CONFORM_VIOLATION_KINDS 16
+
 /* The hook recorder's findings; counters only grow. */
 struct conform_record {
 	unsigned services;	    /* every service call seen */
@@ -118,6 +123,23 @@ struct conform_record {
 	unsigned foreign_irq_calls; /* interrupt service with another instance's handle */
 	unsigned reads, writes;	    /* read/write callbacks that reached the plugin */
 	char first_invalid[160], first_outside[160], first_foreign[160];
+	/* Contract violations the test host reported, by kind (its
+	 * vdev_testhost_hooks.violation classes), in the order first seen. */
+	struct conform_violation {
+		char kind[24];
+		unsigned count;
+		char first[240];
+	} violations[CONFORM_VIOLATION_KINDS];
+	unsigned violation_kinds;
+	/* The slowest callback (wall time), and how many took over the bound. */
+	uint64_t slowest_ns;
+	char slowest[96];
+	unsigned over_bound;
+	/* DMA services (mem_*, msi_send) called while conform_record_forbid_dma. */
+	unsigned forbidden_dma;
+	char first_forbidden_dma[96];
+	/* Poisoned bytes (VDEV_TESTHOST_POISON runs) seen in mem_write data. */
+	unsigned poison_writes;
 };
 
 #define CONFORM_MAX_REGIONS 32
@@ -158,6 +180,24 @@ struct vdev_testdev *conform_create(struct conform_session *s, bool second, bool
 /* The recorder: reset it, and read what it saw since. */
 void conform_record_reset(void);
 void conform_record_get(struct conform_record *rec);
+/* conform_record_forbid_dma: from now on (until called with false), count
+ * every guest-memory or MSI service call as forbidden (COMMAND.MASTER clear). */
+void conform_record_forbid_dma(bool forbid);
+/* conform_record_clear_violations: forget the violations seen so far (after
+ * a probe whose refusal was provoked by vdev-conform's own options). */
+void conform_record_clear_violations(void);
+
+/*
+ * conform_violation_owner: the id of the check that judges host-reported
+ * violations of `kind`, or NULL when the check during which one happens
+ * judges it. conform_session_close fails the running check for every
+ * violation it owns or nobody owns, so that each defect is one check's.
+ */
+const char *conform_violation_owner(const char *kind);
+
+/* The per-call bound of a callback: one taking longer blocks a vCPU or the
+ * event loop (sdk/README.md section 10); the callback-latency check judges it. */
+#define CONFORM_CALLBACK_BOUND_NS 250000000ull
 
 /* The compare width: the first of 4, 8, 2, 1 the device declares that
  * fits in every region of dev (else the first it declares). */
@@ -188,11 +228,13 @@ void conform_write_all(struct conform_session *s, const struct conform_point *po
 		       unsigned width);
 
 /* conform_workload flags */
-#define CONFORM_WL_READ	 1u
-#define CONFORM_WL_WRITE 2u
-#define CONFORM_WL_TIME	 4u /* advance virtual time and poll fds */
-#define CONFORM_WL_ALL	 7u
-#define CONFORM_WL_QUIET 8u /* do not record steps (for worker threads) */
+#define CONFORM_WL_READ	  1u
+#define CONFORM_WL_WRITE  2u
+#define CONFORM_WL_TIME	  4u /* advance virtual time and poll fds */
+#define CONFORM_WL_ALL	  7u
+#define CONFORM_WL_QUIET  8u  /* do not record steps (for worker threads) */
+#define CONFORM_WL_ADDRS  16u /* write DMA-like values (conform_dma_value) */
+#define CONFORM_WL_NO_CFG 32u /* leave PCI configuration space alone */
 
 /*
  * conform_workload: `steps` random aligned accesses of declared widths on
@@ -204,8 +246,21 @@ void conform_write_all(struct conform_session *s, const struct conform_point *po
 unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 			  struct conform_rng *rng, unsigned steps, unsigned flags);
 
+/*
+ * conform_dma_value: a value a guest would program into a DMA register:
+ * addresses inside the session's RAM, buffers that run past its end, just
+ * outside it, addresses that wrap 32 or 64 bits, small lengths and command
+ * bits, and anything.
+ */
+uint64_t conform_dma_value(struct conform_rng *rng);
+/* The session's guest RAM: [CONFORM_RAM_BASE, +CONFORM_RAM_SIZE). */
+#define CONFORM_RAM_BASE 0x0ull
+#define CONFORM_RAM_SIZE (16ull << 20)
+
 /* conform_open_fds: how many file descriptors this process has open. */
 int conform_open_fds(void);
+/* conform_threads: how many threads this process has (/proc/self/task). */
+int conform_threads(void);
 /* conform_now_ns: CLOCK_MONOTONIC in nanoseconds. */
 uint64_t conform_now_ns(void);
 
@@ -237,9 +292,14 @@ void conform_check_no_interrupt_after_destroy(struct conform_run *run);
 void conform_check_reset_power_on(struct conform_run *run);
 void conform_check_save_restore_roundtrip(struct conform_run *run);
 void conform_check_restore_rejects_garbage(struct conform_run *run);
+void conform_check_restore_validates_fields(struct conform_run *run);
 void conform_check_threads_contract(struct conform_run *run);
 void conform_check_concurrent_access(struct conform_run *run);
 void conform_check_time_budget(struct conform_run *run);
+void conform_check_callback_latency(struct conform_run *run);
+void conform_check_dma_faults(struct conform_run *run);
+void conform_check_pci_command(struct conform_run *run);
+void conform_check_uninitialised_reads(struct conform_run *run);
 void conform_check_virtio_reset_live(struct conform_run *run);
 void conform_check_virtio_save_restore_live(struct conform_run *run);
 void conform_check_virtio_malformed_chains(struct conform_run *run);

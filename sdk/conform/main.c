@@ -34,6 +34,8 @@ static void usage(FILE *out)
 		     "  --options TEXT     instance options, as after `vdev NAME` in a config\n"
 		     "  --timeout S        seconds per check before it counts as crashed (10)\n"
 		     "  --in-process       run checks in this process (for debuggers; no timeout)\n"
+		     "  --valgrind         run uninitialised-reads (the access, reset and state\n"
+		     "                     checks again under valgrind; slow)\n"
 		     "  --json, --tap      machine-readable output instead of text\n"
 		     "  -h, --help         this text\n"
 		     "Exit status: 0 nothing failed or crashed, 1 a check failed or crashed,\n"
@@ -190,17 +192,12 @@ static uint64_t default_seed(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"list", no_argument, NULL, 'l'},
-	    {"only", required_argument, NULL, 'o'},
-	    {"skip", required_argument, NULL, 'x'},
-	    {"seed", required_argument, NULL, 's'},
-	    {"options", required_argument, NULL, 'O'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"in-process", no_argument, NULL, 'i'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"tap", no_argument, NULL, 'T'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"list", no_argument, NULL, 'l'},	       {"only", required_argument, NULL, 'o'},
+	    {"skip", required_argument, NULL, 'x'},    {"seed", required_argument, NULL, 's'},
+	    {"options", required_argument, NULL, 'O'}, {"timeout", required_argument, NULL, 't'},
+	    {"in-process", no_argument, NULL, 'i'},    {"valgrind", no_argument, NULL, 'V'},
+	    {"json", no_argument, NULL, 'j'},	       {"tap", no_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	struct conform_opts opts = {.timeout_s = 10};
 	bool only[64] = {false}, skip[64] = {false}, have_only = false, list = false;
@@ -248,6 +245,9 @@ int main(int argc, char **argv)
 		case 'i':
 			opts.in_process = true;
 			break;
+		case 'V':
+			opts.valgrind = true;
+			break;
 		case 'j':
 			format = FORMAT_JSON;
 			break;
@@ -273,6 +273,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	opts.plugin = argv[optind];
+	opts.self = argv[0];
 	if (access(opts.plugin, R_OK) < 0) {
 		fprintf(stderr, "vdev-conform: %s: %s\n", opts.plugin, strerror(errno));
 		return EXIT_USAGE;

@@ -120,6 +120,7 @@ int conform_run_check(const struct conform_opts *opts, const struct conform_chec
 	 * them (wakes when the child ends), else in short naps. */
 	struct timespec start, now;
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	unsigned timeout_s = opts->timeout_s * (check->timeout_factor ? check->timeout_factor : 1);
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
@@ -132,13 +133,13 @@ int conform_run_check(const struct conform_opts *opts, const struct conform_chec
 			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec >= (time_t)opts->timeout_s) {
+		if (now.tv_sec - start.tv_sec >= (time_t)timeout_s) {
 			kill(pid, SIGKILL);
 			if (pidfd >= 0)
 				close(pidfd);
 			waitpid(pid, &status, 0);
 			*result = *shared;
-			mark_crashed(result, "timed out after %u s (--timeout)", opts->timeout_s);
+			mark_crashed(result, "timed out after %u s (--timeout)", timeout_s);
 			append_output(result, out);
 			goto close_out;
 		}

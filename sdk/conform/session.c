@@ -19,8 +19,8 @@
 
 #include "sdk/conform/conform.h"
 
-#define RAM_BASE       0x0ull
-#define RAM_SIZE       (16ull << 20)
+#define RAM_BASE       CONFORM_RAM_BASE
+#define RAM_SIZE       CONFORM_RAM_SIZE
 #define INTC_NAME      "conform"
 #define INTC_LINES     32
 #define CALLBACK_DEPTH 16
@@ -60,7 +60,73 @@ static struct conform_record record;
 
 /* The callbacks in progress on this thread, innermost last. */
 static __thread struct vdev_testdev *callback_dev[CALLBACK_DEPTH];
+static __thread uint64_t callback_start[CALLBACK_DEPTH];
 static __thread unsigned callback_depth;
+static bool forbid_dma;
+
+/* Callbacks on the guest's and the event loop's path: they must return
+ * promptly every time. create, destroy, save and restore run while the
+ * guest does not (time-budget watches their averages). */
+static bool bounded_callback(const char *callback)
+{
+	static const char *const bounded[] = {"read",	   "write", "timer",	 "fd",
+					      "set_level", "reset", "line_count"};
+
+	for (unsigned i = 0; i < sizeof(bounded) / sizeof(bounded[0]); i++)
+		if (!strcmp(callback, bounded[i]))
+			return true;
+	return false;
+}
+
+static bool is_dma_service(const char *service)
+{
+	return !strncmp(service, "mem_", 4) && strcmp(service, "mem_ranges") != 0;
+}
+
+/* The check that owns each class of host-reported violation (see
+ * conform_violation_owner); a class not listed is judged where it happens. */
+static const struct {
+	const char *kind, *owner;
+} violation_owners[] = {
+    {"access-return", "register-sweep"},
+    {"read-width", "register-sweep"},
+    {"create-return", "options-defaults"},
+    {"save-overflow", "save-restore-roundtrip"},
+    {"restore-return", "restore-rejects-garbage"},
+    {"destroyed-handle", "no-interrupt-after-destroy"},
+    {"dead-controller", "no-interrupt-after-destroy"},
+    {"line-handle", "interrupts-via-host"},
+    {"line-unconfigured", "interrupts-via-host"},
+    {"leftover", "lifecycle-no-leftovers"},
+    {"poison", "dma-faults"},
+};
+
+const char *conform_violation_owner(const char *kind)
+{
+	for (unsigned i = 0; i < sizeof(violation_owners) / sizeof(violation_owners[0]); i++)
+		if (!strcmp(kind, violation_owners[i].kind))
+			return violation_owners[i].owner;
+	return NULL;
+}
+
+static void record_violation(void *ctx, const char *kind, const char *text)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&record_lock);
+	for (i = 0; i < record.violation_kinds; i++)
+		if (!strcmp(record.violations[i].kind, kind))
+			break;
+	if (i == record.violation_kinds && i < CONFORM_VIOLATION_KINDS) {
+		record.violation_kinds++;
+		snprintf(record.violations[i].kind, sizeof(record.violations[i].kind), "%s", kind);
+		snprintf(record.violations[i].first, sizeof(record.violations[i].first), "%s",
+			 text);
+	}
+	if (i < CONFORM_VIOLATION_KINDS)
+		record.violations[i].count++;
+	pthread_mutex_unlock(&record_lock);
+}
 
 static bool is_irq_service(const char *service)
 {
@@ -96,13 +162,21 @@ static void record_service(void *ctx, struct vdev_testdev *dev, const char *serv
 	}
 	if (handle_valid && irq)
 		record.irq_calls++;
+	if (handle_valid && forbid_dma &&
+	    (irq ? !strcmp(service, "msi_send") : is_dma_service(service))) {
+		if (!record.forbidden_dma++)
+			snprintf(record.first_forbidden_dma, sizeof(record.first_forbidden_dma),
+				 "%s", service);
+	}
 	pthread_mutex_unlock(&record_lock);
 }
 
 static void record_enter(void *ctx, struct vdev_testdev *dev, const char *callback)
 {
-	if (callback_depth < CALLBACK_DEPTH)
+	if (callback_depth < CALLBACK_DEPTH) {
 		callback_dev[callback_depth] = dev;
+		callback_start[callback_depth] = conform_now_ns();
+	}
 	callback_depth++;
 	if (!strcmp(callback, "read") || !strcmp(callback, "write")) {
 		pthread_mutex_lock(&record_lock);
@@ -116,15 +190,45 @@ static void record_enter(void *ctx, struct vdev_testdev *dev, const char *callba
 
 static void record_exit(void *ctx, struct vdev_testdev *dev, const char *callback)
 {
-	if (callback_depth)
-		callback_depth--;
+	uint64_t took;
+
+	if (!callback_depth)
+		return;
+	callback_depth--;
+	if (callback_depth >= CALLBACK_DEPTH || !bounded_callback(callback))
+		return;
+	took = conform_now_ns() - callback_start[callback_depth];
+	pthread_mutex_lock(&record_lock);
+	if (took > record.slowest_ns) {
+		record.slowest_ns = took;
+		snprintf(record.slowest, sizeof(record.slowest), "%s", callback);
+	}
+	if (took > CONFORM_CALLBACK_BOUND_NS)
+		record.over_bound++;
+	pthread_mutex_unlock(&record_lock);
 }
 
 static const struct vdev_testhost_hooks record_hooks = {
     .service = record_service,
     .callback_enter = record_enter,
     .callback_exit = record_exit,
+    .violation = record_violation,
 };
+
+void conform_record_clear_violations(void)
+{
+	pthread_mutex_lock(&record_lock);
+	memset(record.violations, 0, sizeof(record.violations));
+	record.violation_kinds = 0;
+	pthread_mutex_unlock(&record_lock);
+}
+
+void conform_record_forbid_dma(bool forbid)
+{
+	pthread_mutex_lock(&record_lock);
+	forbid_dma = forbid;
+	pthread_mutex_unlock(&record_lock);
+}
 
 void conform_record_reset(void)
 {
@@ -214,11 +318,31 @@ fail:
 	return -1;
 }
 
+/* Every violation the host reported that this check owns, or that no
+ * check owns (then the check during which it happened is the one that
+ * provoked it). */
+static void judge_violations(struct conform_session *s)
+{
+	struct conform_record rec;
+
+	conform_record_get(&rec);
+	for (unsigned i = 0; i < rec.violation_kinds; i++) {
+		const struct conform_violation *v = &rec.violations[i];
+		const char *owner = conform_violation_owner(v->kind);
+
+		if (owner && strcmp(owner, s->run->check->id) != 0)
+			continue;
+		conform_fail(s->run, "the host saw %u contract violation(s) of kind %s; first: %s",
+			     v->count, v->kind, v->first);
+	}
+}
+
 void conform_session_close(struct conform_session *s)
 {
 	if (s->th) {
 		conform_where(s->run, "freeing the test host");
 		vdev_testhost_free(s->th);
+		judge_violations(s);
 	}
 	s->th = NULL;
 }
@@ -370,6 +494,32 @@ void conform_write_all(struct conform_session *s, const struct conform_point *po
 	}
 }
 
+uint64_t conform_dma_value(struct conform_rng *rng)
+{
+	uint64_t small = 1 + conform_rng_below(rng, 4096);
+
+	switch (conform_rng_below(rng, 11)) {
+	case 0:
+	case 1:
+		return RAM_BASE + (conform_rng_below(rng, RAM_SIZE) & ~7ull); /* inside RAM */
+	case 2:
+		return RAM_BASE + RAM_SIZE - small; /* a buffer that runs past the end */
+	case 3:
+		return RAM_BASE + RAM_SIZE + (small & ~7ull); /* just outside */
+	case 4:
+		return (1ull << 32) - small; /* wraps a 32-bit address */
+	case 5:
+		return ~0ull - small + 1; /* wraps a 64-bit one */
+	case 6:
+	case 7:
+		return conform_rng_below(rng, 257); /* lengths, counts, command bits */
+	case 8:
+		return 0; /* the high half of an address in RAM */
+	default:
+		return conform_rng_next(rng);
+	}
+}
+
 unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 			  struct conform_rng *rng, unsigned steps, unsigned flags)
 {
@@ -379,6 +529,14 @@ unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 
 	if (count > CONFORM_MAX_REGIONS)
 		count = CONFORM_MAX_REGIONS;
+	if (flags & CONFORM_WL_NO_CFG) {
+		unsigned kept = 0;
+
+		for (unsigned i = 0; i < count; i++)
+			if (regions[i].space != VDEV_SPACE_PCICFG)
+				regions[kept++] = regions[i];
+		count = kept;
+	}
 	for (unsigned w = 1; w <= 8; w *= 2)
 		if (s->desc->access_sizes & VDEV_ACCESS_SIZE(w))
 			widths[nwidths++] = w;
@@ -401,6 +559,17 @@ unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 			continue;
 		const struct vdev_testhost_region *r = &regions[conform_rng_below(rng, count)];
 		unsigned w = widths[conform_rng_below(rng, nwidths)];
+
+		/* DMA registers take addresses: 32 or 64 bits at a time. */
+		if ((flags & CONFORM_WL_ADDRS) && conform_rng_below(rng, 2)) {
+			unsigned wide = (s->desc->access_sizes & VDEV_ACCESS_SIZE(8)) &&
+						conform_rng_below(rng, 2)
+					    ? 8
+					    : 4;
+
+			if (s->desc->access_sizes & VDEV_ACCESS_SIZE(wide))
+				w = wide;
+		}
 		uint64_t span = r->length;
 		uint64_t offset, value = 0;
 		bool write;
@@ -411,13 +580,18 @@ unsigned conform_workload(struct conform_session *s, struct vdev_testdev *dev,
 		/* Registers cluster at the start of a region. */
 		if (span > 0x1000 && conform_rng_below(rng, 2))
 			span = 0x1000;
+		/* A DMA engine's few registers sit at the very start. */
+		if ((flags & CONFORM_WL_ADDRS) && span > 0x40 && conform_rng_below(rng, 4) < 3)
+			span = conform_rng_below(rng, 3) ? 0x40 : 0x100;
 		offset = conform_rng_below(rng, span - w + 1) & ~(uint64_t)(w - 1);
 		write = (flags & CONFORM_WL_WRITE) &&
 			(!(flags & CONFORM_WL_READ) || conform_rng_below(rng, 2));
 		if (!write && !(flags & CONFORM_WL_READ))
 			continue;
 		if (write) {
-			value = conform_rng_next(rng) & width_mask(w);
+			value = (flags & CONFORM_WL_ADDRS) ? conform_dma_value(rng)
+							   : conform_rng_next(rng);
+			value &= width_mask(w);
 			WHERE(flags, s->run, "step %u: write width %u value 0x%llx at 0x%llx", i, w,
 			      (unsigned long long)value, (unsigned long long)(r->base + offset));
 			rc = vdev_testhost_write(s->th, r->space, r->base + offset, w, value);
@@ -447,6 +621,21 @@ int conform_open_fds(void)
 			n++;
 	closedir(d);
 	return n - 1; /* the directory's own descriptor */
+}
+
+int conform_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
 }
 
 uint64_t conform_now_ns(void)

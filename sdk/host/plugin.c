@@ -385,6 +385,28 @@ int vdev_descriptor_check(const struct vdev_descriptor *d, const char *file,
 			file);
 		return -EINVAL;
 	}
+	if (VDEV_DESCRIPTOR_HAS(d, register_note_count)) {
+		if (!d->register_notes != !d->register_note_count) {
+			fmt_err(err, errlen,
+				"%s: invalid descriptor: register_notes and register_note_count "
+				"must be given together.",
+				file);
+			return -EINVAL;
+		}
+		for (unsigned i = 0; i < d->register_note_count; i++) {
+			const struct vdev_register_note *n = &d->register_notes[i];
+
+			if ((n->kind != VDEV_REG_VOLATILE && n->kind != VDEV_REG_PRESERVED) ||
+			    !n->length || n->offset + n->length < n->offset) {
+				fmt_err(err, errlen,
+					"%s: invalid descriptor: register note %u needs a kind "
+					"(VDEV_REG_VOLATILE or VDEV_REG_PRESERVED) and a non-empty "
+					"range.",
+					file, i);
+				return -EINVAL;
+			}
+		}
+	}
 	if (!d->access_sizes) {
 		fmt_err(err, errlen,
 			"%s: invalid descriptor: access_sizes is empty: set VDEV_ACCESS_SIZE(n) "

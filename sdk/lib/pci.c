@@ -357,6 +357,27 @@ void vdev_pci_intx(struct vdev_pci *pci, bool level)
 	pci_drive_intx(pci);
 }
 
+/* ------------------------------------------------------------ DMA */
+
+bool vdev_pci_bus_master(const struct vdev_pci *pci)
+{
+	return pci_get(pci->cfg, VDEV_PCI_COMMAND, 2) & VDEV_PCI_CMD_MASTER;
+}
+
+int vdev_pci_dma_read(struct vdev_pci *pci, uint64_t gpa, void *buf, size_t length)
+{
+	if (!vdev_pci_bus_master(pci))
+		return -EPERM;
+	return pci->host->mem_read(pci->h, gpa, buf, length);
+}
+
+int vdev_pci_dma_write(struct vdev_pci *pci, uint64_t gpa, const void *buf, size_t length)
+{
+	if (!vdev_pci_bus_master(pci))
+		return -EPERM;
+	return pci->host->mem_write(pci->h, gpa, buf, length);
+}
+
 /* ------------------------------------------------------------ MSI */
 
 bool vdev_pci_msi_enabled(const struct vdev_pci *pci)

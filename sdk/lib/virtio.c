@@ -189,18 +189,24 @@ static void virtio_queue_clear(struct vdev_virtio *vio, struct vdev_virtio_queue
 	};
 }
 
-/* 2.4: the device reset the driver asks for by writing status 0. */
-static void virtio_device_reset(struct vdev_virtio *vio)
+/* Transport and queue registers at their reset values. */
+static void virtio_regs_clear(struct vdev_virtio *vio)
 {
 	uint8_t generation = vio->regs.config_generation;
 
-	vio->epoch++;
-	vio->error_logged = false;
 	memset(&vio->regs, 0, sizeof(vio->regs));
 	vio->regs.config_generation = generation;
 	vio->regs.config_msix_vector = VDEV_VIRTIO_NO_VECTOR;
 	for (unsigned i = 0; i < VDEV_VIRTIO_QUEUE_MAX; i++)
 		virtio_queue_clear(vio, &vio->regs.queue[i]);
+}
+
+/* 2.4: the device reset the driver asks for by writing status 0. */
+static void virtio_device_reset(struct vdev_virtio *vio)
+{
+	vio->epoch++;
+	vio->error_logged = false;
+	virtio_regs_clear(vio);
 	virtio_update_line(vio);
 	if (vio->info.ops->reset && !vio->dead)
 		vio->info.ops->reset(vio->info.dev);
@@ -804,8 +810,8 @@ int vdev_virtio_init(struct vdev_virtio *vio, const struct vdev_host *host, vdev
 		}
 	}
 	virtio_load_ram(vio);
-	virtio_device_reset(vio);
-	vio->regs.config_generation = 0;
+	/* power-on values; the device's reset op is not called for this */
+	virtio_regs_clear(vio);
 	if (vio->transport == VDEV_VIRTIO_MMIO)
 		return virtio_mmio_init(vio, addr);
 	return virtio_pci_init(vio, cfg);
@@ -905,11 +911,13 @@ static bool virtio_queue_valid(const struct vdev_virtio *vio, const struct vdev_
 {
 	if (!virtio_vector_valid(vio, q->msix_vector))
 		return false;
+	/* a queue off holds whatever the driver wrote; the indices are free
+	 * running counters (every use is modulo the size): what a guest can
+	 * produce, a restore accepts */
 	if (!q->ready)
-		return !q->signalled_valid;
+		return true;
 	return is_pow2(q->size) && q->size <= vio->info.queue_size && !(q->desc & 15) &&
-	       !(q->driver & 1) && !(q->device & 3) &&
-	       (uint16_t)(q->last_avail - q->used_idx) <= q->size;
+	       !(q->driver & 1) && !(q->device & 3);
 }
 
 static bool virtio_regs_valid(const struct vdev_virtio *vio, const struct vdev_virtio_regs *r)

@@ -352,10 +352,13 @@ int vdev_virtio_queue_interrupt(struct vdev_virtio *vio, unsigned queue)
 			return 0;
 		need = !(v & VIRTQ_AVAIL_F_NO_INTERRUPT);
 	}
-	/* EVENT_IDX compares against the index of the last interrupt sent */
 	if (!need) {
-		if (!vdev_virtio_has_feature(vio, VDEV_VIRTIO_F_EVENT_IDX))
-			q->signalled_used = q->used_idx, q->signalled_valid = true;
+		/* without EVENT_IDX the driver polls what it suppressed: these
+		 * buffers need no interrupt later either */
+		if (!vdev_virtio_has_feature(vio, VDEV_VIRTIO_F_EVENT_IDX)) {
+			q->signalled_used = q->used_idx;
+			q->signalled_valid = true;
+		}
 		return 0;
 	}
 	q->signalled_used = q->used_idx;

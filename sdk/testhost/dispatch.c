@@ -92,20 +92,20 @@ int th_region_add(struct vdev_testdev *dev, enum vdev_space space, uint64_t base
 	uint64_t limit;
 
 	if ((unsigned)space >= VDEV_SPACE_COUNT) {
-		th_host_error(th, "%s: region_add: space %d is not MMIO, PIO or PCICFG.", dev->name,
+		th_host_error(th, "region", "%s: region_add: space %d is not MMIO, PIO or PCICFG.", dev->name,
 			      (int)space);
 		return -EINVAL;
 	}
 	limit = space_limit(space);
 	if (!length || length - 1 > UINT64_MAX - base ||
 	    (limit && (base >= limit || length > limit - base))) {
-		th_host_error(th, "%s: region_add: %s [%#llx, +%#llx) is empty or beyond the space.",
+		th_host_error(th, "region", "%s: region_add: %s [%#llx, +%#llx) is empty or beyond the space.",
 			      dev->name, space_names[space], (unsigned long long)base,
 			      (unsigned long long)length);
 		return -EINVAL;
 	}
 	if (!dev->desc->ops->read || !dev->desc->ops->write) {
-		th_host_error(th, "%s: region_add: the device has no read/write ops, so it cannot "
+		th_host_error(th, "region", "%s: region_add: the device has no read/write ops, so it cannot "
 			      "own a region.", dev->name);
 		return -EINVAL;
 	}
@@ -114,7 +114,7 @@ int th_region_add(struct vdev_testdev *dev, enum vdev_space space, uint64_t base
 		for (i = 0; i < th->region_count[s]; i++) {
 			if (th->regions[s][i].dev == dev && th->regions[s][i].id == id) {
 				pthread_mutex_unlock(&th->lock);
-				th_host_error(th, "%s: region_add: id %u is already in use.",
+				th_host_error(th, "region", "%s: region_add: id %u is already in use.",
 					      dev->name, id);
 				return -EINVAL;
 			}
@@ -308,7 +308,7 @@ int vdev_testhost_access(struct vdev_testhost *th, enum vdev_space space, uint64
 	th_dev_unlock(dev, true);
 
 	if (rc != 0 && rc != VDEV_ACCESS_BUS_ERROR) {
-		th_host_error(th, "%s: %s of %u at offset %#llx of region %u returned %d; read/write "
+		th_host_error(th, "access-return", "%s: %s of %u at offset %#llx of region %u returned %d; read/write "
 			      "return 0 or VDEV_ACCESS_BUS_ERROR.", dev->name, what, size,
 			      (unsigned long long)access.offset, access.region, rc);
 	}
@@ -321,11 +321,18 @@ int vdev_testhost_access(struct vdev_testhost *th, enum vdev_space space, uint64
 	}
 	if (!is_write) {
 		if (v & ~mask)
-			th_host_error(th, "%s: read of %u at offset %#llx of region %u returned "
+			th_host_error(th, "read-width", "%s: read of %u at offset %#llx of region %u returned "
 				      "%#llx, wider than %u byte(s); the host keeps the low bytes.",
 				      dev->name, size, (unsigned long long)access.offset,
 				      access.region, (unsigned long long)v, size);
 		*value = v & mask;
+		if (size >= 4 && th_poisoned(th, value, size))
+			th_host_error(th, "poison",
+				      "%s: read of %u at offset %#llx of region %u returned the "
+				      "bytes a failed mem_read left in its buffer: data used despite "
+				      "the error.",
+				      dev->name, size, (unsigned long long)access.offset,
+				      access.region);
 	}
 	return 0;
 }

@@ -125,6 +125,25 @@ out:
 /* Undo everything an instance took, newest state first. Plugin code is not
  * called with th->lock held: deasserting a line may reach a plugin
  * controller. */
+/* What destroy() left for the host to release that the plugin had to
+ * release itself: a mapping lives for one callback (vdev.h). Timers and
+ * watches may be left to the host, lines and regions are the host's. */
+static void instance_leftovers(struct vdev_testdev *dev)
+{
+	struct vdev_testhost *th = dev->th;
+	unsigned maps = 0;
+
+	pthread_mutex_lock(&th->lock);
+	for (struct th_map *m = dev->maps; m; m = m->next)
+		maps++;
+	pthread_mutex_unlock(&th->lock);
+	if (maps)
+		th_host_error(th, "leftover",
+			      "%s: destroy returned with %u guest-memory mapping(s) not unmapped "
+			      "(a mapping lives for one callback); the host released them.",
+			      dev->name, maps);
+}
+
 static void instance_release(struct vdev_testdev *dev)
 {
 	struct vdev_testhost *th = dev->th;
@@ -307,7 +326,7 @@ struct vdev_testdev *vdev_testhost_create(struct vdev_testhost *th,
 		dev->config = NULL;
 		dev->name = desc->name;
 		if (rc > 0)
-			th_host_error(th, "%s: create returned %d; it returns 0 or a negative "
+			th_host_error(th, "create-return", "%s: create returned %d; it returns 0 or a negative "
 				      "errno.", errtext, rc);
 		th_set_error(th, "vdev %s: create failed: %s.%s%s", errtext,
 			     strerror(rc < 0 ? -rc : rc), cause[0] ? " " : "", cause);
@@ -343,6 +362,7 @@ void vdev_testhost_destroy(struct vdev_testdev *dev)
 	th_hook_exit(dev, "destroy");
 	pthread_mutex_unlock(&dev->lock);
 
+	instance_leftovers(dev);
 	instance_release(dev);
 	pthread_mutex_lock(&th->lock);
 	instance_bury(th, dev);
@@ -412,7 +432,7 @@ ssize_t vdev_testhost_save(struct vdev_testdev *dev, void *buf, size_t cap)
 		return n;
 	}
 	if ((size_t)n > cap || (size_t)n > limit) {
-		th_host_error(th, "%s: save returned %zd bytes, more than %s %zu.", dev->name, n,
+		th_host_error(th, "save-overflow", "%s: save returned %zd bytes, more than %s %zu.", dev->name, n,
 			      (size_t)n > cap ? "the buffer's" : "its state_size", 
 			      (size_t)n>cap?cap:limit);
 		return -EPROTO;
@@ -436,7 +456,7 @@ int vdev_testhost_restore(struct vdev_testdev *dev, const void *buf, size_t leng
 	th_hook_exit(dev, "restore");
 	th_dev_unlock(dev, false);
 	if (rc > 0) {
-		th_host_error(dev->th, "%s: restore returned %d; it returns 0 or a negative errno.",
+		th_host_error(dev->th, "restore-return", "%s: restore returned %d; it returns 0 or a negative errno.",
 			      dev->name, rc);
 		rc = -EPROTO;
 	}

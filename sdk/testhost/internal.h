@@ -151,12 +151,18 @@ struct vdev_testhost {
 	uint64_t timer_seq;
 	struct vdev_testhost_hooks hooks;
 	bool started;
+	/* vdev_testhost_inject_faults */
+	unsigned fault_services, fault_one_in, faults;
+	uint64_t fault_rng;
 };
 
 /* testhost.c */
 void th_set_error(struct vdev_testhost *th, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void th_text_printf(struct th_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void th_host_error(struct vdev_testhost *th, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* th_host_error: a contract violation of class `kind` (VDEV_TESTHOST_VIOLATION_* in
+ * vdev/testhost.h's list); th->lock NOT held. */
+void th_host_error(struct vdev_testhost *th, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void th_hook_enter(struct vdev_testdev *dev, const char *callback);
 void th_hook_exit(struct vdev_testdev *dev, const char *callback);
 struct th_intc *th_intc_find(struct vdev_testhost *th, const char *name, size_t len);
@@ -182,6 +188,9 @@ bool th_ram_overlaps_regions(struct vdev_testhost *th, uint64_t gpa, size_t size
 
 /* services.c */
 extern const struct vdev_host th_services;
+/* th_poisoned: while mem_read faults are injected, whether buf holds a run of
+ * 8 VDEV_TESTHOST_POISON bytes (what a failed mem_read left in a buffer). */
+bool th_poisoned(struct vdev_testhost *th, const void *buf, size_t length);
 /* Changes a line handle's level and delivers it; th->lock NOT held. */
 int th_line_drive(struct vdev_testhost *th, struct vdev_line *line, int level);
 

@@ -34,7 +34,7 @@ static struct vdev_testdev *service_enter(vdev_host_t *h, const char *service)
 	if (th->hooks.service)
 		th->hooks.service(th->hooks.ctx, alive ? dev : NULL, service, alive);
 	if (!alive) {
-		th_host_error(th, "%s: %s called with the handle of a destroyed instance.",
+		th_host_error(th, "destroyed-handle", "%s: %s called with the handle of a destroyed instance.",
 			      dev->name, service);
 		return NULL;
 	}
@@ -58,7 +58,85 @@ static int svc_region_remove(vdev_host_t *h, uint32_t id)
 	return dev ? th_region_remove(dev, id) : -EINVAL;
 }
 
+/* ------------------------------------------------------ fault injection */
+
+/* Whether this call of the service `bit` is to fail (see
+ * vdev_testhost_inject_faults). */
+static bool fault_now(struct vdev_testhost *th, unsigned bit)
+{
+	bool fail = false;
+
+	pthread_mutex_lock(&th->lock);
+	if ((th->fault_services & bit) && th->fault_one_in) {
+		/* splitmix64: the same seed fails the same calls */
+		uint64_t z = (th->fault_rng += 0x9e3779b97f4a7c15ull);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		fail = (z ^ (z >> 31)) % th->fault_one_in == 0;
+		if (fail)
+			th->faults++;
+	}
+	pthread_mutex_unlock(&th->lock);
+	return fail;
+}
+
+bool th_poisoned(struct vdev_testhost *th, const void *buf, size_t length)
+{
+	const uint8_t *p = buf;
+	unsigned run = 0;
+	bool armed;
+
+	pthread_mutex_lock(&th->lock);
+	armed = (th->fault_services & VDEV_TESTHOST_FAULT_MEM_READ) && th->fault_one_in;
+	pthread_mutex_unlock(&th->lock);
+	for (size_t i = 0; armed && i < length; i++) {
+		run = p[i] == VDEV_TESTHOST_POISON ? run + 1 : 0;
+		if (run == 8)
+			return true;
+	}
+	return false;
+}
+
+unsigned vdev_testhost_inject_faults(struct vdev_testhost *th, unsigned services, unsigned one_in,
+				     uint64_t seed)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&th->lock);
+	th->fault_services = services;
+	th->fault_one_in = one_in;
+	th->fault_rng = seed;
+	n = th->faults;
+	pthread_mutex_unlock(&th->lock);
+	return n;
+}
+
 /* ------------------------------------------------------------ interrupts */
+
+/* Whether `spec` is one of the instance's `intr` values, or one entry of a
+ * comma-separated one (a device with a line per function splits them). */
+static bool intr_configured(const struct vdev_testdev *dev, const char *spec)
+{
+	const struct vdev_config *cfg = dev->config;
+	size_t len = strlen(spec);
+
+	if (!cfg)
+		return true;
+	for (unsigned i = 0; i < cfg->intr_count; i++) {
+		const char *p = cfg->intrs[i];
+
+		while (p && *p) {
+			const char *end = strchr(p, ',');
+			size_t n = end ? (size_t)(end - p) : strlen(p);
+
+			if (n == len && !strncmp(p, spec, n))
+				return true;
+			p = end ? end + 1 : NULL;
+		}
+	}
+	return false;
+}
 
 static int svc_intr_lookup(vdev_host_t *h, const char *spec, struct vdev_line **out)
 {
@@ -77,6 +155,13 @@ static int svc_intr_lookup(vdev_host_t *h, const char *spec, struct vdev_line **
 	*out = NULL;
 	if (conf_line_parse(spec, &name_len, &n, NULL) < 0)
 		return -EINVAL;
+	if (!intr_configured(dev, spec)) {
+		/* Served (vdm would too), but a line the configuration did not
+		 * give this instance belongs to some other device. */
+		th_host_error(th, "line-unconfigured",
+			      "%s: intr_lookup(\"%s\"), a line not named in its `intr` options.",
+			      dev->name, spec);
+	}
 	pthread_mutex_lock(&th->lock);
 	c = th_intc_find(th, spec, name_len);
 	if (!c) {
@@ -144,7 +229,7 @@ int th_line_drive(struct vdev_testhost *th, struct vdev_line *line, int level)
 	n = line->line;
 	if (c->dead) {
 		pthread_mutex_unlock(&th->lock);
-		th_host_error(th, "%s: line %s:%u belongs to a destroyed controller.",
+		th_host_error(th, "dead-controller", "%s: line %s:%u belongs to a destroyed controller.",
 			      line->dev->name, c->name, n);
 		return -ENODEV;
 	}
@@ -181,7 +266,7 @@ static struct vdev_line *line_check(struct vdev_testdev *dev, struct vdev_line *
 	ok = line && line_owned(dev, line);
 	pthread_mutex_unlock(&dev->th->lock);
 	if (!ok) {
-		th_host_error(dev->th, "%s: %s with a line handle it did not get from intr_lookup.",
+		th_host_error(dev->th, "line-handle", "%s: %s with a line handle it did not get from intr_lookup.",
 			      dev->name, service);
 		return NULL;
 	}
@@ -219,6 +304,8 @@ static int svc_msi_send(vdev_host_t *h, uint64_t address, uint32_t data)
 
 	if (!dev)
 		return -EINVAL;
+	if (fault_now(dev->th, VDEV_TESTHOST_FAULT_MSI_SEND))
+		return -EIO;
 	pthread_mutex_lock(&dev->th->lock);
 	th_text_printf(&dev->th->trace, "msi %#llx %#x\n", (unsigned long long)address, data);
 	pthread_mutex_unlock(&dev->th->lock);
@@ -251,6 +338,10 @@ static int svc_mem_read(vdev_host_t *h, uint64_t gpa, void *buf, size_t length)
 	uint8_t *p;
 	int rc = svc_mem_span(h, "mem_read", gpa, length, &p);
 
+	if (rc == 0 && p && fault_now(h->dev->th, VDEV_TESTHOST_FAULT_MEM_READ)) {
+		memset(buf, VDEV_TESTHOST_POISON, length);
+		return -EFAULT;
+	}
 	if (rc == 0 && p)
 		memcpy(buf, p, length);
 	return rc;
@@ -261,6 +352,13 @@ static int svc_mem_write(vdev_host_t *h, uint64_t gpa, const void *buf, size_t l
 	uint8_t *p;
 	int rc = svc_mem_span(h, "mem_write", gpa, length, &p);
 
+	if (rc == 0 && p && th_poisoned(h->dev->th, buf, length))
+		th_host_error(h->dev->th, "poison",
+			      "%s: mem_write of %zu bytes at %#llx carries the bytes a failed "
+			      "mem_read left in its buffer: data used despite the error.",
+			      h->dev->name, length, (unsigned long long)gpa);
+	if (rc == 0 && p && fault_now(h->dev->th, VDEV_TESTHOST_FAULT_MEM_WRITE))
+		return -EFAULT;
 	if (rc == 0 && p)
 		memcpy(p, buf, length);
 	return rc;
@@ -314,6 +412,10 @@ static void *svc_mem_map(vdev_host_t *h, uint64_t gpa, size_t length, uint32_t p
 		errno = EINVAL;
 		return NULL;
 	}
+	if (fault_now(dev->th, VDEV_TESTHOST_FAULT_MEM_MAP)) {
+		errno = EFAULT;
+		return NULL;
+	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		errno = ENOMEM;
@@ -352,7 +454,7 @@ static void svc_mem_unmap(vdev_host_t *h, void *ptr, size_t length)
 	}
 	pthread_mutex_unlock(&dev->th->lock);
 	if (!m) {
-		th_host_error(dev->th, "%s: mem_unmap of %p (%zu bytes), which mem_map did not "
+		th_host_error(dev->th, "mem-unmap", "%s: mem_unmap of %p (%zu bytes), which mem_map did not "
 			      "return.", dev->name, ptr, length);
 		return;
 	}
@@ -380,6 +482,8 @@ static int svc_timer_create(vdev_host_t *h, vdev_timer_fn *fn, void *arg,
 
 	if (!dev || !fn || !timer)
 		return -EINVAL;
+	if (fault_now(dev->th, VDEV_TESTHOST_FAULT_TIMER_CREATE))
+		return -ENOMEM;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -407,7 +511,7 @@ static int svc_timer_arm(vdev_host_t *h, struct vdev_timer *timer, uint64_t dela
 	pthread_mutex_lock(&th->lock);
 	if (!timer_owned(dev, timer)) {
 		pthread_mutex_unlock(&th->lock);
-		th_host_error(th, "%s: timer_arm with a timer that is not one of its live timers.",
+		th_host_error(th, "timer-handle", "%s: timer_arm with a timer that is not one of its live timers.",
 			      dev->name);
 		return -EINVAL;
 	}
@@ -431,7 +535,7 @@ static int svc_timer_cancel(vdev_host_t *h, struct vdev_timer *timer)
 	pthread_mutex_lock(&th->lock);
 	if (!timer_owned(dev, timer)) {
 		pthread_mutex_unlock(&th->lock);
-		th_host_error(th, "%s: timer_cancel with a timer that is not one of its live "
+		th_host_error(th, "timer-handle", "%s: timer_cancel with a timer that is not one of its live "
 			      "timers.", dev->name);
 		return -EINVAL;
 	}
@@ -464,7 +568,7 @@ static void svc_timer_destroy(vdev_host_t *h, struct vdev_timer *timer)
 		}
 	}
 	pthread_mutex_unlock(&th->lock);
-	th_host_error(th, "%s: timer_destroy with a timer that is not one of its live timers.",
+	th_host_error(th, "timer-handle", "%s: timer_destroy with a timer that is not one of its live timers.",
 		      dev->name);
 }
 
@@ -508,6 +612,8 @@ static int svc_fd_watch(vdev_host_t *h, int fd, uint32_t events, vdev_fd_fn *fn,
 		return -EBADF;
 	if (!fn || !watch || (events & ~FD_EVENTS_ALL))
 		return -EINVAL;
+	if (fault_now(dev->th, VDEV_TESTHOST_FAULT_FD_WATCH))
+		return -ENOMEM;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
@@ -542,7 +648,7 @@ static int svc_fd_modify(vdev_host_t *h, struct vdev_watch *watch, uint32_t even
 	}
 	pthread_mutex_unlock(&dev->th->lock);
 	if (!ok) {
-		th_host_error(dev->th, "%s: fd_modify with a watch that is not one of its live "
+		th_host_error(dev->th, "watch-handle", "%s: fd_modify with a watch that is not one of its live "
 			      "watches.", dev->name);
 		return -EINVAL;
 	}
@@ -571,7 +677,7 @@ static void svc_fd_unwatch(vdev_host_t *h, struct vdev_watch *watch)
 		}
 	}
 	pthread_mutex_unlock(&th->lock);
-	th_host_error(th, "%s: fd_unwatch with a watch that is not one of its live watches.",
+	th_host_error(th, "watch-handle", "%s: fd_unwatch with a watch that is not one of its live watches.",
 		      dev->name);
 }
 
@@ -585,7 +691,7 @@ static void svc_vlog_named(struct vdev_testdev *dev, enum vdev_log_level level, 
 	size_t n;
 
 	if ((unsigned)level > VDEV_LOG_VERBOSE) {
-		th_host_error(th, "%s: log with unknown level %d.", dev->name, (int)level);
+		th_host_error(th, "log-level", "%s: log with unknown level %d.", dev->name, (int)level);
 		level = VDEV_LOG_ERROR;
 	}
 	if (!(dev->log_filters & vdev_log_level_filter(level)))
@@ -632,7 +738,7 @@ static int svc_terminate(vdev_host_t *h, int cause)
 	cause &= ~VDEV_TERMINATE_DUMP;
 	if (!(cause == 0 || cause == 3 || cause == 4 ||
 	      (cause >= VDEV_TERMINATE_MIN && cause <= VDEV_TERMINATE_MAX))) {
-		th_host_error(dev->th, "%s: terminate with cause %d; causes are 0, 3, 4 or %d..%d.",
+		th_host_error(dev->th, "terminate-cause", "%s: terminate with cause %d; causes are 0, 3, 4 or %d..%d.",
 			      dev->name, cause, VDEV_TERMINATE_MIN, VDEV_TERMINATE_MAX);
 		return -EINVAL;
 	}
@@ -651,7 +757,7 @@ static int svc_platform_shutdown(vdev_host_t *h, enum vdev_shutdown_reason reaso
 	if (!dev)
 		return -EINVAL;
 	if (reason != VDEV_SHUTDOWN_POWEROFF && reason != VDEV_SHUTDOWN_REBOOT) {
-		th_host_error(dev->th, "%s: platform_shutdown with reason %d; reasons are %d or %d.",
+		th_host_error(dev->th, "shutdown-reason", "%s: platform_shutdown with reason %d; reasons are %d or %d.",
 			      dev->name, (int)reason, VDEV_SHUTDOWN_POWEROFF, VDEV_SHUTDOWN_REBOOT);
 		return -EINVAL;
 	}
@@ -669,7 +775,7 @@ static int svc_pci_link_route(vdev_host_t *h, unsigned link, unsigned irq)
 	if (!dev)
 		return -EINVAL;
 	if (link > 3 || irq > 15) {
-		th_host_error(dev->th, "%s: pci_link_route(%u, %u); links are 0..3, IRQs 0..15.",
+		th_host_error(dev->th, "link-route", "%s: pci_link_route(%u, %u); links are 0..3, IRQs 0..15.",
 			      dev->name, link, irq);
 		return -EINVAL;
 	}

@@ -59,22 +59,27 @@ void th_text_printf(struct th_text *t, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A contract violation by a plugin: a "host: error:" line in the log, and
- * the last error, so a test or vdev-conform can see it. */
-void th_host_error(struct vdev_testhost *th, const char *fmt, ...)
+/* A contract violation by a plugin: a "host: error:" line in the log, the
+ * last error, and the violation hook (outside th->lock: a checker may call
+ * back into the host), so a test or vdev-conform can see it. */
+void th_host_error(struct vdev_testhost *th, const char *kind, const char *fmt, ...)
 {
+	void (*hook)(void *, const char *, const char *);
+	char text[sizeof(th->err)];
+	void *ctx;
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	pthread_mutex_lock(&th->lock);
-	th_text_printf(&th->log, "host: error: ");
-	va_start(ap, fmt);
-	text_vprintf(&th->log, fmt, ap);
-	va_end(ap);
-	th_text_printf(&th->log, "\n");
-	va_start(ap, fmt);
-	vsnprintf(th->err, sizeof(th->err), fmt, ap);
-	va_end(ap);
+	th_text_printf(&th->log, "host: error: %s\n", text);
+	memcpy(th->err, text, sizeof(th->err));
+	hook = th->hooks.violation;
+	ctx = th->hooks.ctx;
 	pthread_mutex_unlock(&th->lock);
+	if (hook)
+		hook(ctx, kind, text);
 }
 
 void th_hook_enter(struct vdev_testdev *dev, const char *callback)

@@ -6,7 +6,8 @@
 #
 # Both boot samples/guests/blkbench.elf, which times itself with the 8254:
 # 4 KiB random reads and writes (IOPS) and 64 KiB sequential reads and
-# writes (MB/s), 4 requests in flight, the used ring polled. Output
+# writes (MB/s), 4 requests in flight, the used ring polled, FLUSH
+# negotiated (both sides then keep a write cache, as with Linux). Output
 # (tests/bench/run convention): one line a workload, ratio = vdm / QEMU
 # (above 1: vdm is faster). Without QEMU: the vdm figures and a
 # "SKIP qemu" line. BENCH_SECONDS is not used: each workload runs

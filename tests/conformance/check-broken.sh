@@ -7,8 +7,11 @@
 # and this script holds vdev-conform --json to it: CHECK-ID has OUTCOME,
 # every other check passes or skips, and the exit status is 1 exactly when
 # OUTCOME is fail or crashed. A fixture whose comment says it needs ASan
-# expects nothing to fail in a build without it. The reference device
-# (vdev-conform-ref.so) must pass every check. Then the command line:
+# expects nothing to fail in a build without it; one whose comment names
+# --valgrind runs with it (and expects nothing to fail where valgrind
+# cannot run: not installed, or a sanitizer build). The reference device
+# and the reference PCI function (vdev-conform-refpci.so, the base of the
+# broken/pci-*.c fixtures) must pass every check. Then the command line:
 # --list, --only/--skip, --seed, --tap, usage errors.
 # Env (from tests/run-tests): O, BIN, SAN.
 set -u
@@ -65,9 +68,11 @@ run_fixture() {
 			[ "$outcome" = "$want" ] || echo "$name: $id is $outcome, expected $want"
 		elif [ "$outcome" != pass ] && [ "$outcome" != skip ]; then
 			echo "$name: $id is $outcome, expected pass or skip"
-		# the virtio checks skip devices that are not virtio (the reference)
+		# the virtio, PCI and DMA checks skip devices that are not of their
+		# kind (the MMIO reference has no PCI function and does no DMA);
+		# uninitialised-reads runs only with --valgrind
 		elif [ "$want_id" = - ] && [ "$outcome" != pass ] &&
-			! { [ "$outcome" = skip ] && case $id in virtio-*) true ;; *) false ;; esac; }; then
+			! { [ "$outcome" = skip ] && case $id in virtio-* | pci-command | dma-faults | uninitialised-reads) true ;; *) false ;; esac; }; then
 			echo "$name: $id is $outcome, expected pass"
 		fi
 	done >"$tmp/$name.bad"
@@ -88,7 +93,15 @@ run_fixture() {
 	[ $bad -eq 0 ] && [ $rc -eq $want_rc ] && echo "ok: $name: ${want_id} ${want}"
 }
 
-run_fixture "$FIXTURES/vdev-conform-ref.so" - pass
+# The references under memcheck too, where it can run.
+refargs=""
+[ "$SAN" != 1 ] && command -v valgrind >/dev/null 2>&1 && refargs=--valgrind
+run_fixture "$FIXTURES/vdev-conform-ref.so" - pass $refargs
+run_fixture "$FIXTURES/vdev-conform-refpci.so" - pass $refargs
+for id in pci-command dma-faults; do
+	[ "$(outcomes "$tmp/vdev-conform-refpci.json" | sed -n "s/^$id //p")" = pass ] ||
+		fail "vdev-conform-refpci: $id does not pass (a PCI function with DMA must)"
+done
 
 for src in "$SRC"/broken/*.c; do
 	name=$(basename "$src" .c)
@@ -103,7 +116,15 @@ for src in "$SRC"/broken/*.c; do
 	fi
 	args=""
 	grep -q -- "--timeout 2" "$src" && args="--timeout 2"
-	if grep -q "built with ASan" "$src" && [ "$SAN" != 1 ]; then
+	novalgrind=0
+	if grep -q -- "--valgrind" "$src"; then
+		args="$args --valgrind"
+		# memcheck cannot run a sanitizer build; without valgrind the check skips
+		{ [ "$SAN" = 1 ] || ! command -v valgrind >/dev/null 2>&1; } && novalgrind=1
+	fi
+	if [ $novalgrind = 1 ]; then
+		run_fixture "$so" - pass $args
+	elif grep -q "built with ASan" "$src" && [ "$SAN" != 1 ]; then
 		run_fixture "$so" - pass $args
 	else
 		run_fixture "$so" "$id" "$want" $args

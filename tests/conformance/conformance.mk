@@ -15,7 +15,13 @@ CONFORM_REFDEV_OBJ := $(O)/plugin/tests/conformance/refdev.o
 CONFORM_REF_SO := $(CONFORM_FIXTURE_DIR)/vdev-conform-ref.so
 CONFORM_BROKEN_SRCS := $(sort $(wildcard tests/conformance/broken/*.c))
 CONFORM_BROKEN_SOS := $(patsubst tests/conformance/broken/%.c,$(CONFORM_FIXTURE_DIR)/broken/vdev-broken-%.so,$(CONFORM_BROKEN_SRCS))
-CONFORM_FIXTURES := $(CONFORM_REF_SO) $(CONFORM_BROKEN_SOS)
+CONFORM_REFPCI_SO := $(CONFORM_FIXTURE_DIR)/vdev-conform-refpci.so
+# The PCI reference (refpci.c) and the fixtures made from it (broken/pci-*.c)
+# are built on the SDK's PCI helper and state codec.
+CONFORM_REFPCI_OBJS := $(O)/plugin/tests/conformance/refpci.o $(O)/plugin/sdk/lib/pci.o \
+	$(O)/plugin/sdk/lib/state.o
+CONFORM_PCI_BROKEN_SOS := $(filter $(CONFORM_FIXTURE_DIR)/broken/vdev-broken-pci-%,$(CONFORM_BROKEN_SOS))
+CONFORM_FIXTURES := $(CONFORM_REF_SO) $(CONFORM_REFPCI_SO) $(CONFORM_BROKEN_SOS)
 
 CHECK_SCRIPTS += tests/conformance/check-broken.sh tests/conformance/run-intree.sh
 
@@ -28,6 +34,12 @@ $(CONFORM_FIXTURE_DIR)/broken/vdev-broken-undefined-symbol.so: CONFORM_FIXTURE_L
 $(CONFORM_REF_SO): $(O)/plugin/tests/conformance/conform-ref.o $(CONFORM_REFDEV_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) $(CONFORM_FIXTURE_LDFLAGS) -o $@ $^
+
+$(CONFORM_REFPCI_SO): $(O)/plugin/tests/conformance/conform-refpci.o $(CONFORM_REFPCI_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) $(CONFORM_FIXTURE_LDFLAGS) -o $@ $^
+
+$(CONFORM_PCI_BROKEN_SOS): $(CONFORM_REFPCI_OBJS)
 
 $(CONFORM_FIXTURE_DIR)/broken/vdev-broken-%.so: $(O)/plugin/tests/conformance/broken/%.o $(CONFORM_REFDEV_OBJ)
 	@mkdir -p $(@D)

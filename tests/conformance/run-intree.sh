@@ -12,7 +12,7 @@
 # The seed is fixed (CONFORM_SEED, default 1) so that `make test` gives the
 # same verdict every time; run with other seeds to explore.
 # Exits 77 with SKIP when the directory holds no plugin.
-# Env (from tests/run-tests): O, BIN, PLUGIN_DIR.
+# Env (from tests/run-tests): O, BIN, PLUGIN_DIR, SAN.
 set -u
 O=${O:-build/release}
 BIN=${BIN:-$O/bin}
@@ -31,6 +31,13 @@ if [ ! -f "$1" ]; then
 	exit 77
 fi
 
+# uninitialised-reads runs where memcheck can: valgrind installed, and not
+# a sanitizer build (CONFORM_VALGRIND=0 leaves it out).
+valgrind=""
+if [ "${CONFORM_VALGRIND:-1}" = 1 ] && [ "${SAN:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
+	valgrind=--valgrind
+fi
+
 failed=""
 for so in "$@"; do
 	name=$(basename "$so" .so)
@@ -47,10 +54,10 @@ for so in "$@"; do
 		done <"$waive_file"
 	fi
 	if [ -f "$opts_file" ]; then
-		"$CONFORM" --seed "$SEED" ${waived:+--skip "$waived"} \
+		"$CONFORM" --seed "$SEED" $valgrind ${waived:+--skip "$waived"} \
 			--options "$(head -n 1 "$opts_file")" "$so"
 	else
-		"$CONFORM" --seed "$SEED" ${waived:+--skip "$waived"} "$so"
+		"$CONFORM" --seed "$SEED" $valgrind ${waived:+--skip "$waived"} "$so"
 	fi
 	rc=$?
 	[ $rc -eq 0 ] || failed="$failed $name"

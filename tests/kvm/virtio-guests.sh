@@ -8,12 +8,21 @@
 #    microvm tells the guest where the device is with virtio_mmio.device=
 #    on the command line, as the vmconfs do on vdm.
 # virtio-entropy: random buffers, interrupts, polling, reset.
-# virtio-pci (vdm only: microvm has no CF8/CFC bridge): virtio-entropy over
-# virtio-pci modern with MSI-X (masking, PBA), INTx, the cfg window.
+# virtio-pci: virtio-entropy over virtio-pci modern with MSI-X (masking,
+# PBA), INTx, the cfg window; on QEMU as -M pc with virtio-rng-pci
+# (microvm has no CF8/CFC bridge; SeaBIOS assigns the BARs there).
 # virtio-blk: GET_ID, write, flush, read-verify, IOERR past the end; then
 # the image is checked on the host (sectors 8..15 hold the guest's
 # pattern), a second run (phase=verify) finds the data, and the images
 # written by vdm and by QEMU are byte-identical.
+# virtio-console: a greeting, then the line the host put in the console's
+# input echoed back ("echo: LINE"), compared on the host side (vdm:
+# hostdev <file >file; QEMU: virtio-serial-device + virtconsole on a pipe);
+# then the same through multiport on a named port (vdm: `port`, port 0;
+# QEMU: virtserialport nr=1).
+# virtio-net: two VMs linked (vdm: `peer` over a unix socket, started in
+# both orders; QEMU: -netdev socket listen/connect); the sender's 16
+# checksummed frames verified by the receiver, which answers.
 # Each run must print every expected PASS line, no FAIL, and RESULT ok.
 # Env: O, BIN, PLUGIN_DIR (tests/run-tests). A part that cannot run
 # (no /dev/kvm or vdm or script(1); no QEMU) prints SKIP; with neither
@@ -41,9 +50,22 @@ pci_checks="virtio-pci-found virtio-pci-identity virtio-pci-bar4-64bit virtio-pc
 	virtio-pci-capabilities virtio-pci-reset virtio-pci-version-1 virtio-pci-features-ok
 	virtio-pci-num-queues virtio-pci-config-vector virtio-pci-bad-vector-refused
 	virtio-pci-queue-vector virtio-pci-queue-enabled virtio-pci-driver-ok virtio-pci-msix-used
-	virtio-pci-msix-no-isr virtio-pci-random virtio-pci-msix-masked-pends
+	virtio-pci-msix-no-config-interrupt virtio-pci-random virtio-pci-msix-masked-pends
 	virtio-pci-msix-unmask-delivers virtio-pci-intx virtio-pci-isr-cleared
 	virtio-pci-cfg-window virtio-pci-reset-clears"
+
+console_checks="virtio-console-probe virtio-console-features-ok virtio-console-queues
+	virtio-console-driver-ok virtio-console-tx virtio-console-rx-line virtio-console-echo
+	virtio-console-interrupts virtio-console-reset"
+net_checks="virtio-net-probe virtio-net-mac-offered virtio-net-features-ok virtio-net-mac-unicast
+	virtio-net-queues virtio-net-driver-ok virtio-net-link-up virtio-net-interrupts
+	virtio-net-reset"
+net_send_checks="$net_checks virtio-net-sent virtio-net-answer virtio-net-peer-verified"
+net_recv_checks="$net_checks virtio-net-received virtio-net-in-order virtio-net-rx-header
+	virtio-net-answered"
+console_mp_checks="$console_checks virtio-console-multiport-offered virtio-console-port-added
+	virtio-console-port-name virtio-console-port-host-open"
+console_line="a line from the host, $$"
 
 check() { # where, guest, output file, PASS names...
 	where=$1 guest=$2 out=$3
@@ -68,7 +90,8 @@ run_vdm() {
 	[ "${rc:-x}" = 0 ] || { echo "FAIL $1 on vdm: exit ${rc:-none}, want 0"; fail=1; }
 }
 
-# run_qemu GUEST APPEND QEMU-ARGS...: the guest on QEMU microvm; output in $tmp/out.
+# run_qemu GUEST APPEND QEMU-ARGS...: the guest on QEMU microvm; output in
+# $tmp/out (or $QEMU_OUT).
 run_qemu() {
 	ran=1
 	guest=$1 append=$2
@@ -77,9 +100,43 @@ run_qemu() {
 		-nodefaults -no-user-config -nographic -serial stdio \
 		-global virtio-mmio.force-legacy=false "$@" \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x01 \
-		-kernel "$O/guests/$guest.elf" -append "$append" 2>/dev/null | tr -d '\r' >"$tmp/out"
+		-kernel "$O/guests/$guest.elf" -append "$append" 2>/dev/null | tr -d '\r' >"${QEMU_OUT:-$tmp/out}"
 	echo "---- $guest $append on QEMU microvm $*"
-	cat "$tmp/out"
+	cat "${QEMU_OUT:-$tmp/out}"
+}
+
+# check_console WHERE OUTPUT-FILE: the greeting and the echo reached the host.
+check_console() {
+	printf 'virtio-console: hello from the guest\necho: %s\n' "$console_line" | cmp -s - "$2" ||
+		{ echo "FAIL virtio-console on $1: the host side got:"; cat "$2"; fail=1; }
+}
+
+# run_net_pair_vdm FIRST SECOND: two VMs on one peer socket, FIRST started
+# first (recv or send); outputs in $tmp/net-ROLE.out.
+run_net_pair_vdm() {
+	ran=1
+	rm -f "$tmp/link"
+	for role in "$1" "$2"; do
+		VDM_GUESTS=$O/guests VDM_NET_PEER=$tmp/link VDM_NET_ROLE=$role timeout 60 \
+			script -qec "'$VDM' --backend kvm --plugin-path '$PLUGIN_DIR' \
+			@samples/virtio-net.vmconf 2>'$tmp/net-$role.err'; \
+			echo \"rc=\$?\" >'$tmp/net-$role.rc'" /dev/null 2>&1 | tr -d '\r' >"$tmp/net-$role.out" &
+		sleep 0.3
+	done
+	wait
+	for role in recv send; do
+		rc=$(sed -n 's/^rc=//p' "$tmp/net-$role.rc" 2>/dev/null)
+		echo "---- virtio-net role=$role on vdm --backend kvm ($1 first, exit ${rc:-none})"
+		cat "$tmp/net-$role.out"
+		grep -v ' info: ' "$tmp/net-$role.err"
+		[ "${rc:-x}" = 0 ] || { echo "FAIL virtio-net $role on vdm: exit ${rc:-none}, want 0"; fail=1; }
+	done
+	# shellcheck disable=SC2086
+	check vdm virtio-net-send "$tmp/net-send.out" $net_send_checks
+	# shellcheck disable=SC2086
+	check vdm virtio-net-recv "$tmp/net-recv.out" $net_recv_checks
+	grep -qx 'num_buffers 0 in 0 frame(s)' "$tmp/net-recv.out" ||
+		{ echo "FAIL virtio-net on vdm: num_buffers must be 1 without MRG_RXBUF"; fail=1; }
 }
 
 # The guest's pattern in sectors 8..15 of an image: 32 x "vdm sector NN !\n" each.
@@ -100,7 +157,7 @@ check_image() { # where, image
 		{ echo "FAIL virtio-blk on $1: sectors 0..7 changed"; fail=1; }
 }
 
-for g in virtio-entropy virtio-blk virtio-pci; do
+for g in virtio-entropy virtio-blk virtio-pci virtio-console virtio-net; do
 	[ -f "$O/guests/$g.elf" ] || { echo "FAIL $g: $O/guests/$g.elf not built"; fail=1; }
 done
 expected_sectors >"$tmp/expect"
@@ -114,7 +171,7 @@ elif ! [ -x "$VDM" ]; then
 elif ! command -v script >/dev/null 2>&1; then
 	echo "SKIP vdm part: script(1) not installed (the UART's stdout wants a terminal)"; vdm_ok=0
 fi
-for p in virtio-entropy virtio-blk ioapic timer8254 ser8250 debug-exit; do
+for p in virtio-entropy virtio-blk virtio-console virtio-net ioapic timer8254 ser8250 debug-exit; do
 	[ $vdm_ok = 1 ] && [ ! -f "$PLUGIN_DIR/vdev-$p.so" ] &&
 		{ echo "FAIL: vdev-$p.so not built"; fail=1; vdm_ok=0; }
 done
@@ -141,6 +198,24 @@ if [ $vdm_ok = 1 ]; then
 	run_vdm virtio-blk "$tmp/verify.vmconf"
 	# shellcheck disable=SC2086
 	check vdm virtio-blk-verify "$tmp/out" $blk_verify_checks
+
+	printf '%s\n' "$console_line" >"$tmp/con.in"
+	export VDM_CONSOLE_IN="$tmp/con.in" VDM_CONSOLE_OUT="$tmp/con.out"
+	run_vdm virtio-console samples/virtio-console.vmconf
+	# shellcheck disable=SC2086
+	check vdm virtio-console "$tmp/out" $console_checks
+	check_console vdm "$tmp/con.out"
+	# multiport: port 0 a named generic port
+	sed -e 's/^cmdline \(.*\)$/cmdline "\1 port=0 name=org.vdm.test"/' \
+		-e 's/^\(vdev virtio-console .*\)$/\1 port org.vdm.test/' \
+		samples/virtio-console.vmconf >"$tmp/console-mp.vmconf"
+	run_vdm virtio-console-multiport "$tmp/console-mp.vmconf"
+	# shellcheck disable=SC2086
+	check vdm virtio-console-multiport "$tmp/out" $console_mp_checks
+	check_console vdm "$tmp/con.out"
+
+	run_net_pair_vdm recv send
+	run_net_pair_vdm send recv
 fi
 if [ $qemu_ok = 1 ]; then
 	run_qemu virtio-entropy "" -device virtio-rng-device
@@ -157,10 +232,62 @@ if [ $qemu_ok = 1 ]; then
 	run_qemu virtio-blk "phase=verify" -drive "$drive" -device virtio-blk-device,drive=d0
 	# shellcheck disable=SC2086
 	check QEMU virtio-blk-verify "$tmp/out" $blk_verify_checks
+	ran=1
+	# virtio-pci against QEMU's implementation
+	timeout 60 "$QEMU" -M pc -accel kvm -accel tcg -m 64 -nodefaults -no-user-config \
+		-nographic -serial stdio -device virtio-rng-pci,disable-legacy=on \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x01 \
+		-kernel "$O/guests/virtio-pci.elf" 2>/dev/null | tr -d '\r' |
+		sed 's/^.*Booting from ROM\.\.//' | grep -a '^PASS\|^FAIL\|^RESULT\|^[a-z]' >"$tmp/out"
+	echo "---- virtio-pci on QEMU -M pc -device virtio-rng-pci,disable-legacy=on"
+	cat "$tmp/out"
+	# shellcheck disable=SC2086
+	check QEMU virtio-pci "$tmp/out" $pci_checks
 	if [ $vdm_ok = 1 ] && ! cmp -s "$tmp/vdm.img" "$tmp/qemu.img"; then
 		echo "FAIL virtio-blk: the images written on vdm and on QEMU differ"
 		fail=1
 	fi
+
+	# the console on a pipe chardev: QEMU opens $tmp/qcon.in and .out
+	mkfifo "$tmp/qcon.in" "$tmp/qcon.out"
+	cat "$tmp/qcon.out" >"$tmp/qcon.txt" &
+	reader=$!
+	printf '%s\n' "$console_line" >"$tmp/qcon.in" &
+	run_qemu virtio-console "" -device virtio-serial-device \
+		-chardev pipe,id=c0,path="$tmp/qcon" -device virtconsole,chardev=c0
+	wait $reader
+	# shellcheck disable=SC2086
+	check QEMU virtio-console "$tmp/out" $console_checks
+	check_console QEMU "$tmp/qcon.txt"
+	# multiport: a virtserialport at port 1
+	cat "$tmp/qcon.out" >"$tmp/qcon.txt" &
+	reader=$!
+	printf '%s\n' "$console_line" >"$tmp/qcon.in" &
+	run_qemu virtio-console "port=1 name=org.vdm.test" -device virtio-serial-device \
+		-chardev pipe,id=c0,path="$tmp/qcon" \
+		-device virtserialport,chardev=c0,name=org.vdm.test,nr=1
+	wait $reader
+	# shellcheck disable=SC2086
+	check QEMU virtio-console-multiport "$tmp/out" $console_mp_checks
+	check_console QEMU "$tmp/qcon.txt"
+
+	# net: the receiver listens, the sender connects (QEMU's socket
+	# netdev wants the listener first)
+	port=$((20000 + $$ % 20000))
+	QEMU_OUT=$tmp/qnet-recv.out run_qemu virtio-net role=recv \
+		-netdev socket,id=n0,listen=127.0.0.1:$port -device virtio-net-device,netdev=n0 \
+		>"$tmp/qnet-recv.log" &
+	recv_pid=$!
+	sleep 1
+	QEMU_OUT=$tmp/qnet-send.out run_qemu virtio-net role=send \
+		-netdev socket,id=n0,connect=127.0.0.1:$port \
+		-device virtio-net-device,netdev=n0,mac=52:54:00:00:00:02
+	wait $recv_pid
+	cat "$tmp/qnet-recv.log"
+	# shellcheck disable=SC2086
+	check QEMU virtio-net-send "$tmp/qnet-send.out" $net_send_checks
+	# shellcheck disable=SC2086
+	check QEMU virtio-net-recv "$tmp/qnet-recv.out" $net_recv_checks
 fi
 [ $ran = 1 ] || { echo "SKIP: neither vdm on /dev/kvm nor QEMU can run"; exit 77; }
 [ $fail -eq 0 ] && echo "virtio guests: all passed"

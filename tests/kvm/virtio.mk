@@ -3,3 +3,7 @@
 # (virtio-guests.sh).
 
 CHECK_SCRIPTS += tests/kvm/virtio-guests.sh
+
+# The shmem guest pair (samples/guests/shmem.c): two vdm VMs sharing one
+# vdev-shmem object (shmem-guests.sh).
+CHECK_SCRIPTS += tests/kvm/shmem-guests.sh

@@ -8,7 +8,7 @@
 #   hypervisor child (`set sim-process on`) is reaped, not orphaned;
 #   ignored signals (SIGPIPE, SIGALRM, SIGTTOU, a real-time one) change nothing.
 # And `set sim-process on` with the child SIGKILLed: vdm notices, says so,
-# exits 96 at once.
+# exits 96 at once; vdm SIGKILLed: the child dies with it.
 set -u
 O=${O:-build/release}
 BIN=${BIN:-$O/bin}
@@ -22,6 +22,8 @@ pid=
 trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
+# alive PID: running, not a zombie (an orphan's zombie waits for an init that may not reap)
+alive() { st=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$st" ] && [ "${st#Z}" = "$st" ]; }
 
 # A script that prints "hi" through the UART, then runs for minutes.
 {
@@ -74,7 +76,7 @@ finish() {
 	[ "$(cat "$tmp/uart.out" 2>/dev/null)" = "hi" ] || [ "$mode" = idle ] ||
 		bad "$1: UART output lost: '$(cat "$tmp/uart.out" 2>/dev/null)'"
 	for c in $children; do
-		kill -0 "$c" 2>/dev/null && { bad "$1: child $c orphaned"; kill -9 "$c"; }
+		alive "$c" && { bad "$1: child $c orphaned"; kill -9 "$c"; }
 	done
 	return 0
 }
@@ -103,6 +105,16 @@ children=
 finish "child killed" 96
 grep -q "hypervisor process (pid [0-9]*) was killed by SIGKILL" "$tmp/vdm.out" ||
 	bad "child killed: no clear message: $(tail -n 3 "$tmp/vdm.out")"
+
+# vdm itself SIGKILLed: its hypervisor child does not live on as an orphan.
+start process
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+pid=
+sleep 0.5
+for c in $children; do
+	alive "$c" && { bad "vdm killed: child $c orphaned"; kill -9 "$c"; }
+done
 
 [ $fail -eq 0 ] && echo ok
 exit $fail

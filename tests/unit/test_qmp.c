@@ -380,6 +380,11 @@ static void test_status_cont_stop(void **state)
 	assert_int_equal(json_object_array_length(get(m, "return")), 3);
 	assert_int_equal(get_int(json_object_array_get_idx(get(m, "return"), 2), "cpu-index"), 2);
 	json_object_put(m);
+	/* xentop's question on the libxenstat socket */
+	m = call(f, fd, "{\"execute\":\"query-blockstats\",\"id\":10}\r\n");
+	assert_true(json_object_is_type(get(m, "return"), json_type_array));
+	assert_int_equal(json_object_array_length(get(m, "return")), 0);
+	json_object_put(m);
 	m = call(f, fd, "{\"execute\":\"query-cpus\",\"id\":9}\r\n");
 	assert_int_equal(get_int(json_object_array_get_idx(get(m, "return"), 1), "CPU"), 1);
 	json_object_put(m);

@@ -97,6 +97,28 @@ static int parse(int argc, char *const *argv, struct xl_args *a, char **log)
 	return rc;
 }
 
+/* parse() of a minimal libxl argv (domain 4, its QMP socket, 128 MiB) and the extra words,
+ * NULL-ended. */
+static int parse_base(struct xl_args *a, char **log, ...)
+{
+	char *argv[32] = {"xl-dm",
+			  "-xen-domid",
+			  "4",
+			  "-chardev",
+			  "socket,id=libxl-cmd,path=/run/q,server=on,wait=off",
+			  "-m",
+			  "128"};
+	int argc = 7;
+	va_list ap;
+	char *w;
+
+	va_start(ap, log);
+	while ((w = va_arg(ap, char *)) && argc < 31)
+		argv[argc++] = w;
+	va_end(ap);
+	return parse(argc, argv, a, log);
+}
+
 static void test_typical_guest(void **state)
 {
 	struct xl_args a;
@@ -121,6 +143,8 @@ static void test_typical_guest(void **state)
 	assert_non_null(strstr(log, "note: -boot order=cd: ignored"));
 	assert_int_equal(a.vcpus, 2);
 	assert_non_null(strstr(log, "rtl8139 NIC is served as virtio-net"));
+	assert_non_null(
+	    strstr(log, "note: -machine xenfv,suppress-vmdesc=on: no Xen platform device"));
 	assert_null(strstr(log, "error"));
 	free(log);
 	xl_args_free(&a);
@@ -242,24 +266,10 @@ static void test_incoming(void **state)
 /* One refused argument: exit 65, a message naming it and what to change in xl.cfg. */
 static void refused(const char *opt, const char *val, const char *expect)
 {
-	char *const base[] = {"xl-dm",
-			      "-xen-domid",
-			      "4",
-			      "-chardev",
-			      "socket,id=libxl-cmd,path=/run/q,server=on,wait=off",
-			      "-m",
-			      "128"};
-	char *argv[16];
-	int argc = 0;
 	struct xl_args a;
 	char *log = NULL;
 
-	for (int i = 0; i < ARGC(base); i++)
-		argv[argc++] = base[i];
-	argv[argc++] = (char *)opt;
-	if (val)
-		argv[argc++] = (char *)val;
-	assert_int_equal(parse(argc, argv, &a, &log), 65);
+	assert_int_equal(parse_base(&a, &log, opt, val, (char *)NULL), 65);
 	if (!strstr(log, expect))
 		fail_msg("%s %s: log lacks \"%s\":\n%s", opt, val ? val : "", expect, log);
 	assert_non_null(strstr(log, "error: "));
@@ -313,26 +323,6 @@ static void test_missing_essentials(void **state)
 /* Paths are quoted with the language's escapes; substitution text is refused. */
 static void test_quoting(void **state)
 {
-	char *const argv[] = {"xl-dm",
-			      "-xen-domid",
-			      "4",
-			      "-chardev",
-			      "socket,id=libxl-cmd,path=/run/q,server=on,wait=off",
-			      "-m",
-			      "128",
-			      "-drive",
-			      "file=/srv/my disk \"1\".img,if=ide,index=0,media=disk,format=raw",
-			      "-drive",
-			      "file=/srv/a,,b.img,if=ide,index=1,media=disk,format=raw"};
-	char *const bad[] = {"xl-dm",
-			     "-xen-domid",
-			     "4",
-			     "-chardev",
-			     "socket,id=libxl-cmd,path=/run/q,server=on,wait=off",
-			     "-m",
-			     "128",
-			     "-drive",
-			     "file=/srv/$env{HOME}.img,if=ide,index=0,media=disk,format=raw"};
 	struct xl_args a;
 	char *log = NULL;
 	struct conf_text texts[1];
@@ -341,7 +331,11 @@ static void test_quoting(void **state)
 	struct conf_diag *d = conf_diag_new(stderr);
 	struct conf_vm *vm;
 
-	assert_int_equal(parse(ARGC(argv), argv, &a, &log), 0);
+	assert_int_equal(
+	    parse_base(&a, &log, "-drive",
+		       "file=/srv/my disk \"1\".img,if=ide,index=0,media=disk,format=raw", "-drive",
+		       "file=/srv/a,,b.img,if=ide,index=1,media=disk,format=raw", (char *)NULL),
+	    0);
 	texts[0] = (struct conf_text){XL_ARGS_DEVICES, a.devices_text};
 	vm = conf_parse_argv(1, words, &env, d);
 	assert_non_null(vm);
@@ -355,8 +349,34 @@ static void test_quoting(void **state)
 	conf_diag_free(d);
 	free(log);
 	xl_args_free(&a);
-	assert_int_equal(parse(ARGC(bad), bad, &a, &log), 65);
+	assert_int_equal(parse_base(&a, &log, "-drive",
+				    "file=/srv/$env{HOME}.img,if=ide,index=0,media=disk,format=raw",
+				    (char *)NULL),
+			 65);
 	assert_non_null(strstr(log, "$env{"));
+	free(log);
+	xl_args_free(&a);
+}
+
+/* Found by fuzz_xl_args: a relative path keeps its first character, a newline is refused. */
+static void test_path_edges(void **state)
+{
+	struct xl_args a;
+	char *log = NULL;
+
+	assert_int_equal(parse_base(&a, &log, "-drive",
+				    "file=<odd.img,if=ide,index=0,media=disk,format=raw",
+				    (char *)NULL),
+			 0);
+	/* not "<odd.img": hostdev would read that as odd.img, read-only */
+	assert_non_null(strstr(a.devices_text, "hostdev ./<odd.img\t"));
+	free(log);
+	xl_args_free(&a);
+	assert_int_equal(parse_base(&a, &log, "-drive",
+				    "file=/srv/a\nb.img,if=ide,index=0,media=disk,format=raw",
+				    (char *)NULL),
+			 65);
+	assert_non_null(strstr(log, "control character"));
 	free(log);
 	xl_args_free(&a);
 }
@@ -367,7 +387,7 @@ int main(void)
 	    cmocka_unit_test(test_typical_guest), cmocka_unit_test(test_typical_parses),
 	    cmocka_unit_test(test_dm_restrict),	  cmocka_unit_test(test_incoming),
 	    cmocka_unit_test(test_refusals),	  cmocka_unit_test(test_missing_essentials),
-	    cmocka_unit_test(test_quoting),
+	    cmocka_unit_test(test_quoting),	  cmocka_unit_test(test_path_edges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

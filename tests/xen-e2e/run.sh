@@ -18,7 +18,8 @@
 # Env: O, BIN, PLUGIN_DIR (tests/run-tests). Exit 0 all passed, 1 a
 # failure, 77 (with "SKIP: why") when the packages cannot be fetched or
 # QEMU, cpio tools or the build are missing. XEN_E2E_TIMEOUT bounds the
-# QEMU run (seconds, default 600).
+# QEMU run (seconds, default 600); XEN_E2E_ONLY=NAME... runs only those
+# guests (PVH or HVM).
 set -u
 O=${O:-build/release}
 BIN=${BIN:-$O/bin}
@@ -31,8 +32,7 @@ OUT=$WORK/$(basename "$O")
 KVER=6.1.0-56-amd64
 PKGS="xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common libxenmisc4.17 libxenstore4
 libxentoolcore1 libxenevtchn1 libxengnttab1 libxenforeignmemory1 libxendevicemodel1 libxencall1
-libxentoollog1 libxenhypfs1 libyajl2 linux-image-$KVER busybox-static seabios
-xenstore-utils"
+libxentoollog1 libxenhypfs1 libyajl2 linux-image-$KVER busybox-static seabios xenstore-utils"
 T_START=$(date +%s.%N)
 ONLY=${XEN_E2E_ONLY:-}
 wanted() { [ -z "$ONLY" ] || echo " $ONLY " | grep -q " $1 "; }
@@ -44,7 +44,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 command -v qemu-system-x86_64 >/dev/null 2>&1 || skip "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
 command -v dpkg-deb >/dev/null 2>&1 || skip "dpkg-deb missing"
 [ -x "$BIN/vdm" ] || skip "$BIN/vdm not built"
-for p in ser8250 debug-exit hpet; do
+for p in ser8250 debug-exit hpet timer8254 virtio-entropy virtio-blk; do
 	[ -f "$PLUGIN_DIR/vdev-$p.so" ] || skip "vdev-$p.so not built"
 done
 grep -v '^#' "$HERE/guests.list" | while read -r name elf rest; do
@@ -172,7 +172,7 @@ grep -v '^#' "$HERE/hvm.list" | while read -r name disk files needs; do
 	disk_line=""
 	if [ "$disk" != - ]; then
 		cp "$O/guests/$disk" "$IR/guests/"
-		disk_line="disk = [ \"format=raw,vdev=xvda,access=rw,target=/guests/$disk\" ]"
+		disk_line="disk = [ \"format=raw,vdev=hda,access=rw,target=/guests/$disk\" ]"
 	fi
 	cat >"$IR/e2e/$name.cfg" <<EOC
 type = "hvm"

@@ -17,7 +17,7 @@ XEN_TEST_CMOCKA := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmo
 $(XEN_TEST): $(XEN_TEST_OBJS) $(VDEV_HOST_LIB) $(CONF_LIB) | $(PLUGINS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(XEN_TEST_OBJS) $(VDEV_HOST_LIB) $(CONF_LIB) \
-		$(XEN_TEST_CMOCKA) $(QMP_JSON_LIBS) -ldl -lpthread -luuid -lfdt
+		$(XEN_TEST_CMOCKA) $(QMP_JSON_LIBS) -ldl -lpthread -luuid -lfdt -lseccomp
 
 UNIT_TESTS += $(XEN_TEST)
 CHECK_SCRIPTS += tests/xen/no-xen.sh

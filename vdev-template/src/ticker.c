@@ -14,6 +14,10 @@
  *	0x04 CTRL     RW   bit 0 ENABLE: count, one tick every PERIOD us
  *	0x08 PERIOD   RW   tick period in microseconds, 1..10000000;
  *	                   other values are ignored. Re-arms when enabled.
+ *	                   A period under TICKER_MIN_PERIOD_US (10) ticks every
+ *	                   10 us: like the 8254's minimum interval, it keeps a
+ *	                   guest from asking the host for a million timer runs
+ *	                   a second (at most 100 000 ticks a second).
  *	0x0c COUNTER  RW   ticks so far; a write loads it
  *	0x10 STATUS   W1C  bit 0 TICK: a tick happened; bit 1 OVERRUN: a tick
  *	                   happened while TICK was still set
@@ -58,6 +62,7 @@
 #define TICKER_STATUS_OVERRUN (1u << 1)
 #define TICKER_STATUS_ALL    (TICKER_STATUS_TICK | TICKER_STATUS_OVERRUN)
 #define TICKER_PERIOD_MAX_US 10000000u
+#define TICKER_MIN_PERIOD_US 10u /* the effective period's floor (see PERIOD) */
 
 #define NS_PER_US 1000u
 
@@ -114,6 +119,14 @@ struct ticker_regs {
 	uint64_t remaining_ns; /* until the next tick, while enabled */
 };
 
+/* The period the timer runs at: PERIOD, but never under the floor. */
+static uint64_t ticker_period_ns(const struct ticker_regs *r)
+{
+	uint32_t us = r->period_us < TICKER_MIN_PERIOD_US ? TICKER_MIN_PERIOD_US : r->period_us;
+
+	return (uint64_t)us * NS_PER_US;
+}
+
 struct ticker {
 	const struct vdev_host *host;
 	vdev_host_t *h;
@@ -147,7 +160,7 @@ static void ticker_state(struct vdev_state *st, struct ticker_regs *r)
 	    ((r->ctrl & ~TICKER_CTRL_ENABLE) || r->period_us == 0 ||
 	     r->period_us > TICKER_PERIOD_MAX_US || (r->status & ~TICKER_STATUS_ALL) ||
 	     (r->ien & ~TICKER_STATUS_ALL) ||
-	     r->remaining_ns > (uint64_t)r->period_us * NS_PER_US))
+	     r->remaining_ns > ticker_period_ns(r)))
 		vdev_state_invalid(st);
 }
 
@@ -175,7 +188,7 @@ static void ticker_update_line(struct ticker *t)
 /* Start counting: first tick after `delay_ns`, then every period. */
 static void ticker_arm(struct ticker *t, uint64_t delay_ns)
 {
-	uint64_t period_ns = (uint64_t)t->regs.period_us * NS_PER_US;
+	uint64_t period_ns = ticker_period_ns(&t->regs);
 	int err;
 
 	t->deadline_ns = t->host->clock_ns(t->h) + delay_ns;
@@ -203,7 +216,7 @@ static void ticker_tick(void *dev, void *arg)
 	if (t->regs.status & TICKER_STATUS_TICK)
 		t->regs.status |= TICKER_STATUS_OVERRUN;
 	t->regs.status |= TICKER_STATUS_TICK;
-	t->deadline_ns += (uint64_t)t->regs.period_us * NS_PER_US;
+	t->deadline_ns += ticker_period_ns(&t->regs);
 	ticker_update_line(t);
 }
 
@@ -217,7 +230,7 @@ static void ticker_power_on(struct ticker *t)
 		t->regs.ctrl = TICKER_CTRL_ENABLE;
 	ticker_update_line(t);
 	if (t->regs.ctrl & TICKER_CTRL_ENABLE)
-		ticker_arm(t, (uint64_t)t->regs.period_us * NS_PER_US);
+		ticker_arm(t, ticker_period_ns(&t->regs));
 }
 
 /* ----------------------------------------------------------------- ops */
@@ -374,7 +387,7 @@ static void ticker_write_ctrl(struct ticker *t, uint32_t value)
 
 	t->regs.ctrl = value & TICKER_CTRL_ENABLE;
 	if (now && !was)
-		ticker_arm(t, (uint64_t)t->regs.period_us * NS_PER_US);
+		ticker_arm(t, ticker_period_ns(&t->regs));
 	else if (!now && was)
 		ticker_stop(t);
 }
@@ -440,8 +453,8 @@ static ssize_t ticker_save(void *dev, void *buf, size_t cap)
 		now = t->host->clock_ns(t->h);
 		if (t->deadline_ns > now)
 			r.remaining_ns = t->deadline_ns - now;
-		if (r.remaining_ns > (uint64_t)r.period_us * NS_PER_US)
-			r.remaining_ns = (uint64_t)r.period_us * NS_PER_US;
+		if (r.remaining_ns > ticker_period_ns(&r))
+			r.remaining_ns = ticker_period_ns(&r);
 	}
 	if (vdev_state_save_begin(&st, buf, cap, TICKER_NAME, TICKER_STATE_VERSION) == 0)
 		ticker_state(&st, &r);
@@ -473,7 +486,7 @@ static int ticker_restore(void *dev, const void *buf, size_t length)
 	ticker_update_line(t);
 	if (t->regs.ctrl & TICKER_CTRL_ENABLE)
 		ticker_arm(t, r.remaining_ns ? r.remaining_ns
-					     : (uint64_t)t->regs.period_us * NS_PER_US);
+					     : ticker_period_ns(&t->regs));
 	return 0;
 }
 

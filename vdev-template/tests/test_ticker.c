@@ -222,6 +222,20 @@ static void test_tick_and_level_interrupt(void **state)
 	assert_string_equal(vdev_testhost_trace(f->th), "pic:3 1\npic:3 0\npic:3 1\n");
 }
 
+/* PERIOD 1 (us) cannot make a storm: the timer runs every 10 us at most. */
+static void test_minimum_period(void **state)
+{
+	struct fixture *f = *state;
+
+	create(f, "loc 0x10000 intr pic:3 period 1");
+	wr(f, CTRL, 1);
+	vdev_testhost_advance(f->th, 1000 * US);
+	assert_int_equal(rd(f, COUNTER), 100);
+	wr(f, PERIOD, 2);
+	vdev_testhost_advance(f->th, 1000 * US);
+	assert_int_equal(rd(f, COUNTER), 200);
+}
+
 static void test_overrun(void **state)
 {
 	struct fixture *f = *state;
@@ -455,6 +469,7 @@ int main(void)
 		T(test_bad_configurations),
 		T(test_tick_and_level_interrupt),
 		T(test_overrun),
+		T(test_minimum_period),
 		T(test_edge_interrupt),
 		T(test_period_counter_and_disable),
 		T(test_reset),

@@ -86,6 +86,7 @@
 #define RTC_HZ		  32768ull
 #define RTC_UIP_TICKS	  8		 /* 244 us */
 #define RTC_SECS_MAX	  253402300800ll /* 10000-01-01: the registers reach 9999 */
+#define RTC_SECS_MIN	  (-62167219200ll) /* 0000-01-01: and start at 0000 */
 
 /* Registers. */
 #define RTC_SEC	       0x00
@@ -789,7 +790,7 @@ static void rtc_state(struct vdev_state *st, struct rtc *r, uint64_t now)
 	r->synced = now - synced;
 	if (r->index > 0x7f || r->nmi_disabled > 1 || r->dow_adjust > 6 ||
 	    (r->ram[RTC_A] & A_UIP) || (r->ram[RTC_C] & 0x0f) || (int64_t)synced < 0 ||
-	    (int64_t)anchor < 0 || r->secs < 0 || r->secs >= RTC_SECS_MAX ||
+	    (int64_t)anchor < 0 || r->secs < RTC_SECS_MIN || r->secs >= RTC_SECS_MAX ||
 	    ((r->ram[RTC_B] & B_SET) && (r->ram[RTC_B] & B_UIE)))
 		vdev_state_invalid(st);
 }
@@ -848,6 +849,17 @@ static const struct vdev_ops rtc_ops = {
     .status = rtc_status,
 };
 
+/* The data port shows CMOS RAM and the clock: the time runs by itself, and
+ * the time, its format (register B) and the RAM are battery-backed, so
+ * rtc_reset keeps them, as a PC's RTC does. The index port is not noted. */
+static const struct vdev_register_note rtc_register_notes[] = {
+    {.region = 0,
+     .offset = 1,
+     .length = 1,
+     .kind = VDEV_REG_PRESERVED,
+     .why = "CMOS RAM, the time and its format are battery-backed"},
+};
+
 static const struct vdev_descriptor rtc_descriptor = {
     VDEV_DESCRIPTOR_INIT,
     .name = RTC_NAME,
@@ -860,6 +872,8 @@ static const struct vdev_descriptor rtc_descriptor = {
     .options = rtc_options,
     .option_count = sizeof(rtc_options) / sizeof(rtc_options[0]),
     .ops = &rtc_ops,
+    .register_notes = rtc_register_notes,
+    .register_note_count = sizeof(rtc_register_notes) / sizeof(rtc_register_notes[0]),
 };
 
 VDEV_PLUGIN_ENTRY(rtc_descriptor)

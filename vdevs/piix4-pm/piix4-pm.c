@@ -41,6 +41,11 @@
  * none): GPE0_STS (2 bytes, write-1-to-clear) and GPE0_EN (2 bytes). This
  * device raises no general-purpose event, so STS stays 0; without the
  * block an OS would read all-ones there and see every event pending.
+ *
+ * PCI hotplug (option `pcihp`, default io:0xae00; 0 for none): the
+ * registers hvmloader's DSDT names for a qemu-xen device model, PCIU and
+ * PCID 0 (nothing is hot-plugged), B0EJ (eject: logged, ignored), B0RM
+ * every slot but 0 and 1 (as QEMU reports them).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -56,7 +61,18 @@
 #define PM_NAME		 "piix4-pm"
 #define PM_STATE_VERSION 1
 
-enum { PM_REGION_CFG, PM_REGION_CNT, PM_REGION_APM, PM_REGION_GPE };
+enum { PM_REGION_CFG, PM_REGION_CNT, PM_REGION_APM, PM_REGION_GPE, PM_REGION_PCIHP };
+
+/*
+ * The PCI hotplug registers of QEMU's PIIX4 for Xen, which hvmloader's
+ * DSDT (qemu-xen flavour, tools/libacpi/mk_dsdt.c) reads: PCIU/PCID (slots
+ * inserted/removed, read by the hotplug GPE handler), B0EJ (eject, written
+ * by _EJ0) and B0RM (removable slots, read by every slot's _STA).
+ */
+#define PCIHP_LEN     0x10u
+#define PCIHP_B0EJ    0x08u
+#define PCIHP_B0RM    0x0cu
+#define PCIHP_FIXED   0x00000003u /* slots 0 and 1: the chipset, never removable */
 
 #define PM_PMBA	      0x40
 #define PM_PMREGMISC  0x80
@@ -78,7 +94,7 @@ enum { PM_REGION_CFG, PM_REGION_CNT, PM_REGION_APM, PM_REGION_GPE };
 #define APM_ACPI_ENABLE	 0xf1
 #define APM_ACPI_DISABLE 0xf0
 
-enum { OPT_SCI_EN, OPT_GPE0, OPT_COUNT };
+enum { OPT_SCI_EN, OPT_GPE0, OPT_PCIHP, OPT_COUNT };
 
 static const struct vdev_option_spec pm_options[OPT_COUNT] = {
     [OPT_SCI_EN] =
@@ -100,6 +116,16 @@ static const struct vdev_option_spec pm_options[OPT_COUNT] = {
 	    .min = 0,
 	    .max = 0xfffc,
 	},
+    [OPT_PCIHP] =
+	{
+	    .name = "pcihp",
+	    .type = VDEV_OPT_ADDR,
+	    .flags = VDEV_OPTF_RANGE,
+	    .default_value = "0xae00",
+	    .help = "I/O port of the 16-byte PCI hotplug block hvmloader's DSDT reads (0: none)",
+	    .min = 0,
+	    .max = 0xfff0,
+	},
 };
 
 struct pm {
@@ -109,7 +135,7 @@ struct pm {
 	uint16_t cnt, cnt_reset;
 	uint16_t gpe_sts, gpe_en;
 	uint8_t apms;
-	uint16_t gpe_port;
+	uint16_t gpe_port, pcihp_port;
 	uint16_t cnt_mapped; /* port PM1a_CNT is registered at, 0: none */
 	uint32_t poweroffs;
 	bool off_asked; /* once per power-on: the machine is going down */
@@ -221,6 +247,7 @@ static int pm_create(const struct vdev_host *host, vdev_host_t *h, const struct 
 	d->cnt_reset = cfg->options[OPT_SCI_EN].v.b ? CNT_SCI_EN : 0;
 	d->cnt = d->cnt_reset;
 	d->gpe_port = (uint16_t)cfg->options[OPT_GPE0].v.u;
+	d->pcihp_port = (uint16_t)cfg->options[OPT_PCIHP].v.u;
 	/* no `intr`: SCI (IRQ 9) is raised by the hypervisor's PM1a_STS/EN */
 	err = chipset_function_create(&d->pci, host, h, cfg, &pm_function, PM_REGION_CFG);
 	if (!err) {
@@ -233,6 +260,13 @@ static int pm_create(const struct vdev_host *host, vdev_host_t *h, const struct 
 		if (err)
 			host->log(h, VDEV_LOG_ERROR, "GPE0 block io:0x%x: %s", d->gpe_port,
 				  strerror(-err));
+	}
+	if (!err && d->pcihp_port) {
+		err = host->region_add(h, VDEV_SPACE_PIO, d->pcihp_port, PCIHP_LEN,
+				       PM_REGION_PCIHP);
+		if (err)
+			host->log(h, VDEV_LOG_ERROR, "PCI hotplug block io:0x%x: %s",
+				  d->pcihp_port, strerror(-err));
 	}
 	if (err) {
 		free(d);
@@ -269,6 +303,16 @@ static int pm_read(void *dev, const struct vdev_access *a, uint64_t *value)
 	case PM_REGION_GPE:
 		*value =
 		    pm_bytes((uint32_t)d->gpe_sts | (uint32_t)d->gpe_en << 16, a->offset, a->size);
+		return 0;
+	case PM_REGION_PCIHP:
+		/*
+		 * Nothing is ever hot-plugged (PCIU, PCID 0), and like QEMU every
+		 * slot but the chipset's reports removable, so each slot's _STA
+		 * finds its ACPI object, whether a device is there or not.
+		 */
+		*value = a->offset >= PCIHP_B0RM
+				 ? pm_bytes(~PCIHP_FIXED, a->offset - PCIHP_B0RM, a->size)
+				 : 0;
 		return 0;
 	}
 	return VDEV_ACCESS_BUS_ERROR;
@@ -323,6 +367,12 @@ static int pm_write(void *dev, const struct vdev_access *a, uint64_t value)
 		return 0;
 	case PM_REGION_GPE:
 		pm_gpe_write(d, a->offset, a->size, value);
+		return 0;
+	case PM_REGION_PCIHP:
+		if (a->offset == PCIHP_B0EJ && value)
+			d->host->log(d->h, VDEV_LOG_INFO,
+				     "eject request 0x%08x: vdm does not hot-unplug; ignored",
+				     (uint32_t)value);
 		return 0;
 	}
 	return VDEV_ACCESS_BUS_ERROR;

@@ -1,7 +1,7 @@
 # vdevs/ser8250: vdev-ser8250.so and its tests (through the SDK test host).
 
 VDEV_SER8250_SO := $(O)/lib/vdm/vdev-ser8250.so
-VDEV_SER8250_OBJS := $(O)/plugin/vdevs/ser8250/ser8250.o $(O)/plugin/vdevs/ser8250/hostio.o $(O)/plugin/sdk/lib/state.o
+VDEV_SER8250_OBJS := $(O)/plugin/vdevs/ser8250/ser8250.o $(O)/plugin/vdevs/common/hostio.o $(O)/plugin/sdk/lib/state.o
 PLUGINS += $(VDEV_SER8250_SO)
 
 $(VDEV_SER8250_SO): $(VDEV_SER8250_OBJS)

@@ -54,7 +54,7 @@
 #include <vdev/vdev.h>
 #include <vdev/state.h>
 
-#include "hostio.h"
+#include "vdevs/common/hostio.h"
 
 #define SER_NAME	  "ser8250"
 #define SER_STATE_VERSION 1
@@ -160,7 +160,7 @@ struct ser {
 	int line_level;
 
 	/* host side */
-	struct ser_hostio io;
+	struct hostio io;
 	const char *const *hostdev_texts;
 	unsigned hostdev_count;
 	bool connected; /* endpoints open (or none configured) */
@@ -516,7 +516,7 @@ static void ser_host_input(struct ser *s)
 
 	if (!room || (s->r.mcr & MCR_LOOP))
 		return;
-	n = ser_hostio_read(&s->io, buf, room);
+	n = hostio_read(&s->io, buf, room);
 	if (n == -EAGAIN)
 		return;
 	if (n <= 0) {
@@ -537,7 +537,7 @@ static void ser_host_output(struct ser *s)
 
 		if (s->out_head + chunk > SER_OUTBUF)
 			chunk = SER_OUTBUF - s->out_head;
-		n = ser_hostio_write(&s->io, s->out + s->out_head, chunk);
+		n = hostio_write(&s->io, s->out + s->out_head, chunk);
 		if (n == -EAGAIN)
 			break;
 		if (n < 0) {
@@ -622,7 +622,7 @@ static int ser_connect(struct ser *s, char *err, size_t errlen)
 {
 	int rc;
 
-	rc = ser_hostio_open(s->hostdev_texts, s->hostdev_count, &s->io, err, errlen);
+	rc = hostio_open(s->hostdev_texts, s->hostdev_count, &s->io, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (s->io.in_fd >= 0) {
@@ -654,7 +654,7 @@ fail:
 	if (s->in_watch)
 		s->host->fd_unwatch(s->h, s->in_watch);
 	s->in_watch = s->out_watch = NULL;
-	ser_hostio_close(&s->io);
+	hostio_close(&s->io);
 	return rc;
 }
 
@@ -705,25 +705,16 @@ static void ser_reset(void *dev)
 
 static int ser_parse_delayed(struct ser *s, const struct vdev_option_value *v, bool *delayed)
 {
-	char *end;
-	unsigned long long secs;
+	char err[160];
 
 	*delayed = v->count > 0;
 	if (!*delayed)
 		return 0;
-	if (!strcmp(v->v.s, "forever")) {
-		s->delay_deadline = 0;
-		return 0;
-	}
-	secs = strtoull(v->v.s, &end, 0);
-	if (!*v->v.s || *end || secs > 86400ull * 365) {
-		s->host->log(s->h, VDEV_LOG_ERROR,
-			     "delayed \"%s\": expected a number of seconds or `forever`", v->v.s);
+	if (hostio_parse_delayed(v->v.s, s->host->clock_ns(s->h), &s->delay_deadline, err,
+				 sizeof(err))) {
+		s->host->log(s->h, VDEV_LOG_ERROR, "%s", err);
 		return -EINVAL;
 	}
-	s->delay_deadline = s->host->clock_ns(s->h) + secs * 1000000000ull;
-	if (!s->delay_deadline)
-		s->delay_deadline = 1;
 	return 0;
 }
 
@@ -748,7 +739,7 @@ static void ser_flush_at_exit(struct ser *s)
 
 		if (s->out_head + chunk > SER_OUTBUF)
 			chunk = SER_OUTBUF - s->out_head;
-		n = ser_hostio_write(&s->io, s->out + s->out_head, chunk);
+		n = hostio_write(&s->io, s->out + s->out_head, chunk);
 		if (n > 0) {
 			s->out_head = (s->out_head + (size_t)n) % SER_OUTBUF;
 			s->out_count -= (size_t)n;
@@ -783,7 +774,7 @@ static void ser_destroy(void *dev)
 		s->host->timer_destroy(s->h, s->batch_timer);
 	if (s->retry_timer)
 		s->host->timer_destroy(s->h, s->retry_timer);
-	ser_hostio_close(&s->io);
+	hostio_close(&s->io);
 	free(s);
 }
 

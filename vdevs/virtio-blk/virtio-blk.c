@@ -11,10 +11,16 @@
  * VIRTIO_BLK_F_RO), `serial` (GET_ID's answer, up to 20 bytes),
  * `threads` (I/O threads, 1..32 [4]: that many requests in flight),
  * `queues` (request queues, 1..8 [1]; more than one offers
- * VIRTIO_BLK_F_MQ).
+ * VIRTIO_BLK_F_MQ), `dio disable|enable|read` [disable] (as qvm: direct
+ * I/O, O_DIRECT, for reads and writes or for reads only; when the file
+ * cannot be opened so, or a direct transfer is refused, the device falls
+ * back to buffered I/O for good and logs it once).
  *
  * Requests (5.2.6): IN (read), OUT (write), FLUSH (fdatasync: a completed
- * flush means every write completed before it is on stable storage),
+ * flush means every write completed before it is on stable storage; and
+ * a driver that did not negotiate VIRTIO_BLK_F_FLUSH sees no write cache
+ * at all (5.2.5: writeback only with FLUSH), so then every write, discard
+ * and write-zeroes is synced before it completes),
  * GET_ID, DISCARD (punch a hole; advisory, so a backend that cannot punch
  * still answers OK) and WRITE_ZEROES (punch a hole or zero the range,
  * else write zeros). The capacity is the image's size in 512-byte
@@ -101,7 +107,9 @@ struct blk_config {
 	uint8_t write_zeroes_may_unmap, unused1[3];
 } __attribute__((packed));
 
-enum blk_option { OPT_HOSTDEV, OPT_SERIAL, OPT_THREADS, OPT_QUEUES, OPT_COUNT };
+enum blk_option { OPT_HOSTDEV, OPT_SERIAL, OPT_THREADS, OPT_QUEUES, OPT_DIO, OPT_COUNT };
+enum blk_dio { DIO_DISABLE, DIO_ENABLE, DIO_READ };
+static const char *const blk_dio_choices[] = {"disable", "enable", "read", NULL};
 
 static const struct vdev_option_spec blk_options[OPT_COUNT] = {
     [OPT_HOSTDEV] =
@@ -138,6 +146,14 @@ static const struct vdev_option_spec blk_options[OPT_COUNT] = {
 	    .min = 1,
 	    .max = 8,
 	},
+    [OPT_DIO] =
+	{
+	    .name = "dio",
+	    .type = VDEV_OPT_ENUM,
+	    .default_value = "disable",
+	    .help = "direct I/O: disable, enable (reads and writes), read (reads only)",
+	    .choices = blk_dio_choices,
+	},
 };
 
 struct blk {
@@ -146,6 +162,10 @@ struct blk {
 	vdev_host_t *h;
 	struct blk_config config;
 	int fd;
+	int dio_fd;	 /* the same file with O_DIRECT, or -1 */
+	unsigned dio;	 /* enum blk_dio */
+	bool dio_failed; /* a direct transfer was refused: buffered from now on */
+	bool dio_logged;
 	bool read_only;
 	uint64_t sectors;
 	char serial[BLK_ID_BYTES];
@@ -160,6 +180,7 @@ struct blk_req {
 	uint64_t sector;
 	size_t length; /* data bytes */
 	uint8_t status;
+	bool writethrough; /* FLUSH not negotiated: sync before completing */
 	uint8_t *data;
 	struct vdev_virtio_chain chain;
 };
@@ -235,19 +256,41 @@ static uint8_t blk_ranges(struct blk_req *r)
 	return BLK_S_OK;
 }
 
+/*
+ * A data transfer, direct when the device is configured so and direct I/O
+ * still works: a refusal (EINVAL: alignment, a file system without
+ * O_DIRECT) turns it off for good and the transfer is redone buffered.
+ */
+static bool blk_transfer(struct blk *b, struct blk_req *r, bool write)
+{
+	bool direct = b->dio_fd >= 0 && !__atomic_load_n(&b->dio_failed, __ATOMIC_RELAXED) &&
+		      (b->dio == DIO_ENABLE || (b->dio == DIO_READ && !write));
+	uint64_t offset = r->sector * BLK_SECTOR;
+
+	if (direct) {
+		errno = 0;
+		if (blk_pio_all(b->dio_fd, r->data, r->length, offset, write))
+			return true;
+		if (errno != EINVAL)
+			return false;
+		__atomic_store_n(&b->dio_failed, true, __ATOMIC_RELAXED);
+	}
+	return blk_pio_all(b->fd, r->data, r->length, offset, write);
+}
+
 /* The slow part, on a worker thread: the file only, no host call. */
 static void blk_work(struct vdev_virtio_job *job)
 {
 	struct blk_req *r = (struct blk_req *)job;
-	int fd = r->b->fd;
+	int fd = r->b->fd; /* flush, ranges: the buffered descriptor (same file) */
 	bool ok = true;
 
 	switch (r->type) {
 	case BLK_T_IN:
-		ok = blk_pio_all(fd, r->data, r->length, r->sector * BLK_SECTOR, false);
+		ok = blk_transfer(r->b, r, false);
 		break;
 	case BLK_T_OUT:
-		ok = blk_pio_all(fd, r->data, r->length, r->sector * BLK_SECTOR, true);
+		ok = blk_transfer(r->b, r, true);
 		break;
 	case BLK_T_FLUSH:
 		ok = fdatasync(fd) == 0;
@@ -255,8 +298,12 @@ static void blk_work(struct vdev_virtio_job *job)
 	case BLK_T_DISCARD:
 	case BLK_T_WRITE_ZEROES:
 		r->status = blk_ranges(r);
+		if (r->status == BLK_S_OK && r->writethrough && fdatasync(fd))
+			r->status = BLK_S_IOERR;
 		return;
 	}
+	if (ok && r->type == BLK_T_OUT && r->writethrough)
+		ok = fdatasync(fd) == 0;
 	r->status = ok ? BLK_S_OK : BLK_S_IOERR;
 }
 
@@ -288,7 +335,13 @@ static void blk_req_free(struct blk_req *r)
 static void blk_done(void *dev, struct vdev_virtio_job *job)
 {
 	struct blk_req *r = (struct blk_req *)job;
+	struct blk *b = dev;
 
+	if (__atomic_load_n(&b->dio_failed, __ATOMIC_RELAXED) && !b->dio_logged) {
+		b->dio_logged = true;
+		b->host->log(b->h, VDEV_LOG_WARN,
+			     "direct I/O refused by the host file: buffered I/O from now on");
+	}
 	blk_complete(dev, r);
 	blk_req_free(r);
 }
@@ -327,6 +380,7 @@ static bool blk_parse(struct blk *b, struct blk_req *r)
 	r->type = le32toh(type);
 	r->sector = le64toh(sector);
 	r->status = BLK_S_OK;
+	r->writethrough = !vdev_virtio_has_feature(&b->vio, BLK_F_FLUSH);
 	switch (r->type) {
 	case BLK_T_IN:
 		r->length = c->write_bytes - 1;
@@ -356,7 +410,9 @@ static bool blk_parse(struct blk *b, struct blk_req *r)
 	}
 	if (r->status != BLK_S_OK || !r->length)
 		return true;
-	r->data = malloc(r->length);
+	/* aligned for O_DIRECT */
+	if (posix_memalign((void **)&r->data, 4096, r->length))
+		r->data = NULL;
 	if (!r->data) {
 		r->status = BLK_S_IOERR;
 		return true;
@@ -435,6 +491,16 @@ static int blk_open(struct blk *b, const char *spec)
 		bytes = (uint64_t)st.st_size;
 	}
 	b->sectors = bytes / BLK_SECTOR;
+	if (b->dio != DIO_DISABLE) {
+		b->dio_fd = open(path, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
+		if (b->dio_fd < 0)
+			b->host->log(b->h, VDEV_LOG_WARN,
+				     "hostdev %s: no direct I/O (%s): buffered I/O for good", path,
+				     strerror(errno));
+		else
+			b->host->log(b->h, VDEV_LOG_INFO, "hostdev %s: direct I/O for %s", path,
+				     b->dio == DIO_ENABLE ? "reads and writes" : "reads");
+	}
 	return 0;
 }
 
@@ -462,6 +528,8 @@ static void blk_destroy(void *dev)
 	vdev_virtio_destroy(&b->vio);
 	if (b->fd >= 0)
 		close(b->fd);
+	if (b->dio_fd >= 0)
+		close(b->dio_fd);
 	free(b);
 }
 
@@ -486,6 +554,8 @@ static int blk_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	b->host = host;
 	b->h = h;
 	b->fd = -1;
+	b->dio_fd = -1;
+	b->dio = cfg->options[OPT_DIO].v.e;
 	if (serial && strlen(serial) > BLK_ID_BYTES) {
 		host->log(h, VDEV_LOG_ERROR, "serial \"%s\": at most %u bytes", serial,
 			  BLK_ID_BYTES);
@@ -511,6 +581,8 @@ static int blk_create(const struct vdev_host *host, vdev_host_t *h, const struct
 	err = vdev_virtio_init(&b->vio, host, h, cfg, &info);
 	if (err) {
 		close(b->fd);
+		if (b->dio_fd >= 0)
+			close(b->dio_fd);
 		free(b);
 		return err;
 	}

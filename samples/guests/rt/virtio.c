@@ -54,9 +54,16 @@ bool rt_virtio_find(struct rt_virtio *v, uint32_t device_id)
 				v->irq = v->irq * 10 + (unsigned)(*p - '0');
 		}
 	}
-	rt_printf("virtio-mmio at 0x%x irq %u: magic %08x version %u device %u\n",
-		  (unsigned)v->base, v->irq, rt_virtio_read(v, VIRTIO_MMIO_MAGIC),
-		  rt_virtio_read(v, VIRTIO_MMIO_VERSION), rt_virtio_read(v, VIRTIO_MMIO_DEVICE_ID));
+	v->msi_vector = 0;
+	if (rt_cmdline_value("virtio-msi", value, sizeof(value))) {
+		const char *end;
+
+		v->msi_vector = (uint8_t)parse_hex(value, &end);
+	}
+	rt_printf("virtio-mmio at 0x%x irq %u%s: magic %08x version %u device %u\n",
+		  (unsigned)v->base, v->irq, v->msi_vector ? " (as an MSI)" : "",
+		  rt_virtio_read(v, VIRTIO_MMIO_MAGIC), rt_virtio_read(v, VIRTIO_MMIO_VERSION),
+		  rt_virtio_read(v, VIRTIO_MMIO_DEVICE_ID));
 	return rt_virtio_read(v, VIRTIO_MMIO_MAGIC) == 0x74726976 &&
 	       rt_virtio_read(v, VIRTIO_MMIO_VERSION) == 2 &&
 	       rt_virtio_read(v, VIRTIO_MMIO_DEVICE_ID) == device_id;
@@ -96,6 +103,7 @@ bool rt_virtio_queue_setup(struct rt_virtio *v, unsigned q, struct rt_virtq_stor
 	if (rt_virtio_read(v, VIRTIO_MMIO_QUEUE_READY) != 0 ||
 	    rt_virtio_read(v, VIRTIO_MMIO_QUEUE_MAX) < RT_VIRTQ_SIZE)
 		return false;
+	s->size = RT_VIRTQ_SIZE;
 	rt_virtio_write(v, VIRTIO_MMIO_QUEUE_NUM, RT_VIRTQ_SIZE);
 	rt_virtio_write(v, VIRTIO_MMIO_QUEUE_DESC, (uint32_t)(uintptr_t)s->desc);
 	rt_virtio_write(v, VIRTIO_MMIO_QUEUE_DESC + 4, 0);
@@ -109,7 +117,7 @@ bool rt_virtio_queue_setup(struct rt_virtio *v, unsigned q, struct rt_virtq_stor
 
 void rt_virtio_post(struct rt_virtq_storage *s, uint16_t head)
 {
-	s->avail.ring[s->avail.idx % RT_VIRTQ_SIZE] = head;
+	s->avail.ring[s->avail.idx % s->size] = head;
 	/* the entry before the index that publishes it */
 	__atomic_store_n(&s->avail.idx, (uint16_t)(s->avail.idx + 1), __ATOMIC_RELEASE);
 }
@@ -141,13 +149,18 @@ static void virtio_irq_handler(struct rt_irq_frame *frame)
 void rt_virtio_irq_attach(struct rt_virtio *v, uint8_t vector)
 {
 	irq_device = v;
+	if (v->msi_vector) {
+		rt_irq_set_handler(v->msi_vector, virtio_irq_handler);
+		return;
+	}
 	rt_irq_set_handler(vector, virtio_irq_handler);
 	ioapic_route(v->irq, vector, true, false);
 }
 
 void rt_virtio_irq_detach(struct rt_virtio *v, uint8_t vector)
 {
-	ioapic_route(v->irq, vector, true, true);
+	if (!v->msi_vector)
+		ioapic_route(v->irq, vector, true, true);
 }
 
 void rt_virtio_wait_used(struct rt_virtio *v, struct rt_virtq_storage *s, uint16_t target,

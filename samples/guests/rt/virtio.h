@@ -49,8 +49,10 @@ struct rt_virtq_desc {
 	uint16_t flags, next;
 };
 
-/* One queue's rings, each in a page of its own (alignment 16 / 2 / 4). */
+/* One queue's rings, each in a page of its own (alignment 16 / 2 / 4), for
+ * up to RT_VIRTQ_SIZE entries; `size` is the queue size in use. */
 struct rt_virtq_storage {
+	uint16_t size;
 	struct rt_virtq_desc desc[RT_VIRTQ_SIZE] __attribute__((aligned(4096)));
 	struct {
 		uint16_t flags, idx, ring[RT_VIRTQ_SIZE], used_event;
@@ -65,8 +67,9 @@ struct rt_virtq_storage {
 };
 
 struct rt_virtio {
-	uintptr_t base; /* the 0x200 window */
-	unsigned irq;	/* its I/O APIC pin */
+	uintptr_t base;	    /* the 0x200 window */
+	unsigned irq;	    /* its I/O APIC pin */
+	uint8_t msi_vector; /* virtio-msi=: the line arrives as this MSI vector */
 	volatile unsigned interrupts, isr_seen;
 };
 
@@ -76,8 +79,10 @@ void rt_virtio_write(const struct rt_virtio *v, unsigned reg, uint32_t value);
 /*
  * rt_virtio_find: the device from `virtio_mmio.device=SIZE@BASE:IRQ` in the
  * command line (as QEMU's microvm passes it, and the vmconfs do), default
- * 0xfeb00000:5. Prints where; true when magic, version 2 and device id
- * match.
+ * 0xfeb00000:5; `virtio-msi=VECTOR` says that its interrupt comes as that
+ * MSI vector instead of on an I/O APIC pin (Xen PVH, which has no I/O
+ * APIC: vdm's `intr msi:VECTOR`). Prints where; true when magic, version 2
+ * and device id match.
  */
 bool rt_virtio_find(struct rt_virtio *v, uint32_t device_id);
 
@@ -100,7 +105,8 @@ uint16_t rt_virtio_used_idx(struct rt_virtq_storage *s);
 /*
  * rt_virtio_irq_attach: route the device's pin (level-triggered, as
  * virtio-mmio's interrupt is) to `vector` with a handler that ACKs
- * InterruptStatus, counts and EOIs. One device per guest.
+ * InterruptStatus, counts and EOIs; with virtio-msi= the handler goes on
+ * that vector and no pin is routed. One device per guest.
  */
 void rt_virtio_irq_attach(struct rt_virtio *v, uint8_t vector);
 void rt_virtio_irq_detach(struct rt_virtio *v, uint8_t vector);

@@ -349,6 +349,19 @@ int vdev_pci_msix_notify(struct vdev_pci *pci, unsigned vector);
 bool vdev_pci_msix_masked(const struct vdev_pci *pci, unsigned vector);
 bool vdev_pci_msix_pending(const struct vdev_pci *pci, unsigned vector);
 
+/*
+ * DMA. vdev_pci_bus_master: the guest set COMMAND.MASTER. vdev_pci_dma_read
+ * / _write: the function's own guest-memory access as a bus master:
+ * host->mem_read / mem_write while COMMAND.MASTER is set, else -EPERM with
+ * nothing read or written (a driver clears MASTER to stop a device's DMA,
+ * before it frees the buffers). Returns 0, -EPERM, or the host's error
+ * (-EFAULT for a range that is not all RAM: then *buf's contents are
+ * undefined and must not be used). Inside a callback, as every service.
+ */
+bool vdev_pci_bus_master(const struct vdev_pci *pci);
+int vdev_pci_dma_read(struct vdev_pci *pci, uint64_t gpa, void *buf, size_t length);
+int vdev_pci_dma_write(struct vdev_pci *pci, uint64_t gpa, const void *buf, size_t length);
+
 /* vdev_pci_reset: back to the power-on image; BARs back where attach put
  * them; INTx deasserted; every MSI-X vector masked, address and data 0,
  * nothing pending. */

@@ -176,8 +176,56 @@ struct vdev_testhost_hooks {
 	void (*callback_enter)(void *ctx, struct vdev_testdev *dev, const char *callback);
 	void (*callback_exit)(void *ctx, struct vdev_testdev *dev, const char *callback);
 	void *ctx;
+	/*
+	 * violation: a contract violation the host detected (the same text
+	 * follows "host: error: " in the log), called on the thread that made
+	 * it, after the log line was written. `kind` names its class, one of:
+	 *   "region"            region_add with a bad space, range or id
+	 *   "access-return"     read/write returned neither 0 nor VDEV_ACCESS_BUS_ERROR
+	 *   "read-width"        a read returned bits beyond its access size
+	 *   "create-return"     create returned a positive value
+	 *   "save-overflow"     save wrote more than the buffer or state_size
+	 *   "restore-return"    restore returned a positive value
+	 *   "destroyed-handle"  a service called with a destroyed instance's handle
+	 *   "dead-controller"   a line of a destroyed plugin controller driven
+	 *   "line-handle"       a line handle this instance did not get from intr_lookup
+	 *   "line-unconfigured" intr_lookup of a line not named in the instance's `intr`
+	 *   "mem-unmap"         mem_unmap of what mem_map did not return
+	 *   "leftover"          destroy returned with mem_map mappings not unmapped
+	 *   "poison"            while mem_read faults are injected, the bytes a
+	 *                       failed mem_read left (VDEV_TESTHOST_POISON) went
+	 *                       to guest memory or to a register read
+	 *   "timer-handle", "watch-handle"   a timer or fd watch not the instance's own
+	 *   "log-level", "terminate-cause", "shutdown-reason", "link-route"
+	 *                       a service called with an out-of-range argument
+	 * New kinds may be added; a checker treats an unknown one as a violation.
+	 */
+	void (*violation)(void *ctx, const char *kind, const char *text);
 };
 void vdev_testhost_set_hooks(struct vdev_testhost *th, const struct vdev_testhost_hooks *hooks);
+
+/*
+ * Fault injection, for checking that a plugin handles a host that cannot
+ * serve it (vdev-conform's dma-faults check). From the call on, each call
+ * of a service in `services` (VDEV_TESTHOST_FAULT_* bits) fails with
+ * probability 1/one_in (0 stops injecting; 1 fails every call), drawn from
+ * a generator seeded with `seed`: mem_read and mem_write return -EFAULT
+ * (mem_read first fills the buffer with VDEV_TESTHOST_POISON bytes, so that
+ * data used despite the error shows), mem_map returns NULL with errno
+ * EFAULT, timer_create and fd_watch return -ENOMEM, msi_send -EIO. Returns
+ * how many calls failed so far.
+ */
+#define VDEV_TESTHOST_FAULT_MEM_READ	 (1u << 0)
+#define VDEV_TESTHOST_FAULT_MEM_WRITE	 (1u << 1)
+#define VDEV_TESTHOST_FAULT_MEM_MAP	 (1u << 2)
+#define VDEV_TESTHOST_FAULT_TIMER_CREATE (1u << 3)
+#define VDEV_TESTHOST_FAULT_FD_WATCH	 (1u << 4)
+#define VDEV_TESTHOST_FAULT_MSI_SEND	 (1u << 5)
+#define VDEV_TESTHOST_FAULT_MEM                                                                    \
+	(VDEV_TESTHOST_FAULT_MEM_READ | VDEV_TESTHOST_FAULT_MEM_WRITE | VDEV_TESTHOST_FAULT_MEM_MAP)
+#define VDEV_TESTHOST_POISON 0xa5u
+unsigned vdev_testhost_inject_faults(struct vdev_testhost *th, unsigned services, unsigned one_in,
+				     uint64_t seed);
 
 /* The regions an instance registered, for sweeps: fills up to `max`
  * entries, returns how many there are. */

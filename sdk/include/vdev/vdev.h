@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define VDEV_ABI_MAJOR 1
-#define VDEV_ABI_MINOR 2
+#define VDEV_ABI_MINOR 3
 
 /* The one symbol a plugin exports, and its type. */
 #define VDEV_ENTRY_SYMBOL "vdev_plugin_entry"
@@ -493,6 +493,24 @@ struct vdev_ops {
  * The descriptor. Static, const, and the same every time the entry is
  * called. The first three fields never move.
  */
+/*
+ * A range of registers that legitimately changes by itself or survives a
+ * reset (ABI 1.3). `region` is the id the plugin gave region_add (for a
+ * PCI function's configuration space, the region of that space), [offset,
+ * offset + length) the bytes in it. Anything not noted must read after
+ * reset as on a fresh instance (sdk/README.md section 8).
+ */
+enum vdev_register_kind {
+	VDEV_REG_VOLATILE = 1,	/* changes by itself: a clock, a free-running counter */
+	VDEV_REG_PRESERVED = 2, /* survives reset: battery-backed RAM, a sticky setting */
+};
+struct vdev_register_note {
+	uint32_t region;
+	uint64_t offset, length;
+	enum vdev_register_kind kind;
+	const char *why; /* one line, printed by vdev-conform */
+};
+
 struct vdev_descriptor {
 	uint16_t abi_major;   /* VDEV_ABI_MAJOR */
 	uint16_t abi_minor;   /* VDEV_ABI_MINOR */
@@ -511,7 +529,17 @@ struct vdev_descriptor {
 
 	const struct vdev_ops *ops;
 	const struct vdev_intc_ops *intc; /* with VDEV_F_INTC, else NULL */
+
+	/* ---- ABI 1.3: optional; a host checks with VDEV_DESCRIPTOR_HAS ---- */
+	/* Registers that after a reset may read differently from a freshly
+	 * created instance, and why (struct vdev_register_note); a conformance
+	 * checker leaves exactly these out of its reset comparison. NULL: none. */
+	const struct vdev_register_note *register_notes;
+	unsigned register_note_count;
 };
+
+#define VDEV_DESCRIPTOR_HAS(desc, field)                                                           \
+	((desc)->struct_size >= offsetof(struct vdev_descriptor, field) + sizeof((desc)->field))
 
 #define VDEV_DESCRIPTOR_INIT .abi_major = VDEV_ABI_MAJOR, .abi_minor = VDEV_ABI_MINOR,             \
 			     .struct_size = sizeof(struct vdev_descriptor)

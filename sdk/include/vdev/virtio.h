@@ -457,9 +457,9 @@ void vdev_virtio_worker_drain(struct vdev_virtio *vio);
  * description; saving it first drains the worker. Restoring, it reads
  * into a staging copy and validates every field (status bits, features
  * within the offered ones, queue sizes powers of two within the maximum,
- * ring alignment, vectors within the table or NO_VECTOR, selectors,
- * indices within the ring's reach, the transport it was saved from);
- * vdev_virtio_restored commits the staged copy once the plugin's
+ * ring alignment of ready queues, vectors within the table or NO_VECTOR,
+ * the transport it was saved from): whatever a guest can make the device
+ * save, it restores. vdev_virtio_restored commits the staged copy once the plugin's
  * restore_end returned 0 (a failed restore changes nothing), remaps BARs
  * and re-drives the interrupt line. VDEV_VIRTIO_STATE_SIZE is an upper
  * bound of what it writes.

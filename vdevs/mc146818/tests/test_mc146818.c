@@ -367,6 +367,26 @@ static void test_sizes_from_memory_map(void **state)
 	*state = f;
 }
 
+/* A guest may set any date the registers hold, 0000 to 9999 (here 0027,
+ * before 1970): the state saved then must restore (found by fuzz_vdevs). */
+static void test_save_restore_any_year(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[1024];
+	ssize_t n;
+
+	cmos_set(f, 0x0b, 0x82); /* SET, 24-hour, BCD */
+	cmos_set(f, 0x32, 0x00); /* century 00 */
+	cmos_set(f, 0x09, 0x27); /* year 27 */
+	cmos_set(f, 0x0b, 0x02); /* run */
+	advance_ms(f, 1);
+	n = vdev_testhost_save(f->dev, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(vdev_testhost_restore(f->dev, buf, (size_t)n), 0);
+	assert_int_equal(cmos(f, 0x09), 0x27);
+	assert_int_equal(cmos(f, 0x32), 0x00);
+}
+
 static void test_reset_save_restore(void **state)
 {
 	struct fixture *f = *state, *g;
@@ -457,6 +477,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_update_ended_and_alarm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cmos_ram_and_sizes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_save_restore, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_save_restore_any_year, setup, teardown),
 	    cmocka_unit_test_teardown(test_sizes_from_memory_map, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 	    cmocka_unit_test(test_boot_order),

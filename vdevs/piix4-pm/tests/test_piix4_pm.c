@@ -134,6 +134,20 @@ static void test_gpe0(void **state)
 	chipset_fixture_free(g);
 }
 
+/* The qemu-xen DSDT's PCI hotplug registers: nothing plugged, slots 2-31 removable. */
+static void test_pci_hotplug(void **state)
+{
+	struct chipset_fixture *f = *state;
+
+	assert_int_equal(chipset_pio_read(f, 0xae00, 4), 0);          /* PCIU */
+	assert_int_equal(chipset_pio_read(f, 0xae04, 4), 0);          /* PCID */
+	assert_int_equal(chipset_pio_read(f, 0xae0c, 4), 0xfffffffc); /* B0RM */
+	assert_int_equal(chipset_pio_read(f, 0xae0c, 1), 0xfc);
+	chipset_pio_write(f, 0xae08, 4, 1u << 5); /* _EJ0 of slot 5 */
+	assert_non_null(strstr(vdev_testhost_log(f->th), "eject request 0x00000020"));
+	assert_int_equal(chipset_pio_read(f, 0xae0c, 4), 0xfffffffc);
+}
+
 static void mutate(struct chipset_fixture *f)
 {
 	chipset_cfg_write(f, 1, 3, 0x40, 2, 0x7001);
@@ -163,6 +177,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hvmloader_layout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_soft_off, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gpe0, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pci_hotplug, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_and_state, setup, teardown),
 	};
 

@@ -4,7 +4,7 @@
  * driven as a virtio-blk driver does (tests/unit/virtio_driver.h):
  * configuration and features, write/flush/read with the image checked on
  * the host, several requests in flight, GET_ID, write-zeroes and discard,
- * read-only images, every error status (range, length, type, host I/O
+ * direct I/O (dio enable), read-only images, every error status (range, length, type, host I/O
  * error), a request the device cannot answer (NEEDS_RESET), reset and
  * save/restore, and configuration errors.
  */
@@ -84,6 +84,18 @@ static void fixture_free(struct fixture *f)
 static int setup(void **state)
 {
 	*state = fixture_new("serial vm1-disk0 threads 4");
+	return 0;
+}
+
+static int setup_dio(void **state)
+{
+	struct fixture *f = fixture_new("serial vm1-disk0 dio enable");
+
+	/* /tmp takes O_DIRECT on this kind of host; where it does not, the
+	 * device falls back and says so, and the test still checks the data */
+	if (!strstr(vdev_testhost_log(f->th), "direct I/O for reads and writes"))
+		print_message("note: %s", vdev_testhost_log(f->th));
+	*state = f;
 	return 0;
 }
 
@@ -211,6 +223,18 @@ static void test_write_flush_read(void **state)
 	assert_int_equal(used_len(f, 2), sizeof(pattern) + 1);
 	assert_memory_equal(f->d.ram + data, pattern, sizeof(pattern));
 	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_INT_STATUS), 1);
+}
+
+/* With dio enable the transfers stay direct (aligned buffers, whole
+ * sectors): no fallback is logged. */
+static void test_dio_stays_direct(void **state)
+{
+	struct fixture *f = *state;
+
+	if (!strstr(vdev_testhost_log(f->th), "direct I/O for reads and writes"))
+		skip();
+	test_write_flush_read(state);
+	assert_null(strstr(vdev_testhost_log(f->th), "refused"));
 }
 
 static void test_many_in_flight(void **state)
@@ -373,6 +397,7 @@ static void test_config_errors(void **state)
 	assert_null(vdev_testhost_create(f->th, f->desc, "hostdev >/dev/null"));
 	assert_null(vdev_testhost_create(f->th, f->desc, "serial x")); /* hostdev required */
 	assert_null(vdev_testhost_create(f->th, f->desc, "hostdev /dev/null threads 33"));
+	assert_null(vdev_testhost_create(f->th, f->desc, "hostdev /dev/null dio sometimes"));
 }
 
 static void test_multiqueue(void **state)
@@ -398,6 +423,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_flush_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_flush_read, setup_dio, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_in_flight, setup_dio, teardown),
+	    cmocka_unit_test_setup_teardown(test_dio_stays_direct, setup_dio, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_in_flight, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get_id, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zeroes_and_discard, setup, teardown),

@@ -1,5 +1,6 @@
 /*
- * vdevs/ser8250/hostio.c: host endpoints of a serial port (see hostio.h).
+ * vdevs/common/hostio.c: host endpoints of a character device (a serial
+ * port, a console) (see hostio.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hostio.h"
+#include "vdevs/common/hostio.h"
 
-enum ser_dir { DIR_BOTH, DIR_IN, DIR_OUT };
+enum hostio_dir { DIR_BOTH, DIR_IN, DIR_OUT };
 
 static int set_nonblock(int fd)
 {
@@ -60,7 +61,7 @@ static int open_stdio(int fd, int flags, bool *socket)
 	return nfd;
 }
 
-static int open_pty(struct ser_hostio *io, char *err, size_t errlen)
+static int open_pty(struct hostio *io, char *err, size_t errlen)
 {
 	struct termios tio;
 	const char *name;
@@ -128,7 +129,7 @@ static int open_unix(const char *path, char *err, size_t errlen)
  * an empty mask (vdm ignores SIGPIPE and blocks its signals, which a child
  * would inherit), vdm's stdout and stderr, and the pipe as stdin.
  */
-static int open_command(const char *command, struct ser_hostio *io, char *err, size_t errlen)
+static int open_command(const char *command, struct hostio *io, char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -173,9 +174,9 @@ static int open_command(const char *command, struct ser_hostio *io, char *err, s
 }
 
 /* open_one: one hostdev value; sets in/out descriptors (the same one for both ways). */
-static int open_one(const char *text, struct ser_hostio *io, char *err, size_t errlen)
+static int open_one(const char *text, struct hostio *io, char *err, size_t errlen)
 {
-	enum ser_dir dir = DIR_BOTH;
+	enum hostio_dir dir = DIR_BOTH;
 	bool want_in, want_out, shared = false;
 	int fd, flags;
 
@@ -269,8 +270,8 @@ static int open_one(const char *text, struct ser_hostio *io, char *err, size_t e
 	return 0;
 }
 
-int ser_hostio_open(const char *const *texts, unsigned count, struct ser_hostio *io, char *err,
-		    size_t errlen)
+int hostio_open(const char *const *texts, unsigned count, struct hostio *io, char *err,
+		size_t errlen)
 {
 	int rc;
 
@@ -281,14 +282,14 @@ int ser_hostio_open(const char *const *texts, unsigned count, struct ser_hostio 
 	for (unsigned i = 0; i < count; i++) {
 		rc = open_one(texts[i], io, err, errlen);
 		if (rc < 0) {
-			ser_hostio_close(io);
+			hostio_close(io);
 			return rc;
 		}
 	}
 	return 0;
 }
 
-void ser_hostio_close(struct ser_hostio *io)
+void hostio_close(struct hostio *io)
 {
 	if (io->in_fd >= 0)
 		close(io->in_fd);
@@ -337,7 +338,7 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 	return n;
 }
 
-ssize_t ser_hostio_write(struct ser_hostio *io, const void *buf, size_t len)
+ssize_t hostio_write(struct hostio *io, const void *buf, size_t len)
 {
 	ssize_t n;
 
@@ -354,7 +355,7 @@ ssize_t ser_hostio_write(struct ser_hostio *io, const void *buf, size_t len)
 	return n;
 }
 
-ssize_t ser_hostio_read(struct ser_hostio *io, void *buf, size_t len)
+ssize_t hostio_read(struct hostio *io, void *buf, size_t len)
 {
 	ssize_t n;
 
@@ -367,4 +368,26 @@ ssize_t ser_hostio_read(struct ser_hostio *io, void *buf, size_t len)
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return n;
+}
+
+int hostio_parse_delayed(const char *text, uint64_t now_ns, uint64_t *deadline, char *err,
+			 size_t errlen)
+{
+	char *end;
+	unsigned long long secs;
+
+	if (!strcmp(text, "forever")) {
+		*deadline = 0;
+		return 0;
+	}
+	secs = strtoull(text, &end, 0);
+	if (!*text || *end || secs > 86400ull * 365) {
+		snprintf(err, errlen, "delayed \"%s\": expected a number of seconds or `forever`",
+			 text);
+		return -EINVAL;
+	}
+	*deadline = now_ns + secs * 1000000000ull;
+	if (!*deadline)
+		*deadline = 1;
+	return 0;
 }

@@ -1,0 +1,3 @@
+/* vdevs/hpet compiled into fuzz_vdevs, its entry renamed (tests/fuzz/fuzz_vdevs.c). */
+#define vdev_plugin_entry fuzz_entry_hpet
+#include "vdevs/hpet/hpet.c"
