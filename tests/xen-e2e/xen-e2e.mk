@@ -11,7 +11,7 @@
 # The guests written for it are samples/guests/xen_*.c, built by the
 # GUEST_* rules of samples/module.mk (they run on the kvm backend too).
 
-XEN_E2E_GUEST_NAMES := xen_mmio xen_msi xen_smp
+XEN_E2E_GUEST_NAMES := xen_mmio xen_msi xen_smp xen_pass
 XEN_E2E_GUEST_ELFS := $(addprefix $(GUEST_DIR)/,$(addsuffix .elf,$(XEN_E2E_GUEST_NAMES)))
 GUESTS += $(XEN_E2E_GUEST_ELFS)
 .SECONDARY: $(addprefix $(GUEST_DIR)/,$(addsuffix .o,$(XEN_E2E_GUEST_NAMES)))

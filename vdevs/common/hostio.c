@@ -271,7 +271,7 @@ static int open_one(const char *text, struct hostio *io, char *err, size_t errle
 }
 
 int hostio_open(const char *const *texts, unsigned count, struct hostio *io, char *err,
-		    size_t errlen)
+		size_t errlen)
 {
 	int rc;
 

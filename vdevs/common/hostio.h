@@ -33,14 +33,16 @@ struct hostio {
  * output), `stdin`, `pty` (a new pseudo-terminal), `unix:PATH` (connect to a
  * stream socket), `|COMMAND` (output only: `sh -c COMMAND` reads it on its
  * standard input, qvm 8.0's `hostdev >"|command"`) or a path (a file or
- * device; `>path` creates/truncates a file). At most one input and one output in all. Every
- * descriptor is non-blocking and close-on-exec (standard streams are reopened or duplicated so that
- * vdm's own streams keep their flags). Returns 0 with *io filled (io->in_fd/out_fd -1 where nothing
- * was named); -EINVAL for a malformed list; a negative errno when a target cannot be opened. In
- * every error case, err holds a sentence and nothing stays open.
+ * device; `>path` creates/truncates a file). At most one input and one
+ * output in all. Every descriptor is non-blocking and close-on-exec
+ * (standard streams are reopened or duplicated so that vdm's own streams
+ * keep their flags). Returns 0 with *io filled (io->in_fd/out_fd -1 where
+ * nothing was named); -EINVAL for a malformed list; a negative errno when a
+ * target cannot be opened. In every error case, err holds a sentence and
+ * nothing stays open.
  */
 int hostio_open(const char *const *texts, unsigned count, struct hostio *io, char *err,
-		    size_t errlen);
+		size_t errlen);
 
 /* hostio_close: close everything open; idempotent. */
 void hostio_close(struct hostio *io);
