@@ -121,8 +121,9 @@ stats() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "inf"; else printf "%.2f", a / b }'; }
 
 # the device's default, as its option schema says
-default=$(sed -n 's/^#define BLK_AIO_DEFAULT[[:space:]]*"\(.*\)"/\1/p' vdevs/virtio-blk/virtio-blk.c 2>/dev/null)
-[ -n "$default" ] || default=io_uring
+default=$("$BIN/vdm" --plugin-path "$PLUGIN_DIR" --describe virtio-blk |
+	awk '$1 == "aio" && $3 == "default" { print $4 }')
+[ -n "$default" ] || { echo "blk: no aio default in vdm --describe virtio-blk" >&2; exit 1; }
 for spec in randread-4k:iops:IOPS randwrite-4k:iops:IOPS seqread-64k:mbs:MB/s seqwrite-64k:mbs:MB/s; do
 	w=${spec%%:*}
 	rest=${spec#*:}

@@ -15,6 +15,9 @@
  *  - split virtqueues (2.7): descriptor chains with indirect descriptors,
  *    VIRTIO_F_EVENT_IDX in both directions, notification suppression, used
  *    ring updates ordered with release fences before the index;
+ *  - packed virtqueues (2.8) when the driver accepts VIRTIO_F_RING_PACKED:
+ *    the same chains, indirect tables, event suppression (ENABLE, DISABLE,
+ *    DESC with EVENT_IDX) and checks, behind the same pop/push/interrupt;
  *  - interrupts: MSI-X on PCI (a config vector and one per queue), INTx
  *    through the ISR when MSI-X is off, the InterruptStatus line on MMIO;
  *  - a worker facility that runs requests off the vCPU thread;
@@ -96,11 +99,12 @@ extern "C" {
 #define VDEV_VIRTIO_F_INDIRECT_DESC 28
 #define VDEV_VIRTIO_F_EVENT_IDX	    29
 #define VDEV_VIRTIO_F_VERSION_1	    32
+#define VDEV_VIRTIO_F_RING_PACKED   34
 #define VDEV_VIRTIO_BIT(n)	    (1ull << (n))
 /* What the helper offers besides the device's own features. */
 #define VDEV_VIRTIO_TRANSPORT_FEATURES                                                             \
 	(VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_INDIRECT_DESC) | VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_EVENT_IDX) | \
-	 VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_VERSION_1))
+	 VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_VERSION_1) | VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_RING_PACKED))
 
 /* Limits of this helper. */
 #define VDEV_VIRTIO_QUEUE_MAX	   64u	 /* queues per device */
@@ -226,11 +230,13 @@ struct vdev_virtio_info {
 	void *dev; /* passed to every op */
 };
 
-/* One virtqueue as the helper tracks it. Read-only for plugins. */
+/* One virtqueue as the helper tracks it. Read-only for plugins. Split
+ * rings: free-running indices. Packed rings: a position in the descriptor
+ * ring with its wrap counter in bit 15 (the off_wrap form of 2.8.10). */
 struct vdev_virtio_queue {
 	uint16_t size; /* the driver's queue size (power of two) */
 	bool ready;
-	uint64_t desc, driver, device; /* descriptor table, available and used rings */
+	uint64_t desc, driver, device; /* descriptor table/ring, driver and device areas */
 	uint16_t last_avail;	       /* next available entry the device takes */
 	uint16_t used_idx;	       /* the used ring's next index */
 	uint16_t signalled_used;       /* used_idx at the last interrupt (EVENT_IDX) */
@@ -252,7 +258,9 @@ struct vdev_virtio_seg {
  */
 struct vdev_virtio_chain {
 	uint16_t queue;
-	uint16_t head;	      /* the head descriptor's index: the used element's id */
+	uint16_t head;	      /* the used element's id: split, the head descriptor's
+			       * index; packed, the buffer id */
+	uint16_t slots;	      /* packed: descriptors the chain takes in the ring */
 	uint32_t epoch;	      /* the device reset generation it belongs to */
 	unsigned count;	      /* segments */
 	unsigned readable;    /* seg[0..readable) readable, seg[readable..count) writable */
