@@ -99,6 +99,7 @@ struct xen_backend {
 	ioservid_t id;
 	bool server_created, enabled, ranges_ready;
 	bool buffered;
+	bool shut_down; /* the domain shut down, vdm stays (-no-shutdown) */
 	xenforeignmemory_resource_handle *res;
 	void *pages;
 	shared_iopage_t *shared;
@@ -596,8 +597,10 @@ static int xen_restrict(struct xen_backend *xb)
 	return xen_drop_privileges(xb);
 }
 
+enum xen_domain_state { XEN_DOMAIN_ALIVE, XEN_DOMAIN_SHUT_DOWN, XEN_DOMAIN_GONE };
+
 /* Is the domain gone, or shut down? (After restrict: only "gone" is known.) */
-static bool xen_domain_ended(struct xen_backend *xb)
+static enum xen_domain_state xen_domain_state(struct xen_backend *xb)
 {
 	xc_domaininfo_t info;
 	unsigned vcpus;
@@ -606,16 +609,45 @@ static bool xen_domain_ended(struct xen_backend *xb)
 		int n = xc_domain_getinfolist(xb->xch, xb->domid, 1, &info);
 
 		if (n < 0)
-			return errno == ESRCH;
+			return errno == ESRCH ? XEN_DOMAIN_GONE : XEN_DOMAIN_ALIVE;
 		if (n == 0 || info.domain != xb->domid || (info.flags & XEN_DOMINF_dying))
-			return true;
+			return XEN_DOMAIN_GONE;
 		/* a suspend (xl save) is not the end: libxl saves vdm's state next,
 		 * then destroys the domain, or resumes it if the save fails */
 		return (info.flags & XEN_DOMINF_shutdown) &&
-		       ((info.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask) !=
-			   SHUTDOWN_suspend;
+			       ((info.flags >> XEN_DOMINF_shutdownshift) &
+				XEN_DOMINF_shutdownmask) != SHUTDOWN_suspend
+			   ? XEN_DOMAIN_SHUT_DOWN
+			   : XEN_DOMAIN_ALIVE;
 	}
-	return xendevicemodel_nr_vcpus(xb->dmod, xb->domid, &vcpus) < 0 && errno == ESRCH;
+	return xendevicemodel_nr_vcpus(xb->dmod, xb->domid, &vcpus) < 0 && errno == ESRCH
+		   ? XEN_DOMAIN_GONE
+		   : XEN_DOMAIN_ALIVE;
+}
+
+/*
+ * The domain's state changed (or a poll without xenstore): true when the
+ * run ends. With xen_stay_after_shutdown (-no-shutdown) a shut-down domain
+ * only stops the serving; its destruction (or a signal) ends the run.
+ */
+static bool xen_domain_check(struct xen_backend *xb)
+{
+	const struct vm_options *o = vm_options(xb->vm);
+	enum xen_domain_state st = xen_domain_state(xb);
+
+	if (st == XEN_DOMAIN_GONE || (st == XEN_DOMAIN_SHUT_DOWN && !o->xen_stay_after_shutdown)) {
+		xlog(xb, LOG_LVL_INFO, "the domain shut down or was destroyed");
+		return true;
+	}
+	if (st == XEN_DOMAIN_SHUT_DOWN && !xb->shut_down) {
+		xb->shut_down = true;
+		xlog(xb, LOG_LVL_INFO,
+		     "the domain shut down: no longer serving it; staying until libxl's SIGHUP or "
+		     "the domain's destruction (-no-shutdown)");
+		if (o->shut_down)
+			o->shut_down(o->ready_ctx, xb->vm);
+	}
+	return false;
 }
 
 static bool xen_release_fired(struct xen_backend *xb)
@@ -703,11 +735,13 @@ static int xen_run(struct vm *vm)
 		return VDM_EXIT_FATAL_START;
 	vm_backend_ready(vm);
 	while (!vm_stopping(vm)) {
-		/* paused (QMP stop): requests wait in their slots until cont */
+		/* paused (QMP stop): requests wait in their slots until cont; shut
+		 * down (-no-shutdown): no vCPU runs, nothing is served any more */
 		struct pollfd p[3] = {
-			{ .fd = xb->stop_fd, .events = POLLIN },
-			{ .fd = vm_paused(vm) ? -1 : xenevtchn_fd(xb->xce), .events = POLLIN },
-			{ .fd = xb->xs ? xs_fileno(xb->xs) : -1, .events = POLLIN },
+		    {.fd = xb->stop_fd, .events = POLLIN},
+		    {.fd = vm_paused(vm) || xb->shut_down ? -1 : xenevtchn_fd(xb->xce),
+		     .events = POLLIN},
+		    {.fd = xb->xs ? xs_fileno(xb->xs) : -1, .events = POLLIN},
 		};
 		int n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
 
@@ -733,8 +767,8 @@ static int xen_run(struct vm *vm)
 		if ((n > 0 && p[2].revents && xen_release_fired(xb)) || n == 0) {
 			if (n == 0)
 				xen_ranges_sync(&xb->ranges);
-			if ((n > 0 || !xb->xs) && xen_domain_ended(xb)) {
-				xlog(xb, LOG_LVL_INFO, "the domain shut down or was destroyed");
+			/* without xenstore (restricted) only the poll notices the end */
+			if ((n > 0 || !xb->xs) && xen_domain_check(xb)) {
 				vm_stop(vm, VDM_EXIT_NORMAL);
 				break;
 			}

@@ -656,7 +656,6 @@ static const struct {
 static const struct {
 	const char *opt, *why;
 } xl_ignored_flag[] = {
-    {"-no-shutdown", NULL},
     {"-nodefaults", NULL},
     {"-no-user-config", NULL},
     {"-nographic", NULL},
@@ -765,8 +764,14 @@ static void xl_one(struct xl_state *st, const char *a, const char *v)
 /* Does option `a` take a value? */
 static bool xl_takes_value(const char *a)
 {
-	static const char *const flags[] = {
-	    "-S", "-xen-domid-restrict", "-usb", "-vdm-print", "-vdm-check", "--xl-dm", NULL};
+	static const char *const flags[] = {"-S",
+					    "-no-shutdown",
+					    "-xen-domid-restrict",
+					    "-usb",
+					    "-vdm-print",
+					    "-vdm-check",
+					    "--xl-dm",
+					    NULL};
 
 	for (const char *const *f = flags; *f; f++)
 		if (!strcmp(a, *f))
@@ -837,6 +842,8 @@ int xl_args_parse(int argc, char *const *argv, struct xl_args *out, FILE *log)
 			continue;
 		} else if (!strcmp(a, "-S")) {
 			out->start_paused = true;
+		} else if (!strcmp(a, "-no-shutdown")) {
+			out->no_shutdown = true;
 		} else if (!strcmp(a, "-xen-domid-restrict")) {
 			out->restrict_xen = true;
 		} else if (!strcmp(a, "-vdm-print")) {

@@ -40,6 +40,8 @@ struct xl_args {
 	int qmp_fd;		    /* -chardev socket,id=libxl-cmd,fd=N (dm_restrict); -1 */
 	const char *xenstat_path;   /* -chardev socket,id=libxenstat-cmd,path=P */
 	bool start_paused;	    /* -S: wait for `cont`, readiness by query-status */
+	bool no_shutdown;	    /* -no-shutdown: outlive the domain's shutdown until SIGHUP */
+	const char *boot_order;	    /* -boot order=X: the CMOS boot order, "cda" by default */
 	int incoming_fd;	    /* -incoming fd:N; -1 */
 	bool restrict_xen;	    /* -xen-domid-restrict */
 	const char *runas;	    /* -runas USER */
