@@ -9,7 +9,8 @@
  * two vmconf texts that go through conf/ like any file:
  *
  *   "<xl-dm machine>"  system, guest RAM (from -name, -m, -machine)
- *   "<xl-dm devices>"  one vdev per -serial, disk and NIC
+ *   "<xl-dm devices>"  the CMOS with -boot's order, one vdev per -serial,
+ *                      disk and NIC
  *
  * with the HVM platform fragment between them (its host bridge must take
  * PCI 00:00.0 before any disk or NIC is placed) and the -vdm-config files
