@@ -69,6 +69,10 @@ struct vm_options {
 	 * ready_ctx (QMP's query-status says "shutdown").
 	 */
 	bool xen_stay_after_shutdown;
+	/* xen: take libxl's qdisk backends of the domain to Closed at attach
+	 * (devmodel/xen/xen_qdisk.h): vdm is the device model that owns them
+	 * and serves no PV disk */
+	bool xen_decline_qdisk;
 	void (*shut_down)(void *ctx, struct vm *vm);
 };
 

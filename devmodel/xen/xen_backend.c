@@ -61,6 +61,7 @@
 #include "devmodel/vm.h"
 #include "devmodel/xen/xen_backend.h"
 #include "devmodel/xen/xen_dmstate.h"
+#include "devmodel/xen/xen_qdisk.h"
 #include "devmodel/xen/xen_irq.h"
 #include "devmodel/xen/xen_mapcache.h"
 #include "devmodel/xen/xen_pass.h"
@@ -663,6 +664,15 @@ static bool xen_release_fired(struct xen_backend *xb)
 	return fired;
 }
 
+static void xen_qdisk_note(void *ctx, const char *devid, const char *dev)
+{
+	struct xen_backend *xb = ctx;
+
+	xlog(xb, LOG_LVL_INFO,
+	     "qdisk backend %s%s%s%s: Closed, no PV path (vdm serves the disk as virtio-blk)",
+	     devid, *dev ? " (" : "", dev, *dev ? ")" : "");
+}
+
 static int xen_attach(struct xen_backend *xb)
 {
 	int rc = xen_ranges_sync(&xb->ranges);
@@ -695,6 +705,16 @@ static int xen_attach(struct xen_backend *xb)
 		if (local < 0)
 			return xen_missing(xb, "xenevtchn_bind_interdomain(buffered)", errno);
 		xb->buf_local = local;
+	}
+	/* the PV disks libxl left to the device model: declined, before the
+	 * guest runs and before restrict closes xenstore (xen_qdisk.h) */
+	if (vm_options(xb->vm)->xen_decline_qdisk) {
+		rc = xen_qdisk_decline(xb->xs, xb->domid, xen_qdisk_note, xb);
+		if (rc < 0)
+			xlog(xb, LOG_LVL_WARN,
+			     "backend/qdisk/%u: %s: a PV disk frontend in the guest waits for a "
+			     "backend that never comes",
+			     xb->domid, strerror(-rc));
 	}
 	/* libxl's readiness: before restrict, which closes xenstore */
 	if (vm_options(xb->vm)->xen_dm_state) {

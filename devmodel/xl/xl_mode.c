@@ -316,6 +316,8 @@ void xl_mode_options(struct xl_mode *xl, struct vm_options *opts)
 	 * itself (SIGHUP); without it vdm ends with the domain's shutdown */
 	opts->xen_stay_after_shutdown = xl->args.no_shutdown;
 	opts->shut_down = xl_shut_down;
+	/* backendtype=qdisk disks are the device model's: served as virtio-blk */
+	opts->xen_decline_qdisk = true;
 	/* with -S libxl judges readiness by query-status and wants no key */
 	opts->xen_dm_state = !xl->args.start_paused;
 	if (xl->args.restrict_xen)

@@ -158,7 +158,8 @@ static int run_assemble(struct run *r, const char *text)
 				  .ready_ctx = run_extra.ready_ctx,
 				  .xen_dm_state = run_extra.xen_dm_state,
 				  .xen_stay_after_shutdown = run_extra.xen_stay_after_shutdown,
-				  .shut_down = run_extra.shut_down};
+				  .shut_down = run_extra.shut_down,
+				  .xen_decline_qdisk = run_extra.xen_decline_qdisk};
 
 	memset(r, 0, sizeof(*r));
 	assert_non_null(opts.backend);
@@ -1000,6 +1001,56 @@ static void test_dm_state_key_off(void **state)
 	assert_int_equal(xd_count("xs_rm"), 0);
 }
 
+#define QDISK "/local/domain/0/backend/qdisk/"
+
+/*
+ * backendtype=qdisk disks are the device model's (libxl waits for nobody,
+ * xen_qdisk.h): vdm takes each qdisk backend of its domain to Closed
+ * before the guest runs and leaves a Closed one, another domain's and
+ * blkback's vbd alone. Without the option nothing is touched.
+ */
+static void qdisk_case(bool decline)
+{
+	struct run r;
+
+	double_start(XD_HVM, 1);
+	xd_store_set(QDISK "7/768/state", "1");
+	xd_store_set(QDISK "7/768/dev", "hda");
+	xd_store_set(QDISK "7/5632/state", "1");
+	xd_store_set(QDISK "7/832/state", "6");
+	xd_store_set(QDISK "8/768/state", "1");
+	xd_store_set("/local/domain/0/backend/vbd/7/51712/state", "1");
+	run_extra.xen_decline_qdisk = decline;
+	run_extra.xen_dm_state = true;
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	assert_string_equal(xd_store_get(QDISK "7/768/state"), "1"); /* not at setup */
+	run_start(&r, 1);
+	for (int i = 0; i < T_MS && !xd_store_get(DM_STATE_KEY); i++)
+		usleep(1000);
+	assert_string_equal(xd_store_get(DM_STATE_KEY), "running");
+	assert_string_equal(xd_store_get(QDISK "7/768/state"), decline ? "6" : "1");
+	assert_string_equal(xd_store_get(QDISK "7/5632/state"), decline ? "6" : "1");
+	assert_string_equal(xd_store_get(QDISK "7/832/state"), "6");
+	assert_string_equal(xd_store_get(QDISK "7/768/dev"), "hda");
+	assert_string_equal(xd_store_get(QDISK "8/768/state"), "1");
+	assert_string_equal(xd_store_get("/local/domain/0/backend/vbd/7/51712/state"), "1");
+	/* six keys set up, two backends closed, then "running" */
+	assert_int_equal(xd_count("xs_write"), decline ? 9 : 7);
+	kill(getpid(), SIGTERM);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+}
+
+static void test_qdisk_declined(void **state)
+{
+	qdisk_case(true);
+}
+
+static void test_qdisk_untouched_by_default(void **state)
+{
+	qdisk_case(false);
+}
+
 struct poster {
 	pthread_t thread;
 	ioreq_t q;
@@ -1149,6 +1200,7 @@ static void test_xl_session(void **state)
 	xl_mode_options(xl, &opts);
 	assert_true(opts.xen_dm_state);
 	assert_true(opts.xen_stay_after_shutdown); /* -no-shutdown */
+	assert_true(opts.xen_decline_qdisk);
 	r.vm = vm_new(r.conf, &opts);
 	assert_non_null(r.vm);
 	tdev.vm = r.vm;
@@ -1383,6 +1435,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_no_privcmd, teardown_double),
 	    cmocka_unit_test_teardown(test_dm_state_key, teardown_double),
 	    cmocka_unit_test_teardown(test_dm_state_key_off, teardown_double),
+	    cmocka_unit_test_teardown(test_qdisk_declined, teardown_double),
+	    cmocka_unit_test_teardown(test_qdisk_untouched_by_default, teardown_double),
 	    cmocka_unit_test_teardown(test_pause_holds_requests, teardown_double),
 	    cmocka_unit_test_teardown(test_xl_session, teardown_double),
 	    cmocka_unit_test_teardown(test_pass, teardown_double),
