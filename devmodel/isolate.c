@@ -28,9 +28,10 @@
  * Services an isolated plugin has: region_add/remove, intr_lookup,
  * line_set/pulse, msi_send, mem_read/mem_write (bounds-checked by vdm,
  * ISOLATE_PAYLOAD_MAX bytes per request, larger copies split), timers,
- * clock_ns, log/vlog, terminate, mem_ranges, platform_shutdown,
- * pci_link_route. Not: mem_map (NULL, errno ENOTSUP: it would need guest
- * RAM in the child), fd_watch (-ENOTSUP), interrupt controllers
+ * clock_ns, fd_watch/modify/unwatch (vdm watches a copy of the descriptor,
+ * passed with SCM_RIGHTS), log/vlog, terminate, mem_ranges,
+ * platform_shutdown, pci_link_route. Not: mem_map (NULL, errno ENOTSUP: it
+ * would need guest RAM in the child), interrupt controllers
  * (VDEV_F_INTC: refused at the config), fdt_node, and save states above
  * ISOLATE_PAYLOAD_MAX bytes (-EFBIG).
  */
@@ -41,6 +42,8 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +64,7 @@
 #define ISOLATE_PAYLOAD_MAX  (60u * 1024)
 #define ISOLATE_MAX_LINES    64
 #define ISOLATE_MAX_TIMERS   64
+#define ISOLATE_MAX_WATCHES  16
 #define ISOLATE_TIMEOUT_MS   1000u
 #define ISOLATE_DESTROY_WAIT 1000
 
@@ -77,6 +81,7 @@ enum isolate_op {
 	ISOLATE_STATUS,
 	ISOLATE_ENDPOINT,
 	ISOLATE_TIMER_FIRE,
+	ISOLATE_FD_EVENT,
 	/* either way: the answer to the request in progress */
 	ISOLATE_REPLY = 64,
 	/* child -> vdm: host services */
@@ -98,6 +103,9 @@ enum isolate_op {
 	ISOLATE_MEM_RANGES,
 	ISOLATE_PLATFORM_SHUTDOWN,
 	ISOLATE_PCI_LINK_ROUTE,
+	ISOLATE_FD_WATCH, /* carries the descriptor (SCM_RIGHTS) */
+	ISOLATE_FD_MODIFY,
+	ISOLATE_FD_UNWATCH,
 };
 
 struct isolate_msg {
@@ -110,17 +118,35 @@ struct isolate_msg {
 struct isolate_buf {
 	struct isolate_msg msg;
 	uint8_t data[ISOLATE_PAYLOAD_MAX];
+	int fd; /* a descriptor that came with the record, else -1 (not sent) */
 };
 
 /* ------------------------------------------------------------ transport */
 
-static int isolate_send(int fd, uint32_t op, int64_t ret, const uint64_t *args, unsigned nargs,
-			const void *data, size_t length)
+static int isolate_send_fd(int fd, uint32_t op, int64_t ret, const uint64_t *args, unsigned nargs,
+			   const void *data, size_t length, int pass_fd)
 {
 	struct isolate_msg m = {.op = op, .length = (uint32_t)length, .ret = ret};
 	struct iovec iov[2] = {{&m, sizeof(m)}, {(void *)data, length}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = length ? 2 : 1};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
 	ssize_t n;
+
+	if (pass_fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
 
 	if (length > ISOLATE_PAYLOAD_MAX)
 		return -EMSGSIZE;
@@ -132,18 +158,46 @@ static int isolate_send(int fd, uint32_t op, int64_t ret, const uint64_t *args, 
 	return n == (ssize_t)(sizeof(m) + length) ? 0 : -EPIPE;
 }
 
+static int isolate_send(int fd, uint32_t op, int64_t ret, const uint64_t *args, unsigned nargs,
+			const void *data, size_t length)
+{
+	return isolate_send_fd(fd, op, ret, args, nargs, data, length, -1);
+}
+
 /* One record into b; 0, -EPIPE (peer gone) or -EPROTO (malformed). */
 static int isolate_recv(int fd, struct isolate_buf *b)
 {
+	struct iovec iov = {b, offsetof(struct isolate_buf, fd)};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct msghdr mh = {
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = control.buf,
+	    .msg_controllen = sizeof(control.buf),
+	};
 	ssize_t n;
 
+	b->fd = -1;
 	do
-		n = recv(fd, b, sizeof(*b), 0);
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return -EPIPE;
-	if ((size_t)n < sizeof(b->msg) || b->msg.length != (size_t)n - sizeof(b->msg))
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)) && b->fd < 0)
+			memcpy(&b->fd, CMSG_DATA(cm), sizeof(int));
+	}
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof(b->msg) ||
+	    b->msg.length != (size_t)n - sizeof(b->msg)) {
+		if (b->fd >= 0)
+			close(b->fd);
+		b->fd = -1;
 		return -EPROTO;
+	}
 	return 0;
 }
 
@@ -163,10 +217,12 @@ struct isolate_proxy {
 	struct vdev_line *lines[ISOLATE_MAX_LINES];
 	unsigned line_count;
 	struct vdev_timer *timers[ISOLATE_MAX_TIMERS];
-	struct isolate_timer_slot {
+	struct isolate_slot {
 		struct isolate_proxy *proxy;
 		uint32_t index;
-	} slots[ISOLATE_MAX_TIMERS];
+	} slots[ISOLATE_MAX_TIMERS], watch_slots[ISOLATE_MAX_WATCHES];
+	struct vdev_watch *watches[ISOLATE_MAX_WATCHES];
+	int watch_fds[ISOLATE_MAX_WATCHES]; /* vdm's copies of the child's fds */
 	struct isolate_buf rx, tx;
 };
 
@@ -200,6 +256,17 @@ static void isolate_reap(struct isolate_proxy *p, char *why, size_t cap)
 	p->pid = -1;
 }
 
+/* Stop watching vdm's copy of a child's descriptor, and close it. */
+static void isolate_unwatch(struct isolate_proxy *p, unsigned i)
+{
+	if (!p->watches[i])
+		return;
+	p->host->fd_unwatch(p->h, p->watches[i]);
+	p->watches[i] = NULL;
+	close(p->watch_fds[i]);
+	p->watch_fds[i] = -1;
+}
+
 /* The device failed: say so once, end the child, apply the policy. */
 static void isolate_fail(struct isolate_proxy *p, const char *during, const char *cause)
 {
@@ -220,6 +287,9 @@ static void isolate_fail(struct isolate_proxy *p, const char *during, const char
 	for (unsigned i = 0; i < ISOLATE_MAX_TIMERS; i++)
 		if (p->timers[i])
 			p->host->timer_cancel(p->h, p->timers[i]);
+	/* a dead child's pipe stays readable: its watches would spin */
+	for (unsigned i = 0; i < ISOLATE_MAX_WATCHES; i++)
+		isolate_unwatch(p, i);
 	p->host->log(p->h, VDEV_LOG_ERROR, "isolated plugin %s %s during %s; %s", p->real->name,
 		     why, during,
 		     p->terminate ? "the VM ends (on-failure=terminate)"
@@ -286,11 +356,20 @@ static void isolate_reply(struct isolate_proxy *p, int64_t ret, const void *data
 
 static void isolate_timer_fn(void *dev, void *arg)
 {
-	struct isolate_timer_slot *slot = arg;
+	struct isolate_slot *slot = arg;
 	uint64_t index = slot->index;
 
 	(void)dev;
 	isolate_call(slot->proxy, "a timer", ISOLATE_TIMER_FIRE, &index, 1, NULL, 0);
+}
+
+static void isolate_fd_fn(void *dev, void *arg, int fd, uint32_t events)
+{
+	struct isolate_slot *slot = arg;
+	uint64_t args[2] = {slot->index, events};
+
+	(void)dev, (void)fd;
+	isolate_call(slot->proxy, "an fd event", ISOLATE_FD_EVENT, args, 2, NULL, 0);
 }
 
 /* The child's text argument (a line spec, a log line), NUL-terminated. */
@@ -309,7 +388,9 @@ static void isolate_serve(struct isolate_proxy *p)
 	uint32_t length = p->rx.msg.length;
 	int64_t ret = -EINVAL;
 	size_t out = 0;
+	int fd = p->rx.fd; /* closed below unless a watch keeps it */
 
+	p->rx.fd = -1;
 	switch (p->rx.msg.op) {
 	case ISOLATE_REGION_ADD:
 		ret = host->region_add(p->h, (enum vdev_space)a[0], a[1], a[2], (uint32_t)a[3]);
@@ -363,7 +444,7 @@ static void isolate_serve(struct isolate_proxy *p)
 			ret = -ENOSPC;
 			break;
 		}
-		p->slots[i] = (struct isolate_timer_slot){p, i};
+		p->slots[i] = (struct isolate_slot){p, i};
 		ret = host->timer_create(p->h, isolate_timer_fn, &p->slots[i], &p->timers[i]);
 		if (ret == 0)
 			ret = i;
@@ -414,10 +495,46 @@ static void isolate_serve(struct isolate_proxy *p)
 	case ISOLATE_PCI_LINK_ROUTE:
 		ret = host->pci_link_route(p->h, (unsigned)a[0], (unsigned)a[1]);
 		break;
+	case ISOLATE_FD_WATCH: {
+		unsigned i;
+
+		if (fd < 0)
+			break;
+		for (i = 0; i < ISOLATE_MAX_WATCHES && p->watches[i]; i++)
+			;
+		if (i == ISOLATE_MAX_WATCHES) {
+			ret = -ENOSPC;
+			break;
+		}
+		p->watch_slots[i] = (struct isolate_slot){p, i};
+		ret = host->fd_watch(p->h, fd, (uint32_t)a[0], isolate_fd_fn, &p->watch_slots[i],
+				     &p->watches[i]);
+		if (ret == 0) {
+			p->watch_fds[i] = fd;
+			fd = -1;
+			ret = i;
+		}
+		break;
+	}
+	case ISOLATE_FD_MODIFY:
+	case ISOLATE_FD_UNWATCH:
+		if (a[0] >= ISOLATE_MAX_WATCHES || !p->watches[a[0]])
+			break;
+		if (p->rx.msg.op == ISOLATE_FD_MODIFY)
+			ret = host->fd_modify(p->h, p->watches[a[0]], (uint32_t)a[1]);
+		else {
+			isolate_unwatch(p, (unsigned)a[0]);
+			ret = 0;
+		}
+		break;
 	default:
+		if (fd >= 0)
+			close(fd);
 		isolate_fail(p, "a host service", "sent a malformed message");
 		return;
 	}
+	if (fd >= 0)
+		close(fd);
 	isolate_reply(p, ret, p->tx.data, out);
 }
 
@@ -431,25 +548,37 @@ struct isolate_child {
 		vdev_timer_fn *fn;
 		void *arg;
 	} timers[ISOLATE_MAX_TIMERS];
+	struct {
+		vdev_fd_fn *fn;
+		void *arg;
+		int fd;
+	} watches[ISOLATE_MAX_WATCHES];
 	struct isolate_buf rx;
 };
 
 static struct isolate_child *isolate_child_of(vdev_host_t *h);
 
 /* A service of vdm: request, then the reply (its data copied to out). */
-static int64_t isolate_child_call(vdev_host_t *h, uint32_t op, const uint64_t *args, unsigned nargs,
-				  const void *data, size_t length, void *out, size_t out_cap)
+static int64_t isolate_child_call_fd(vdev_host_t *h, uint32_t op, const uint64_t *args,
+				     unsigned nargs, const void *data, size_t length, void *out,
+				     size_t out_cap, int pass_fd)
 {
 	struct isolate_child *c = isolate_child_of(h);
 
 	if (!c)
 		return -EINVAL;
-	if (isolate_send(c->fd, op, 0, args, nargs, data, length) < 0 ||
+	if (isolate_send_fd(c->fd, op, 0, args, nargs, data, length, pass_fd) < 0 ||
 	    isolate_recv(c->fd, &c->rx) < 0 || c->rx.msg.op != ISOLATE_REPLY)
 		_exit(0); /* vdm is gone or gave up on us */
 	if (out)
 		memcpy(out, c->rx.data, c->rx.msg.length < out_cap ? c->rx.msg.length : out_cap);
 	return c->rx.msg.ret;
+}
+
+static int64_t isolate_child_call(vdev_host_t *h, uint32_t op, const uint64_t *args, unsigned nargs,
+				  const void *data, size_t length, void *out, size_t out_cap)
+{
+	return isolate_child_call_fd(h, op, args, nargs, data, length, out, out_cap, -1);
 }
 
 #define CHILD_CALL(h, op, ...)                                                                     \
@@ -594,22 +723,40 @@ static uint64_t child_clock_ns(vdev_host_t *h)
 	return (uint64_t)isolate_child_call(h, ISOLATE_CLOCK, NULL, 0, NULL, 0, NULL, 0);
 }
 
+/* vdm watches a copy of the descriptor (SCM_RIGHTS); the events come back. */
 static int child_fd_watch(vdev_host_t *h, int fd, uint32_t events, vdev_fd_fn *fn, void *arg,
 			  struct vdev_watch **watch)
 {
-	(void)h, (void)fd, (void)events, (void)fn, (void)arg, (void)watch;
-	return -ENOTSUP;
+	struct isolate_child *c = isolate_child_of(h);
+	int64_t r;
+
+	if (!c || fd < 0 || !fn || !watch)
+		return -EINVAL;
+	r = isolate_child_call_fd(h, ISOLATE_FD_WATCH, (const uint64_t[]){events}, 1, NULL, 0, NULL,
+				  0, fd);
+	if (r < 0)
+		return (int)r;
+	if (r >= ISOLATE_MAX_WATCHES)
+		_exit(0);
+	c->watches[r].fn = fn;
+	c->watches[r].arg = arg;
+	c->watches[r].fd = fd;
+	*watch = isolate_handle(r);
+	return 0;
 }
 
 static int child_fd_modify(vdev_host_t *h, struct vdev_watch *watch, uint32_t events)
 {
-	(void)h, (void)watch, (void)events;
-	return -EINVAL;
+	return (int)CHILD_CALL(h, ISOLATE_FD_MODIFY, isolate_index(watch), events);
 }
 
 static void child_fd_unwatch(vdev_host_t *h, struct vdev_watch *watch)
 {
-	(void)h, (void)watch;
+	struct isolate_child *c = isolate_child_of(h);
+	uint64_t i = isolate_index(watch);
+
+	if (CHILD_CALL(h, ISOLATE_FD_UNWATCH, i) == 0 && c && i < ISOLATE_MAX_WATCHES)
+		c->watches[i].fn = NULL;
 }
 
 static void child_vlog(vdev_host_t *h, enum vdev_log_level level, const char *fmt, va_list ap)
@@ -775,6 +922,11 @@ static _Noreturn void isolate_child_run(struct isolate_child *c, const struct vd
 			if (a[0] < ISOLATE_MAX_TIMERS && c->timers[a[0]].fn)
 				c->timers[a[0]].fn(c->dev, c->timers[a[0]].arg);
 			break;
+		case ISOLATE_FD_EVENT:
+			if (a[0] < ISOLATE_MAX_WATCHES && c->watches[a[0]].fn)
+				c->watches[a[0]].fn(c->dev, c->watches[a[0]].arg,
+						    c->watches[a[0]].fd, (uint32_t)a[1]);
+			break;
 		default:
 			_exit(0);
 		}
@@ -836,6 +988,8 @@ static int isolate_create(const struct vdev_host *host, vdev_host_t *h,
 	p->terminate = v && v->isolate_terminate;
 	p->timeout_ms = v && v->isolate_timeout_ms ? v->isolate_timeout_ms : ISOLATE_TIMEOUT_MS;
 	p->fd = -1;
+	for (unsigned i = 0; i < ISOLATE_MAX_WATCHES; i++)
+		p->watch_fds[i] = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		ret = -errno;
 		free(p);
@@ -883,6 +1037,8 @@ static void isolate_destroy(void *dev)
 	isolate_reap(p, NULL, 0);
 	if (p->fd >= 0)
 		close(p->fd);
+	for (unsigned i = 0; i < ISOLATE_MAX_WATCHES; i++)
+		isolate_unwatch(p, i);
 	/* The host frees the timers and lines the instance still holds. */
 	free(p);
 }
