@@ -57,6 +57,7 @@
 
 #include "devmodel/exitcode.h"
 #include "devmodel/guest_mem.h"
+#include "devmodel/lockdown.h"
 #include "devmodel/plugin_host.h"
 #include "devmodel/vm.h"
 #include "sdk/host/plugin.h"
@@ -290,11 +291,13 @@ static void isolate_fail(struct isolate_proxy *p, const char *during, const char
 	/* a dead child's pipe stays readable: its watches would spin */
 	for (unsigned i = 0; i < ISOLATE_MAX_WATCHES; i++)
 		isolate_unwatch(p, i);
+	/* at destroy the VM is ending anyway: the policy has nothing to do */
 	p->host->log(p->h, VDEV_LOG_ERROR, "isolated plugin %s %s during %s; %s", p->real->name,
 		     why, during,
-		     p->terminate ? "the VM ends (on-failure=terminate)"
-				  : "the device now reads as all-ones and drops writes");
-	if (p->terminate)
+		     strcmp(during, "destroy") == 0 ? "its process is killed"
+		     : p->terminate		    ? "the VM ends (on-failure=terminate)"
+				    : "the device now reads as all-ones and drops writes");
+	if (p->terminate && strcmp(during, "destroy") != 0)
 		vm_stop(p->vm, VDM_EXIT_VDEV_ERROR);
 }
 
@@ -543,6 +546,7 @@ static void isolate_serve(struct isolate_proxy *p)
 struct isolate_child {
 	int fd;
 	const struct vdev_descriptor *desc;
+	const struct conf_vm *conf; /* for `set seccomp` */
 	void *dev;
 	struct {
 		vdev_timer_fn *fn;
@@ -867,6 +871,11 @@ static _Noreturn void isolate_child_run(struct isolate_child *c, const struct vd
 		switch (c->rx.msg.op) {
 		case ISOLATE_CREATE:
 			ret = ops->create(&isolate_child_table, h, cfg, &c->dev);
+			/* what it opened, it has; from now on it needs no more than vdm */
+			if (ret == 0 && lockdown_apply_isolated(c->conf) < 0) {
+				child_log(h, VDEV_LOG_ERROR, "cannot install the seccomp filter");
+				ret = -EPERM;
+			}
 			break;
 		case ISOLATE_DESTROY:
 			ops->destroy(c->dev);
@@ -945,7 +954,18 @@ static _Noreturn void isolate_child_start(int fd, struct vm *vm, const struct vd
 	const struct guest_mem *gm = vm_mem(vm);
 	long page = sysconf(_SC_PAGESIZE);
 
+	static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP};
+	sigset_t set;
+
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* A fault kills this process the plain way, so vdm can name the
+	 * signal: no inherited handler (a sanitizer's) turns it into an exit. */
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+		signal(fatal[i], SIG_DFL);
+		sigaddset(&set, fatal[i]);
+	}
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	for (unsigned i = 0; gm && i < guest_mem_count(gm); i++) {
 		const struct guest_mem_range *r = guest_mem_range_at(gm, i);
 		uintptr_t start, end;
@@ -965,6 +985,7 @@ static _Noreturn void isolate_child_start(int fd, struct vm *vm, const struct vd
 	close_range(4, ~0u, 0);
 	c->fd = fd;
 	c->desc = real;
+	c->conf = vm_conf(vm);
 	isolate_child_run(c, cfg);
 }
 
