@@ -557,7 +557,8 @@ static void parse_isolate(struct parser *p, const struct conf_token *opt, struct
 				if (number_in(p, a, s + 8, e, 0, "timeout", &ms)) {
 					if (ms < 1 || ms > 60000)
 						perr(p, tok_at(a, s + 8),
-						     "isolate: timeout=%llu is out of range 1..60000 "
+						     "isolate: timeout=%llu is out of range "
+						     "1..60000 "
 						     "(milliseconds)",
 						     (unsigned long long)ms);
 					else

@@ -547,6 +547,7 @@ struct isolate_child {
 	int fd;
 	const struct vdev_descriptor *desc;
 	const struct conf_vm *conf; /* for `set seccomp` */
+	pid_t tid;		    /* the thread that serves vdm's requests */
 	void *dev;
 	struct {
 		vdev_timer_fn *fn;
@@ -571,6 +572,10 @@ static int64_t isolate_child_call_fd(vdev_host_t *h, uint32_t op, const uint64_t
 
 	if (!c)
 		return -EINVAL;
+	/* One socket, strictly nested calls: only the thread that serves vdm's
+	 * requests may call vdm (a plugin's own threads would interleave). */
+	if (gettid() != c->tid)
+		return -ENOTSUP;
 	if (isolate_send_fd(c->fd, op, 0, args, nargs, data, length, pass_fd) < 0 ||
 	    isolate_recv(c->fd, &c->rx) < 0 || c->rx.msg.op != ISOLATE_REPLY)
 		_exit(0); /* vdm is gone or gave up on us */
@@ -921,9 +926,10 @@ static _Noreturn void isolate_child_run(struct isolate_child *c, const struct vd
 		case ISOLATE_STATUS:
 		case ISOLATE_ENDPOINT:
 			out[0] = '\0';
-			ret = c->rx.msg.op == ISOLATE_STATUS
-				  ? ops->status(c->dev, (char *)out, 256)
-				  : ops->host_endpoint(c->dev, (char *)out, 256);
+			if (c->rx.msg.op == ISOLATE_STATUS)
+				ret = ops->status ? ops->status(c->dev, (char *)out, 256) : 0;
+			else
+				ret = ops->host_endpoint(c->dev, (char *)out, 256);
 			out[255] = '\0';
 			length = strlen((char *)out) + 1;
 			break;
@@ -986,6 +992,7 @@ static _Noreturn void isolate_child_start(int fd, struct vm *vm, const struct vd
 	c->fd = fd;
 	c->desc = real;
 	c->conf = vm_conf(vm);
+	c->tid = gettid();
 	isolate_child_run(c, cfg);
 }
 
@@ -1134,11 +1141,14 @@ static int isolate_text_op(struct isolate_proxy *p, uint32_t op, char *buf, size
 				   0, NULL, 0);
 
 	if (p->failed)
-		return op == ISOLATE_STATUS ? snprintf(buf, cap, "failed") : -ENOENT;
+		return op == ISOLATE_STATUS ? snprintf(buf, cap, "isolated, failed") : -ENOENT;
 	if (ret < 0)
 		return (int)ret;
 	if (p->rx.msg.length == 0 || p->rx.data[p->rx.msg.length - 1] != '\0')
 		return -EPROTO;
+	if (op == ISOLATE_STATUS)
+		return snprintf(buf, cap, "isolated pid %d%s%s", (int)p->pid,
+				p->rx.data[0] ? "  " : "", (const char *)p->rx.data);
 	return snprintf(buf, cap, "%s", (const char *)p->rx.data);
 }
 
@@ -1172,7 +1182,7 @@ struct isolate_descriptor *isolate_descriptor_make(const struct vdev_descriptor 
 	d->ops.save = r->save ? isolate_save : NULL;
 	d->ops.restore = r->restore ? isolate_restore : NULL;
 	d->ops.guest_starting = r->guest_starting ? isolate_guest_starting : NULL;
-	d->ops.status = r->status ? isolate_status : NULL;
+	d->ops.status = isolate_status; /* the process's state, and the device's own */
 	if (VDEV_OPS_HAS(r, host_endpoint) && r->host_endpoint)
 		d->ops.host_endpoint = isolate_host_endpoint;
 	d->desc.ops = &d->ops;
