@@ -68,6 +68,7 @@
 #define ISOLATE_MAX_WATCHES  16
 #define ISOLATE_TIMEOUT_MS   1000u
 #define ISOLATE_DESTROY_WAIT 1000
+#define ISOLATE_CREATE_WAIT  5000u
 
 enum isolate_op {
 	/* vdm -> child */
@@ -291,7 +292,16 @@ static void isolate_fail(struct isolate_proxy *p, const char *during, const char
 	/* a dead child's pipe stays readable: its watches would spin */
 	for (unsigned i = 0; i < ISOLATE_MAX_WATCHES; i++)
 		isolate_unwatch(p, i);
-	/* at destroy the VM is ending anyway: the policy has nothing to do */
+	/*
+	 * The policy is for a running VM: a failed create is a failed create
+	 * (reported with this line as its reason), and at destroy the VM is
+	 * ending anyway.
+	 */
+	if (strcmp(during, "create") == 0) {
+		p->host->log(p->h, VDEV_LOG_ERROR, "isolated plugin %s %s during create",
+			     p->real->name, why);
+		return;
+	}
 	p->host->log(p->h, VDEV_LOG_ERROR, "isolated plugin %s %s during %s; %s", p->real->name,
 		     why, during,
 		     strcmp(during, "destroy") == 0 ? "its process is killed"
@@ -953,7 +963,8 @@ static _Noreturn void isolate_child_run(struct isolate_child *c, const struct vd
  * Right after the fork: no guest RAM, no descriptors of vdm's but stdio
  * and the socket, die with vdm, then serve.
  */
-static _Noreturn void isolate_child_start(int fd, struct vm *vm, const struct vdev_descriptor *real,
+static _Noreturn void isolate_child_start(int fd, pid_t parent, struct vm *vm,
+					  const struct vdev_descriptor *real,
 					  const struct vdev_config *cfg)
 {
 	struct isolate_child *c = &isolate_the_child;
@@ -964,6 +975,8 @@ static _Noreturn void isolate_child_start(int fd, struct vm *vm, const struct vd
 	sigset_t set;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0); /* vdm died before the line above */
 	/* A fault kills this process the plain way, so vdm can name the
 	 * signal: no inherited handler (a sanitizer's) turns it into an exit. */
 	sigemptyset(&set);
@@ -1003,6 +1016,7 @@ static int isolate_create(const struct vdev_host *host, vdev_host_t *h,
 {
 	struct isolate_proxy *p = calloc(1, sizeof(*p));
 	const struct conf_vdev *v = plugin_host_conf(h);
+	pid_t parent;
 	int sv[2];
 	int64_t ret;
 
@@ -1024,6 +1038,7 @@ static int isolate_create(const struct vdev_host *host, vdev_host_t *h,
 		return (int)ret;
 	}
 	fflush(NULL);
+	parent = getpid();
 	p->pid = fork();
 	if (p->pid < 0) {
 		ret = -errno;
@@ -1034,11 +1049,14 @@ static int isolate_create(const struct vdev_host *host, vdev_host_t *h,
 	}
 	if (p->pid == 0) {
 		close(sv[0]);
-		isolate_child_start(sv[1], p->vm, p->real, cfg);
+		isolate_child_start(sv[1], parent, p->vm, p->real, cfg);
 	}
 	close(sv[1]);
 	p->fd = sv[0];
+	/* a create may open files or connect: more time than an access */
+	p->timeout_ms = p->timeout_ms > ISOLATE_CREATE_WAIT ? p->timeout_ms : ISOLATE_CREATE_WAIT;
 	ret = isolate_call(p, "create", ISOLATE_CREATE, NULL, 0, NULL, 0);
+	p->timeout_ms = v && v->isolate_timeout_ms ? v->isolate_timeout_ms : ISOLATE_TIMEOUT_MS;
 	if (ret != 0) {
 		if (!p->failed) { /* it has no instance to destroy */
 			isolate_reap(p, NULL, 0);

@@ -4,8 +4,8 @@
 #       and the UART isolated, in both sim modes; a plugin crashing in a
 #       read, or hanging in one, reads as all-ones afterwards and the VM goes
 #       on (on-failure=ignore), or the VM ends with 6 (on-failure=terminate);
-#       a destroy that hangs does not hold vdm's exit; the failure is named
-#       exactly once.
+#       a destroy that hangs does not hold vdm's exit; a create that crashes
+#       is a failed create (64); the failure is named exactly once.
 #  kvm: the hello guest prints through an isolated ser8250 (fd watches) and
 #       powers off through an isolated debug-exit; a UART that crashes on
 #       the guest's first byte (tests/isolate/uart-fault.c) leaves the guest
@@ -23,6 +23,7 @@ VDM="$BIN/vdm"
 BROKEN=$O/tests/conformance/broken
 [ -x "$VDM" ] || { echo "SKIP: $VDM not built"; exit 77; }
 for f in "$BROKEN/vdev-broken-read-crash.so" "$BROKEN/vdev-broken-read-hang.so" \
+	"$BROKEN/vdev-broken-option-crash.so" \
 	"$O/tests/teardown/vdev-destroy-hang.so" "$O/tests/isolate/vdev-uart-fault.so"; do
 	[ -f "$f" ] || { echo "SKIP: $f not built"; exit 77; }
 done
@@ -139,6 +140,12 @@ start=$(date +%s)
 run "sim destroy hang" 0 --backend sim --script "$tmp/destroy.vmscript" @"$tmp/vm.vmconf"
 [ $(($(date +%s) - start)) -le 10 ] || bad "sim destroy hang: took $(($(date +%s) - start)) s"
 once "sim destroy hang" "isolated plugin destroy-hang did not answer within 1000 ms (hung) during destroy; its process is killed"
+
+# ---- sim: a create that crashes: vdm reports it at the vdev and exits 64
+printf 'system iso-test\nram 0,1M\nvdev %s loc 0x200000 intr isa:5 ticks 0 isolate\n' \
+	"$BROKEN/vdev-broken-option-crash.so" >"$tmp/vm.vmconf"
+run "sim create crash" 64 --backend sim --script "$tmp/destroy.vmscript" @"$tmp/vm.vmconf"
+once "sim create crash" "vm.vmconf:3:1: vdev broken-option-crash.0 (broken-option-crash): create failed: isolated plugin broken-option-crash crashed (signal 8, Floating point exception) during create$"
 
 # ---- config errors
 conf "$BROKEN/vdev-broken-read-crash.so" "on-failure=maybe"
