@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/isolate/isolate.sh: `vdev NAME isolate` (devmodel/isolate.c).
-#  sim: the ticker script (tests/sim/ticker.vmscript) passes with the ticker
-#       and the UART isolated, in both sim modes; a plugin crashing in a
+#  sim: the scripts tests/sim/{ticker,pci,virtio,isa-bus,hpet-storm} pass
+#       with every device but the interrupt controllers isolated, in both
+#       sim modes; a plugin crashing in a
 #       read, or hanging in one, reads as all-ones afterwards and the VM goes
 #       on (on-failure=ignore), or the VM ends with 6 (on-failure=terminate);
 #       a destroy that hangs does not hold vdm's exit; a create that crashes
@@ -71,13 +72,19 @@ once() {
 	[ "$n" = 1 ] || { bad "$1: $n lines match '$2', want 1"; sed 's/^/    | /' "$tmp/out"; }
 }
 
-# ---- sim: an in-tree script with its devices isolated
-sed -e 's/^vdev ticker .*/& isolate/' -e 's/^vdev ser8250 .*/& isolate/' \
-	tests/sim/ticker.vmconf >"$tmp/ticker.vmconf"
-grep -c ' isolate$' "$tmp/ticker.vmconf" | grep -qx 2 || bad "ticker.vmconf: no vdevs to isolate"
-for mode in off on; do
-	run "sim ticker isolated (sim-process $mode)" 0 --backend sim \
-		--script tests/sim/ticker.vmscript @"$tmp/ticker.vmconf" set sim-process $mode
+# ---- sim: in-tree scripts with every device isolated but the interrupt
+# controllers (UART with rep I/O, template ticker with timers and lines, a
+# PCI function moving its BAR, virtio queues through mem_read/mem_write,
+# the HPET, the ISA bus)
+for name in ticker pci virtio isa-bus hpet-storm; do
+	sed -E '/^vdev (ioapic|8259)( |$)/!s/^vdev .*/& isolate/' tests/sim/$name.vmconf \
+		>"$tmp/$name.vmconf"
+	grep -q ' isolate$' "$tmp/$name.vmconf" || bad "$name.vmconf: no vdev to isolate"
+	for mode in off on; do
+		run "sim $name isolated (sim-process $mode)" 0 --backend sim \
+			--script tests/sim/$name.vmscript @"$tmp/$name.vmconf" set sim-process $mode
+		grep -q 'isolated plugin' "$tmp/out" && bad "sim $name: an isolated plugin failed"
+	done
 done
 
 # ---- sim: a read that crashes
