@@ -190,6 +190,10 @@ struct conf_vdev {
 	struct conf_pos name_pos;
 	const char *log;	     /* the per-vdev log spec, NULL when not given */
 	struct conf_logger log_spec; /* `log` parsed; valid when log != NULL */
+	bool isolate;		     /* `isolate`: the plugin runs in a process of its own */
+	struct conf_pos isolate_pos;
+	bool isolate_terminate;	     /* on-failure=terminate (default: ignore) */
+	unsigned isolate_timeout_ms; /* timeout=MS; 0: the default (1000) */
 	struct conf_option *options; /* device options in order, repeats kept */
 	unsigned option_count;
 	struct conf_option *sets; /* `set` inside this vdev's context */

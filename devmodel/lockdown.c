@@ -37,6 +37,7 @@
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -306,8 +307,28 @@ static const char *lockdown_mode_name(int mode)
 	return mode >= 0 && mode <= LOCKDOWN_SECCOMP_KILL ? names[mode] : "?";
 }
 
-/* Install the allow list with `mode`'s action for everything else. */
-static int lockdown_seccomp(struct vm *vm, int mode)
+/* What an isolated plugin's process may not do of the list (isolate.c):
+ * make or signal or reap processes. Threads still come by clone. */
+static const char *const lockdown_isolated_denied[] = {
+    "fork", "vfork", "kill", "wait4", "waitid", "clone", "clone3",
+};
+
+static bool lockdown_isolated_denies(const char *name)
+{
+	for (size_t i = 0;
+	     i < sizeof(lockdown_isolated_denied) / sizeof(lockdown_isolated_denied[0]); i++)
+		if (strcmp(name, lockdown_isolated_denied[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Load the allow list with `mode`'s action for everything else; for an
+ * isolated plugin's process (isolated), without lockdown_isolated_denied,
+ * clone only for threads, and clone3 failing with ENOSYS whatever the mode
+ * (glibc then makes threads with clone, whose flags a filter can see).
+ */
+static int lockdown_filter_load(int mode, bool isolated)
 {
 	uint32_t deny = mode == LOCKDOWN_SECCOMP_LOG	? SCMP_ACT_LOG
 			: mode == LOCKDOWN_SECCOMP_KILL ? SCMP_ACT_KILL_PROCESS
@@ -328,11 +349,26 @@ static int lockdown_seccomp(struct vm *vm, int mode)
 
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* not on this architecture */
+		if (isolated && lockdown_isolated_denies(lockdown_allowed[i]))
+			continue;
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 	}
+	if (ret == 0 && isolated)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	if (ret == 0 && isolated)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	if (ret == 0)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);
+	return ret;
+}
+
+/* Install the allow list with `mode`'s action for everything else. */
+static int lockdown_seccomp(struct vm *vm, int mode)
+{
+	int ret = lockdown_filter_load(mode, false);
+
 	if (ret == 0)
 		vm_log(vm, LOG_LVL_INFO, "seccomp %s: %zu system calls allowed, the rest %s",
 		       lockdown_mode_name(mode),
@@ -341,6 +377,20 @@ static int lockdown_seccomp(struct vm *vm, int mode)
 		       : mode == LOCKDOWN_SECCOMP_KILL ? "kill vdm"
 						       : "fail with EPERM");
 	return ret;
+}
+
+int lockdown_apply_isolated(const struct conf_vm *conf)
+{
+	const struct conf_option *where;
+	int mode = lockdown_mode(conf, &where), ret;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (mode == LOCKDOWN_SECCOMP_OFF)
+		return 0;
+	ret = lockdown_filter_load(mode, true);
+	/* as for vdm, the default `log` never stops a device */
+	return mode == LOCKDOWN_SECCOMP_LOG ? 0 : ret;
 }
 
 /*
