@@ -11,6 +11,8 @@
 #       powers off through an isolated debug-exit; a UART that crashes on
 #       the guest's first byte (tests/isolate/uart-fault.c) leaves the guest
 #       running to its power-off (exit 0), one that hangs ends it with 6.
+#  sweep: every broken conformance fixture, isolated, under register pokes:
+#       vdm always ends by itself (0, 64 or 65), never by a signal.
 #  every run: no process of the run is left once vdm has exited.
 #  config: a bad on-failure= or timeout= is an error at file:line:col (65);
 #       an isolated interrupt controller is refused (65).
@@ -160,6 +162,40 @@ printf 'system iso-test\nram 0,1M\nvdev %s loc 0x200000 intr isa:5 ticks 0 isola
 	"$BROKEN/vdev-broken-option-crash.so" >"$tmp/vm.vmconf"
 run "sim create crash" 64 --backend sim --script "$tmp/destroy.vmscript" @"$tmp/vm.vmconf"
 once "sim create crash" "vm.vmconf:3:1: vdev broken-option-crash.0 \\(broken-option-crash\\): create failed: isolated plugin broken-option-crash $FPE during create$"
+
+# ---- sim: every broken conformance fixture isolated, under register
+# pokes and time: vdm ends by itself every time (a config error, a failed
+# create, or the script's end), never by a signal
+cat >"$tmp/sweep.vmscript" <<'EOF'
+read mmio 0x200000 4
+write mmio 0x200004 4 3
+write mmio 0x200010 4 1
+read mmio 0x200013 4
+read mmio 0x200021 2
+wait 2ms
+read mmio 0x20000c 4
+write pio 0xf4 1 0
+exit 0
+EOF
+swept=0
+for so in "$BROKEN"/vdev-broken-*.so; do
+	printf 'system sweep\nram 0,1M\nvdev %s loc 0x200000 intr isa:5 isolate timeout=200\nvdev debug-exit loc io:0xf4\n' \
+		"$so" >"$tmp/vm.vmconf"
+	timeout 60 env ISOLATE_TEST_TAG="$tag" "$VDM" --backend sim --script "$tmp/sweep.vmscript" \
+		@"$tmp/vm.vmconf" >"$tmp/out" 2>&1
+	rc=$?
+	case $rc in
+	0 | 64 | 65) ;;
+	*)
+		bad "sweep $(basename "$so"): exit $rc"
+		sed 's/^/    | /' "$tmp/out"
+		;;
+	esac
+	leftovers "sweep $(basename "$so")"
+	swept=$((swept + 1))
+done
+[ $swept -ge 20 ] || bad "sweep: only $swept broken fixtures found"
+echo "ok   sweep of $swept broken fixtures isolated"
 
 # ---- config errors
 conf "$BROKEN/vdev-broken-read-crash.so" "on-failure=maybe"
