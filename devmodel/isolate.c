@@ -1095,17 +1095,21 @@ static int isolate_access(struct isolate_proxy *p, uint32_t op, const struct vde
 	uint64_t args[5] = {access->region, access->space, access->offset, access->size,
 			    (uint64_t)(uint32_t)access->vcpu};
 	int64_t ret;
+	uint64_t mask = access->size >= 8 ? ~0ull : (1ull << (access->size * 8)) - 1;
 
 	ret = isolate_call(p, op == ISOLATE_READ ? "a read" : "a write", op, args, 5,
 			   op == ISOLATE_WRITE ? value : NULL, op == ISOLATE_WRITE ? 8 : 0);
 	if (p->failed) {
 		/* the policy: a failed device reads as all-ones, drops writes */
 		if (op == ISOLATE_READ)
-			*value = access->size >= 8 ? ~0ull : (1ull << (access->size * 8)) - 1;
+			*value = mask;
 		return 0;
 	}
-	if (op == ISOLATE_READ && p->rx.msg.length == 8)
+	/* the child's value, no wider than the access */
+	if (op == ISOLATE_READ && p->rx.msg.length == 8) {
 		memcpy(value, p->rx.data, 8);
+		*value &= mask;
+	}
 	return ret == 0 ? 0 : VDEV_ACCESS_BUS_ERROR;
 }
 

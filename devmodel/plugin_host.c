@@ -866,10 +866,11 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 		/* its ops become requests to a process of its own (isolate.c) */
 		if (desc->flags & VDEV_F_INTC) {
 			if (diag)
-				conf_diag_error(diag, &vdev->isolate_pos,
-						"vdev %s: isolate is not supported for an interrupt "
-						"controller (its callbacks run inside other devices')",
-						desc->name);
+				conf_diag_error(
+				    diag, &vdev->isolate_pos,
+				    "vdev %s: isolate is not supported for an interrupt "
+				    "controller (its callbacks run inside other devices')",
+				    desc->name);
 			free(inst);
 			return VDM_EXIT_CONFIG;
 		}

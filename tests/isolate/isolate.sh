@@ -4,13 +4,15 @@
 #       with every device but the interrupt controllers isolated, in both
 #       sim modes; a plugin crashing in a
 #       read, or hanging in one, reads as all-ones afterwards and the VM goes
-#       on (on-failure=ignore), or the VM ends with 6 (on-failure=terminate);
+#       on (on-failure=ignore), or the VM ends with 6 \\(on-failure=terminate\\);
 #       a destroy that hangs does not hold vdm's exit; a create that crashes
 #       is a failed create (64); the failure is named exactly once.
 #  kvm: the hello guest prints through an isolated ser8250 (fd watches) and
 #       powers off through an isolated debug-exit; a UART that crashes on
 #       the guest's first byte (tests/isolate/uart-fault.c) leaves the guest
 #       running to its power-off (exit 0), one that hangs ends it with 6.
+#  sweep: every broken conformance fixture, isolated, under register pokes:
+#       vdm always ends by itself (0, 64 or 65), never by a signal.
 #  every run: no process of the run is left once vdm has exited.
 #  config: a bad on-failure= or timeout= is an error at file:line:col (65);
 #       an isolated interrupt controller is refused (65).
@@ -35,6 +37,13 @@ export VDM_PLUGIN_PATH="$PLUGIN_DIR" XDG_RUNTIME_DIR="$tmp"
 # every process it forks: what still has it after vdm exited was left behind.
 tag="vdm-isolate-test-$$-$(date +%s%N)"
 fail=0
+# A crash is named by its signal; in the sanitizer build UBSan sees the
+# fault first and the process exits with 1, which is named so.
+SEGV='(crashed \(signal 11, Segmentation fault\)|exited with status 1)'
+FPE='(crashed \(signal 8, Floating point exception\)|exited with status 1)'
+# LeakSanitizer's exit-time scan cannot run under `set seccomp on`
+# (tests/seccomp/seccomp.sh does the same)
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 bad() {
 	echo "FAIL $*"
@@ -66,9 +75,9 @@ run() {
 	leftovers "$label"
 }
 
-# once LABEL PATTERN: the output has exactly one line matching PATTERN
+# once LABEL PATTERN: the output has exactly one line matching PATTERN (ERE)
 once() {
-	n=$(grep -c -- "$2" "$tmp/out")
+	n=$(grep -E -c -- "$2" "$tmp/out")
 	[ "$n" = 1 ] || { bad "$1: $n lines match '$2', want 1"; sed 's/^/    | /' "$tmp/out"; }
 }
 
@@ -109,14 +118,14 @@ EOF
 conf "$BROKEN/vdev-broken-read-crash.so" ""
 run "sim read crash, on-failure=ignore" 0 --backend sim --script "$tmp/crash.vmscript" \
 	@"$tmp/vm.vmconf"
-once "sim read crash" "error: broken-read-crash.0: isolated plugin broken-read-crash crashed (signal 11, Segmentation fault) during a read; the device now reads as all-ones"
+once "sim read crash" "error: broken-read-crash.0: isolated plugin broken-read-crash $SEGV during a read; the device now reads as all-ones"
 once "sim read crash (one report)" "isolated plugin"
 
 sed 's/^exit 0/exit 6/' "$tmp/crash.vmscript" >"$tmp/crash6.vmscript"
 conf "$BROKEN/vdev-broken-read-crash.so" "on-failure=terminate"
 run "sim read crash, on-failure=terminate" 6 --backend sim \
 	--script "$tmp/crash6.vmscript" @"$tmp/vm.vmconf"
-once "sim read crash, terminate" "crashed (signal 11, Segmentation fault) during a read; the VM ends (on-failure=terminate)"
+once "sim read crash, terminate" "$SEGV during a read; the VM ends \\(on-failure=terminate\\)"
 
 # ---- sim: a read that never returns
 cat >"$tmp/hang.vmscript" <<'EOF'
@@ -132,12 +141,12 @@ start=$(date +%s)
 run "sim read hang, on-failure=ignore" 0 --backend sim --script "$tmp/hang.vmscript" \
 	@"$tmp/vm.vmconf"
 [ $(($(date +%s) - start)) -le 10 ] || bad "sim read hang: took $(($(date +%s) - start)) s"
-once "sim read hang" "error: broken-read-hang.0: isolated plugin broken-read-hang did not answer within 200 ms (hung) during a read"
+once "sim read hang" "error: broken-read-hang.0: isolated plugin broken-read-hang did not answer within 200 ms \\(hung\\) during a read"
 sed 's/^exit 0/exit 6/' "$tmp/hang.vmscript" >"$tmp/hang6.vmscript"
 conf "$BROKEN/vdev-broken-read-hang.so" "on-failure=terminate,timeout=200"
 run "sim read hang, on-failure=terminate" 6 --backend sim --script "$tmp/hang6.vmscript" \
 	@"$tmp/vm.vmconf"
-once "sim read hang, terminate" "did not answer within 200 ms (hung) during a read; the VM ends"
+once "sim read hang, terminate" "did not answer within 200 ms \\(hung\\) during a read; the VM ends"
 
 # ---- sim: a destroy that never returns does not hold vdm
 printf 'read mmio 0x200000 4 expect 0x31464552\nwrite pio 0xf4 1 0\nexit 0\n' \
@@ -146,13 +155,47 @@ conf "$O/tests/teardown/vdev-destroy-hang.so" "timeout=200"
 start=$(date +%s)
 run "sim destroy hang" 0 --backend sim --script "$tmp/destroy.vmscript" @"$tmp/vm.vmconf"
 [ $(($(date +%s) - start)) -le 10 ] || bad "sim destroy hang: took $(($(date +%s) - start)) s"
-once "sim destroy hang" "isolated plugin destroy-hang did not answer within 1000 ms (hung) during destroy; its process is killed"
+once "sim destroy hang" "isolated plugin destroy-hang did not answer within 1000 ms \\(hung\\) during destroy; its process is killed"
 
 # ---- sim: a create that crashes: vdm reports it at the vdev and exits 64
 printf 'system iso-test\nram 0,1M\nvdev %s loc 0x200000 intr isa:5 ticks 0 isolate\n' \
 	"$BROKEN/vdev-broken-option-crash.so" >"$tmp/vm.vmconf"
 run "sim create crash" 64 --backend sim --script "$tmp/destroy.vmscript" @"$tmp/vm.vmconf"
-once "sim create crash" "vm.vmconf:3:1: vdev broken-option-crash.0 (broken-option-crash): create failed: isolated plugin broken-option-crash crashed (signal 8, Floating point exception) during create$"
+once "sim create crash" "vm.vmconf:3:1: vdev broken-option-crash.0 \\(broken-option-crash\\): create failed: isolated plugin broken-option-crash $FPE during create$"
+
+# ---- sim: every broken conformance fixture isolated, under register
+# pokes and time: vdm ends by itself every time (a config error, a failed
+# create, or the script's end), never by a signal
+cat >"$tmp/sweep.vmscript" <<'EOF'
+read mmio 0x200000 4
+write mmio 0x200004 4 3
+write mmio 0x200010 4 1
+read mmio 0x200013 4
+read mmio 0x200021 2
+wait 2ms
+read mmio 0x20000c 4
+write pio 0xf4 1 0
+exit 0
+EOF
+swept=0
+for so in "$BROKEN"/vdev-broken-*.so; do
+	printf 'system sweep\nram 0,1M\nvdev %s loc 0x200000 intr isa:5 isolate timeout=200\nvdev debug-exit loc io:0xf4\n' \
+		"$so" >"$tmp/vm.vmconf"
+	timeout 60 env ISOLATE_TEST_TAG="$tag" "$VDM" --backend sim --script "$tmp/sweep.vmscript" \
+		@"$tmp/vm.vmconf" >"$tmp/out" 2>&1
+	rc=$?
+	case $rc in
+	0 | 64 | 65) ;;
+	*)
+		bad "sweep $(basename "$so"): exit $rc"
+		sed 's/^/    | /' "$tmp/out"
+		;;
+	esac
+	leftovers "sweep $(basename "$so")"
+	swept=$((swept + 1))
+done
+[ $swept -ge 20 ] || bad "sweep: only $swept broken fixtures found"
+echo "ok   sweep of $swept broken fixtures isolated"
 
 # ---- config errors
 conf "$BROKEN/vdev-broken-read-crash.so" "on-failure=maybe"
@@ -189,11 +232,11 @@ EOF
 
 	kconf "vdev $O/tests/isolate/vdev-uart-fault.so loc io:0x3f8 fault crash isolate"
 	run "kvm UART crash, on-failure=ignore" 0 --backend kvm @"$tmp/vm.vmconf"
-	once "kvm UART crash" "error: uart-fault.0: isolated plugin uart-fault crashed (signal 11, Segmentation fault) during a write; the device now reads as all-ones"
+	once "kvm UART crash" "error: uart-fault.0: isolated plugin uart-fault $SEGV during a write; the device now reads as all-ones"
 
 	kconf "vdev $O/tests/isolate/vdev-uart-fault.so loc io:0x3f8 fault hang isolate on-failure=terminate,timeout=300"
 	run "kvm UART hang, on-failure=terminate" 6 --backend kvm @"$tmp/vm.vmconf"
-	once "kvm UART hang" "error: uart-fault.0: isolated plugin uart-fault did not answer within 300 ms (hung) during a write; the VM ends (on-failure=terminate)"
+	once "kvm UART hang" "error: uart-fault.0: isolated plugin uart-fault did not answer within 300 ms \\(hung\\) during a write; the VM ends \\(on-failure=terminate\\)"
 
 	# the isolated process's filter: no fork, though vdm's own list has it
 	kconf "vdev $O/tests/isolate/vdev-uart-fault.so loc io:0x3f8 fault fork isolate"
