@@ -61,10 +61,10 @@
 #include "devmodel/vm.h"
 #include "devmodel/xen/xen_backend.h"
 #include "devmodel/xen/xen_dmstate.h"
-#include "devmodel/xen/xen_qdisk.h"
 #include "devmodel/xen/xen_irq.h"
 #include "devmodel/xen/xen_mapcache.h"
 #include "devmodel/xen/xen_pass.h"
+#include "devmodel/xen/xen_qdisk.h"
 #include "devmodel/xen/xen_ranges.h"
 
 #if defined(__aarch64__) || defined(__arm__)
