@@ -101,6 +101,7 @@ struct xen_backend {
 	bool server_created, enabled, ranges_ready;
 	bool buffered;
 	bool shut_down; /* the domain shut down, vdm stays (-no-shutdown) */
+	bool sweep_on_resume; /* attach found the VM paused: sweep the slots at cont */
 	xenforeignmemory_resource_handle *res;
 	void *pages;
 	shared_iopage_t *shared;
@@ -664,6 +665,14 @@ static bool xen_release_fired(struct xen_backend *xb)
 	return fired;
 }
 
+/* Answer whatever every vCPU's slot holds, once (no event needed). */
+static void xen_sweep(struct xen_backend *xb)
+{
+	xb->sweep_on_resume = false;
+	for (unsigned i = 0; i < xb->nr_vcpus; i++)
+		ioreq_engine_service_vcpu(xb->engine, i);
+}
+
 static void xen_qdisk_note(void *ctx, const char *devid, const char *dev)
 {
 	struct xen_backend *xb = ctx;
@@ -735,9 +744,11 @@ static int xen_attach(struct xen_backend *xb)
 	rc = lockdown_apply(xb->vm, false);
 	if (rc < 0)
 		return rc;
-	/* a request posted between enable and bind raised no event we saw */
-	for (unsigned i = 0; i < xb->nr_vcpus; i++)
-		ioreq_engine_service_vcpu(xb->engine, i);
+	/* a request posted between enable and bind raised no event we saw;
+	 * paused already (-S, QMP stop), it waits for the resume (xen_run) */
+	xb->sweep_on_resume = true;
+	if (!vm_paused(xb->vm))
+		xen_sweep(xb);
 	xlog(xb, LOG_LVL_INFO, "attached: %u vCPU ports bound; the guest may be unpaused (xl unpause)",
 	     xb->bound);
 	return 0;
@@ -763,7 +774,11 @@ static int xen_run(struct vm *vm)
 		     .events = POLLIN},
 		    {.fd = xb->xs ? xs_fileno(xb->xs) : -1, .events = POLLIN},
 		};
-		int n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
+		int n;
+
+		if (xb->sweep_on_resume && !vm_paused(vm))
+			xen_sweep(xb);
+		n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
 
 		if (n < 0 && errno != EINTR) {
 			xlog(xb, LOG_LVL_FATAL, "poll: %s", strerror(errno));
