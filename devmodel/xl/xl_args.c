@@ -483,8 +483,9 @@ static void xl_boot(struct xl_state *st, const char *arg)
 		} else if (seen & (1u << (*c - 'a'))) {
 			xl_refuse(st, "-boot", arg, "boot device '%c' given twice", *c);
 			bad = true;
+		} else {
+			seen |= 1u << (*c - 'a'); /* a letter of "abcdn" only */
 		}
-		seen |= 1u << (*c - 'a');
 	}
 	st->boot_arg = arg;
 	st->boot_refused = bad;
