@@ -61,10 +61,10 @@
 #include "devmodel/vm.h"
 #include "devmodel/xen/xen_backend.h"
 #include "devmodel/xen/xen_dmstate.h"
-#include "devmodel/xen/xen_qdisk.h"
 #include "devmodel/xen/xen_irq.h"
 #include "devmodel/xen/xen_mapcache.h"
 #include "devmodel/xen/xen_pass.h"
+#include "devmodel/xen/xen_qdisk.h"
 #include "devmodel/xen/xen_ranges.h"
 
 #if defined(__aarch64__) || defined(__arm__)
@@ -101,6 +101,7 @@ struct xen_backend {
 	bool server_created, enabled, ranges_ready;
 	bool buffered;
 	bool shut_down; /* the domain shut down, vdm stays (-no-shutdown) */
+	bool sweep_on_resume; /* attach found the VM paused: sweep the slots at cont */
 	xenforeignmemory_resource_handle *res;
 	void *pages;
 	shared_iopage_t *shared;
@@ -664,6 +665,14 @@ static bool xen_release_fired(struct xen_backend *xb)
 	return fired;
 }
 
+/* Answer whatever every vCPU's slot holds, once (no event needed). */
+static void xen_sweep(struct xen_backend *xb)
+{
+	xb->sweep_on_resume = false;
+	for (unsigned i = 0; i < xb->nr_vcpus; i++)
+		ioreq_engine_service_vcpu(xb->engine, i);
+}
+
 static void xen_qdisk_note(void *ctx, const char *devid, const char *dev)
 {
 	struct xen_backend *xb = ctx;
@@ -735,10 +744,11 @@ static int xen_attach(struct xen_backend *xb)
 	rc = lockdown_apply(xb->vm, false);
 	if (rc < 0)
 		return rc;
-	/* a request posted between enable and bind raised no event we saw
-	 * (paused, -S: the run loop looks when it resumes) */
-	for (unsigned i = 0; i < xb->nr_vcpus && !vm_paused(xb->vm); i++)
-		ioreq_engine_service_vcpu(xb->engine, i);
+	/* a request posted between enable and bind raised no event we saw;
+	 * paused already (-S, QMP stop), it waits for the resume (xen_run) */
+	xb->sweep_on_resume = true;
+	if (!vm_paused(xb->vm))
+		xen_sweep(xb);
 	xlog(xb, LOG_LVL_INFO, "attached: %u vCPU ports bound; the guest may be unpaused (xl unpause)",
 	     xb->bound);
 	return 0;
@@ -755,7 +765,6 @@ static int xen_run(struct vm *vm)
 	if (rc < 0)
 		return VDM_EXIT_FATAL_START;
 	vm_backend_ready(vm);
-	bool was_paused = vm_paused(vm);
 
 	while (!vm_stopping(vm)) {
 		/* paused (QMP stop): requests wait in their slots until cont; shut
@@ -768,13 +777,8 @@ static int xen_run(struct vm *vm)
 		};
 		int n;
 
-		if (was_paused && !paused) {
-			/* resumed: whatever was posted meanwhile (its event may have come
-			 * before the ports were bound, as in xen_attach) is served now */
-			for (unsigned i = 0; i < xb->nr_vcpus; i++)
-				ioreq_engine_service_vcpu(xb->engine, i);
-		}
-		was_paused = paused;
+		if (xb->sweep_on_resume && !vm_paused(vm))
+			xen_sweep(xb);
 		n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
 
 		if (n < 0 && errno != EINTR) {

@@ -484,7 +484,7 @@ static void xl_boot(struct xl_state *st, const char *arg)
 			xl_refuse(st, "-boot", arg, "boot device '%c' given twice", *c);
 			bad = true;
 		} else {
-			seen |= 1u << (*c - 'a'); /* only for a letter of "abcdn" */
+			seen |= 1u << (*c - 'a'); /* a letter of "abcdn" only */
 		}
 	}
 	st->boot_arg = arg;

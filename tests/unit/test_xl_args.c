@@ -402,6 +402,7 @@ static void test_boot_order(void **state)
 	    {"order=cdan", "at most three"},
 	    {"order=cz", "'z' is not a PC boot device"},
 	    {"order=cc", "'c' given twice"},
+	    {"order=c-", "'-' is not a PC boot device"}, /* fuzz_xl_args: no shift by '-' - 'a' */
 	    {"menu=on", "expected order="},
 	};
 	struct xl_args a;
