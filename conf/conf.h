@@ -190,6 +190,10 @@ struct conf_vdev {
 	struct conf_pos name_pos;
 	const char *log;	     /* the per-vdev log spec, NULL when not given */
 	struct conf_logger log_spec; /* `log` parsed; valid when log != NULL */
+	bool isolate;		     /* `isolate`: the plugin runs in a process of its own */
+	struct conf_pos isolate_pos;
+	bool isolate_terminate;	     /* on-failure=terminate (default: ignore) */
+	unsigned isolate_timeout_ms; /* timeout=MS; 0: the default (1000) */
 	struct conf_option *options; /* device options in order, repeats kept */
 	unsigned option_count;
 	struct conf_option *sets; /* `set` inside this vdev's context */
@@ -330,7 +334,9 @@ int conf_file_open(const char *path, const char **why);
 /*
  * conf_file_read: the whole of such a file, NUL-terminated (NUL bytes in
  * it are kept: *length says how much was read). At most `max` bytes:
- * -EFBIG beyond. Returns 0 and a malloc'd *text, or a negative errno with
+ * -EFBIG beyond. A pipe is read too, never blocking for good: a FIFO with
+ * no writer fails at once (-ENODATA), a writer silent for 10 s fails
+ * (-ETIMEDOUT). Returns 0 and a malloc'd *text, or a negative errno with
  * *why set as conf_file_open does.
  */
 int conf_file_read(const char *path, size_t max, char **text, size_t *length, const char **why);

@@ -62,7 +62,7 @@ static const char *const top_options[] = {
 static const char *const blob_types[] = {"data", "acpi", "fdt", "initrd", "raw", "elf"};
 static const char *const cpu_options[] = {"sched", "runmask", "partition", "set"};
 static const char *const region_options[] = {"loc", "intr"};
-static const char *const vdev_options[] = {"loc", "intr", "name", "log", "set"};
+static const char *const vdev_options[] = {"loc", "intr", "name", "log", "set", "isolate"};
 /* Device options known to take no argument (qvm's option lists mark them),
  * for when conf_env.option_arity is not given or does not know. */
 static const char *const vdev_noarg_options[] = {"legacy", "legacy-free"};
@@ -515,6 +515,64 @@ static void add_intrs(struct parser *p, const struct conf_token *opt, bool regio
 
 /* ----------------------------------------------------- context options */
 
+/* Is t an argument of `isolate` (on-failure=..., timeout=...)? */
+static bool is_isolate_arg(const struct conf_token *t)
+{
+	return t && !t->boundary && !t->quoted &&
+	       (strncmp(t->text, "on-failure=", 11) == 0 || strncmp(t->text, "timeout=", 8) == 0);
+}
+
+/*
+ * isolate [on-failure=ignore|terminate][,timeout=MS]: the words that follow
+ * are its arguments only when they have those forms, so a bare `isolate`
+ * leaves the next device option alone.
+ */
+static void parse_isolate(struct parser *p, const struct conf_token *opt, struct conf_vdev *v)
+{
+	v->isolate = true;
+	v->isolate_pos = opt->pos;
+	while (is_isolate_arg(peek(p, 0))) {
+		const struct conf_token *a = &p->t[p->i++];
+		size_t s = 0;
+
+		while (s < a->len) {
+			size_t e = s;
+
+			while (e < a->len && a->text[e] != ',')
+				e++;
+			if (strncmp(a->text + s, "on-failure=", 11) == 0) {
+				const char *w = a->text + s + 11;
+				size_t n = e - s - 11;
+
+				if (n == 6 && strncmp(w, "ignore", 6) == 0)
+					v->isolate_terminate = false;
+				else if (n == 9 && strncmp(w, "terminate", 9) == 0)
+					v->isolate_terminate = true;
+				else
+					perr(p, tok_at(a, s + 11),
+					     "isolate: on-failure= takes ignore or terminate");
+			} else if (strncmp(a->text + s, "timeout=", 8) == 0) {
+				uint64_t ms;
+
+				if (number_in(p, a, s + 8, e, 0, "timeout", &ms)) {
+					if (ms < 1 || ms > 60000)
+						perr(p, tok_at(a, s + 8),
+						     "isolate: timeout=%llu is out of range "
+						     "1..60000 "
+						     "(milliseconds)",
+						     (unsigned long long)ms);
+					else
+						v->isolate_timeout_ms = (unsigned)ms;
+				}
+			} else {
+				perr(p, tok_at(a, s),
+				     "isolate: expected on-failure=ignore|terminate or timeout=MS");
+			}
+			s = e + 1;
+		}
+	}
+}
+
 static void parse_sched(struct parser *p, const struct conf_token *opt, struct conf_cpu *cpu)
 {
 	const struct conf_token *a = take_arg(p, opt, "a priority, e.g. 10 or 10r");
@@ -685,6 +743,9 @@ static bool parse_vdev_option(struct parser *p, const struct conf_token *opt)
 	}
 	case 4:
 		add_set(p, opt, &v->sets, &v->set_count);
+		return true;
+	case 5:
+		parse_isolate(p, opt, v);
 		return true;
 	}
 	/* A device option, kept as text for the plugin's schema. */

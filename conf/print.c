@@ -176,6 +176,10 @@ void conf_vm_print(const struct conf_vm *vm, FILE *out)
 		fputc('\n', out);
 		print_locs(out, v->locs, v->loc_count);
 		print_intrs(out, v->intrs, v->intr_count);
+		if (v->isolate)
+			fprintf(out, "  isolate on-failure=%s,timeout=%u\n",
+				v->isolate_terminate ? "terminate" : "ignore",
+				v->isolate_timeout_ms ? v->isolate_timeout_ms : 1000u);
 		if (v->log) {
 			fputs("  log ", out);
 			print_log_spec(out, &v->log_spec);

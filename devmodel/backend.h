@@ -82,6 +82,16 @@ struct backend_ops {
 	 * configuration requests (Xen: IOREQ_TYPE_PCI_CONFIG).
 	 */
 	bool pci_config_ports;
+	/*
+	 * The hypervisor decodes CF8/CFC itself but also forwards every access
+	 * to CONFIG_ADDRESS (0xcf8-0xcfb) as port I/O, and nothing answers its
+	 * reads unless vdm does (Xen x86: hvm_access_cf8 latches 4-byte
+	 * writes for its own decoding and passes the access on; a read nobody
+	 * claims is all-ones). Linux's conf1 probe reads the register back
+	 * (pci_check_type1) and finds no PCI at all without it. The core then
+	 * attaches only the address register of its host bridge.
+	 */
+	bool pci_config_address;
 	int (*setup)(struct vm *vm);
 	void *(*mem_backing)(struct vm *vm, enum guest_mem_kind kind, uint64_t start,
 			     uint64_t length);

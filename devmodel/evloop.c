@@ -154,11 +154,19 @@ bool evloop_on_loop_thread(const struct evloop *l)
 	return l->has_thread && pthread_equal(pthread_self(), l->thread);
 }
 
-/* Make epoll_wait return so that the loop looks at its lists again. */
+/*
+ * Make epoll_wait return so that the loop looks at its lists again. Not
+ * needed from a callback on the loop's own thread: the round it is in ends
+ * and the next one rescans the lists before it sleeps. Skipping it there
+ * saves a write and an empty round each time a device changes its watch
+ * from its own fd callback (a UART's output, once per byte).
+ */
 static void evloop_wake(struct evloop *l)
 {
 	uint64_t one = 1;
 
+	if (evloop_on_loop_thread(l))
+		return;
 	if (write(l->wakefd, &one, sizeof(one)) < 0) {
 		/* the counter is full: the loop is awake anyway */
 	}

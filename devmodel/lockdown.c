@@ -30,14 +30,19 @@
 #include "devmodel/lockdown.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "devmodel/control.h"
 #include "devmodel/exitcode.h"
 #include "devmodel/log.h"
 #include "devmodel/vm.h"
@@ -302,8 +307,28 @@ static const char *lockdown_mode_name(int mode)
 	return mode >= 0 && mode <= LOCKDOWN_SECCOMP_KILL ? names[mode] : "?";
 }
 
-/* Install the allow list with `mode`'s action for everything else. */
-static int lockdown_seccomp(struct vm *vm, int mode)
+/* What an isolated plugin's process may not do of the list (isolate.c):
+ * make or signal or reap processes. Threads still come by clone. */
+static const char *const lockdown_isolated_denied[] = {
+    "fork", "vfork", "kill", "wait4", "waitid", "clone", "clone3",
+};
+
+static bool lockdown_isolated_denies(const char *name)
+{
+	for (size_t i = 0;
+	     i < sizeof(lockdown_isolated_denied) / sizeof(lockdown_isolated_denied[0]); i++)
+		if (strcmp(name, lockdown_isolated_denied[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Load the allow list with `mode`'s action for everything else; for an
+ * isolated plugin's process (isolated), without lockdown_isolated_denied,
+ * clone only for threads, and clone3 failing with ENOSYS whatever the mode
+ * (glibc then makes threads with clone, whose flags a filter can see).
+ */
+static int lockdown_filter_load(int mode, bool isolated)
 {
 	uint32_t deny = mode == LOCKDOWN_SECCOMP_LOG	? SCMP_ACT_LOG
 			: mode == LOCKDOWN_SECCOMP_KILL ? SCMP_ACT_KILL_PROCESS
@@ -324,11 +349,26 @@ static int lockdown_seccomp(struct vm *vm, int mode)
 
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* not on this architecture */
+		if (isolated && lockdown_isolated_denies(lockdown_allowed[i]))
+			continue;
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 	}
+	if (ret == 0 && isolated)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+				       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	if (ret == 0 && isolated)
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	if (ret == 0)
 		ret = seccomp_load(ctx);
 	seccomp_release(ctx);
+	return ret;
+}
+
+/* Install the allow list with `mode`'s action for everything else. */
+static int lockdown_seccomp(struct vm *vm, int mode)
+{
+	int ret = lockdown_filter_load(mode, false);
+
 	if (ret == 0)
 		vm_log(vm, LOG_LVL_INFO, "seccomp %s: %zu system calls allowed, the rest %s",
 		       lockdown_mode_name(mode),
@@ -337,6 +377,58 @@ static int lockdown_seccomp(struct vm *vm, int mode)
 		       : mode == LOCKDOWN_SECCOMP_KILL ? "kill vdm"
 						       : "fail with EPERM");
 	return ret;
+}
+
+int lockdown_apply_isolated(const struct conf_vm *conf)
+{
+	const struct conf_option *where;
+	int mode = lockdown_mode(conf, &where), ret;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (mode == LOCKDOWN_SECCOMP_OFF)
+		return 0;
+	ret = lockdown_filter_load(mode, true);
+	/* as for vdm, the default `log` never stops a device */
+	return mode == LOCKDOWN_SECCOMP_LOG ? 0 : ret;
+}
+
+/*
+ * The control socket and its lock live in root's 0700 directory, which the
+ * dropped user cannot write to unlink them at exit. A janitor forked
+ * before the drop keeps root for that one job: it waits until every copy
+ * of the pipe's write end is gone (vdm ended, however it ended), then
+ * unlinks both and exits (releasing the lock it inherited last).
+ */
+static void lockdown_fork_janitor(struct vm *vm)
+{
+	char sock[PATH_MAX], lock[PATH_MAX + 8];
+	int fds[2];
+	pid_t pid;
+
+	if (control_socket_path(vm_conf(vm)->system, sock, sizeof(sock)) < 0)
+		return;
+	snprintf(lock, sizeof(lock), "%.*s.lock", (int)(strlen(sock) - 5), sock);
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	if (pid == 0) {
+		char c;
+
+		close(fds[1]);
+		while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+			;
+		unlink(sock);
+		unlink(lock);
+		_exit(0);
+	}
+	close(fds[0]);
+	/* fds[1] stays open (close-on-exec) for vdm's lifetime */
 }
 
 /* Root no more: the user of `set run-as`, else $VDM_USER, else nobody. */
@@ -360,6 +452,7 @@ static int lockdown_drop(struct vm *vm)
 		vm_log(vm, LOG_LVL_FATAL, "privilege drop: no user %s to run as", user);
 		return -ENOENT;
 	}
+	lockdown_fork_janitor(vm);
 	if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
 		int err = -errno;

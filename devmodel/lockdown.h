@@ -46,4 +46,15 @@ int lockdown_check_config(const struct conf_vm *conf, struct conf_diag *diag);
  */
 int lockdown_apply(struct vm *vm, bool drop_privileges);
 
+/*
+ * lockdown_apply_isolated: for the process of an isolated plugin
+ * (isolate.c), after its create(): NO_NEW_PRIVS and the same filter in the
+ * VM's `set seccomp` mode, less making, signalling and reaping processes
+ * (fork, vfork, kill, wait4, waitid; clone only with CLONE_THREAD; clone3
+ * fails with ENOSYS so that glibc makes threads with clone). Returns 0 or
+ * a negative errno (`on`/`kill` only: with `log` a filter that cannot be
+ * installed is not an error).
+ */
+int lockdown_apply_isolated(const struct conf_vm *conf);
+
 #endif /* VDM_LOCKDOWN_H */

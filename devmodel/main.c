@@ -24,6 +24,7 @@
 #include "devmodel/iomap.h"
 #include "devmodel/lockdown.h"
 #include "devmodel/plugin_host.h"
+#include "devmodel/sim/vmscript.h"
 #include "devmodel/teardown_guard.h"
 #include "devmodel/vm.h"
 #include "devmodel/xl/xl_args.h"
@@ -538,6 +539,7 @@ int main(int argc, char **argv)
 	struct vm *vm = NULL;
 	struct vm_options opts = {0};
 	struct xl_mode *xl = NULL; /* started by libxl (devmodel/xl/) */
+	struct vdev_arity_resolver *arity = NULL;
 	const char *backend_name;
 	int rc, n_iomem = 0;
 
@@ -614,14 +616,18 @@ int main(int argc, char **argv)
 		rc = VDM_EXIT_FATAL_START;
 		goto out;
 	}
-	/* Only a plugin's schema says which device options take no argument. */
-	struct vdev_arity_resolver *arity = vdev_arity_resolver_new(cli.dirs, cli.dir_count);
+	/*
+	 * Only a plugin's schema says which device options take no argument.
+	 * The resolver's plugins stay loaded until vdm ends: the assembly
+	 * loads the same files again, and dlopen then only finds them
+	 * mapped, instead of mapping and relocating them a second time.
+	 */
+	arity = vdev_arity_resolver_new(cli.dirs, cli.dir_count);
 	env.option_arity = arity ? vdev_arity_resolver_answer : NULL;
 	env.option_ctx = arity;
 	if (xl)
 		env.texts = xl_mode_texts(xl, &env.text_count);
 	conf = conf_parse_argv(cli.word_count, cli.words, &env, diag);
-	vdev_arity_resolver_free(arity);
 	env.option_arity = NULL;
 	env.option_ctx = NULL;
 	if (!conf) {
@@ -629,6 +635,19 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = lockdown_check_config(conf, diag);
+	if (rc)
+		goto out;
+	/* A script error is the configuration's: reported before anything
+	 * is created (the sim backend parses it again when it runs it). */
+	if (cli.script) {
+		struct vms_script *script = vms_parse_file(cli.script, stderr);
+
+		if (!script) {
+			rc = VDM_EXIT_CONFIG;
+			goto out;
+		}
+		vms_free(script);
+	}
 	if (rc)
 		goto out;
 	/* libxl waits for us: a missing plugin is reported before Xen is touched */
@@ -691,6 +710,7 @@ out:
 	if (vm && teardown_guard_start(rc) < 0)
 		fprintf(stderr, "vdm: teardown runs without its time bound\n");
 	vm_free(vm);
+	vdev_arity_resolver_free(arity); /* after the VM's own references */
 	teardown_guard_finish();
 	xl_mode_free(xl);
 	conf_vm_free(conf);

@@ -18,7 +18,8 @@ endif
 VDM_CORE_SRCS := devmodel/log.c devmodel/iomap.c devmodel/irq.c devmodel/guest_mem.c \
 	devmodel/evloop.c devmodel/backend.c devmodel/plugin_host.c devmodel/vm.c \
 	devmodel/control.c devmodel/request.c devmodel/pci_host.c devmodel/pci_host_attach.c \
-	devmodel/teardown_guard.c devmodel/set_vars.c devmodel/dump.c
+	devmodel/teardown_guard.c devmodel/set_vars.c devmodel/dump.c devmodel/isolate.c \
+	devmodel/lockdown.c
 VDM_CORE_OBJS := $(VDM_CORE_SRCS:%.c=$(O)/%.o)
 
 # The install dir compiled into main.c (plugin search path).

@@ -169,21 +169,26 @@ struct pci_host *pci_host_new(struct iomap *m)
 	return ph;
 }
 
+int pci_host_register_address(struct pci_host *ph)
+{
+	int ret = iomap_add(ph->map, VDEV_SPACE_PIO, PCI_HOST_CONFIG_ADDRESS, 4, &ph->ports,
+			    PCI_HOST_REGION_ADDRESS, NULL);
+
+	if (!ret)
+		ph->registered = true;
+	return ret;
+}
+
 int pci_host_register_ports(struct pci_host *ph)
 {
-	int ret;
+	int ret = pci_host_register_address(ph);
 
-	ret = iomap_add(ph->map, VDEV_SPACE_PIO, PCI_HOST_CONFIG_ADDRESS, 4, &ph->ports,
-			PCI_HOST_REGION_ADDRESS, NULL);
 	if (!ret)
 		ret = iomap_add(ph->map, VDEV_SPACE_PIO, PCI_HOST_CONFIG_DATA, 4, &ph->ports,
 				PCI_HOST_REGION_DATA, NULL);
-	if (ret) {
+	if (ret)
 		iomap_remove_owner(ph->map, &ph->ports);
-		return ret;
-	}
-	ph->registered = true;
-	return 0;
+	return ret;
 }
 
 int pci_host_register_bridge(struct pci_host *ph)

@@ -11,6 +11,7 @@
 #ifndef VDM_PCI_HOST_H
 #define VDM_PCI_HOST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vm;
@@ -40,6 +41,10 @@ struct pci_host;
 struct pci_host *pci_host_new(struct iomap *m);
 int pci_host_register(struct pci_host *ph);
 int pci_host_register_ports(struct pci_host *ph);
+/* CONFIG_ADDRESS alone (0xcf8-0xcfb, the latch read back), for a
+ * hypervisor that decodes CONFIG_DATA itself (backend.h,
+ * pci_config_address); 0 or -EEXIST. */
+int pci_host_register_address(struct pci_host *ph);
 int pci_host_register_bridge(struct pci_host *ph);
 void pci_host_free(struct pci_host *ph);
 
@@ -47,10 +52,11 @@ void pci_host_free(struct pci_host *ph);
 uint32_t pci_host_config_address(const struct pci_host *ph);
 
 /*
- * pci_host_attach: new + register the ports on vm_iomap(vm), remembered
- * for pci_host_detach. Call it from vm_assemble after the backend's setup
- * when the backend is not Xen, before the memory map and the vdevs (so
- * that a vdev claiming 0xcf8 or 0xcfc is reported as a conflict).
+ * pci_host_attach: new + register the ports on vm_iomap(vm) (both with
+ * data_port, else CONFIG_ADDRESS alone), remembered for pci_host_detach.
+ * Call it from vm_assemble after the backend's setup, before the memory
+ * map and the vdevs (so that a vdev claiming 0xcf8 or 0xcfc is reported
+ * as a conflict).
  * Returns 0; -EEXIST when already attached to vm or a port is taken;
  * -ENOMEM.
  * pci_host_attach_bridge: after the vdevs, the fallback host bridge at
@@ -60,7 +66,7 @@ uint32_t pci_host_config_address(const struct pci_host *ph);
  * pci_host_detach: undo both (before vm's iomap is freed); nothing when
  * not attached.
  */
-int pci_host_attach(struct vm *vm);
+int pci_host_attach(struct vm *vm, bool data_port);
 int pci_host_attach_bridge(struct vm *vm);
 void pci_host_detach(struct vm *vm);
 

@@ -21,7 +21,7 @@ struct pci_host_binding {
 static struct pci_host_binding *pci_host_bindings;
 static pthread_mutex_t pci_host_bindings_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int pci_host_attach(struct vm *vm)
+int pci_host_attach(struct vm *vm, bool data_port)
 {
 	struct pci_host_binding *b;
 	int ret;
@@ -43,7 +43,7 @@ int pci_host_attach(struct vm *vm)
 		free(b);
 		return -ENOMEM;
 	}
-	ret = pci_host_register_ports(b->ph);
+	ret = data_port ? pci_host_register_ports(b->ph) : pci_host_register_address(b->ph);
 	if (ret) {
 		pci_host_free(b->ph);
 		free(b);

@@ -33,6 +33,7 @@
 #include "devmodel/exitcode.h"
 #include "devmodel/guest_mem.h"
 #include "devmodel/iomap.h"
+#include "devmodel/isolate.h"
 #include "devmodel/irq.h"
 #include "devmodel/log.h"
 #include "devmodel/vm.h"
@@ -64,7 +65,8 @@ struct vdev_host_ctx {
 	uint32_t magic;
 	struct vm *vm;
 	struct vdev_plugin *plugin;
-	const struct vdev_descriptor *desc;
+	const struct vdev_descriptor *desc; /* the plugin's, or its isolate proxy */
+	struct isolate_descriptor *proxy;   /* `isolate`: owned here */
 	const struct conf_vdev *vdev;
 	const struct vdev_config *config;
 	struct conf_diag *diag; /* only while create() runs */
@@ -833,6 +835,7 @@ static void plugin_host_free(struct vdev_host_ctx *inst)
 {
 	inst->magic = 0;
 	free(inst->lines);
+	free(inst->proxy);
 	pthread_mutex_destroy(&inst->res_lock);
 	pthread_mutex_destroy(&inst->lock);
 	free(inst);
@@ -859,6 +862,25 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 
 	if (!inst)
 		return VDM_EXIT_FATAL_START;
+	if (vdev && vdev->isolate) {
+		/* its ops become requests to a process of its own (isolate.c) */
+		if (desc->flags & VDEV_F_INTC) {
+			if (diag)
+				conf_diag_error(
+				    diag, &vdev->isolate_pos,
+				    "vdev %s: isolate is not supported for an interrupt "
+				    "controller (its callbacks run inside other devices')",
+				    desc->name);
+			free(inst);
+			return VDM_EXIT_CONFIG;
+		}
+		inst->proxy = isolate_descriptor_make(desc);
+		if (!inst->proxy) {
+			free(inst);
+			return VDM_EXIT_FATAL_START;
+		}
+		desc = &inst->proxy->desc;
+	}
 	inst->magic = PLUGIN_HOST_MAGIC;
 	inst->vm = vm;
 	inst->plugin = plugin;
@@ -901,11 +923,11 @@ int plugin_host_create(struct vm *vm, struct vdev_plugin *plugin, const struct c
 	inst->diag = NULL;
 	if (ret > 0)
 		ret = -EINVAL; /* outside the contract: count it as the device refusing */
+	if (ret != 0 && inst->overlap[0] && diag)
+		conf_diag_error(diag, inst->overlap_pos, "%s", inst->overlap);
 	if (ret == 0 && inst->create_error_held) /* it created all the same: say it now */
 		plugin_host_logf(inst, LOG_LVL_ERROR, "%s", inst->create_error);
 	inst->create_error_held = inst->create_error_held && ret < 0;
-	if (ret != 0 && inst->overlap[0] && diag)
-		conf_diag_error(diag, inst->overlap_pos, "%s", inst->overlap);
 	if (ret == 0 && (desc->flags & VDEV_F_INTC) && desc->intc) {
 		unsigned lines;
 
@@ -1067,6 +1089,16 @@ const struct vdev_descriptor *plugin_host_descriptor(const struct vdev_host_ctx 
 struct vdev_plugin *plugin_host_plugin(const struct vdev_host_ctx *inst)
 {
 	return inst->plugin;
+}
+
+struct vm *plugin_host_vm(const struct vdev_host_ctx *inst)
+{
+	return inst->vm;
+}
+
+const struct conf_vdev *plugin_host_conf(const struct vdev_host_ctx *inst)
+{
+	return inst->vdev;
 }
 
 void *plugin_host_state(const struct vdev_host_ctx *inst)

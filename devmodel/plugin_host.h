@@ -80,6 +80,9 @@ int plugin_host_endpoint(struct vdev_host_ctx *inst, char *buf, size_t cap);
 const char *plugin_host_name(const struct vdev_host_ctx *inst);
 const struct vdev_descriptor *plugin_host_descriptor(const struct vdev_host_ctx *inst);
 struct vdev_plugin *plugin_host_plugin(const struct vdev_host_ctx *inst);
+struct vm *plugin_host_vm(const struct vdev_host_ctx *inst);
+/* The instance's `vdev` context; NULL for one made without a config. */
+const struct conf_vdev *plugin_host_conf(const struct vdev_host_ctx *inst);
 void *plugin_host_state(const struct vdev_host_ctx *inst);
 void plugin_host_counters(const struct vdev_host_ctx *inst, struct plugin_host_counters *c);
 void plugin_host_usage(const struct vdev_host_ctx *inst, struct plugin_host_usage *u);

@@ -10,7 +10,7 @@
 #include "devmodel/exitcode.h"
 
 enum set_scope { SET_GLOBAL, SET_CPU, SET_VDEV };
-enum set_kind { SET_BOOL, SET_NAME };
+enum set_kind { SET_BOOL, SET_NAME, SET_WORD };
 
 /* Honoured: what each does, and on which backends (NULL: every one). */
 static const struct {
@@ -27,6 +27,9 @@ static const struct {
      "the I/O APIC the native isa controller drives (default ioapic; none)"},
     {"sim-process", SET_BOOL, (const char *const[]){"sim", NULL},
      "the simulated hypervisor in a separate process"},
+    /* their values are checked by lockdown.c (lockdown_check_config) */
+    {"seccomp", SET_WORD, NULL, "the system-call filter: off, log (default), on or kill"},
+    {"run-as", SET_WORD, NULL, "the user (name or uid) vdm runs as once set up"},
 };
 
 /* qvm's variables that vdm has no use for, and why. */
@@ -85,7 +88,8 @@ static int set_check_one(const struct conf_option *o, enum set_scope scope, cons
 					o->name, scope == SET_CPU ? "cpu" : "vdev");
 			return VDM_EXIT_CONFIG;
 		}
-		for (const char *const *b2 = set_known[i].backends; backend && *b2; b2++)
+		on_backend = !set_known[i].backends;
+		for (const char *const *b2 = set_known[i].backends; b2 && backend && *b2; b2++)
 			on_backend |= !strcmp(*b2, backend);
 		if (!on_backend) {
 			for (const char *const *b2 = set_known[i].backends; *b2; b2++)
@@ -102,6 +106,11 @@ static int set_check_one(const struct conf_option *o, enum set_scope scope, cons
 			    diag, &o->value_pos,
 			    "set %s takes on or off (yes/no, true/false, 1/0), not '%s'", o->name,
 			    o->value ? o->value : "");
+			return VDM_EXIT_CONFIG;
+		}
+		if (set_known[i].kind == SET_WORD && (!o->value || !*o->value)) {
+			conf_diag_error(diag, &o->pos, "set %s needs a value (%s)", o->name,
+					set_known[i].what);
 			return VDM_EXIT_CONFIG;
 		}
 		if (set_known[i].kind == SET_NAME && (!o->value || !*o->value)) {

@@ -73,9 +73,24 @@ static void guard_end(const char *why, int code)
 	_exit(code);
 }
 
+/* How long a teardown may go on once a signal asked vdm to end (libxl's
+ * SIGHUP usually arrives while vdm is already tearing down: that is no
+ * reason to skip the rest of it, but a stuck one ends soon). */
+#define GUARD_SIGNAL_GRACE_MS 2000
+
+static long long guard_ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000LL + (now.tv_nsec - start->tv_nsec) / 1000000LL;
+}
+
 static void *guard_main(void *arg)
 {
-	struct timespec start, now;
+	struct timespec start;
+	long long deadline_ms;
+	int signalled = 0;
 	sigset_t set;
 
 	(void)arg;
@@ -86,18 +101,23 @@ static void *guard_main(void *arg)
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGUSR2);
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	deadline_ms = guard_timeout_ms;
 	while (!atomic_load(&guard_done)) {
-		long long elapsed_ms, left_ms;
+		long long left_ms = deadline_ms - guard_ms_since(&start);
 		struct timespec wait;
 		int sig;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		elapsed_ms = (now.tv_sec - start.tv_sec) * 1000LL +
-			     (now.tv_nsec - start.tv_nsec) / 1000000LL;
-		left_ms = (long long)guard_timeout_ms - elapsed_ms;
 		if (left_ms <= 0) {
 			char why[96];
 
+			if (signalled) {
+				snprintf(why, sizeof(why),
+					 "%s during teardown, which did not finish "
+					 "within %d ms of it",
+					 guard_signal_name(signalled), GUARD_SIGNAL_GRACE_MS);
+				guard_end(why, signalled == SIGQUIT ? VDM_EXIT_POWER_CUT
+								    : guard_exit_code);
+			}
 			snprintf(why, sizeof(why), "teardown did not finish within %u ms",
 				 guard_timeout_ms);
 			guard_end(why, VDM_EXIT_UNEXPECTED);
@@ -105,16 +125,13 @@ static void *guard_main(void *arg)
 		wait.tv_sec = left_ms / 1000;
 		wait.tv_nsec = (left_ms % 1000) * 1000000L;
 		sig = sigtimedwait(&set, NULL, &wait);
-		if (sig < 0 || sig == SIGUSR2)
+		if (sig < 0 || sig == SIGUSR2 || atomic_load(&guard_done))
 			continue; /* timeout (checked above), EINTR, or the wake-up */
-		if (atomic_load(&guard_done))
-			break;
-		{
-			char why[96];
-
-			snprintf(why, sizeof(why), "%s during teardown", guard_signal_name(sig));
-			guard_end(why, sig == SIGQUIT ? VDM_EXIT_POWER_CUT : guard_exit_code);
-		}
+		/* Already ending: the teardown goes on, with a shorter bound. */
+		if (!signalled || sig == SIGQUIT)
+			signalled = sig;
+		if (guard_ms_since(&start) + GUARD_SIGNAL_GRACE_MS < deadline_ms)
+			deadline_ms = guard_ms_since(&start) + GUARD_SIGNAL_GRACE_MS;
 	}
 	return NULL;
 }

@@ -4,10 +4,12 @@
  * Once the VM has ended, nothing else reads signals (the event loop has
  * stopped) and a plugin or backend stuck in its teardown would keep vdm
  * alive until someone sends SIGKILL. The guard is a thread that watches
- * the teardown: when it takes longer than its timeout, or when SIGTERM,
- * SIGINT, SIGHUP or SIGQUIT arrives meanwhile, it names the stage the
- * teardown is stuck in and ends the process with _exit (7, "unexpected
- * error", for a timeout; the code it was started with for a signal).
+ * the teardown: when it takes longer than its timeout, it names the stage
+ * the teardown is stuck in and ends the process with _exit (7, "unexpected
+ * error"). SIGTERM, SIGINT, SIGHUP or SIGQUIT arriving meanwhile do not cut
+ * a teardown short (libxl sends SIGHUP while vdm is already ending); they
+ * shorten its bound to 2 s, and a teardown still stuck then ends with the
+ * code the guard was started with (3 for SIGQUIT).
  *
  * One guard per process. Threads: start/finish from the main thread;
  * teardown_guard_stage from the thread doing the teardown.

@@ -750,8 +750,8 @@ int vm_assemble(struct vm *vm, struct conf_diag *diag)
 		}
 		vm->backend_set_up = true;
 	}
-	if (b && b->pci_config_ports) {
-		int pret = pci_host_attach(vm);
+	if (b && (b->pci_config_ports || b->pci_config_address)) {
+		int pret = pci_host_attach(vm, b->pci_config_ports);
 
 		if (pret < 0) {
 			vm_log(vm, LOG_LVL_FATAL, "pci host bridge: %s", strerror(-pret));

@@ -58,6 +58,22 @@ struct vm_options {
 	/* xen: write "running" to /local/domain/0/device-model/<domid>/state
 	 * when ready, remove it at teardown (libxl's readiness for its DM) */
 	bool xen_dm_state;
+	/*
+	 * xen: QEMU's -no-shutdown, which libxl passes. When the domain shuts
+	 * down (power-off, reboot, crash; a suspend is never an end) the run
+	 * does not end: the guest's requests are no longer served (no vCPU
+	 * runs) and vdm waits for libxl's SIGHUP (or SIGTERM) or for the
+	 * domain to be destroyed (@releaseDomain), so libxl's destroy finds its
+	 * device model alive. false: the run ends with the shutdown.
+	 * shut_down, if set, is told once then, on the backend's thread, with
+	 * ready_ctx (QMP's query-status says "shutdown").
+	 */
+	bool xen_stay_after_shutdown;
+	/* xen: take libxl's qdisk backends of the domain to Closed at attach
+	 * (devmodel/xen/xen_qdisk.h): vdm is the device model that owns them
+	 * and serves no PV disk */
+	bool xen_decline_qdisk;
+	void (*shut_down)(void *ctx, struct vm *vm);
 };
 
 /*

@@ -212,7 +212,7 @@ static int backend_kvm_setup(struct vm *vm)
 	char reason[256];
 	int ret;
 
-	ret = kvm_vm_probe(reason, sizeof(reason));
+	ret = kvm_vm_probe_caps(reason, sizeof(reason));
 	if (ret) {
 		vm_log(vm, LOG_LVL_FATAL, "kvm: /dev/kvm not usable: %s", reason);
 		return ret;

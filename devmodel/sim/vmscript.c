@@ -13,7 +13,8 @@
 
 #include "conf/conf.h"
 
-#define VMS_MAX_WORDS 16
+#define VMS_MAX_WORDS  16
+#define VMS_MAX_REPEAT (1u << 20) /* bytes of one fill/check repeat */
 /* The largest script read (a script is hand-written text). */
 #define VMS_FILE_MAX (16u << 20)
 
@@ -78,7 +79,9 @@ static int vms_split(struct vms_parser *p, struct vms_word *words, unsigned *cou
 			break;
 		if (n == VMS_MAX_WORDS) {
 			vms_error(p, (unsigned)(s - p->line_text) + 1,
-				  "too many words on one line");
+				  "more than %u words on one line (a step takes at most %u: split "
+				  "long byte lists over several fill/check steps)",
+				  VMS_MAX_WORDS, VMS_MAX_WORDS);
 			return -EINVAL;
 		}
 		struct vms_word *w = &words[n];
@@ -276,11 +279,45 @@ static int vms_bytes(struct vms_parser *p, struct vms_word *words, unsigned n,
 		memcpy(step->bytes, words[0].text, step->byte_count);
 		return 0;
 	}
+	/* `repeat COUNT BYTE`: the one way to say "COUNT bytes of BYTE". */
+	if (n >= 1 && !words[0].quoted && !strcmp(words[0].text, "repeat")) {
+		uint64_t count, v;
+
+		if (n != 3) {
+			vms_error(p, word_col(&words[0]), "usage: repeat COUNT BYTE");
+			return -EINVAL;
+		}
+		if (vms_number(p, &words[1], "count", &count) < 0 ||
+		    vms_number(p, &words[2], "byte", &v) < 0)
+			return -EINVAL;
+		if (!count || count > VMS_MAX_REPEAT || v > 0xff) {
+			vms_error(p, word_col(&words[count && count <= VMS_MAX_REPEAT ? 2 : 1]),
+				  "repeat wants a COUNT of 1..%u and a BYTE of 0..0xff",
+				  VMS_MAX_REPEAT);
+			return -EINVAL;
+		}
+		step->bytes = malloc(count);
+		if (!step->bytes)
+			return -ENOMEM;
+		memset(step->bytes, (int)v, count);
+		step->byte_count = count;
+		return 0;
+	}
 	step->bytes = malloc(n);
 	if (!step->bytes)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t v;
+		/* `fill GPA 16 0xaa` reads like "16 bytes of 0xaa" but would be
+		 * two bytes: in a list, every byte is written 0xNN. */
+		if (n > 1 && !words[i].quoted && strncmp(words[i].text, "0x", 2) != 0 &&
+		    strncmp(words[i].text, "0X", 2) != 0) {
+			vms_error(p, word_col(&words[i]),
+				  "in a list of bytes write each as 0xNN (so that `GPA LEN BYTE` "
+				  "cannot be taken for two bytes); for COUNT bytes of one value "
+				  "write `repeat COUNT BYTE`");
+			return -EINVAL;
+		}
 		if (vms_number(p, &words[i], "byte", &v) < 0)
 			return -EINVAL;
 		if (v > 0xff) {
@@ -396,8 +433,9 @@ static int vms_parse_step(struct vms_parser *p, struct vms_word *w, unsigned n, 
 	if (!strcmp(op, "fill") || !strcmp(op, "check")) {
 		s->op = op[0] == 'f' ? VMS_FILL : VMS_CHECK;
 		if (n < 2) {
-			vms_error(p, word_col(&w[0]), "usage: %s GPA BYTE... | %s GPA \"text\"", op,
-				  op);
+			vms_error(p, word_col(&w[0]),
+				  "usage: %s GPA 0xNN... | %s GPA \"text\" | %s GPA repeat COUNT BYTE",
+				  op, op, op);
 			return -EINVAL;
 		}
 		if (vms_number(p, &w[1], "guest address", &s->addr) < 0)

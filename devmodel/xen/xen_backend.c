@@ -61,6 +61,7 @@
 #include "devmodel/vm.h"
 #include "devmodel/xen/xen_backend.h"
 #include "devmodel/xen/xen_dmstate.h"
+#include "devmodel/xen/xen_qdisk.h"
 #include "devmodel/xen/xen_irq.h"
 #include "devmodel/xen/xen_mapcache.h"
 #include "devmodel/xen/xen_pass.h"
@@ -99,6 +100,7 @@ struct xen_backend {
 	ioservid_t id;
 	bool server_created, enabled, ranges_ready;
 	bool buffered;
+	bool shut_down; /* the domain shut down, vdm stays (-no-shutdown) */
 	xenforeignmemory_resource_handle *res;
 	void *pages;
 	shared_iopage_t *shared;
@@ -640,8 +642,10 @@ static int xen_restrict(struct xen_backend *xb)
 	return xen_drop_privileges(xb);
 }
 
+enum xen_domain_state { XEN_DOMAIN_ALIVE, XEN_DOMAIN_SHUT_DOWN, XEN_DOMAIN_GONE };
+
 /* Is the domain gone, or shut down? (After restrict: only "gone" is known.) */
-static bool xen_domain_ended(struct xen_backend *xb)
+static enum xen_domain_state xen_domain_state(struct xen_backend *xb)
 {
 	xc_domaininfo_t info;
 	unsigned vcpus;
@@ -650,16 +654,45 @@ static bool xen_domain_ended(struct xen_backend *xb)
 		int n = xc_domain_getinfolist(xb->xch, xb->domid, 1, &info);
 
 		if (n < 0)
-			return errno == ESRCH;
+			return errno == ESRCH ? XEN_DOMAIN_GONE : XEN_DOMAIN_ALIVE;
 		if (n == 0 || info.domain != xb->domid || (info.flags & XEN_DOMINF_dying))
-			return true;
+			return XEN_DOMAIN_GONE;
 		/* a suspend (xl save) is not the end: libxl saves vdm's state next,
 		 * then destroys the domain, or resumes it if the save fails */
 		return (info.flags & XEN_DOMINF_shutdown) &&
-		       ((info.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask) !=
-			   SHUTDOWN_suspend;
+			       ((info.flags >> XEN_DOMINF_shutdownshift) &
+				XEN_DOMINF_shutdownmask) != SHUTDOWN_suspend
+			   ? XEN_DOMAIN_SHUT_DOWN
+			   : XEN_DOMAIN_ALIVE;
 	}
-	return xendevicemodel_nr_vcpus(xb->dmod, xb->domid, &vcpus) < 0 && errno == ESRCH;
+	return xendevicemodel_nr_vcpus(xb->dmod, xb->domid, &vcpus) < 0 && errno == ESRCH
+		   ? XEN_DOMAIN_GONE
+		   : XEN_DOMAIN_ALIVE;
+}
+
+/*
+ * The domain's state changed (or a poll without xenstore): true when the
+ * run ends. With xen_stay_after_shutdown (-no-shutdown) a shut-down domain
+ * only stops the serving; its destruction (or a signal) ends the run.
+ */
+static bool xen_domain_check(struct xen_backend *xb)
+{
+	const struct vm_options *o = vm_options(xb->vm);
+	enum xen_domain_state st = xen_domain_state(xb);
+
+	if (st == XEN_DOMAIN_GONE || (st == XEN_DOMAIN_SHUT_DOWN && !o->xen_stay_after_shutdown)) {
+		xlog(xb, LOG_LVL_INFO, "the domain shut down or was destroyed");
+		return true;
+	}
+	if (st == XEN_DOMAIN_SHUT_DOWN && !xb->shut_down) {
+		xb->shut_down = true;
+		xlog(xb, LOG_LVL_INFO,
+		     "the domain shut down: no longer serving it; staying until libxl's SIGHUP or "
+		     "the domain's destruction (-no-shutdown)");
+		if (o->shut_down)
+			o->shut_down(o->ready_ctx, xb->vm);
+	}
+	return false;
 }
 
 static bool xen_release_fired(struct xen_backend *xb)
@@ -673,6 +706,15 @@ static bool xen_release_fired(struct xen_backend *xb)
 		free(ev);
 	}
 	return fired;
+}
+
+static void xen_qdisk_note(void *ctx, const char *devid, const char *dev)
+{
+	struct xen_backend *xb = ctx;
+
+	xlog(xb, LOG_LVL_INFO,
+	     "qdisk backend %s%s%s%s: Closed, no PV path (vdm serves the disk as virtio-blk)",
+	     devid, *dev ? " (" : "", dev, *dev ? ")" : "");
 }
 
 static int xen_attach(struct xen_backend *xb)
@@ -708,6 +750,16 @@ static int xen_attach(struct xen_backend *xb)
 			return xen_missing(xb, "xenevtchn_bind_interdomain(buffered)", errno);
 		xb->buf_local = local;
 	}
+	/* the PV disks libxl left to the device model: declined, before the
+	 * guest runs and before restrict closes xenstore (xen_qdisk.h) */
+	if (vm_options(xb->vm)->xen_decline_qdisk) {
+		rc = xen_qdisk_decline(xb->xs, xb->domid, xen_qdisk_note, xb);
+		if (rc < 0)
+			xlog(xb, LOG_LVL_WARN,
+			     "backend/qdisk/%u: %s: a PV disk frontend in the guest waits for a "
+			     "backend that never comes",
+			     xb->domid, strerror(-rc));
+	}
 	/* libxl's readiness: before restrict, which closes xenstore */
 	if (vm_options(xb->vm)->xen_dm_state) {
 		rc = xen_dmstate_write(xb->xs, xb->domid, "running");
@@ -727,8 +779,9 @@ static int xen_attach(struct xen_backend *xb)
 	rc = lockdown_apply(xb->vm, false);
 	if (rc < 0)
 		return rc;
-	/* a request posted between enable and bind raised no event we saw */
-	for (unsigned i = 0; i < xb->nr_vcpus; i++)
+	/* a request posted between enable and bind raised no event we saw
+	 * (paused, -S: the run loop looks when it resumes) */
+	for (unsigned i = 0; i < xb->nr_vcpus && !vm_paused(xb->vm); i++)
 		ioreq_engine_service_vcpu(xb->engine, i);
 	xlog(xb, LOG_LVL_INFO, "attached: %u vCPU ports bound; the guest may be unpaused (xl unpause)",
 	     xb->bound);
@@ -746,14 +799,27 @@ static int xen_run(struct vm *vm)
 	if (rc < 0)
 		return VDM_EXIT_FATAL_START;
 	vm_backend_ready(vm);
+	bool was_paused = vm_paused(vm);
+
 	while (!vm_stopping(vm)) {
-		/* paused (QMP stop): requests wait in their slots until cont */
+		/* paused (QMP stop): requests wait in their slots until cont; shut
+		 * down (-no-shutdown): no vCPU runs, nothing is served any more */
+		bool paused = vm_paused(vm);
 		struct pollfd p[3] = {
 			{ .fd = xb->stop_fd, .events = POLLIN },
-			{ .fd = vm_paused(vm) ? -1 : xenevtchn_fd(xb->xce), .events = POLLIN },
+			{ .fd = paused || xb->shut_down ? -1 : xenevtchn_fd(xb->xce), .events = POLLIN },
 			{ .fd = xb->xs ? xs_fileno(xb->xs) : -1, .events = POLLIN },
 		};
-		int n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
+		int n;
+
+		if (was_paused && !paused) {
+			/* resumed: whatever was posted meanwhile (its event may have come
+			 * before the ports were bound, as in xen_attach) is served now */
+			for (unsigned i = 0; i < xb->nr_vcpus; i++)
+				ioreq_engine_service_vcpu(xb->engine, i);
+		}
+		was_paused = paused;
+		n = poll(p, 3, (int)xen_backend_tunables.poll_ms);
 
 		if (n < 0 && errno != EINTR) {
 			xlog(xb, LOG_LVL_FATAL, "poll: %s", strerror(errno));
@@ -777,8 +843,8 @@ static int xen_run(struct vm *vm)
 		if ((n > 0 && p[2].revents && xen_release_fired(xb)) || n == 0) {
 			if (n == 0)
 				xen_ranges_sync(&xb->ranges);
-			if ((n > 0 || !xb->xs) && xen_domain_ended(xb)) {
-				xlog(xb, LOG_LVL_INFO, "the domain shut down or was destroyed");
+			/* without xenstore (restricted) only the poll notices the end */
+			if ((n > 0 || !xb->xs) && xen_domain_check(xb)) {
 				vm_stop(vm, VDM_EXIT_NORMAL);
 				break;
 			}
@@ -915,6 +981,7 @@ static struct backend_ops backend_xen = {
 	.pass = xen_pass_op,
 	.vcpu_hold = xen_vcpu_hold,
 	.vcpu_release = xen_vcpu_release,
+	.pci_config_address = !XEN_BUILD_ARM,
 	.setup = xen_setup,
 	.mem_backing = xen_mem_backing,
 	.run = xen_run,

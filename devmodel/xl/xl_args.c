@@ -25,6 +25,9 @@
 #define XL_MAX_DRIVES 16
 #define XL_MAX_NICS   16
 
+/* libxl's boot order when xl.cfg has no boot= (libxl_create.c) */
+#define XL_BOOT_DEFAULT "cda"
+
 /* Xen's default start of the MMIO hole below 4 GiB (HVM_BELOW_4G_MMIO_START). */
 #define XL_LOWMEM_END 0xf0000000ull
 /* Xen populates no RAM in the legacy VGA window 0xa0000-0xbffff. */
@@ -63,6 +66,8 @@ struct xl_state {
 		const char *arg;
 	} netdevs[XL_MAX_NICS];
 	unsigned netdev_count;
+	const char *boot_arg; /* the last -boot: it sets out->boot_order */
+	bool boot_refused;    /* ... or was refused: no CMOS line then */
 	const char *serials[XL_ARGS_MAX_SERIALS + 8];
 	unsigned serial_args;
 	unsigned long long below_4g;
@@ -431,6 +436,63 @@ static void xl_machine(struct xl_state *st, const char *arg)
 	free(o.buf);
 }
 
+/*
+ * -boot order=X (xl.cfg boot=, libxl's default "cda"): the boot order in
+ * CMOS that SeaBIOS reads (mc146818 boot-order), under QEMU's rules for a
+ * PC (hw/i386/pc.c set_boot_dev, softmmu/bootdevice.c
+ * validate_bootdevices): up to three of a, b (floppy), c (disk), d
+ * (CD-ROM), n (network), none twice. QEMU's old form "-boot cd" is the
+ * order too.
+ */
+static void xl_boot(struct xl_state *st, const char *arg)
+{
+	struct xl_opts o;
+	const char *order;
+	unsigned seen = 0;
+	bool bad = false;
+
+	if (xl_opts_split(arg, &o) < 0) {
+		free(o.buf);
+		xl_refuse(st, "-boot", arg, "too many options");
+		return;
+	}
+	order = xl_opts_get(&o, "order");
+	if (!order)
+		order = o.first;
+	for (unsigned i = 0; i < o.n; i++)
+		if (strcmp(o.key[i], "order"))
+			xl_note(st, "-boot", arg,
+				"ignored: %s= (vdm gives SeaBIOS one boot order and no menu)",
+				o.key[i]);
+	if (!order || !*order) {
+		xl_refuse(st, "-boot", arg, "expected order=LETTERS (xl.cfg boot=)");
+		bad = true;
+	} else if (strlen(order) > 3) {
+		xl_refuse(st, "-boot", arg,
+			  "a PC's CMOS holds at most three boot devices: give boot= at most three "
+			  "letters in the guest's xl.cfg");
+		bad = true;
+	}
+	for (const char *c = order; !bad && *c; c++) {
+		if (!strchr("abcdn", *c)) {
+			xl_refuse(st, "-boot", arg,
+				  "'%c' is not a PC boot device; boot= in the guest's xl.cfg takes "
+				  "c (disk), d (CD-ROM), n (network), a (floppy)",
+				  *c);
+			bad = true;
+		} else if (seen & (1u << (*c - 'a'))) {
+			xl_refuse(st, "-boot", arg, "boot device '%c' given twice", *c);
+			bad = true;
+		} else {
+			seen |= 1u << (*c - 'a'); /* only for a letter of "abcdn" */
+		}
+	}
+	st->boot_arg = arg;
+	st->boot_refused = bad;
+	st->out->boot_order = bad ? NULL : xl_dup(st, order);
+	free(o.buf);
+}
+
 static void xl_serial(struct xl_state *st, const char *arg)
 {
 	if (st->serial_args >= sizeof(st->serials) / sizeof(st->serials[0])) {
@@ -517,6 +579,36 @@ static void xl_write_ram(struct xl_state *st, FILE *f, const char *marg)
 		fprintf(f, "ram 0x100000000,0x%llx", (unsigned long long)(total - low));
 		xl_origin(f, "-m", marg);
 	}
+}
+
+/*
+ * The CMOS RAM with the boot order: here rather than in the platform
+ * fragment, because only libxl's argv knows the order. Notes say where a
+ * letter finds nothing to boot among vdm's devices.
+ */
+static void xl_write_cmos(struct xl_state *st, FILE *f)
+{
+	const char *order = st->out->boot_order ? st->out->boot_order : XL_BOOT_DEFAULT;
+	bool cdrom = false;
+
+	if (st->boot_refused)
+		return; /* not libxl's default in its place: nothing starts anyway */
+	for (unsigned i = 0; i < st->drive_count; i++)
+		cdrom |= st->drives[i].cdrom && st->drives[i].file && *st->drives[i].file;
+	if (cdrom && strchr(order, 'd'))
+		xl_note(st, "-boot", st->boot_arg,
+			"vdm serves a cdrom as a virtio-blk disk, which SeaBIOS ranks with the "
+			"hard disks (c), in drive order, not as a CD-ROM (d)");
+	if (strchr(order, 'n'))
+		xl_note(st, "-boot", st->boot_arg,
+			"n: vdm's NICs carry no boot ROM, so SeaBIOS finds no network device to "
+			"boot from");
+	fprintf(f, "vdev mc146818 boot-order ");
+	xl_word(f, order);
+	if (st->boot_arg)
+		xl_origin(f, "-boot", st->boot_arg);
+	else
+		xl_origin(f, "-boot", "(none given: libxl's default order=" XL_BOOT_DEFAULT ")");
 }
 
 static void xl_write_serials(struct xl_state *st, FILE *f)
@@ -648,15 +740,12 @@ static const struct {
     {"-k", "no display, so no keymap"},
     {"-chroot", "vdm does not chroot itself (dm_restrict: it restricts its Xen handles and "
 		"drops to -runas); run it from a confined unit instead"},
-    {"-boot", "SeaBIOS reads the boot order from CMOS, which the HVM platform fragment "
-	      "sets (mc146818 boot-order)"},
     {"-display", NULL}, /* only "none": checked below */
 };
 
 static const struct {
 	const char *opt, *why;
 } xl_ignored_flag[] = {
-    {"-no-shutdown", NULL},
     {"-nodefaults", NULL},
     {"-no-user-config", NULL},
     {"-nographic", NULL},
@@ -711,6 +800,8 @@ static void xl_one(struct xl_state *st, const char *a, const char *v)
 		xl_refuse(st, a, v, "vdm has no display: set sdl=0 in the guest's xl.cfg");
 	} else if (!strcmp(a, "-serial")) {
 		xl_serial(st, v);
+	} else if (!strcmp(a, "-boot")) {
+		xl_boot(st, v);
 	} else if (!strcmp(a, "-device")) {
 		xl_device(st, v);
 	} else if (!strcmp(a, "-netdev")) {
@@ -765,8 +856,14 @@ static void xl_one(struct xl_state *st, const char *a, const char *v)
 /* Does option `a` take a value? */
 static bool xl_takes_value(const char *a)
 {
-	static const char *const flags[] = {
-	    "-S", "-xen-domid-restrict", "-usb", "-vdm-print", "-vdm-check", "--xl-dm", NULL};
+	static const char *const flags[] = {"-S",
+					    "-no-shutdown",
+					    "-xen-domid-restrict",
+					    "-usb",
+					    "-vdm-print",
+					    "-vdm-check",
+					    "--xl-dm",
+					    NULL};
 
 	for (const char *const *f = flags; *f; f++)
 		if (!strcmp(a, *f))
@@ -804,7 +901,8 @@ static int xl_texts(struct xl_state *st, const char *marg)
 	}
 	if (st->have_m)
 		xl_write_ram(st, m, marg);
-	fprintf(d, "# the guest's devices from libxl's -serial, -drive and -device\n");
+	fprintf(d, "# the guest's devices from libxl's -boot, -serial, -drive and -device\n");
+	xl_write_cmos(st, d);
 	xl_write_serials(st, d);
 	xl_write_disks(st, d);
 	xl_write_nics(st, d);
@@ -837,6 +935,8 @@ int xl_args_parse(int argc, char *const *argv, struct xl_args *out, FILE *log)
 			continue;
 		} else if (!strcmp(a, "-S")) {
 			out->start_paused = true;
+		} else if (!strcmp(a, "-no-shutdown")) {
+			out->no_shutdown = true;
 		} else if (!strcmp(a, "-xen-domid-restrict")) {
 			out->restrict_xen = true;
 		} else if (!strcmp(a, "-vdm-print")) {

@@ -9,7 +9,8 @@
  * two vmconf texts that go through conf/ like any file:
  *
  *   "<xl-dm machine>"  system, guest RAM (from -name, -m, -machine)
- *   "<xl-dm devices>"  one vdev per -serial, disk and NIC
+ *   "<xl-dm devices>"  the CMOS with -boot's order, one vdev per -serial,
+ *                      disk and NIC
  *
  * with the HVM platform fragment between them (its host bridge must take
  * PCI 00:00.0 before any disk or NIC is placed) and the -vdm-config files
@@ -40,6 +41,8 @@ struct xl_args {
 	int qmp_fd;		    /* -chardev socket,id=libxl-cmd,fd=N (dm_restrict); -1 */
 	const char *xenstat_path;   /* -chardev socket,id=libxenstat-cmd,path=P */
 	bool start_paused;	    /* -S: wait for `cont`, readiness by query-status */
+	bool no_shutdown;	    /* -no-shutdown: outlive the domain's shutdown until SIGHUP */
+	const char *boot_order;	    /* -boot order=X: the CMOS boot order, "cda" by default */
 	int incoming_fd;	    /* -incoming fd:N; -1 */
 	bool restrict_xen;	    /* -xen-domid-restrict */
 	const char *runas;	    /* -runas USER */

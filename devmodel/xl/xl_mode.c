@@ -298,10 +298,26 @@ static void xl_ready(void *ctx, struct vm *vm)
 	       xl->args.start_paused ? " (-S: waiting for cont)" : "");
 }
 
+/* -no-shutdown: the domain shut down and vdm stays for libxl's SIGHUP. */
+static void xl_shut_down(void *ctx, struct vm *vm)
+{
+	struct xl_mode *xl = ctx;
+
+	pthread_mutex_lock(&xl->lock);
+	xl->status = "shutdown"; /* QEMU's run state then */
+	pthread_mutex_unlock(&xl->lock);
+}
+
 void xl_mode_options(struct xl_mode *xl, struct vm_options *opts)
 {
 	opts->ready = xl_ready;
 	opts->ready_ctx = xl;
+	/* libxl always passes -no-shutdown and destroys the domain and its DM
+	 * itself (SIGHUP); without it vdm ends with the domain's shutdown */
+	opts->xen_stay_after_shutdown = xl->args.no_shutdown;
+	opts->shut_down = xl_shut_down;
+	/* backendtype=qdisk disks are the device model's: served as virtio-blk */
+	opts->xen_decline_qdisk = true;
 	/* with -S libxl judges readiness by query-status and wants no key */
 	opts->xen_dm_state = !xl->args.start_paused;
 	if (xl->args.restrict_xen)

@@ -51,37 +51,18 @@ static unsigned pci_functions(struct vdev_testdev *dev, uint64_t *bases, unsigne
 	return n;
 }
 
-static uint32_t cfg_read(struct conform_session *s, uint64_t fn, unsigned off, unsigned size)
+static uint32_t cfg_read(struct conform_session *s, struct vdev_testdev *dev, unsigned off,
+			 unsigned size)
 {
-	uint64_t v = 0;
-
 	conform_where(s->run, "PCI config read %u at 0x%x", size, off);
-	if (vdev_testhost_read(s->th, VDEV_SPACE_PCICFG, fn + off, size, &v) < 0)
-		return 0;
-	return (uint32_t)v;
+	return vdev_testhost_pci_cfg_read(dev, off, size);
 }
 
-static void cfg_write(struct conform_session *s, uint64_t fn, unsigned off, unsigned size,
-		      uint32_t v)
+static void cfg_write(struct conform_session *s, struct vdev_testdev *dev, unsigned off,
+		      unsigned size, uint32_t v)
 {
 	conform_where(s->run, "PCI config write %u value 0x%x at 0x%x", size, v, off);
-	vdev_testhost_write(s->th, VDEV_SPACE_PCICFG, fn + off, size, v);
-}
-
-/* The offset of capability `id` in the function's list, or 0. */
-static unsigned pci_cap(struct conform_session *s, uint64_t fn, uint8_t id)
-{
-	unsigned off, hops = 0;
-
-	if (!(cfg_read(s, fn, 0x06, 2) & 0x10)) /* STATUS.CAP_LIST */
-		return 0;
-	off = cfg_read(s, fn, 0x34, 1) & 0xfc;
-	while (off >= 0x40 && hops++ < 48) {
-		if (cfg_read(s, fn, off, 1) == id)
-			return off;
-		off = cfg_read(s, fn, off + 1, 1) & 0xfc;
-	}
-	return 0;
+	vdev_testhost_pci_cfg_write(dev, off, size, v);
 }
 
 /*
@@ -203,9 +184,14 @@ void conform_check_dma_faults(struct conform_run *run)
 		goto out;
 	/* A PCI function does DMA only as a bus master. */
 	nfn = pci_functions(dev, fns, 8);
-	for (unsigned i = 0; i < nfn; i++)
-		cfg_write(&s, fns[i], 0x04, 2,
-			  cfg_read(&s, fns[i], 0x04, 2) | CMD_MASTER | CMD_MEMORY | CMD_IO);
+	for (unsigned i = 0; i < nfn; i++) {
+		uint64_t cmd = 0;
+
+		conform_where(run, "PCI function %u: bus master on", i);
+		vdev_testhost_read(s.th, VDEV_SPACE_PCICFG, fns[i] + 4, 2, &cmd);
+		vdev_testhost_write(s.th, VDEV_SPACE_PCICFG, fns[i] + 4, 2,
+				    cmd | CMD_MASTER | CMD_MEMORY | CMD_IO);
+	}
 	dma_probe(&s, dev, &regs);
 	conform_where(run, "guest addresses inside and outside RAM");
 	dma_rounds(&s, &regs, DMA_ROUNDS);
@@ -299,7 +285,7 @@ void conform_check_pci_command(struct conform_run *run)
 	struct conform_record rec;
 	struct vdev_testdev *dev;
 	struct dma_regs regs;
-	uint64_t fns[8], fn;
+	uint64_t fns[8];
 	unsigned msi, msix;
 	uint32_t cmd;
 
@@ -314,12 +300,11 @@ void conform_check_pci_command(struct conform_run *run)
 		conform_skip(run, "not a PCI function (no configuration space region)");
 		goto destroy;
 	}
-	fn = fns[0];
 	dma_probe(&s, dev, &regs);
-	cmd = (cfg_read(&s, fn, 0x04, 2) | CMD_IO | CMD_MEMORY) & ~(CMD_MASTER | CMD_INTX_DISABLE);
+	cmd = (cfg_read(&s, dev, 0x04, 2) | CMD_IO | CMD_MEMORY) & ~(CMD_MASTER | CMD_INTX_DISABLE);
 
 	/* Bus master off: no guest memory access, no MSI (a memory write). */
-	cfg_write(&s, fn, 0x04, 2, cmd | CMD_INTX_DISABLE);
+	cfg_write(&s, dev, 0x04, 2, cmd | CMD_INTX_DISABLE);
 	conform_record_get(&rec);
 	conform_record_forbid_dma(true);
 	intx_quiet_phase(&s, dev, &regs, "COMMAND.INTX_DISABLE set");
@@ -333,30 +318,30 @@ void conform_check_pci_command(struct conform_run *run)
 			     rec.forbidden_dma, rec.first_forbidden_dma);
 
 	/* MSI on: INTx stays low whatever the device does. */
-	msi = pci_cap(&s, fn, 0x05);
+	msi = vdev_testhost_pci_cap(dev, 0x05);
 	if (msi) {
-		uint32_t ctrl = cfg_read(&s, fn, msi + 2, 2);
+		uint32_t ctrl = cfg_read(&s, dev, msi + 2, 2);
 
-		cfg_write(&s, fn, 0x04, 2, cmd | CMD_MASTER);
-		cfg_write(&s, fn, msi + 4, 4, 0xfee00000u);
+		cfg_write(&s, dev, 0x04, 2, cmd | CMD_MASTER);
+		cfg_write(&s, dev, msi + 4, 4, 0xfee00000u);
 		if (ctrl & 0x80) { /* 64-bit */
-			cfg_write(&s, fn, msi + 8, 4, 0);
-			cfg_write(&s, fn, msi + 12, 2, 0x4041);
+			cfg_write(&s, dev, msi + 8, 4, 0);
+			cfg_write(&s, dev, msi + 12, 2, 0x4041);
 		} else {
-			cfg_write(&s, fn, msi + 8, 2, 0x4041);
+			cfg_write(&s, dev, msi + 8, 2, 0x4041);
 		}
-		cfg_write(&s, fn, msi + 2, 2, ctrl | 1);
+		cfg_write(&s, dev, msi + 2, 2, ctrl | 1);
 		intx_quiet_phase(&s, dev, &regs, "MSI enabled");
-		cfg_write(&s, fn, msi + 2, 2, ctrl & ~1u);
+		cfg_write(&s, dev, msi + 2, 2, ctrl & ~1u);
 	}
-	msix = pci_cap(&s, fn, 0x11);
+	msix = vdev_testhost_pci_cap(dev, 0x11);
 	if (msix) {
-		uint32_t ctrl = cfg_read(&s, fn, msix + 2, 2);
+		uint32_t ctrl = cfg_read(&s, dev, msix + 2, 2);
 
-		cfg_write(&s, fn, 0x04, 2, cmd | CMD_MASTER);
-		cfg_write(&s, fn, msix + 2, 2, (ctrl | 0x8000u) & ~0x4000u);
+		cfg_write(&s, dev, 0x04, 2, cmd | CMD_MASTER);
+		cfg_write(&s, dev, msix + 2, 2, (ctrl | 0x8000u) & ~0x4000u);
 		intx_quiet_phase(&s, dev, &regs, "MSI-X enabled");
-		cfg_write(&s, fn, msix + 2, 2, ctrl);
+		cfg_write(&s, dev, msix + 2, 2, ctrl);
 	}
 	conform_note(run, "COMMAND.MASTER/INTX_DISABLE%s%s exercised", msi ? ", MSI" : "",
 		     msix ? ", MSI-X" : "");

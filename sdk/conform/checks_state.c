@@ -52,6 +52,9 @@ static ssize_t save(struct conform_session *s, struct vdev_testdev *dev, void *b
 	return len;
 }
 
+static size_t first_difference(const unsigned char *a, const unsigned char *b, size_t len);
+static void name_byte(const unsigned char *st, size_t len, size_t at, char *buf, size_t cap);
+
 void conform_check_save_restore_roundtrip(struct conform_run *run)
 {
 	struct conform_session s;
@@ -108,19 +111,20 @@ void conform_check_save_restore_roundtrip(struct conform_run *run)
 	}
 	len2 = save(&s, dev, s2, cap, "second, after restore");
 	if (len2 >= 0 && (len2 != len1 || memcmp(s1, s2, (size_t)len1))) {
-		size_t at = 0;
+		char where[160];
+		size_t at = len2 == len1 ? first_difference(s1, s2, (size_t)len1) : 0;
 
-		while (len2 == len1 && at < (size_t)len1 && s1[at] == s2[at])
-			at++;
-		if (len2 != len1)
+		if (len2 != len1) {
 			conform_fail(run, "the second save is %zd bytes, the first %zd", len2,
 				     len1);
-		else
+		} else {
+			name_byte(s1, (size_t)len1, at, where, sizeof(where));
 			conform_fail(run,
-				     "the second save differs from the first at byte %zu "
+				     "the second save differs from the first at byte %zu, %s "
 				     "(0x%02x, then 0x%02x): uninitialised padding, a counter "
 				     "or a pointer in the state?",
-				     at, s1[at], s2[at]);
+				     at, where, s1[at], s2[at]);
+		}
 	}
 	conform_read_all(&s, points, n, width, vb, rb);
 	for (size_t i = 0; i < n; i++) {
@@ -507,4 +511,82 @@ out:
 	free(bad);
 	free(scratch);
 	conform_session_close(&s);
+}
+
+/* The first byte where a and b differ, a checksum's bytes left out (a
+ * checksum differs whenever anything does: the field that differs is the
+ * news). Both are states of the same length that differ somewhere. */
+static size_t first_difference(const unsigned char *a, const unsigned char *b, size_t len)
+{
+	size_t crc_at = codec_crc_at(a, len), skip_from = len, skip_to = len;
+
+	if (crc_at) {
+		skip_from = crc_at;
+		skip_to = crc_at + 4;
+	} else if (len > 8 && crc32_ieee(0, a, len - 4) == get_le(a + len - 4, 4)) {
+		skip_from = len - 4;
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((i < skip_from || i >= skip_to) && a[i] != b[i])
+			return i;
+	for (size_t i = 0; i < len; i++)
+		if (a[i] != b[i])
+			return i;
+	return 0;
+}
+
+/* What byte `at` of a state is: "field N (a u32)" in the SDK codec's
+ * payload, "the header", "the CRC", or "the 32-bit word N" under a
+ * trailing CRC-32. */
+static void name_byte(const unsigned char *st, size_t len, size_t at, char *buf, size_t cap)
+{
+	static const char *const kinds[] = {[1] = "u8", [2] = "u16", [4] = "u32", [8] = "u64"};
+	size_t crc_at = codec_crc_at(st, len);
+
+	snprintf(buf, cap, "in a format vdev-conform does not know");
+	if (crc_at) {
+		unsigned index = 0;
+
+		if (at < crc_at) {
+			snprintf(buf, cap, "in the codec's header");
+			return;
+		}
+		if (at < crc_at + 4) {
+			snprintf(buf, cap, "in the CRC (only the checksum differs?)");
+			return;
+		}
+		for (size_t p = crc_at + 4; p < len; index++) {
+			unsigned tag = st[p];
+			size_t size =
+			    tag == 0x10 && p + 5 <= len ? 5 + (size_t)get_le(st + p + 1, 4)
+			    : tag == 1 || tag == 2 || tag == 4 || tag == 8 ? 1 + (size_t)tag
+									   : 0;
+
+			if (!size)
+				break;
+			if (at < p + size) {
+				size_t head = tag == 0x10 ? 5 : 1;
+
+				if (at < p + head)
+					snprintf(buf, cap,
+						 "field %u of the payload (%s), in its tag or "
+						 "length",
+						 index, tag == 0x10 ? "bytes" : kinds[tag]);
+				else
+					snprintf(
+					    buf, cap,
+					    "field %u of the payload (%s, byte %zu of its value)",
+					    index, tag == 0x10 ? "bytes" : kinds[tag],
+					    at - p - head);
+				return;
+			}
+			p += size;
+		}
+	} else if (len > 8 && crc32_ieee(0, st, len - 4) == get_le(st + len - 4, 4)) {
+		if (at >= len - 4)
+			snprintf(buf, cap, "in the trailing CRC-32 (only the checksum differs?)");
+		else
+			snprintf(buf, cap, "32-bit word %zu (bytes %zu..%zu)", at / 4, at / 4 * 4,
+				 at / 4 * 4 + 3);
+	}
 }

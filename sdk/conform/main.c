@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,22 +25,26 @@ enum format { FORMAT_HUMAN, FORMAT_JSON, FORMAT_TAP };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: vdev-conform [options] PLUGIN.so\n"
-		     "       vdev-conform --list\n"
-		     "Runs the vdev conformance checks on a plugin, each in a child process.\n"
-		     "  --list             list the checks and exit\n"
-		     "  --only ID[,ID]     run only these checks\n"
-		     "  --skip ID[,ID]     do not run these checks\n"
-		     "  --seed N           seed of the random workloads (printed on every run)\n"
-		     "  --options TEXT     instance options, as after `vdev NAME` in a config\n"
-		     "  --timeout S        seconds per check before it counts as crashed (10)\n"
-		     "  --in-process       run checks in this process (for debuggers; no timeout)\n"
-		     "  --valgrind         run uninitialised-reads (the access, reset and state\n"
-		     "                     checks again under valgrind; slow)\n"
-		     "  --json, --tap      machine-readable output instead of text\n"
-		     "  -h, --help         this text\n"
-		     "Exit status: 0 nothing failed or crashed, 1 a check failed or crashed,\n"
-		     "2 usage error. See sdk/conform/README.md.\n");
+	fprintf(out,
+		"usage: vdev-conform [options] PLUGIN.so\n"
+		"       vdev-conform --list\n"
+		"Runs the vdev conformance checks on a plugin, each in a child process.\n"
+		"  --list             list the checks and exit\n"
+		"  --only ID[,ID]     run only these checks\n"
+		"  --skip ID[,ID]     do not run these checks\n"
+		"  --seed N           seed of the random workloads (printed on every run)\n"
+		"  --options TEXT     instance options, as after `vdev NAME` in a config\n"
+		"  --timeout S        seconds per check before it counts as crashed (10)\n"
+		"  --in-process       run checks in this process (for debuggers; no timeout)\n"
+		"  --valgrind         run uninitialised-reads (the access, reset and state\n"
+		"                     checks again under valgrind; slow)\n"
+		"  --json, --tap      machine-readable output instead of text\n"
+		"  --fuzz SECONDS     instead of the checks, fuzz registers, controller ops\n"
+		"                     and restore for that long (libFuzzer; exit 77 without it)\n"
+		"  --corpus DIR       the fuzzer's corpus (default: a new directory in /tmp)\n"
+		"  -h, --help         this text\n"
+		"Exit status: 0 nothing failed or crashed, 1 a check failed or crashed,\n"
+		"2 usage error. See sdk/conform/README.md.\n");
 }
 
 static const struct conform_check *find_check(const char *id, size_t len)
@@ -189,19 +194,100 @@ static uint64_t default_seed(void)
 	       1000000000ull;
 }
 
+/*
+ * --fuzz: exec vdev-conform-fuzz (next to this program) on the plugin with
+ * the options the checks would use. Its exit status is ours: 0 nothing
+ * found, 1 a finding (libFuzzer saved the input), 77 no fuzzer built.
+ */
+static int run_fuzz(const struct conform_opts *opts, unsigned seconds, const char *corpus)
+{
+	static const struct conform_check probe = {"fuzz", 13, "the fuzzer's options", NULL, 0};
+	struct conform_result result = {0};
+	struct conform_run run = {.opts = opts, .check = &probe, .result = &result};
+	struct conform_session s;
+	char self[PATH_MAX], fuzz[PATH_MAX + 32], plugin[PATH_MAX],
+	    dir[] = "/tmp/vdev-conform-corpus-XXXXXX";
+	char a_time[48], a_timeout[48], a_seed[48];
+	ssize_t got = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (got <= 0)
+		return EXIT_USAGE;
+	self[got] = '\0';
+	slash = strrchr(self, '/');
+	snprintf(fuzz, sizeof(fuzz), "%.*s/vdev-conform-fuzz", slash ? (int)(slash - self) : 1,
+		 slash ? self : ".");
+	if (access(fuzz, X_OK) < 0) {
+		printf("SKIP: %s is not built: it needs clang and its libFuzzer runtime "
+		       "(libclang-rt-dev) when the SDK is built\n",
+		       fuzz);
+		return 77;
+	}
+	if (!realpath(opts->plugin, plugin)) {
+		fprintf(stderr, "vdev-conform: %s: %s\n", opts->plugin, strerror(errno));
+		return EXIT_USAGE;
+	}
+	/* The instance options the checks use (a free loc, an intr). A plugin
+	 * built for the fuzzer (FUZZ=1) does not load here, only in the fuzzer
+	 * (its coverage symbols are the fuzzer's): then the fuzzer chooses. */
+	setenv("VDEV_CONFORM_FUZZ_PLUGIN", plugin, 1);
+	if (opts->options) {
+		setenv("VDEV_CONFORM_FUZZ_OPTIONS", opts->options, 1);
+	} else if (conform_session_open(&s, &run) == 0) {
+		conform_session_want_intr(&s);
+		setenv("VDEV_CONFORM_FUZZ_OPTIONS", s.options, 1);
+		conform_session_close(&s);
+	}
+	if (!corpus) {
+		if (!mkdtemp(dir)) {
+			fprintf(stderr, "vdev-conform: mkdtemp: %s\n", strerror(errno));
+			return EXIT_USAGE;
+		}
+		corpus = dir;
+	}
+	printf("vdev-conform --fuzz %s for %u s, options \"%s\", seed %" PRIu64
+	       ", corpus %s; a finding is saved as ./vdev-conform-fuzz-crash-* (replay: "
+	       "VDEV_CONFORM_FUZZ_PLUGIN=%s %s FILE)\n",
+	       plugin, seconds,
+	       getenv("VDEV_CONFORM_FUZZ_OPTIONS") ? getenv("VDEV_CONFORM_FUZZ_OPTIONS")
+						   : "(the fuzzer's choice)",
+	       opts->seed, corpus, plugin, fuzz);
+	fflush(stdout);
+	snprintf(a_time, sizeof(a_time), "-max_total_time=%u", seconds);
+	snprintf(a_timeout, sizeof(a_timeout), "-timeout=%u", opts->timeout_s);
+	snprintf(a_seed, sizeof(a_seed), "-seed=%" PRIu64, opts->seed % 2147483647u + 1);
+	execl(fuzz, fuzz, a_time, a_timeout, a_seed, "-rss_limit_mb=2048", "-error_exitcode=1",
+	      "-timeout_exitcode=1", "-print_final_stats=1",
+	      "-artifact_prefix=./vdev-conform-fuzz-", corpus, (char *)NULL);
+	fprintf(stderr, "vdev-conform: %s: %s\n", fuzz, strerror(errno));
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option longopts[] = {
-	    {"list", no_argument, NULL, 'l'},	       {"only", required_argument, NULL, 'o'},
-	    {"skip", required_argument, NULL, 'x'},    {"seed", required_argument, NULL, 's'},
-	    {"options", required_argument, NULL, 'O'}, {"timeout", required_argument, NULL, 't'},
-	    {"in-process", no_argument, NULL, 'i'},    {"valgrind", no_argument, NULL, 'V'},
-	    {"json", no_argument, NULL, 'j'},	       {"tap", no_argument, NULL, 'T'},
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
+	    {"list", no_argument, NULL, 'l'},
+	    {"only", required_argument, NULL, 'o'},
+	    {"skip", required_argument, NULL, 'x'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"options", required_argument, NULL, 'O'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"in-process", no_argument, NULL, 'i'},
+	    {"valgrind", no_argument, NULL, 'V'},
+	    {"fuzz", required_argument, NULL, 'F'},
+	    {"corpus", required_argument, NULL, 'C'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"tap", no_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
+	/* clang-format on */
 	struct conform_opts opts = {.timeout_s = 10};
 	bool only[64] = {false}, skip[64] = {false}, have_only = false, list = false;
 	bool have_seed = false;
+	unsigned fuzz_seconds = 0;
+	const char *corpus = NULL;
 	enum format format = FORMAT_HUMAN;
 	unsigned counts[CONFORM_CRASHED + 1] = {0};
 	uint64_t value;
@@ -248,6 +334,17 @@ int main(int argc, char **argv)
 		case 'V':
 			opts.valgrind = true;
 			break;
+		case 'F':
+			if (parse_u64(optarg, &value) < 0 || value == 0 || value > 86400 * 7) {
+				fprintf(stderr, "vdev-conform: --fuzz wants seconds, not \"%s\"\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			fuzz_seconds = (unsigned)value;
+			break;
+		case 'C':
+			corpus = optarg;
+			break;
 		case 'j':
 			format = FORMAT_JSON;
 			break;
@@ -288,6 +385,8 @@ int main(int argc, char **argv)
 	if (!have_seed)
 		opts.seed = default_seed();
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (fuzz_seconds)
+		return run_fuzz(&opts, fuzz_seconds, corpus);
 
 	unsigned selected = 0;
 	for (unsigned i = 0; i < conform_check_count; i++)

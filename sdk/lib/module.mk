@@ -11,10 +11,17 @@
 #	$(PREFIX)/lib/pkgconfig/vdev-sdk.pc         cflags, srcdir, vdevmk, plugindir, conform
 #	$(PREFIX)/lib/pkgconfig/vdev-testhost.pc    (with the test host)
 #	$(PREFIX)/share/vdev-sdk/vdev.mk            the make fragment plugins include
+#	$(PREFIX)/share/vdev-sdk/template/          vdev-template/ to copy (and
+#	$(PREFIX)/share/vdev-sdk/template-pci/      vdev-template-pci/), without
+#	                                            their in-tree module.mk
+#	$(PREFIX)/share/doc/vdev-sdk/               the guide (README.md), PCI.md,
+#	                                            VIRTIO.md, conform/README.md and
+#	                                            vmscript.md (the .vmscript reference)
 #	$(PREFIX)/share/vdev-sdk/src/*.c, *.h       helper sources plugins compile in
 #	                                            (and the headers they share)
 #	$(PREFIX)/lib/libvdev-testhost.a            self-contained (sdk/testhost/module.mk)
 #	$(PREFIX)/bin/vdm, vdev-conform             when in BINS
+#	$(PREFIX)/bin/vdev-conform-fuzz             where clang's libFuzzer is
 #	$(PREFIX)/lib/vdm/vdev-*.so                 every plugin in PLUGINS
 
 SDK_LIB_SRCS := $(sort $(wildcard sdk/lib/*.c))
@@ -35,7 +42,7 @@ SDK_PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(SDK_VERSION)|g' \
 # Evaluated when the recipes run, after every fragment was read and the
 # build finished: the lists are complete then.
 # vdm is installed by devmodel's install-vdm when that exists, else here.
-SDK_INSTALL_BINS = $(filter $(O)/bin/vdev-conform \
+SDK_INSTALL_BINS = $(filter $(O)/bin/vdev-conform $(O)/bin/vdev-conform-fuzz \
 	$(if $(filter install-vdm,$(INSTALL_TARGETS)),,$(O)/bin/vdm),$(BINS))
 SDK_DEST = $(DESTDIR)$(PREFIX)
 
@@ -48,6 +55,19 @@ install-sdk: all
 	install -m 0644 sdk/include/vdev/*.h $(SDK_DEST)/include/vdev/
 	install -m 0644 $(SDK_LIB_SRCS) $(SDK_LIB_PRIVATE_HDRS) $(SDK_DEST)/share/vdev-sdk/src/
 	install -m 0644 sdk/vdev.mk $(SDK_DEST)/share/vdev-sdk/vdev.mk
+	install -d $(SDK_DEST)/share/doc/vdev-sdk/conform
+	install -m 0644 sdk/README.md sdk/PCI.md sdk/VIRTIO.md $(SDK_DEST)/share/doc/vdev-sdk/
+	install -m 0644 sdk/conform/README.md $(SDK_DEST)/share/doc/vdev-sdk/conform/README.md
+	install -m 0644 devmodel/sim/README.md $(SDK_DEST)/share/doc/vdev-sdk/vmscript.md
+	rm -rf $(SDK_DEST)/share/vdev-sdk/template $(SDK_DEST)/share/vdev-sdk/template-pci
+	for t in template template-pci; do \
+		[ -d vdev-$$t ] || continue; \
+		(cd vdev-$$t && find . -type f ! -name module.mk ! -path './build/*') | \
+		while read -r f; do \
+			install -D -m 0644 vdev-$$t/$$f $(SDK_DEST)/share/vdev-sdk/$$t/$$f; \
+		done; \
+	done
+	chmod 0755 $(SDK_DEST)/share/vdev-sdk/template*/ci/*.sh
 	sed $(SDK_PC_SED) sdk/vdev-sdk.pc.in > $(SDK_DEST)/lib/pkgconfig/vdev-sdk.pc
 	@set -e; \
 	if [ -n "$(VDEV_TESTHOST_LIB)" ] && [ -f "$(VDEV_TESTHOST_LIB)" ]; then \

@@ -704,6 +704,42 @@ static uint8_t pci_intr_number(const char *text)
 	return (*end && *end != ',') || n > 0xfe ? 0xff : (uint8_t)n;
 }
 
+/*
+ * The platform's "pci" controller numbers INTx lines device * 4 + pin - 1
+ * (vdm's sim and Xen's set_pci_intx_level alike): a function's line
+ * follows from its slot and pin, so an `intr pci:N` naming another slot's
+ * or another pin's line would deliver its interrupts elsewhere. Refused
+ * with the line to give instead. Other controllers (an ioapic plugin, a
+ * GIC) take any line.
+ */
+static int pci_check_intx(struct vdev_pci *pci, const struct vdev_config *cfg)
+{
+	unsigned pin = pci->cfg[VDEV_PCI_INT_PIN], want;
+	const char *spec = cfg->intr_count ? cfg->intrs[0] : NULL;
+	char *end;
+	unsigned long n;
+
+	if (!spec || strncmp(spec, "pci:", 4) != 0)
+		return 0;
+	if (!pin) {
+		pci->host->log(pci->h, VDEV_LOG_ERROR,
+			       "intr %s: this function has no interrupt pin; remove the intr",
+			       spec);
+		return -EINVAL;
+	}
+	want = pci->dev * 4u + pin - 1;
+	n = strtoul(spec + 4, &end, 0);
+	if (*end || n != want) {
+		pci->host->log(pci->h, VDEV_LOG_ERROR,
+			       "intr %s: the pci controller's line N is slot N/4, pin INTA#+N%%4; "
+			       "this function is in slot %u with INT%c#, so give intr pci:%u "
+			       "(or place it with loc pci:0:%lu)",
+			       spec, pci->dev, 'A' + pin - 1, want, n / 4);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int vdev_pci_attach(struct vdev_pci *pci, const struct vdev_config *cfg)
 {
 	const struct vdev_loc *bdf = NULL, *addrs[VDEV_PCI_BAR_COUNT];
@@ -754,6 +790,9 @@ int vdev_pci_attach(struct vdev_pci *pci, const struct vdev_config *cfg)
 			       used);
 		return -EINVAL;
 	}
+	err = pci_check_intx(pci, cfg);
+	if (err)
+		return err;
 	pci_put(pci->cfg, VDEV_PCI_COMMAND, 2, cmd);
 	if (pci->cfg[VDEV_PCI_INT_PIN])
 		pci->cfg[VDEV_PCI_INT_LINE] =

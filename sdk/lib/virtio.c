@@ -292,7 +292,16 @@ static struct vdev_virtio_queue *virtio_selected(struct vdev_virtio *vio)
 							   : NULL;
 }
 
-/* The driver enables a queue: its size and ring alignment (2.7) decide. */
+/* Size and alignment: split rings a power of two, 16/2/4 (2.7); packed
+ * rings any size, 16/4/4 (2.8.10). */
+static bool virtio_queue_shape_ok(const struct vdev_virtio *vio, const struct vdev_virtio_queue *q,
+				  bool packed)
+{
+	return (packed ? q->size != 0 : is_pow2(q->size)) && q->size <= vio->info.queue_size &&
+	       !(q->desc & 15) && !(q->driver & (packed ? 3 : 1)) && !(q->device & 3);
+}
+
+/* The driver enables a queue: its size and ring alignment decide. */
 static void virtio_queue_enable(struct vdev_virtio *vio, unsigned index)
 {
 	struct vdev_virtio_queue *q = &vio->regs.queue[index];
@@ -300,8 +309,8 @@ static void virtio_queue_enable(struct vdev_virtio *vio, unsigned index)
 
 	if (q->ready)
 		return;
-	if (!is_pow2(q->size) || q->size > vio->info.queue_size || (q->desc & 15) ||
-	    (q->driver & 1) || (q->device & 3)) {
+	if (!virtio_queue_shape_ok(vio, q,
+				   vdev_virtio_has_feature(vio, VDEV_VIRTIO_F_RING_PACKED))) {
 		snprintf(why, sizeof(why),
 			 "queue %u enabled with size %u (max %u) or misaligned rings", index,
 			 q->size, vio->info.queue_size);
@@ -309,9 +318,10 @@ static void virtio_queue_enable(struct vdev_virtio *vio, unsigned index)
 		return;
 	}
 	q->ready = true;
-	q->last_avail = 0;
-	q->used_idx = 0;
-	q->signalled_used = 0;
+	/* packed: both wrap counters start at 1 (2.8.1) */
+	q->last_avail = vdev_virtio_queue_start__(vio);
+	q->used_idx = q->last_avail;
+	q->signalled_used = q->last_avail;
 	q->signalled_valid = false;
 }
 
@@ -907,7 +917,8 @@ static bool virtio_vector_valid(const struct vdev_virtio *vio, uint16_t v)
 	       (vio->transport == VDEV_VIRTIO_PCI && v < vio->pci.msix_vectors);
 }
 
-static bool virtio_queue_valid(const struct vdev_virtio *vio, const struct vdev_virtio_queue *q)
+static bool virtio_queue_valid(const struct vdev_virtio *vio, const struct vdev_virtio_queue *q,
+			       bool packed)
 {
 	if (!virtio_vector_valid(vio, q->msix_vector))
 		return false;
@@ -916,8 +927,11 @@ static bool virtio_queue_valid(const struct vdev_virtio *vio, const struct vdev_
 	 * produce, a restore accepts */
 	if (!q->ready)
 		return true;
-	return is_pow2(q->size) && q->size <= vio->info.queue_size && !(q->desc & 15) &&
-	       !(q->driver & 1) && !(q->device & 3);
+	if (!virtio_queue_shape_ok(vio, q, packed))
+		return false;
+	/* packed: positions inside the ring (the device keeps them so) */
+	return !packed || ((q->last_avail & 0x7fff) < q->size && (q->used_idx & 0x7fff) < q->size &&
+			   (q->signalled_used & 0x7fff) < q->size);
 }
 
 static bool virtio_regs_valid(const struct vdev_virtio *vio, const struct vdev_virtio_regs *r)
@@ -933,7 +947,9 @@ static bool virtio_regs_valid(const struct vdev_virtio *vio, const struct vdev_v
 	if (!virtio_vector_valid(vio, r->config_msix_vector))
 		return false;
 	for (unsigned i = 0; i < vio->info.queue_count; i++)
-		if (!virtio_queue_valid(vio, &r->queue[i]))
+		if (!virtio_queue_valid(vio, &r->queue[i],
+					r->driver_features &
+					    VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_RING_PACKED)))
 			return false;
 	return true;
 }

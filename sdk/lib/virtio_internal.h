@@ -19,6 +19,10 @@ bool vdev_virtio_mem_ok__(struct vdev_virtio *vio, uint64_t gpa, uint64_t len, b
 /* A malformed ring or chain on `queue`: log `what` once, NEEDS_RESET. */
 void vdev_virtio_malformed__(struct vdev_virtio *vio, unsigned queue, const char *what);
 
+/* A queue's first last_avail/used_idx: 0 (split), or position 0 with
+ * the wrap counter 1 (packed). */
+uint16_t vdev_virtio_queue_start__(const struct vdev_virtio *vio);
+
 /* Stop and join the worker threads, complete what is left, free it. */
 void vdev_virtio_worker_free__(struct vdev_virtio *vio);
 

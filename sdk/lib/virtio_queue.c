@@ -20,6 +20,18 @@
  * index is written before the driver's suppression fields are read
  * (full fence), and re-enabling notifications is followed by a full fence
  * and a second look at the available index.
+ *
+ * Packed rings (2.8), when VIRTIO_F_RING_PACKED was negotiated: one ring
+ * of 16-byte descriptors (addr u64, len u32, id u16, flags u16) that the
+ * driver makes available and the device hands back in place; AVAIL (bit
+ * 7) and USED (bit 15) against the wrap counters say whose a slot is.
+ * The driver area and the device area each hold an event suppression
+ * structure (off_wrap u16, flags u16). A chain is consecutive slots linked
+ * by NEXT, its buffer id in the last one; an indirect descriptor stands
+ * alone and points to a table of descriptors read in order. The same
+ * checks as for split chains apply, by the same names. Ordering: the
+ * head's flags are read before the rest of the chain (acquire); a used
+ * descriptor's id and len are written before its flags (release).
  */
 #include <endian.h>
 #include <stdatomic.h>
@@ -36,11 +48,18 @@
 #define VIRTQ_DESC_SIZE		   16u
 #define VIRTQ_USED_ELEM_SIZE	   8u
 
+#define VIRTQ_PACKED_F_AVAIL	 (1u << 7)
+#define VIRTQ_PACKED_F_USED	 (1u << 15)
+#define VIRTQ_PACKED_WRAP	 0x8000u /* bit 15 of a position: its wrap counter */
+#define VIRTQ_EVENT_FLAG_ENABLE	 0u
+#define VIRTQ_EVENT_FLAG_DISABLE 1u
+#define VIRTQ_EVENT_FLAG_DESC	 2u
+
 struct virtq_desc {
 	uint64_t addr;
 	uint32_t len;
 	uint16_t flags;
-	uint16_t next;
+	uint16_t next; /* packed: the buffer id */
 };
 
 /* A 16-bit ring field, as one access when the host maps it. */
@@ -147,7 +166,7 @@ static const char *vq_add_buffer(struct vq_walk *w, const struct virtq_desc *d)
 }
 
 static int vq_read_desc(struct vdev_virtio *vio, uint64_t table, unsigned index,
-			struct virtq_desc *d)
+			struct virtq_desc *d, bool packed)
 {
 	uint8_t raw[VIRTQ_DESC_SIZE];
 	int err = vio->host->mem_read(vio->h, table + (uint64_t)index * VIRTQ_DESC_SIZE, raw,
@@ -157,8 +176,8 @@ static int vq_read_desc(struct vdev_virtio *vio, uint64_t table, unsigned index,
 		return err;
 	memcpy(&d->addr, raw, 8);
 	memcpy(&d->len, raw + 8, 4);
-	memcpy(&d->flags, raw + 12, 2);
-	memcpy(&d->next, raw + 14, 2);
+	memcpy(&d->flags, raw + (packed ? 14 : 12), 2);
+	memcpy(&d->next, raw + (packed ? 12 : 14), 2);
 	d->addr = le64toh(d->addr);
 	d->len = le32toh(d->len);
 	d->flags = le16toh(d->flags);
@@ -192,7 +211,7 @@ static const char *vq_walk_table(struct vq_walk *w, uint64_t table, uint64_t ent
 		}
 		if (++w->total > w->limit)
 			return "chain longer than the queue size";
-		if (vq_read_desc(w->vio, table, idx, &d))
+		if (vq_read_desc(w->vio, table, idx, &d, false))
 			return indirect ? "indirect table outside guest RAM"
 					: "descriptor table outside guest RAM";
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
@@ -219,6 +238,219 @@ static const char *vq_walk_table(struct vq_walk *w, uint64_t table, uint64_t ent
 			return NULL;
 		idx = d.next;
 	}
+}
+
+/* ------------------------------------------------------- packed rings */
+
+static bool vq_is_packed(const struct vdev_virtio *vio)
+{
+	return vdev_virtio_has_feature(vio, VDEV_VIRTIO_F_RING_PACKED);
+}
+
+uint16_t vdev_virtio_queue_start__(const struct vdev_virtio *vio)
+{
+	return vq_is_packed(vio) ? VIRTQ_PACKED_WRAP : 0;
+}
+
+/* A position `n` slots further, the wrap counter flipped past the end. */
+static uint16_t vq_packed_advance(const struct vdev_virtio_queue *q, uint16_t pos, unsigned n)
+{
+	unsigned i = (pos & 0x7fffu) + n;
+	uint16_t wrap = pos & VIRTQ_PACKED_WRAP;
+
+	if (i >= q->size) {
+		i -= q->size;
+		wrap ^= VIRTQ_PACKED_WRAP;
+	}
+	return (uint16_t)(i | wrap);
+}
+
+static uint64_t vq_packed_slot(const struct vdev_virtio_queue *q, uint16_t pos)
+{
+	return q->desc + (uint64_t)VIRTQ_DESC_SIZE * (pos & 0x7fffu);
+}
+
+/* Is the slot at `pos` available (AVAIL == wrap counter != USED)? */
+static int vq_packed_avail(struct vdev_virtio *vio, const struct vdev_virtio_queue *q, uint16_t pos,
+			   bool *avail)
+{
+	bool wrap = pos & VIRTQ_PACKED_WRAP;
+	uint16_t flags;
+
+	if (vq_load16(vio, vq_packed_slot(q, pos) + 14, &flags))
+		return -EIO;
+	*avail =
+	    !!(flags & VIRTQ_PACKED_F_AVAIL) == wrap && !!(flags & VIRTQ_PACKED_F_USED) != wrap;
+	return 0;
+}
+
+/* The device event suppression structure: kick me, or don't (2.8.10). */
+static int vq_packed_set_notify(struct vdev_virtio *vio, struct vdev_virtio_queue *q, bool want)
+{
+	if (vdev_virtio_has_feature(vio, VDEV_VIRTIO_F_EVENT_IDX)) {
+		/* as for split rings: only "after last_avail" is written */
+		if (!want)
+			return 0;
+		if (vq_store16(vio, q->device, q->last_avail))
+			return -EIO;
+		return vq_store16(vio, q->device + 2, VIRTQ_EVENT_FLAG_DESC);
+	}
+	return vq_store16(vio, q->device + 2,
+			  want ? VIRTQ_EVENT_FLAG_ENABLE : VIRTQ_EVENT_FLAG_DISABLE);
+}
+
+/* An indirect descriptor (alone in its buffer): its table, in order. */
+static const char *vq_packed_indirect(struct vq_walk *w, const struct virtq_desc *d)
+{
+	struct virtq_desc e;
+	const char *bad;
+
+	if (!vdev_virtio_has_feature(w->vio, VDEV_VIRTIO_F_INDIRECT_DESC))
+		return "indirect descriptor without VIRTIO_F_INDIRECT_DESC";
+	if (d->flags & VIRTQ_DESC_F_NEXT)
+		return "indirect descriptor with NEXT set";
+	if (w->chain->count)
+		return "indirect descriptor after other descriptors of its buffer";
+	if (d->len == 0 || d->len % VIRTQ_DESC_SIZE)
+		return "indirect table length not a multiple of 16";
+	if (d->addr + (d->len - 1ull) < d->addr)
+		return "indirect table address + length wraps around";
+	if (!vdev_virtio_mem_ok__(w->vio, d->addr, d->len, false))
+		return "indirect table outside guest RAM";
+	if (d->len / VIRTQ_DESC_SIZE > w->limit)
+		return "chain longer than the queue size";
+	for (unsigned i = 0; i < d->len / VIRTQ_DESC_SIZE; i++) {
+		if (vq_read_desc(w->vio, d->addr, i, &e, true))
+			return "indirect table outside guest RAM";
+		if (e.flags & VIRTQ_DESC_F_INDIRECT)
+			return "indirect descriptor inside an indirect table";
+		bad = vq_add_buffer(w, &e);
+		if (bad)
+			return bad;
+	}
+	return NULL;
+}
+
+/* The chain at q->last_avail, known available: walked into w->chain. */
+static const char *vq_packed_walk(struct vq_walk *w, struct vdev_virtio_queue *q)
+{
+	uint16_t pos = q->last_avail;
+	struct virtq_desc d;
+	const char *bad;
+
+	for (;;) {
+		if (w->total == q->size)
+			return "chain longer than the queue size";
+		w->total++;
+		if (vq_read_desc(w->vio, q->desc, pos & 0x7fffu, &d, true))
+			return "descriptor ring outside guest RAM";
+		bad = d.flags & VIRTQ_DESC_F_INDIRECT ? vq_packed_indirect(w, &d)
+						      : vq_add_buffer(w, &d);
+		if (bad)
+			return bad;
+		if ((d.flags & VIRTQ_DESC_F_INDIRECT) || !(d.flags & VIRTQ_DESC_F_NEXT)) {
+			w->chain->head = d.next; /* the buffer id, in the last one */
+			return NULL;
+		}
+		pos = vq_packed_advance(q, pos, 1);
+	}
+}
+
+static int vq_packed_pop(struct vdev_virtio *vio, unsigned queue, struct vdev_virtio_queue *q,
+			 struct vdev_virtio_chain *chain)
+{
+	struct vq_walk w;
+	const char *bad;
+	char why[128];
+	bool avail;
+
+	if (vq_packed_avail(vio, q, q->last_avail, &avail)) {
+		vdev_virtio_malformed__(vio, queue, "descriptor ring outside guest RAM");
+		return -EIO;
+	}
+	if (!avail) {
+		/* going idle: ask for a kick, then look again */
+		if (vq_packed_set_notify(vio, q, true)) {
+			vdev_virtio_malformed__(vio, queue, "device event area outside guest RAM");
+			return -EIO;
+		}
+		atomic_thread_fence(memory_order_seq_cst);
+		if (vq_packed_avail(vio, q, q->last_avail, &avail)) {
+			vdev_virtio_malformed__(vio, queue, "descriptor ring outside guest RAM");
+			return -EIO;
+		}
+		if (!avail)
+			return 0;
+	}
+	if (!vdev_virtio_has_feature(vio, VDEV_VIRTIO_F_EVENT_IDX))
+		vq_packed_set_notify(vio, q, false);
+	/* the chain is read after the head's flags that made it available */
+	atomic_thread_fence(memory_order_acquire);
+	memset(chain, 0, offsetof(struct vdev_virtio_chain, seg));
+	chain->queue = (uint16_t)queue;
+	chain->epoch = vio->epoch;
+	w = (struct vq_walk){.vio = vio, .chain = chain, .limit = q->size};
+	bad = vq_packed_walk(&w, q);
+	if (bad) {
+		snprintf(why, sizeof(why), "malformed chain at descriptor %u: %s",
+			 q->last_avail & 0x7fffu, bad);
+		vdev_virtio_malformed__(vio, queue, why);
+		return -EIO;
+	}
+	chain->slots = (uint16_t)w.total;
+	q->last_avail = vq_packed_advance(q, q->last_avail, w.total);
+	return 1;
+}
+
+/* The used descriptor at used_idx: id and len, then flags (2.8.9). */
+static int vq_packed_push(struct vdev_virtio *vio, struct vdev_virtio_queue *q,
+			  const struct vdev_virtio_chain *chain, uint32_t len)
+{
+	uint64_t slot = vq_packed_slot(q, q->used_idx);
+	uint16_t flags = 0;
+	uint8_t raw[6];
+	uint32_t len_le = htole32(len);
+	uint16_t id = htole16(chain->head);
+
+	memcpy(raw, &len_le, 4);
+	memcpy(raw + 4, &id, 2);
+	if (vio->host->mem_write(vio->h, slot + 8, raw, sizeof(raw)))
+		return -EIO;
+	if (q->used_idx & VIRTQ_PACKED_WRAP)
+		flags = VIRTQ_PACKED_F_AVAIL | VIRTQ_PACKED_F_USED;
+	if (len)
+		flags |= VIRTQ_DESC_F_WRITE;
+	atomic_thread_fence(memory_order_release);
+	if (vq_store16(vio, slot + 14, flags))
+		return -EIO;
+	q->used_idx = vq_packed_advance(q, q->used_idx, chain->slots ? chain->slots : 1);
+	return 0;
+}
+
+/* Should used buffers since the last interrupt interrupt (2.8.10)? As
+ * QEMU decides: DISABLE no, ENABLE yes, DESC (EVENT_IDX) when the event
+ * position lies among the ones used since. */
+static bool vq_packed_need_interrupt(struct vdev_virtio *vio, struct vdev_virtio_queue *q)
+{
+	uint16_t off_wrap, flags, old = q->signalled_used & 0x7fffu;
+	uint16_t new_pos = q->used_idx & 0x7fffu;
+	bool valid = q->signalled_valid;
+	int off;
+
+	q->signalled_used = q->used_idx;
+	q->signalled_valid = true;
+	if (vq_load16(vio, q->driver + 2, &flags) || vq_load16(vio, q->driver, &off_wrap))
+		return false;
+	flags &= 3;
+	if (flags == VIRTQ_EVENT_FLAG_DISABLE)
+		return false;
+	if (flags != VIRTQ_EVENT_FLAG_DESC ||
+	    !vdev_virtio_has_feature(vio, VDEV_VIRTIO_F_EVENT_IDX))
+		return true;
+	off = off_wrap & 0x7fff;
+	if (!!(off_wrap & VIRTQ_PACKED_WRAP) != !!(q->used_idx & VIRTQ_PACKED_WRAP))
+		off -= q->size;
+	return !valid || vq_need_event((uint16_t)off, new_pos, old);
 }
 
 static struct vdev_virtio_queue *vq_get(struct vdev_virtio *vio, unsigned queue)
@@ -258,6 +490,8 @@ int vdev_virtio_queue_pop(struct vdev_virtio *vio, unsigned queue, struct vdev_v
 		return -EINVAL;
 	if (!q->ready || !vdev_virtio_live(vio))
 		return 0;
+	if (vq_is_packed(vio))
+		return vq_packed_pop(vio, queue, q, chain);
 	err = vq_avail_pending(vio, queue, &pending);
 	if (err)
 		return err;
@@ -309,6 +543,15 @@ int vdev_virtio_queue_push(struct vdev_virtio *vio, const struct vdev_virtio_cha
 	q = vq_get(vio, chain->queue);
 	if (!q || !q->ready)
 		return -ESTALE;
+	if (vq_is_packed(vio)) {
+		if (vq_packed_push(vio, q, chain,
+				   written < chain->write_bytes ? written : chain->write_bytes)) {
+			vdev_virtio_malformed__(vio, chain->queue,
+						"descriptor ring outside guest RAM");
+			return -EIO;
+		}
+		return 0;
+	}
 	id = htole32(chain->head);
 	len = htole32(written < chain->write_bytes ? written : chain->write_bytes);
 	memcpy(elem, &id, 4);
@@ -339,10 +582,17 @@ int vdev_virtio_queue_interrupt(struct vdev_virtio *vio, unsigned queue)
 		return -EINVAL;
 	/* nothing used since the last interrupt (or ever) */
 	if (!q->ready || vio->dead ||
-	    (q->signalled_valid ? q->signalled_used == q->used_idx : q->used_idx == 0))
+	    (q->signalled_valid ? q->signalled_used == q->used_idx
+				: q->used_idx == vdev_virtio_queue_start__(vio)))
 		return 0;
 	/* the used index is visible before the driver's wishes are read */
 	atomic_thread_fence(memory_order_seq_cst);
+	if (vq_is_packed(vio)) {
+		if (!vq_packed_need_interrupt(vio, q))
+			return 0;
+		vdev_virtio_raise_queue__(vio, queue);
+		return 1;
+	}
 	if (vdev_virtio_has_feature(vio, VDEV_VIRTIO_F_EVENT_IDX)) {
 		if (vq_load16(vio, vq_used_event_addr(q), &v))
 			return 0;

@@ -379,6 +379,11 @@ void *vdev_testdev_state(struct vdev_testdev *dev)
 	return dev->state;
 }
 
+void *vdev_testdev_instance(struct vdev_testdev *dev)
+{
+	return dev->state;
+}
+
 /* Control calls are refused on destroyed instances instead of reaching freed
  * plugin state. */
 static bool instance_usable(struct vdev_testdev *dev, const char *what)

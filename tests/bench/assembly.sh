@@ -36,4 +36,4 @@ small=$(ms 10000)
 big=$(ms 100000)
 [ "$small" -gt 0 ] || small=1
 ratio=$(awk -v a="$big" -v b="$small" 'BEGIN { printf "%.2f", a / b / 10 }')
-echo "assembly vdevs: 10k in ${small} ms, 100k in ${big} ms, ratio $ratio"
+echo "assembly vdevs: 10k ${small} ms, 100k ${big} ms, ratio $ratio"

@@ -1,96 +1,136 @@
 #!/bin/sh
 # tests/bench/kvm_exit.sh: the cost of one guest exit to the device model,
-# vdm's kvm backend against QEMU on the same /dev/kvm, in the same run.
+# for port I/O and for MMIO: vdm's kvm backend, QEMU on the same /dev/kvm,
+# and tests/bench/kvm_floor (a raw KVM_RUN loop that answers the accesses
+# itself: the floor), in the same run.
 #
-# Both boot samples/guests/exitbench.elf, which does n `out`s to port 0x80
-# (vdm: a null port, answered by the core's unclaimed-access policy through
-# dm_request_execute, as every exit is; QEMU -M microvm: nothing there, its
-# unassigned-I/O handler). Each side runs twice, with N1 and N2 outs, and
-# the difference of the wall times removes the boot and exit cost:
-#   exits/s = (N2 - N1) / (t2 - t1)
-# Output (tests/bench/run convention): one line, ratio = vdm / QEMU (above
-# 1: vdm takes more exits per second). Without QEMU: the vdm figure and a
-# "SKIP qemu" line. BENCH_SECONDS is not used: the counts fix the time
-# (~1 s per side on PVM, where an exit costs 5-10 us).
-# Env: O, BIN, PLUGIN_DIR; N1/N2 override the counts.
+# All three boot samples/guests/exitbench.elf: n `out`s to port 0x80, or
+# n byte writes to MMIO 0xd0000000 (" mmio"); nothing is there (vdm: the
+# core's unclaimed-access policy, through dm_request_execute as every exit;
+# QEMU -M microvm: its unassigned handlers; kvm_floor: ignored). The same
+# guest matters: on PVM its loop's own instructions cost as much as a good
+# part of an exit. Each side runs twice, with N1 and N2
+# accesses (each the faster of two runs), and the difference of the wall
+# times removes boot and exit:
+#   us/exit = (t2 - t1) / (N2 - N1)
+# Lines (tests/bench/run convention), KIND pio or mmio:
+#   kvm_exit KIND: vdm U us, qemu U us, raw U us, vdm/raw R, vdm/qemu R, overhead% P
+#   kvm_exit KIND-cpu: the same from the CPU time (user + system, all
+#     threads) instead of the wall time: steadier on a loaded machine
+# overhead% = (vdm - raw) / raw * 100, vdm's cost per exit over the floor.
+# BENCH_SECONDS is not used: the counts fix the time (~1 s per side on
+# PVM, where an exit costs 5-15 us). Env: O, BIN, PLUGIN_DIR; N1/N2.
 set -u
 O=${O:-build/release}
 BIN=${BIN:-$O/bin}
 PLUGIN_DIR=${PLUGIN_DIR:-$O/lib/vdm}
-N1=${N1:-2000}
-N2=${N2:-200000}
+N1=${N1:-1000}
+N2=${N2:-40000}
 QEMU=${QEMU:-qemu-system-x86_64}
+TIMEEXEC=$O/tests/bench/timeexec
+FLOOR=$O/tests/bench/kvm_floor
 skip() { echo "SKIP: $*"; exit 77; }
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "/dev/kvm not usable: not accessible"
-[ -x "$BIN/vdm" ] || skip "$BIN/vdm not built"
-[ -f "$O/guests/exitbench.elf" ] || skip "$O/guests/exitbench.elf not built"
-for p in ser8250 debug-exit; do
-	[ -f "$PLUGIN_DIR/vdev-$p.so" ] || skip "vdev-$p.so not built"
+for f in "$BIN/vdm" "$TIMEEXEC" "$FLOOR" "$O/guests/exitbench.elf" \
+	"$PLUGIN_DIR/vdev-ser8250.so" "$PLUGIN_DIR/vdev-debug-exit.so"; do
+	[ -e "$f" ] || skip "$f not built"
 done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-now_ns() { date +%s%N; }
+# timed WANT-STATUS COMMAND...: "<wall ns> <cpu us>", each the least of two
+# runs (a run the scheduler stole from is slower, never faster); fails on
+# another status
+timed() {
+	want=$1
+	shift
+	: >"$tmp/runs"
+	for try in 1 2; do
+		"$TIMEEXEC" -o "$tmp/t" "$@" >/dev/null 2>"$tmp/err" </dev/null || return 1
+		read -r ns kib st cpu <"$tmp/t"
+		[ "$st" -eq "$want" ] || { echo "kvm_exit: $1 exited $st" >&2; cat "$tmp/err" >&2; return 1; }
+		echo "$ns $cpu" >>"$tmp/runs"
+	done
+	awk 'NR == 1 || $1 < w { w = $1 } NR == 1 || $2 < c { c = $2 } END { print w, c }' "$tmp/runs"
+}
 
-# vdm_run N: boot exitbench with n=N, the guest's console to a file; prints
-# the wall time in ns. Fails (exit 1) when the guest did not pass.
-vdm_run() {
+# console_has FILE KIND N: the guest counted its accesses and passed
+console_has() {
+	if [ "$2" = mmio ]; then what="mmio writes $3"; else what="outs $3"; fi
+	grep -q "^$what[[:space:]]*$" "$1" && grep -q "^PASS exitbench" "$1" ||
+		{ echo "kvm_exit: guest did not report '$what'" >&2; cat "$1" >&2; return 1; }
+}
+
+vdm_run() { # KIND N
+	args="n=$2"
+	[ "$1" = pio ] || args="$args mmio"
 	cat >"$tmp/vm.vmconf" <<EOC
-system exitbench
+system bench-exit-$$
 ram 0,16M
 load $O/guests/exitbench.elf
-cmdline n=$1
+cmdline "$args"
 vdev ser8250 loc io:0x3f8 hostdev >$tmp/console
 vdev debug-exit loc io:0xf4
 EOC
-	t0=$(now_ns)
-	"$BIN/vdm" --backend kvm --plugin-path "$PLUGIN_DIR" @"$tmp/vm.vmconf" 2>"$tmp/err" </dev/null
-	rc=$?
-	t1=$(now_ns)
-	if [ $rc -ne 0 ] || ! grep -q "^outs $1" "$tmp/console" ||
-		! grep -q "^PASS exitbench" "$tmp/console"; then
-		echo "kvm_exit: vdm run n=$1 failed (exit $rc)" >&2
-		cat "$tmp/err" "$tmp/console" >&2
-		return 1
-	fi
-	echo $((t1 - t0))
+	timed 0 "$BIN/vdm" --backend kvm --plugin-path "$PLUGIN_DIR" @"$tmp/vm.vmconf" &&
+		console_has "$tmp/console" "$1" "$2"
 }
 
-# qemu_run N: the same ELF on QEMU; success is debug-exit status 1.
-qemu_run() {
-	t0=$(now_ns)
-	timeout 120 "$QEMU" -M microvm -accel kvm -m 64 -nodefaults -no-user-config -nographic \
+qemu_run() { # KIND N; success is debug-exit status 1
+	args="n=$2"
+	[ "$1" = pio ] || args="$args mmio"
+	timed 1 "$QEMU" -M microvm -accel kvm -m 16 -nodefaults -no-user-config -nographic \
 		-serial file:"$tmp/qconsole" -device isa-debug-exit,iobase=0xf4,iosize=0x01 \
-		-kernel "$O/guests/exitbench.elf" -append "n=$1" >/dev/null 2>"$tmp/qerr" </dev/null
-	rc=$?
-	t1=$(now_ns)
-	if [ $rc -ne 1 ] || ! grep -q "^outs $1" "$tmp/qconsole"; then
-		echo "kvm_exit: qemu run n=$1 failed (status $rc)" >&2
-		cat "$tmp/qerr" "$tmp/qconsole" >&2
-		return 1
+		-kernel "$O/guests/exitbench.elf" -append "$args" &&
+		console_has "$tmp/qconsole" "$1" "$2"
+}
+
+raw_run() { # KIND N: the same guest on kvm_floor, its console on stdout
+	args="n=$2"
+	[ "$1" = pio ] || args="$args mmio"
+	"$TIMEEXEC" -o "$tmp/rawt" "$FLOOR" elf "$O/guests/exitbench.elf" "$args" >"$tmp/rconsole" \
+		2>"$tmp/err" </dev/null &&
+		timed 0 "$FLOOR" elf "$O/guests/exitbench.elf" "$args" &&
+		console_has "$tmp/rconsole" "$1" "$2"
+}
+
+# per_exit "W1 C1" "W2 C2": "<wall us> <cpu us>" per exit
+per_exit() {
+	echo "$1 $2" | awk -v n1="$N1" -v n2="$N2" '{
+		w = $3 - $1; c = $4 - $2
+		if (w <= 0 || c <= 0) { print "0 0"; exit }
+		printf "%.3f %.3f\n", w / 1e3 / (n2 - n1), c / (n2 - n1) }'
+}
+
+# report KIND FIGURE VDM QEMU RAW: one line of the table
+report() {
+	awk -v k="$1$2" -v v="$3" -v q="$4" -v r="$5" 'BEGIN {
+		if (v <= 0 || r <= 0) { print "kvm_exit: timings make no sense" > "/dev/stderr"; exit 1 }
+		printf "kvm_exit %s: vdm %.2f us, ", k, v
+		if (q > 0) printf "qemu %.2f us, ", q
+		printf "raw %.2f us, vdm/raw %.3f, ", r, v / r
+		if (q > 0) printf "vdm/qemu %.3f, ", v / q
+		printf "overhead%% %.1f\n", (v - r) / r * 100 }'
+}
+
+have_qemu=1
+command -v "$QEMU" >/dev/null 2>&1 || have_qemu=0
+for kind in pio mmio; do
+	# interleaved, so load that comes and goes hits every side alike
+	r1=$(raw_run $kind "$N1") && v1=$(vdm_run $kind "$N1") || exit 1
+	r2=$(raw_run $kind "$N2") && v2=$(vdm_run $kind "$N2") || exit 1
+	set -- $(per_exit "$r1" "$r2")
+	raw=$1 raw_cpu=$2
+	set -- $(per_exit "$v1" "$v2")
+	vdm=$1 vdm_cpu=$2
+	qemu=0 qemu_cpu=0
+	if [ $have_qemu = 1 ]; then
+		q1=$(qemu_run $kind "$N1") && q2=$(qemu_run $kind "$N2") || exit 1
+		set -- $(per_exit "$q1" "$q2")
+		qemu=$1 qemu_cpu=$2
 	fi
-	echo $((t1 - t0))
-}
-
-# rate T1 T2: exits per second from the two wall times (ns).
-rate() {
-	awk -v n1="$N1" -v n2="$N2" -v t1="$1" -v t2="$2" 'BEGIN {
-		d = t2 - t1; if (d <= 0) { print 0; exit }
-		printf "%.0f\n", (n2 - n1) * 1e9 / d }'
-}
-
-v1=$(vdm_run "$N1") && v2=$(vdm_run "$N2") || exit 1
-vdm_rate=$(rate "$v1" "$v2")
-[ "$vdm_rate" -gt 0 ] || { echo "kvm_exit: vdm timings make no sense ($v1, $v2 ns)" >&2; exit 1; }
-vdm_us=$(awk -v r="$vdm_rate" 'BEGIN { printf "%.2f", 1e6 / r }')
-if ! command -v "$QEMU" >/dev/null 2>&1; then
-	echo "kvm_exit out-port: vdm $vdm_rate exits/s ($vdm_us us/exit)"
-	echo "SKIP qemu: $QEMU not installed"
-	exit 0
-fi
-q1=$(qemu_run "$N1") && q2=$(qemu_run "$N2") || exit 1
-qemu_rate=$(rate "$q1" "$q2")
-[ "$qemu_rate" -gt 0 ] || { echo "kvm_exit: qemu timings make no sense ($q1, $q2 ns)" >&2; exit 1; }
-qemu_us=$(awk -v r="$qemu_rate" 'BEGIN { printf "%.2f", 1e6 / r }')
-ratio=$(awk -v a="$vdm_rate" -v b="$qemu_rate" 'BEGIN { printf "%.2f", a / b }')
-echo "kvm_exit out-port: vdm $vdm_rate exits/s ($vdm_us us/exit), qemu $qemu_rate exits/s ($qemu_us us/exit), ratio $ratio"
+	report $kind "" "$vdm" "$qemu" "$raw" || exit 1
+	report $kind -cpu "$vdm_cpu" "$qemu_cpu" "$raw_cpu" || exit 1
+done
+[ $have_qemu = 1 ] || echo "SKIP qemu: $QEMU not installed"
+exit 0

@@ -1,19 +1,21 @@
 #!/bin/sh
 # tests/cli/special-files.sh: every path a user names (an @file, a guest
-# script, a `load` image, a plugin found on the search path) that is not a
-# regular file is refused at once with what it is, never opened in a way
-# that blocks: a FIFO with no writer used to hang vdm forever. Each run is
-# bounded by timeout(1): a hang fails with exit 124.
+# script, a `load` image, a plugin given by path) is opened in a way that
+# never blocks: a directory or a device is refused at once naming what it
+# is; a FIFO with no writer (it used to hang vdm forever) is an error at
+# once, one whose writer stalls after 10 s; a pipe that delivers (`@<(...)`,
+# `@/dev/stdin`) is read. Each run is bounded by timeout(1): a hang fails
+# with exit 124.
 set -u
 . tests/cli/lib.sh
 need_plugin "$TEST_PLUGINS/vdev-good.so"
 command -v timeout >/dev/null 2>&1 || { echo "SKIP: timeout(1) not installed"; exit 77; }
 
-# trun NAME EXPECTED_RC ARGS...: run with a 10 s bound
+# trun NAME EXPECTED_RC ARGS...: run with a 20 s bound
 trun() {
 	name=$1 want=$2
 	shift 2
-	timeout -k 2 10 "$VDM" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null
+	timeout -k 2 20 "$VDM" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null
 	rc=$?
 	if [ "$rc" != "$want" ]; then
 		fail "$name: exit $rc, expected $want (124: hung) (vdm $*)"
@@ -26,7 +28,7 @@ mkdir "$TMP/dir"
 
 # @file
 trun check-fifo 65 --check "@$TMP/fifo"
-expect check-fifo err "<command line>:1:1: error: cannot read '$TMP/fifo': is a FIFO"
+expect check-fifo err "<command line>:1:1: error: cannot read '$TMP/fifo': is a FIFO (named pipe) with no writer"
 trun check-dir 65 --check "@$TMP/dir"
 expect check-dir err "cannot read '$TMP/dir': is a directory"
 trun check-chardev 65 --check "@/dev/zero"
@@ -35,6 +37,17 @@ expect check-chardev err "is a character device"
 printf 'ram 0,1m\n' >"$TMP/ok.vmconf"
 trun check-second 65 --check "@$TMP/ok.vmconf" "@$TMP/fifo"
 expect check-second err "<command line>:1:$((${#TMP} + 13)): error: cannot read '$TMP/fifo'"
+
+# pipes that deliver are fine; a stalled writer is an error, not a hang
+printf 'system piped\nram 0,1m\n' >"$TMP/piped.vmconf"
+"$VDM" --check "@/dev/stdin" <"$TMP/piped.vmconf" >"$TMP/stdin.out" 2>&1 || fail "@/dev/stdin: $(cat "$TMP/stdin.out")"
+expect stdin out "system: piped"
+mkfifo "$TMP/stall"
+sleep 30 >"$TMP/stall" &
+staller=$!
+trun stalled 65 --check "@$TMP/stall"
+expect stalled err "is a pipe whose writer sent nothing for 10 s"
+kill "$staller" 2>/dev/null
 
 # the sim backend's guest script
 printf 'system sf\nram 0,1m\n' >"$TMP/sim.vmconf"

@@ -164,6 +164,26 @@ grep -q "^1\.\.2$" "$tmp/tap.txt" && grep -q "^ok 1 - load-rtld-now" "$tmp/tap.t
 "$CONFORM" --in-process --only register-sweep,reset-power-on "$ref" >/dev/null 2>&1 ||
 	fail "--in-process on the reference device did not pass"
 
+# --fuzz: a short run finds nothing in the reference and the read-width
+# violation of read-wide at once (77 where the fuzzer could not be built).
+conform_abs="$(cd "$(dirname "$CONFORM")" && pwd)/vdev-conform"
+ref_abs="$(cd "$(dirname "$ref")" && pwd)/$(basename "$ref")"
+wide_abs="$(cd "$FIXTURES/broken" && pwd)/vdev-broken-read-wide.so"
+(cd "$tmp" && "$conform_abs" --fuzz 2 --seed 5 --corpus "$tmp" "$ref_abs") >"$tmp/fuzz.txt" 2>&1
+rc=$?
+if [ $rc -eq 77 ]; then
+	echo "SKIP: --fuzz: $(head -n 1 "$tmp/fuzz.txt")"
+else
+	[ $rc -eq 0 ] || { fail "--fuzz on the reference: exit $rc"; tail -n 5 "$tmp/fuzz.txt"; }
+	mkdir -p "$tmp/wide"
+	(cd "$tmp/wide" && "$conform_abs" --fuzz 20 --seed 5 --corpus "$tmp/wide" "$wide_abs") \
+		>"$tmp/fuzz-wide.txt" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] && grep -q "contract violation (read-width)" "$tmp/fuzz-wide.txt" &&
+		ls "$tmp/wide"/vdev-conform-fuzz-crash-* >/dev/null 2>&1 ||
+		fail "--fuzz did not report read-wide's violation (exit $rc)"
+fi
+
 if [ $failures -ne 0 ]; then
 	echo "$failures failure(s)"
 	exit 1

@@ -254,6 +254,8 @@ static ssize_t refpci_save(void *dev, void *buf, size_t cap)
 	struct refpci *d = dev;
 	struct vdev_state st;
 
+	if (refpci_variant.count_saves)
+		d->regs[RP_FIFO]++;
 	if (vdev_state_save_begin(&st, buf, cap, "refpci", REFPCI_STATE_VERSION) == 0)
 		refpci_state(&st, d);
 	return vdev_state_save_end(&st);

@@ -58,11 +58,14 @@ struct refpci {
  *  copy:  do the DMA of one command; returns 0 or a negative errno.
  *  irq:   signal the interrupt condition `level` (rising: it just went up).
  *  trust_fifo_pos: restore takes fifo_pos without checking its range.
+ *  count_saves: every save counts itself in the state (the unused FIFO
+ *  register word).
  */
 struct refpci_variant {
 	int (*copy)(struct refpci *d);
 	void (*irq)(struct refpci *d, bool level, bool rising);
 	bool trust_fifo_pos;
+	bool count_saves;
 };
 extern const struct refpci_variant refpci_variant;
 

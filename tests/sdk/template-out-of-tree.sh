@@ -64,18 +64,14 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 unset PKG_CONFIG_LIBDIR
 [ "$(pkg-config --modversion vdev-sdk)" != "" ] || fail "pkg-config does not see vdev-sdk"
 
-cflags="-O2 -g"
-ldflags=""
-if [ "$SAN" = 1 ]; then
-	san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-	cflags="-O1 -g $san"
-	ldflags="$san"
-fi
+# vdev.mk's flavours: SAN=1 builds in build/san, otherwise build/release.
+flavour=release
+[ "$SAN" = 1 ] && flavour=san
 
 echo "== build the template out of tree in $work"
-(cd "$work" && make --no-print-directory CFLAGS="$cflags" LDFLAGS="$ldflags") ||
+(cd "$work" && make --no-print-directory SAN="$SAN") ||
 	fail "the template does not build against the installed SDK"
-so="$work/build/vdev-ticker.so"
+so="$work/build/$flavour/vdev-ticker.so"
 [ -f "$so" ] || fail "no $so"
 
 echo "== exported symbols"
@@ -84,12 +80,24 @@ exports=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v '^_' | sort)
 	fail "vdev-ticker.so must export only vdev_plugin_entry, exports: $exports"
 
 echo "== the template's tests"
-(cd "$work" && make --no-print-directory CFLAGS="$cflags" LDFLAGS="$ldflags" test) ||
+(cd "$work" && make --no-print-directory SAN="$SAN" test) ||
 	fail "the template's tests failed"
 
 echo "== vdev-conform"
-(cd "$work" && make --no-print-directory CFLAGS="$cflags" LDFLAGS="$ldflags" conform) ||
+(cd "$work" && make --no-print-directory SAN="$SAN" conform) ||
 	fail "vdev-conform rejects the template"
+
+echo "== flavours: a change of CFLAGS rebuilds; release and san never share objects"
+(cd "$work" && make --no-print-directory SAN="$SAN" CFLAGS="-O1 -g" >"$tmp/reflags.log" 2>&1) ||
+	fail "the template does not build with other CFLAGS"
+grep -q "ticker.c" "$tmp/reflags.log" || fail "changing CFLAGS did not rebuild the template"
+if [ "$SAN" != 1 ]; then
+	(cd "$work" && make --no-print-directory SAN=1 >/dev/null 2>&1) || fail "SAN=1 does not build"
+	[ -f "$work/build/san/vdev-ticker.so" ] && [ -f "$work/build/release/vdev-ticker.so" ] ||
+		fail "SAN=1 did not build beside the release flavour (build/san, build/release)"
+fi
+(cd "$work" && make --no-print-directory SAN="$SAN" conform-valgrind) ||
+	fail "make conform-valgrind fails on the template"
 
 echo "== install the plugin (DESTDIR and PREFIX)"
 (cd "$work" && make --no-print-directory install DESTDIR="$tmp/dest") || fail "template install"
@@ -106,8 +114,18 @@ mkdir -p "$vwork" && cp "$top/vdevs/virtio-entropy/virtio-entropy.c" "$vwork/" |
 printf '%s\n' 'VDEV_NAME := virtio-entropy' 'VDEV_SOURCES := virtio-entropy.c' \
 	'VDEV_WARNINGS := -Wall -Wextra -Werror' \
 	'include $(shell pkg-config --variable=vdevmk vdev-sdk)' >"$vwork/Makefile"
-(cd "$vwork" && make --no-print-directory CFLAGS="$cflags" LDFLAGS="$ldflags" all conform) ||
+(cd "$vwork" && make --no-print-directory SAN="$SAN" all conform) ||
 	fail "a virtio plugin does not build or conform against the installed SDK"
+
+# The PCI template, from where make install put it.
+echo "== the PCI template (installed copy) out of tree"
+pwork="$tmp/work/my-pci-device"
+[ -f "$prefix/share/vdev-sdk/template-pci/src/pcidma.c" ] || fail "make install did not install the PCI template"
+[ -f "$prefix/share/doc/vdev-sdk/README.md" ] && [ -f "$prefix/share/doc/vdev-sdk/conform/README.md" ] &&
+	[ -f "$prefix/share/doc/vdev-sdk/vmscript.md" ] || fail "make install did not install the documentation"
+cp -R "$prefix/share/vdev-sdk/template-pci" "$pwork" || fail "copying the PCI template"
+(cd "$pwork" && make --no-print-directory SAN="$SAN" all test conform) ||
+	fail "the PCI template does not build, test or conform against the installed SDK"
 
 # The source tree stays clean: the build happened in the copy only.
 [ $had_build = yes ] || [ ! -e "$top/vdev-template/build" ] || fail "something built inside the source tree's vdev-template/"

@@ -84,8 +84,13 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	uid=$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$pid/status")
 	[ "$uid" = "65534655346553465534" ] || bad "run-as nobody: uids $uid"
 	grep -q "^CapEff:[[:space:]]*0*$" "/proc/$pid/status" || bad "run-as nobody: capabilities kept: $(grep CapEff /proc/$pid/status)"
+	# root's client still reaches the VM that runs as nobody
+	"$VDM" --control drop status >"$tmp/drop.status" 2>&1 || bad "run-as nobody: --control: $(cat "$tmp/drop.status")"
 	kill "$pid"; wait "$pid"; rc=$?
 	[ $rc -eq 0 ] || bad "run-as nobody: exit $rc after SIGTERM: $(tail -n 2 "$tmp/drop.out")"
+	sleep 0.3
+	[ -e "$tmp/vdm/drop.sock" ] && bad "run-as nobody: the socket is left behind (root's directory)"
+	[ -e "$tmp/vdm/drop.lock" ] && bad "run-as nobody: the lock file is left behind"
 	if [ -r /dev/kvm ] && [ -f "$O/guests/hello.elf" ] && command -v script >/dev/null 2>&1; then
 		VDM_GUESTS="$O/guests" VDM_PLUGIN_PATH="$O/lib/vdm" timeout 30 script -qec \
 			"$VDM --backend kvm --restrict @samples/hello.vmconf" /dev/null >"$tmp/kvm.out" 2>&1

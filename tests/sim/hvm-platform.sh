@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/sim/hvm-platform.sh: `vdm --check` of the HVM platform fragment
-# (devmodel/xen/hvm-platform.vmconf, as installed) lists every platform
+# (devmodel/xen/hvm-platform.vmconf, as installed, with the CMOS xl mode
+# adds from -boot: cmos.vmconf) lists every platform
 # device, and a PCI device added after it is placed without an error. The fragment's behaviour on the sim backend, enumerated and
 # programmed as hvmloader does it, powered off through PM1a_CNT and
 # rebooted through 0xcf9, is tests/sim/hvm-platform/*.vmscript, run by
@@ -17,7 +18,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT INT TERM
 fail=0
 # the fragment is the Xen HVM platform: checked as the xen backend sees it
-"$VDM" --check --backend xen @tests/sim/hvm-platform/head.vmconf @devmodel/xen/hvm-platform.vmconf >"$out" 2>&1 ||
+"$VDM" --check --backend xen @tests/sim/hvm-platform/head.vmconf @devmodel/xen/hvm-platform.vmconf @tests/sim/hvm-platform/cmos.vmconf >"$out" 2>&1 ||
 	{ echo "FAIL vdm --check exited $?"; cat "$out"; exit 1; }
 for dev in i440fx piix3 piix4-pm mc146818 pckeyboard; do
 	if grep -q "^vdev [0-9]*: $dev\$" "$out"; then
@@ -29,7 +30,7 @@ for dev in i440fx piix3 piix4-pm mc146818 pckeyboard; do
 done
 # A PCI device placed automatically probes past the platform's slots 0 and 1
 # (the SDK helper tries each device number): no error for the probe, 00:02.0.
-"$VDM" --backend sim @tests/sim/hvm-platform/head.vmconf @devmodel/xen/hvm-platform.vmconf \
+"$VDM" --backend sim @tests/sim/hvm-platform/head.vmconf @devmodel/xen/hvm-platform.vmconf @tests/sim/hvm-platform/cmos.vmconf \
 	vdev pci-dummy dryrun >"$out" 2>&1 || { echo "FAIL dryrun with a pci-dummy exited $?"; fail=1; }
 if grep -q 'error' "$out"; then
 	echo "FAIL the placement probe was reported: $(grep -m1 error "$out")"

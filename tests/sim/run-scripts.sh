@@ -22,6 +22,19 @@ trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT INT TERM
 out="$XDG_RUNTIME_DIR/out"
 fail=0 ran=0
 
+# with_mode MODE WORDS...: the words with `set sim-process MODE` where the
+# VM's settings go, right after the `system` line of the first @file (a
+# `set` after a vdev line would be that vdev's, which vdm refuses).
+modes_dir=$XDG_RUNTIME_DIR
+with_mode() {
+	mode=$1
+	shift
+	first=${1#@}
+	shift
+	sed "/^system /a set sim-process $mode" "$first" >"$modes_dir/$mode.vmconf"
+	echo "@$modes_dir/$mode.vmconf $*"
+}
+
 for script in tests/sim/*.vmscript samples/sim-demo.vmscript tests/sim/*/*.vmscript; do
 	case $script in tests/sim/fail/*) continue ;; esac
 	if [ -f "$(dirname "$script")/args" ]; then
@@ -32,7 +45,7 @@ for script in tests/sim/*.vmscript samples/sim-demo.vmscript tests/sim/*/*.vmscr
 	for mode in off on; do
 		ran=$((ran + 1))
 		# shellcheck disable=SC2086 # the words are split as vdm's command line
-		timeout 60 "$VDM" --backend sim --script "$script" $words set sim-process $mode >"$out" 2>&1
+		timeout 60 "$VDM" --backend sim --script "$script" $(with_mode $mode $words) >"$out" 2>&1
 		rc=$?
 		if [ $rc -eq 0 ] && ! grep -q ': FAIL:' "$out"; then
 			echo "ok   $script (sim-process $mode)"
@@ -50,7 +63,7 @@ for script in tests/sim/fail/*.vmscript; do
 	line=$(sed -n 's/^# fails-at: *//p' "$script")
 	for mode in off on; do
 		ran=$((ran + 1))
-		timeout 60 "$VDM" --backend sim --script "$script" @"$conf" set sim-process $mode >"$out" 2>&1
+		timeout 60 "$VDM" --backend sim --script "$script" $(with_mode $mode @"$conf") >"$out" 2>&1
 		rc=$?
 		if [ $rc -eq 1 ] && grep -q "^$script:$line: FAIL:" "$out"; then
 			echo "ok   $script fails at line $line (sim-process $mode)"

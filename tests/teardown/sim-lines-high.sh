@@ -62,8 +62,11 @@ echo "$CONTROLLER_SETS" | tr '|' '\n' | while read -r ctrls; do
 			echo "exit 0"
 		} >"$script"
 		for mode in off on; do
-			timeout -k 5 20 "$VDM" --backend sim --script "$script" @"$conf" \
-				set sim-process $mode >"$T/out" 2>&1
+			# the VM's setting goes before the vdev lines (after one it
+			# would be that vdev's, which vdm refuses)
+			sed "/^system /a set sim-process $mode" "$conf" >"$conf.$mode"
+			timeout -k 5 20 "$VDM" --backend sim --script "$script" @"$conf.$mode" \
+				>"$T/out" 2>&1
 			rc=$?
 			if [ $rc -eq 0 ] && ! grep -q ': FAIL:' "$T/out"; then
 				echo "ok   $ctrls | $devs (sim-process $mode)"

@@ -28,7 +28,7 @@ $(O)/tests/unit/test_vm: $(O)/tests/unit/test_vm.o $(VDM_CORE_OBJS) $(VDEV_HOST_
 		| $(O)/tests/unit/plugins/vdev-good.so
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(O)/tests/unit/test_vm.o $(VDM_CORE_OBJS) $(VDEV_HOST_LIB) \
-		$(CONF_LIB) $(CORE_CMOCKA_LIBS) -ldl -lpthread -luuid
+		$(CONF_LIB) $(CORE_CMOCKA_LIBS) -ldl -lpthread -luuid -lseccomp
 
 UNIT_TESTS += $(patsubst %.c,$(O)/%,$(wildcard tests/unit/test_iomap.c tests/unit/test_irq.c \
 	tests/unit/test_guest_mem.c tests/unit/test_evloop.c tests/unit/test_vm.c))

@@ -466,6 +466,20 @@ static void test_attach_errors(void **state)
 	assert_non_null(vdev_testhost_create(f->th, &tdev_desc, "loc io:0x2000 loc mem:0xd0000000"));
 }
 
+/* The "pci" controller's line is slot * 4 + pin - 1: another one is refused
+ * with the line to give; the right one works. */
+static void test_intx_line_follows_slot(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(vdev_testhost_add_intc(f->th, "pci", 128), 0);
+	vdev_testhost_clear_log(f->th);
+	/* slot 6, INTA#: pci:24; pci:11 is slot 2's INTD# */
+	assert_null(vdev_testhost_create(f->th, &tdev_desc, "loc pci:0:6 intr pci:11"));
+	assert_non_null(strstr(vdev_testhost_log(f->th), "give intr pci:24"));
+	assert_non_null(vdev_testhost_create(f->th, &tdev_desc, "loc pci:0:6 intr pci:24"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +492,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msix_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_line_follows_slot, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

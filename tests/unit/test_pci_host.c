@@ -231,6 +231,35 @@ static void test_host_bridge(void **state)
 	assert_int_equal(in(f, 0xcfc, 4), 0xffffffff); /* function 1 absent */
 }
 
+/* Xen's case (backend.h pci_config_address): the latch alone, CONFIG_DATA
+ * and 0:0.0 left to the hypervisor and the vdevs */
+static void test_address_only(void **state)
+{
+	struct iomap *m = iomap_new();
+	struct pci_host *ph, *other;
+	uint64_t v = 0;
+
+	assert_non_null(m);
+	ph = pci_host_new(m);
+	assert_non_null(ph);
+	assert_int_equal(pci_host_register_address(ph), 0);
+	assert_int_equal(iomap_count(m, VDEV_SPACE_PIO), 1);
+	assert_int_equal(iomap_count(m, VDEV_SPACE_PCICFG), 0);
+	v = cf8(0, 3, 1, 8);
+	assert_int_equal(iomap_access(m, VDEV_SPACE_PIO, 0xcf8, 4, true, &v, 0), 0);
+	v = 0;
+	assert_int_equal(iomap_access(m, VDEV_SPACE_PIO, 0xcf8, 4, false, &v, 0), 0);
+	assert_int_equal(v, cf8(0, 3, 1, 8));
+	/* a second one is refused */
+	other = pci_host_new(m);
+	assert_non_null(other);
+	assert_int_equal(pci_host_register_address(other), -EEXIST);
+	pci_host_free(other);
+	pci_host_free(ph);
+	assert_int_equal(iomap_count(m, VDEV_SPACE_PIO), 0);
+	iomap_free(m);
+}
+
 static void test_conflicts(void **state)
 {
 	struct fixture *f = *state;
@@ -258,6 +287,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disabled_cycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_functions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_bridge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_address_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
 	};
 

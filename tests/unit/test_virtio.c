@@ -4,7 +4,8 @@
  * whose guest RAM holds the rings the test writes as a driver would:
  * virtio-mmio and virtio-pci registers, feature negotiation, chains
  * (direct, indirect), every malformed chain, EVENT_IDX and flag-based
- * suppression, MSI-X and INTx, device reset, the worker, save/restore.
+ * suppression, MSI-X and INTx, device reset, the worker, save/restore;
+ * and the same for packed virtqueues (VIRTIO_F_RING_PACKED).
  *
  * The device ("vtest", id 0x2a): queue 0 echoes each chain's readable
  * bytes into its writable part on the vCPU thread; queue 1 hands each chain
@@ -352,7 +353,7 @@ static void test_mmio_registers(void **state)
 	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_DEV_FEATURES),
 			 0x30000021); /* A, B, indirect, event idx */
 	w32(f, VDEV_VIRTIO_MMIO_DEV_FEAT_SEL, 1);
-	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_DEV_FEATURES), 1); /* VERSION_1 */
+	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_DEV_FEATURES), 5); /* VERSION_1, RING_PACKED */
 	w32(f, VDEV_VIRTIO_MMIO_DEV_FEAT_SEL, 2);
 	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_DEV_FEATURES), 0);
 	w32(f, VDEV_VIRTIO_MMIO_QUEUE_SEL, 2); /* no such queue */
@@ -632,16 +633,28 @@ static unsigned count_substr(const char *hay, const char *needle)
 	return n;
 }
 
-static void test_malformed(void **state)
+static bool split_used_any(struct fixture *f)
 {
-	struct fixture *f = *state;
-	uint8_t before[RAM_SIZE - 0x8000];
+	return get16(f, USED + 2) != 0;
+}
 
-	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
-		const struct bad_case *c = &bad_cases[i];
+/*
+ * Each case on queue 0, the driver brought up by `up`: the kick finds the
+ * chain malformed (named in the log, once), the device needs reset and
+ * says so by interrupt, a second kick is not served, nothing is used
+ * (`used_any`) and no buffer written; the driver's reset clears it all.
+ */
+static void run_bad_cases(struct fixture *f, const struct bad_case *cases, size_t n,
+			  void (*up)(struct fixture *, uint64_t),
+			  bool (*used_any)(struct fixture *))
+{
+	static uint8_t before[RAM_SIZE - 0x8000];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct bad_case *c = &cases[i];
 
 		print_message("malformed: %s\n", c->name);
-		mmio_driver_up(f, c->features);
+		up(f, c->features);
 		w32(f, VDEV_VIRTIO_MMIO_INT_ACK, 3);
 		vdev_testhost_clear_log(f->th);
 		c->build(f);
@@ -659,7 +672,7 @@ static void test_malformed(void **state)
 		assert_true(r32(f, VDEV_VIRTIO_MMIO_STATUS) & VDEV_VIRTIO_S_NEEDS_RESET);
 		assert_true(r32(f, VDEV_VIRTIO_MMIO_INT_STATUS) & VDEV_VIRTIO_INT_CONFIG);
 		assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:5"), 1);
-		assert_int_equal(get16(f, USED + 2), 0); /* nothing used */
+		assert_false(used_any(f)); /* nothing used */
 		assert_memory_equal(before, f->ram + 0x8000,
 				    sizeof(before)); /* no buffer written */
 		/* the driver's reset clears it */
@@ -668,6 +681,12 @@ static void test_malformed(void **state)
 		assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_INT_STATUS), 0);
 		assert_int_equal(vdev_testhost_line_level(f->th, "ioapic:5"), 0);
 	}
+}
+
+static void test_malformed(void **state)
+{
+	run_bad_cases(*state, bad_cases, sizeof(bad_cases) / sizeof(bad_cases[0]), mmio_driver_up,
+		      split_used_any);
 	/* and the device works again afterwards */
 	test_chain(state);
 }
@@ -789,6 +808,316 @@ static void test_state(void **state)
 	assert_int_equal(vdev_testhost_restore(f->dev, buf, (size_t)len), -EINVAL);
 }
 
+/* ---------------------------------------------- tests: packed rings */
+
+#define PACKED	VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_RING_PACKED)
+#define P_AVAIL (1u << 7)
+#define P_USED	(1u << 15)
+
+/* The packed driver's side of queue 0: ring at DESC, driver event area at
+ * AVAIL, device event area at USED; its next slot and wrap counter. */
+static unsigned p_next;
+static bool p_wrap;
+
+static void packed_up(struct fixture *f, uint64_t features)
+{
+	mmio_driver_up(f, V1 | PACKED | features);
+	assert_true(vdev_virtio_has_feature(&last_dev->vio, VDEV_VIRTIO_F_RING_PACKED));
+	p_next = 0;
+	p_wrap = true;
+}
+
+/* Descriptor in slot `i`, made available for wrap counter `wrap`. */
+static void p_desc(struct fixture *f, unsigned i, uint64_t addr, uint32_t len, uint16_t id,
+		   uint16_t flags, bool wrap)
+{
+	uint8_t *d = f->ram + DESC + 16 * i;
+
+	flags |= wrap ? P_AVAIL : P_USED;
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	memcpy(d + 12, &id, 2);
+	memcpy(d + 14, &flags, 2);
+}
+
+/* The next buffer: n descriptors {addr, len, flags} (NEXT added between),
+ * buffer id `id`; the head's flags written last, as a driver does. */
+static void p_post(struct fixture *f, uint16_t id, unsigned n, const uint64_t (*d)[3])
+{
+	unsigned head = p_next;
+	bool head_wrap = p_wrap;
+
+	for (unsigned k = 0; k < n; k++) {
+		uint16_t flags = (uint16_t)d[k][2] | (k + 1 < n ? 1 : 0);
+
+		if (k)
+			p_desc(f, p_next, d[k][0], (uint32_t)d[k][1], id, flags, p_wrap);
+		if (++p_next == QSIZE) {
+			p_next = 0;
+			p_wrap = !p_wrap;
+		}
+	}
+	p_desc(f, head, d[0][0], (uint32_t)d[0][1], id, (uint16_t)d[0][2] | (n > 1 ? 1 : 0),
+	       head_wrap);
+}
+
+static uint16_t p_flags(struct fixture *f, unsigned slot)
+{
+	return get16(f, DESC + 16 * slot + 14);
+}
+
+static void test_packed_chain(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t two[2][3] = {{BUF, 13, 0}, {BUF + 0x100, 64, 2}};
+	const uint64_t one[1][3] = {{BUF, 1, 0}};
+
+	packed_up(f, 0);
+	memcpy(f->ram + BUF, "hello, virtio", 13);
+	p_post(f, 7, 2, two);
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(last_dev->last_pop, 0);
+	/* used in slot 0: id 7, 13 bytes, AVAIL == USED == wrap 1, WRITE */
+	assert_int_equal(get16(f, DESC + 12), 7);
+	assert_int_equal(get32(f, DESC + 8), 13);
+	assert_int_equal(p_flags(f, 0), P_AVAIL | P_USED | 2);
+	assert_memory_equal(f->ram + BUF + 0x100, "hello, virtio", 13);
+	assert_int_equal(last_dev->chain.slots, 2);
+	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_INT_STATUS), 1);
+	w32(f, VDEV_VIRTIO_MMIO_INT_ACK, 1);
+	/* idle: the device asks for kicks (device event flags ENABLE) */
+	assert_int_equal(get16(f, USED + 2), 0);
+	assert_int_equal(vdev_virtio_queue(&last_dev->vio, 0)->last_avail, 0x8000 | 2);
+	/* a kick with nothing new: no interrupt */
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_INT_STATUS), 0);
+	/* one-slot buffers past the end of the ring: the wrap counters flip */
+	for (unsigned i = 0; i < 7; i++) {
+		p_post(f, (uint16_t)(10 + i), 1, one);
+		w32(f, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		assert_int_equal(last_dev->last_pop, 0);
+	}
+	/* slots 2..7 used with wrap 1, slot 0 again with wrap 0: flags clear */
+	assert_int_equal(p_flags(f, 7), P_AVAIL | P_USED);
+	assert_int_equal(get16(f, DESC + 12), 16);
+	assert_int_equal(p_flags(f, 0), 0);
+	assert_int_equal(vdev_virtio_queue(&last_dev->vio, 0)->last_avail, 1);
+	assert_int_equal(vdev_virtio_queue(&last_dev->vio, 0)->used_idx, 1);
+	/* slot 1 still holds the old used... the driver's: not touched */
+	assert_false(vdev_virtio_status(&last_dev->vio) & VDEV_VIRTIO_S_NEEDS_RESET);
+}
+
+static void test_packed_indirect(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t table = 0x8000;
+	const uint64_t ind[1][3] = {{table, 4 * 16, 4}};
+
+	packed_up(f, INDIRECT);
+	memcpy(f->ram + BUF, "abcdef", 6);
+	/* an indirect table is read in order; NEXT there means nothing */
+	p_desc(f, 0, 0, 0, 0, 0, true);
+	memset(f->ram + table, 0, 64);
+	for (unsigned i = 0; i < 4; i++) {
+		const uint64_t addr[4] = {BUF, BUF + 3, BUF + 0x200, BUF + 0x300};
+		const uint32_t len[4] = {3, 3, 4, 4};
+		uint16_t flags = i >= 2 ? 2 : 0;
+
+		memcpy(f->ram + table + 16 * i, &addr[i], 8);
+		memcpy(f->ram + table + 16 * i + 8, &len[i], 4);
+		memcpy(f->ram + table + 16 * i + 14, &flags, 2);
+	}
+	p_post(f, 3, 1, ind);
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(last_dev->last_pop, 0);
+	assert_int_equal(last_dev->chain.count, 4);
+	assert_int_equal(last_dev->chain.readable, 2);
+	assert_int_equal(last_dev->chain.slots, 1);
+	assert_int_equal(get16(f, DESC + 12), 3);
+	assert_int_equal(get32(f, DESC + 8), 6);
+	assert_memory_equal(f->ram + BUF + 0x200, "abcd", 4);
+	assert_memory_equal(f->ram + BUF + 0x300, "ef", 2);
+}
+
+/* Driver event suppression (2.8.10): DISABLE, ENABLE, DESC with EVENT_IDX;
+ * and what the device writes into its own area. */
+static void test_packed_suppression(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t one[1][3] = {{BUF, 4, 2}};
+
+	packed_up(f, 0);
+	put16(f, AVAIL + 2, 1); /* DISABLE */
+	p_post(f, 1, 1, one);
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(last_dev->last_pop, 0);
+	/* nothing written (the echo had no readable bytes): no WRITE flag */
+	assert_int_equal(p_flags(f, 0), P_AVAIL | P_USED);
+	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_INT_STATUS), 0);
+	put16(f, AVAIL + 2, 0); /* ENABLE */
+	p_post(f, 2, 1, one);
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_INT_STATUS), 1);
+	w32(f, VDEV_VIRTIO_MMIO_INT_ACK, 1);
+
+	/* EVENT_IDX: interrupt only once the used descriptor at slot 3 (wrap 1) is written */
+	w32(f, VDEV_VIRTIO_MMIO_STATUS, 0);
+	packed_up(f, EVENT_IDX);
+	put16(f, AVAIL, 0x8000 | 3);
+	put16(f, AVAIL + 2, 2); /* DESC */
+	for (unsigned i = 0; i < 3; i++) {
+		p_post(f, (uint16_t)i, 1, one);
+		w32(f, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		/* the first interrupt of a queue is always sent */
+		if (i == 0) {
+			assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_INT_STATUS), 1);
+			w32(f, VDEV_VIRTIO_MMIO_INT_ACK, 1);
+		} else {
+			assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_INT_STATUS), 0);
+		}
+	}
+	p_post(f, 3, 1, one);
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(r32(f, VDEV_VIRTIO_MMIO_INT_STATUS), 1);
+	/* going idle, the device asked to be kicked at its next slot */
+	assert_int_equal(get16(f, USED), 0x8000 | 4);
+	assert_int_equal(get16(f, USED + 2), 2);
+}
+
+static void pbad_too_long(struct fixture *f)
+{
+	for (unsigned i = 0; i < QSIZE; i++)
+		p_desc(f, i, BUF, 4, 0, 1, true); /* NEXT all round the ring */
+}
+
+static void pbad_outside_ram(struct fixture *f)
+{
+	p_desc(f, 0, RAM_SIZE - 2, 4, 0, 0, true);
+}
+
+static void pbad_wrap(struct fixture *f)
+{
+	p_desc(f, 0, UINT64_MAX - 1, 4, 0, 0, true);
+}
+
+static void pbad_write_before_read(struct fixture *f)
+{
+	p_desc(f, 1, BUF + 4, 4, 0, 0, true);
+	p_desc(f, 0, BUF, 4, 0, 2 | 1, true);
+}
+
+static void pbad_indirect_feature(struct fixture *f)
+{
+	p_desc(f, 0, 0x8000, 16, 0, 4, true);
+}
+
+static void pbad_indirect_len(struct fixture *f)
+{
+	p_desc(f, 0, 0x8000, 24, 0, 4, true);
+}
+
+static void pbad_indirect_next(struct fixture *f)
+{
+	p_desc(f, 1, BUF, 4, 0, 0, true);
+	p_desc(f, 0, 0x8000, 16, 0, 4 | 1, true);
+}
+
+static void pbad_indirect_outside(struct fixture *f)
+{
+	p_desc(f, 0, RAM_SIZE - 16, 32, 0, 4, true);
+}
+
+static void pbad_nested_indirect(struct fixture *f)
+{
+	uint16_t flags = 4;
+
+	memset(f->ram + 0x8000, 0, 16);
+	memcpy(f->ram + 0x8000 + 14, &flags, 2);
+	p_desc(f, 0, 0x8000, 16, 0, 4, true);
+}
+
+static void pbad_indirect_after(struct fixture *f)
+{
+	p_desc(f, 1, 0x8000, 16, 0, 4, true);
+	p_desc(f, 0, BUF, 4, 0, 1, true);
+}
+
+static void pbad_indirect_too_long(struct fixture *f)
+{
+	memset(f->ram + 0x8000, 0, 16 * (QSIZE + 1));
+	p_desc(f, 0, 0x8000, 16 * (QSIZE + 1), 0, 4, true);
+}
+
+static void pbad_ring_outside(struct fixture *f)
+{
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_SEL, 0);
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_READY, 0);
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_DESC, (uint32_t)RAM_SIZE);
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
+static const struct bad_case packed_bad_cases[] = {
+    {"chain longer than the queue size", V1, pbad_too_long},
+    {"buffer outside guest RAM", V1, pbad_outside_ram},
+    {"buffer address + length wraps around", V1, pbad_wrap},
+    {"readable descriptor after a writable one", V1, pbad_write_before_read},
+    {"indirect descriptor without VIRTIO_F_INDIRECT_DESC", V1, pbad_indirect_feature},
+    {"indirect table length not a multiple of 16", V1 | INDIRECT, pbad_indirect_len},
+    {"indirect descriptor with NEXT set", V1 | INDIRECT, pbad_indirect_next},
+    {"indirect table outside guest RAM", V1 | INDIRECT, pbad_indirect_outside},
+    {"indirect descriptor inside an indirect table", V1 | INDIRECT, pbad_nested_indirect},
+    {"indirect descriptor after other descriptors of its buffer", V1 | INDIRECT,
+     pbad_indirect_after},
+    {"chain longer than the queue size", V1 | INDIRECT, pbad_indirect_too_long},
+    {"descriptor ring outside guest RAM", V1, pbad_ring_outside},
+};
+
+static bool packed_used_any(struct fixture *f)
+{
+	return p_flags(f, 0) & P_USED; /* slot 0 is still the driver's */
+}
+
+static void test_packed_malformed(void **state)
+{
+	run_bad_cases(*state, packed_bad_cases,
+		      sizeof(packed_bad_cases) / sizeof(packed_bad_cases[0]), packed_up,
+		      packed_used_any);
+	/* and the device works again afterwards */
+	test_packed_chain(state);
+}
+
+/* A packed queue saved in use carries on after restore at the same slot
+ * and wrap counter; a position past the ring is refused. */
+static void test_packed_state(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[VDEV_STATE_HEADER_SIZE(5) + VDEV_VIRTIO_STATE_SIZE];
+	const uint64_t one[1][3] = {{BUF, 4, 2}};
+	ssize_t len;
+
+	packed_up(f, 0);
+	for (unsigned i = 0; i < QSIZE - 1; i++) {
+		p_post(f, (uint16_t)i, 1, one);
+		w32(f, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	}
+	len = vdev_testhost_save(f->dev, buf, sizeof(buf));
+	assert_true(len > 0);
+	vdev_testhost_reset(f->dev);
+	assert_int_equal(vdev_testhost_restore(f->dev, buf, (size_t)len), 0);
+	assert_int_equal(vdev_virtio_queue(&last_dev->vio, 0)->last_avail, 0x8000 | 7);
+	p_post(f, 42, 1, one);
+	p_post(f, 43, 1, one); /* slot 0, wrap 0 */
+	w32(f, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_int_equal(get16(f, DESC + 16 * 7 + 12), 42);
+	assert_int_equal(get16(f, DESC + 12), 43);
+	assert_int_equal(p_flags(f, 0), 0); /* used with wrap 0 */
+	assert_int_equal(vdev_virtio_queue(&last_dev->vio, 0)->last_avail, 1);
+	last_dev->vio.regs.queue[0].last_avail = 0x8000 | QSIZE;
+	len = vdev_testhost_save(f->dev, buf, sizeof(buf));
+	last_dev->vio.regs.queue[0].last_avail = 1;
+	assert_int_equal(vdev_testhost_restore(f->dev, buf, (size_t)len), -EINVAL);
+}
+
 /* ---------------------------------------------------- tests: PCI */
 
 #define PCFG(reg) VDEV_PCICFG_ADDR(0, 3, 0, reg)
@@ -866,7 +1195,7 @@ static void test_pci_identity_and_caps(void **state)
 	/* common configuration */
 	assert_int_equal(bar_rd(f, 0x12, 2), 2); /* num_queues */
 	bar_wr(f, 0x00, 4, 1);
-	assert_int_equal(bar_rd(f, 0x04, 4), 1); /* VERSION_1 */
+	assert_int_equal(bar_rd(f, 0x04, 4), 5); /* VERSION_1, RING_PACKED */
 	bar_wr(f, 0x16, 2, 1);
 	assert_int_equal(bar_rd(f, 0x18, 2), QSIZE);
 	assert_int_equal(bar_rd(f, 0x1e, 2), 1); /* queue_notify_off */
@@ -1048,6 +1377,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_queue_setup, setup_mmio, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_clears, setup_mmio, teardown),
 	    cmocka_unit_test_setup_teardown(test_worker, setup_mmio, teardown),
+	    cmocka_unit_test_setup_teardown(test_packed_chain, setup_mmio, teardown),
+	    cmocka_unit_test_setup_teardown(test_packed_indirect, setup_mmio, teardown),
+	    cmocka_unit_test_setup_teardown(test_packed_suppression, setup_mmio, teardown),
+	    cmocka_unit_test_setup_teardown(test_packed_malformed, setup_mmio, teardown),
+	    cmocka_unit_test_setup_teardown(test_packed_state, setup_mmio, teardown),
 	    cmocka_unit_test_setup_teardown(test_state, setup_mmio, teardown),
 	    cmocka_unit_test_setup_teardown(test_pci_identity_and_caps, setup_pci, teardown),
 	    cmocka_unit_test_setup_teardown(test_pci_msix, setup_pci, teardown),

@@ -64,7 +64,7 @@ static void test_rep_and_memory(void **state)
 				     "rep-read mmio 0x10000 4 8 0x3000 df\n"
 				     "rep-stos mmio 0x10000 2 3 0xbeef\n"
 				     "fill 0x2000 \"he\\x6clo\"\n"
-				     "check 0x2000 0x68 0x65 108\n"
+				     "check 0x2000 0x68 0x65 0x6c\n"
 				     "line isa:4 1\nedges isa:4 2\nmsi 0xfee00000 0x31\nno-msi\n"
 				     "wait 2ms\nwait 10\ninvalidate\nexit 0\n");
 
@@ -145,6 +145,28 @@ static void test_errors(void **state)
 	teardown_errors();
 }
 
+/* fill/check: `GPA LEN BYTE` is not two bytes but an error; `repeat` says
+ * it; a line has at most 16 words. */
+static void test_fill_forms(void **state)
+{
+	struct vms_script *s = parse("fill 0x1000 repeat 16 0xaa\ncheck 0x1000 0xaa 0xaa\n");
+
+	assert_non_null(s);
+	assert_int_equal(s->steps[0].byte_count, 16);
+	assert_int_equal(s->steps[0].bytes[15], 0xaa);
+	assert_int_equal(s->steps[1].byte_count, 2);
+	vms_free(s);
+	teardown_errors();
+	s = parse("fill 0x1000 16 0xaa\ncheck 0x1000 repeat 0 1\n"
+		  "fill 0 0x1 0x2 0x3 0x4 0x5 0x6 0x7 0x8 0x9 0xa 0xb 0xc 0xd 0xe 0xf\n");
+	assert_null(s);
+	assert_non_null(strstr(errors, "t.vmscript:1:13: error: in a list of bytes write each as "
+				       "0xNN"));
+	assert_non_null(strstr(errors, "t.vmscript:2:21: error: repeat wants a COUNT of 1.."));
+	assert_non_null(strstr(errors, "error: more than 16 words on one line"));
+	teardown_errors();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +174,7 @@ int main(void)
 	    cmocka_unit_test(test_rep_and_memory),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_platform_steps),
+	    cmocka_unit_test(test_fill_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,7 +75,8 @@ static const char typical_machine[] =
     "ram 0xc0000,0xff40000\t# -m 256\n";
 
 static const char typical_devices[] =
-    "# the guest's devices from libxl's -serial, -drive and -device\n"
+    "# the guest's devices from libxl's -boot, -serial, -drive and -device\n"
+    "vdev mc146818 boot-order cd\t# -boot order=cd\n"
     "vdev ser8250 loc io:0x3f8 intr isa:4 name serial0 hostdev pty\t# -serial pty\n"
     "vdev virtio-blk name disk0 hostdev /srv/hvm1.img\t# -drive "
     "file=/srv/hvm1.img,if=ide,index=0,media=disk,format=raw,cache=writeback\n"
@@ -139,8 +140,11 @@ static void test_typical_guest(void **state)
 	assert_string_equal(a.configs[0], "/etc/vdm/extra.vmconf");
 	assert_string_equal(a.machine_text, typical_machine);
 	assert_string_equal(a.devices_text, typical_devices);
-	/* what was ignored is said, and why */
-	assert_non_null(strstr(log, "note: -boot order=cd: ignored"));
+	assert_true(a.no_shutdown);
+	assert_string_equal(a.boot_order, "cd");
+	/* what was ignored or differs from QEMU is said, and why */
+	assert_non_null(
+	    strstr(log, "note: -boot order=cd: vdm serves a cdrom as a virtio-blk disk"));
 	assert_int_equal(a.vcpus, 2);
 	assert_non_null(strstr(log, "rtl8139 NIC is served as virtio-net"));
 	assert_non_null(
@@ -171,14 +175,17 @@ static void test_typical_parses(void **state)
 	assert_int_equal(vm->rams[0].start, 0);
 	assert_int_equal(vm->rams[0].length, 0xa0000);
 	assert_int_equal(vm->rams[1].start + vm->rams[1].length, 256u << 20);
-	assert_int_equal(vm->vdev_count, 4);
-	assert_string_equal(vm->vdevs[0].type, "ser8250");
-	assert_string_equal(vm->vdevs[0].name, "serial0");
-	assert_string_equal(vm->vdevs[1].type, "virtio-blk");
-	assert_string_equal(vm->vdevs[3].type, "virtio-net");
+	assert_int_equal(vm->vdev_count, 5);
+	assert_string_equal(vm->vdevs[0].type, "mc146818");
+	assert_string_equal(vm->vdevs[0].options[0].name, "boot-order");
+	assert_string_equal(vm->vdevs[0].options[0].value, "cd");
+	assert_string_equal(vm->vdevs[1].type, "ser8250");
+	assert_string_equal(vm->vdevs[1].name, "serial0");
+	assert_string_equal(vm->vdevs[2].type, "virtio-blk");
+	assert_string_equal(vm->vdevs[4].type, "virtio-net");
 	/* diagnostics name the generated text, whose line says where it came from */
-	assert_string_equal(vm->vdevs[1].type_pos.file, XL_ARGS_DEVICES);
-	assert_int_equal(vm->vdevs[1].type_pos.line, 3);
+	assert_string_equal(vm->vdevs[2].type_pos.file, XL_ARGS_DEVICES);
+	assert_int_equal(vm->vdevs[2].type_pos.line, 4);
 	conf_vm_free(vm);
 	conf_diag_free(d);
 	free(log);
@@ -225,6 +232,7 @@ static void test_dm_restrict(void **state)
 	assert_int_equal(a.qmp_fd, 12);
 	assert_null(a.qmp_path);
 	assert_true(a.start_paused);
+	assert_true(a.no_shutdown);
 	assert_true(a.restrict_xen);
 	assert_string_equal(a.runas, "xen-qemuuser-range-base");
 	assert_int_equal(a.serial_count, 0);
@@ -339,11 +347,11 @@ static void test_quoting(void **state)
 	texts[0] = (struct conf_text){XL_ARGS_DEVICES, a.devices_text};
 	vm = conf_parse_argv(1, words, &env, d);
 	assert_non_null(vm);
-	assert_int_equal(vm->vdev_count, 2);
-	assert_string_equal(vm->vdevs[0].options[vm->vdevs[0].option_count - 1].value,
+	assert_int_equal(vm->vdev_count, 3); /* the CMOS, two disks */
+	assert_string_equal(vm->vdevs[1].options[vm->vdevs[1].option_count - 1].value,
 			    "/srv/my disk \"1\".img");
 	/* ",," in a QEMU option value is a comma */
-	assert_string_equal(vm->vdevs[1].options[vm->vdevs[1].option_count - 1].value,
+	assert_string_equal(vm->vdevs[2].options[vm->vdevs[2].option_count - 1].value,
 			    "/srv/a,b.img");
 	conf_vm_free(vm);
 	conf_diag_free(d);
@@ -381,6 +389,58 @@ static void test_path_edges(void **state)
 	xl_args_free(&a);
 }
 
+/*
+ * -boot order= (xl.cfg boot=) becomes the CMOS boot order SeaBIOS reads,
+ * libxl's "cda" without one; letters a PC cannot boot are refused as QEMU
+ * refuses them, with what to change in xl.cfg.
+ */
+static void test_boot_order(void **state)
+{
+	static const struct {
+		const char *arg, *expect;
+	} bad[] = {
+	    {"order=cdan", "at most three"},
+	    {"order=cz", "'z' is not a PC boot device"},
+	    {"order=cc", "'c' given twice"},
+	    {"menu=on", "expected order="},
+	};
+	struct xl_args a;
+	char *log = NULL;
+
+	assert_int_equal(parse_base(&a, &log, (char *)NULL), 0);
+	assert_null(a.boot_order);
+	assert_non_null(strstr(a.devices_text, "vdev mc146818 boot-order cda\t# -boot (none given: "
+					       "libxl's default order=cda)\n"));
+	free(log);
+	xl_args_free(&a);
+
+	assert_int_equal(parse_base(&a, &log, "-boot", "order=dc,menu=on", (char *)NULL), 0);
+	assert_non_null(
+	    strstr(a.devices_text, "vdev mc146818 boot-order dc\t# -boot order=dc,menu=on\n"));
+	assert_non_null(strstr(log, "note: -boot order=dc,menu=on: ignored: menu="));
+	assert_null(strstr(log, "cdrom")); /* no cdrom: nothing to say about d */
+	free(log);
+	xl_args_free(&a);
+
+	/* QEMU's old form; n is mapped as QEMU maps it, with a note */
+	assert_int_equal(parse_base(&a, &log, "-boot", "nc", (char *)NULL), 0);
+	assert_string_equal(a.boot_order, "nc");
+	assert_non_null(strstr(a.devices_text, "vdev mc146818 boot-order nc\t"));
+	assert_non_null(strstr(log, "no boot ROM"));
+	free(log);
+	xl_args_free(&a);
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse_base(&a, &log, "-boot", bad[i].arg, (char *)NULL), 65);
+		if (!strstr(log, bad[i].expect) || !strstr(log, "error: -boot"))
+			fail_msg("-boot %s: log lacks \"%s\":\n%s", bad[i].arg, bad[i].expect, log);
+		assert_null(
+		    strstr(a.devices_text, "boot-order cda")); /* not silently the default */
+		free(log);
+		xl_args_free(&a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +448,7 @@ int main(void)
 	    cmocka_unit_test(test_dm_restrict),	  cmocka_unit_test(test_incoming),
 	    cmocka_unit_test(test_refusals),	  cmocka_unit_test(test_missing_essentials),
 	    cmocka_unit_test(test_quoting),	  cmocka_unit_test(test_path_edges),
+	    cmocka_unit_test(test_boot_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,9 +16,19 @@ XEN_E2E_GUEST_ELFS := $(addprefix $(GUEST_DIR)/,$(addsuffix .elf,$(XEN_E2E_GUEST
 GUESTS += $(XEN_E2E_GUEST_ELFS)
 .SECONDARY: $(addprefix $(GUEST_DIR)/,$(addsuffix .o,$(XEN_E2E_GUEST_NAMES)))
 
+# The Linux guest's 4 KiB random-read loop (tests/xen-e2e/linux/randread.c):
+# a static Linux program for the guest's initramfs, so neither the host's
+# CPPFLAGS nor -fPIC
+XEN_E2E_RANDREAD := $(GUEST_DIR)/linux-randread
+GUESTS += $(XEN_E2E_RANDREAD)
+$(XEN_E2E_RANDREAD): tests/xen-e2e/linux/randread.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -static $(WARNINGS) -o $@ $<
+
 XEN_E2E_NEEDS := $(O)/bin/vdm $(addprefix $(O)/lib/vdm/vdev-,$(addsuffix .so,ser8250 debug-exit hpet)) \
 	$(addprefix $(GUEST_DIR)/,$(addsuffix .elf,hello irq exitbench $(XEN_E2E_GUEST_NAMES))) \
-	$(O)/lib/vdm/vdev-pci-dummy.so $(HVM_BOOT_IMG) $(HVM_BOOT_ROM)
+	$(O)/lib/vdm/vdev-pci-dummy.so $(HVM_BOOT_IMG) $(HVM_BOOT_ROM) $(XEN_E2E_RANDREAD) \
+	$(addprefix $(O)/lib/vdm/vdev-,$(addsuffix .so,virtio-blk virtio-entropy))
 
 CHECK_SCRIPTS += tests/xen-e2e/run.sh
 

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/procfs.h>
 #include <sys/user.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -156,10 +157,15 @@ static struct vm_options run_extra;
 /* Parse, assemble (setup attaches to the double's domain); 0 or vm_assemble's code. */
 static int run_assemble(struct run *r, const char *text)
 {
-	struct vm_options opts = { .backend = backend_find("xen"), .backend_name = "xen",
-				   .domid = DOMID, .ready = run_extra.ready,
-				   .ready_ctx = run_extra.ready_ctx,
-				   .xen_dm_state = run_extra.xen_dm_state };
+	struct vm_options opts = {.backend = backend_find("xen"),
+				  .backend_name = "xen",
+				  .domid = DOMID,
+				  .ready = run_extra.ready,
+				  .ready_ctx = run_extra.ready_ctx,
+				  .xen_dm_state = run_extra.xen_dm_state,
+				  .xen_stay_after_shutdown = run_extra.xen_stay_after_shutdown,
+				  .shut_down = run_extra.shut_down,
+				  .xen_decline_qdisk = run_extra.xen_decline_qdisk};
 
 	memset(r, 0, sizeof(*r));
 	assert_non_null(opts.backend);
@@ -287,8 +293,21 @@ static void test_hvm_sequence_and_sigterm(void **state)
 	assert_true(xd_has_range(0, 0x3f8, 0x3ff));
 	assert_true(xd_has_range(2, 3 << 3, 3 << 3));
 	assert_false(xd_has_range(1, 0, (2 << 20) - 1)); /* RAM is Xen's */
-	assert_int_equal(xd_range_count(), 3);
+	/* CONFIG_ADDRESS, for Linux's conf1 probe (backend.h pci_config_address) */
+	assert_true(xd_has_range(0, 0xcf8, 0xcfb));
+	assert_false(xd_has_range(0, 0xcfc, 0xcff)); /* CONFIG_DATA is Xen's */
+	assert_int_equal(xd_range_count(), 4);
 	mapped_ranges = (int)xd_count("map_io_range");
+
+	/* the latch reads back (4-byte accesses only, as pci_check_type1 does) */
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_WRITE, 0xcf8, 4, 0x80001808);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_READ, 0xcf8, 4, 0);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(q.data, 0x80001808);
+	q = ioreq(IOREQ_TYPE_PIO, IOREQ_READ, 0xcf8, 1, 0);
+	assert_int_equal(xd_post(0, &q, T_MS), 0);
+	assert_int_equal(q.data, 0xff);
 
 	/* MMIO read on vCPU 1: offset in the second window, zero-extended to 4 bytes */
 	q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe001010, 4, 0);
@@ -926,6 +945,65 @@ static void test_domain_suspend_keeps_running(void **state)
 	run_free(&r);
 }
 
+static void shut_probe_fn(void *ctx, struct vm *vm)
+{
+	atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
+/*
+ * -no-shutdown (xen_stay_after_shutdown): the domain's shutdown stops the
+ * serving, not the run; the hook hears it once; libxl's SIGHUP (or the
+ * domain's destruction) then ends the run with 0 and a full teardown.
+ */
+static void no_shutdown_case(bool by_sighup)
+{
+	atomic_int calls = 0;
+	struct run r;
+	ioreq_t q;
+
+	double_start(XD_HVM, 1);
+	run_extra.xen_stay_after_shutdown = true;
+	run_extra.shut_down = shut_probe_fn;
+	run_extra.ready_ctx = &calls;
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	run_add_devices(&r, false);
+	run_start(&r, 1);
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe000020, 1, 0);
+	assert_int_equal(xd_post(0, &q, T_MS), 0); /* served while the domain runs */
+	xd_domain_shutdown();
+	for (int i = 0; i < T_MS && atomic_load(&calls) == 0; i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&calls), 1);
+	usleep(200 * 1000); /* the watch and several polls later */
+	assert_false(vm_stopping(r.vm));
+	assert_int_equal(atomic_load(&calls), 1);
+	assert_true(xd_server_exists());
+	/* no longer served: the request waits (teardown answers it) */
+	tdev.n = 0;
+	q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe000020, 1, 0);
+	assert_int_equal(xd_post(0, &q, 300), -ETIMEDOUT);
+	assert_int_equal(tdev.n, 0);
+	if (by_sighup)
+		kill(getpid(), SIGHUP);
+	else
+		xd_domain_destroy();
+	assert_int_equal(run_join(&r), 0);
+	assert_int_equal(vm_stop_code(r.vm), 0);
+	run_free(&r);
+	assert_false(xd_server_exists());
+	assert_int_equal(xd_range_count(), 0);
+}
+
+static void test_no_shutdown_until_sighup(void **state)
+{
+	no_shutdown_case(true);
+}
+
+static void test_no_shutdown_until_destroyed(void **state)
+{
+	no_shutdown_case(false);
+}
+
 /* --restrict: xenstore and xenctrl closed, then restrict_all after binding; still serving. */
 static void test_restrict(void **state)
 {
@@ -1022,6 +1100,56 @@ static void test_dm_state_key_off(void **state)
 	assert_int_equal(xd_count("xs_rm"), 0);
 }
 
+#define QDISK "/local/domain/0/backend/qdisk/"
+
+/*
+ * backendtype=qdisk disks are the device model's (libxl waits for nobody,
+ * xen_qdisk.h): vdm takes each qdisk backend of its domain to Closed
+ * before the guest runs and leaves a Closed one, another domain's and
+ * blkback's vbd alone. Without the option nothing is touched.
+ */
+static void qdisk_case(bool decline)
+{
+	struct run r;
+
+	double_start(XD_HVM, 1);
+	xd_store_set(QDISK "7/768/state", "1");
+	xd_store_set(QDISK "7/768/dev", "hda");
+	xd_store_set(QDISK "7/5632/state", "1");
+	xd_store_set(QDISK "7/832/state", "6");
+	xd_store_set(QDISK "8/768/state", "1");
+	xd_store_set("/local/domain/0/backend/vbd/7/51712/state", "1");
+	run_extra.xen_decline_qdisk = decline;
+	run_extra.xen_dm_state = true;
+	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
+	assert_string_equal(xd_store_get(QDISK "7/768/state"), "1"); /* not at setup */
+	run_start(&r, 1);
+	for (int i = 0; i < T_MS && !xd_store_get(DM_STATE_KEY); i++)
+		usleep(1000);
+	assert_string_equal(xd_store_get(DM_STATE_KEY), "running");
+	assert_string_equal(xd_store_get(QDISK "7/768/state"), decline ? "6" : "1");
+	assert_string_equal(xd_store_get(QDISK "7/5632/state"), decline ? "6" : "1");
+	assert_string_equal(xd_store_get(QDISK "7/832/state"), "6");
+	assert_string_equal(xd_store_get(QDISK "7/768/dev"), "hda");
+	assert_string_equal(xd_store_get(QDISK "8/768/state"), "1");
+	assert_string_equal(xd_store_get("/local/domain/0/backend/vbd/7/51712/state"), "1");
+	/* six keys set up, two backends closed, then "running" */
+	assert_int_equal(xd_count("xs_write"), decline ? 9 : 7);
+	kill(getpid(), SIGTERM);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+}
+
+static void test_qdisk_declined(void **state)
+{
+	qdisk_case(true);
+}
+
+static void test_qdisk_untouched_by_default(void **state)
+{
+	qdisk_case(false);
+}
+
 struct poster {
 	pthread_t thread;
 	ioreq_t q;
@@ -1038,7 +1166,11 @@ static void *poster_fn(void *arg)
 	return NULL;
 }
 
-/* vm_pause (QMP stop): a posted request waits until resume (cont), then is answered. */
+/*
+ * vm_pause (QMP stop): a posted request waits until resume (cont), then is
+ * answered; also when the pause comes while the backend is still attaching
+ * (right after the ports are bound, as with -S before the loop runs).
+ */
 static void test_pause_holds_requests(void **state)
 {
 	struct poster p = { .rc = -1 };
@@ -1047,8 +1179,8 @@ static void test_pause_holds_requests(void **state)
 	double_start(XD_HVM, 1);
 	assert_int_equal(run_assemble(&r, "system xt\nram 0,2M\n"), 0);
 	run_add_devices(&r, false);
+	assert_int_equal(vm_pause(r.vm, true), 0); /* -S: paused before the run */
 	run_start(&r, 1);
-	assert_int_equal(vm_pause(r.vm, true), 0);
 	assert_true(vm_paused(r.vm));
 	p.q = ioreq(IOREQ_TYPE_COPY, IOREQ_READ, 0xfe000030, 2, 0);
 	atomic_init(&p.done, false);
@@ -1085,18 +1217,36 @@ static char *qmp_line(int fd, const char *cmd, char *buf, size_t cap)
 	return buf;
 }
 
+/* One libxl QMP operation: connect, greeting, qmp_capabilities, `cmd`; its reply in buf. */
+static char *qmp_once(const char *path, const char *cmd, char *buf, size_t cap)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 5};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_non_null(strstr(qmp_line(fd, NULL, buf, cap), "\"QMP\""));
+	assert_non_null(
+	    strstr(qmp_line(fd, "{\"execute\":\"qmp_capabilities\",\"id\":1}\r\n", buf, cap),
+		   "\"return\""));
+	qmp_line(fd, cmd, buf, cap);
+	close(fd);
+	return buf;
+}
+
 /*
  * The whole libxl flow on the double: vdm started with libxl's argv
  * (devmodel/xl/), "running" in xenstore once served, QMP post-config
- * (query-chardev gives the UART's pty), stop/cont, then SIGHUP (libxl's
- * destroy): the socket and the key are gone afterwards.
+ * (query-chardev gives the UART's pty), stop/cont, the guest's shutdown
+ * that vdm outlives (-no-shutdown), then SIGHUP (libxl's destroy): the
+ * socket and the key are gone afterwards.
  */
 static void test_xl_session(void **state)
 {
 	const char *plugins = getenv("PLUGIN_DIR") ? getenv("PLUGIN_DIR") : "build/release/lib/vdm";
 	char path[108], chardev[200], ser[300], buf[4096];
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = 5};
 	const char *dirs[] = {plugins};
 	struct xl_mode *xl = NULL;
 	struct conf_env env = {0};
@@ -1106,7 +1256,7 @@ static void test_xl_session(void **state)
 				  .plugin_dir_count = 1};
 	struct run r = {0};
 	char **words;
-	int nwords, fd;
+	int nwords;
 
 	snprintf(ser, sizeof(ser), "%s/vdev-ser8250.so", plugins);
 	if (access(ser, R_OK) != 0)
@@ -1152,6 +1302,8 @@ static void test_xl_session(void **state)
 	opts.domid = xl_mode_domid(xl);
 	xl_mode_options(xl, &opts);
 	assert_true(opts.xen_dm_state);
+	assert_true(opts.xen_stay_after_shutdown); /* -no-shutdown */
+	assert_true(opts.xen_decline_qdisk);
 	r.vm = vm_new(r.conf, &opts);
 	assert_non_null(r.vm);
 	tdev.vm = r.vm;
@@ -1165,21 +1317,12 @@ static void test_xl_session(void **state)
 	assert_string_equal(xd_store_get(DM_STATE_KEY), "running");
 
 	/* libxl's post-config, one connection per operation */
-	strcpy(sa.sun_path, path);
 	for (int round = 0; round < 3; round++) {
 		static const char *const cmds[] = {"{\"execute\":\"query-chardev\",\"id\":2}\r\n",
 						   "{\"execute\":\"stop\",\"id\":2}\r\n",
 						   "{\"execute\":\"cont\",\"id\":2}\r\n"};
 
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		assert_non_null(strstr(qmp_line(fd, NULL, buf, sizeof(buf)), "\"QMP\""));
-		assert_non_null(
-		    strstr(qmp_line(fd, "{\"execute\":\"qmp_capabilities\",\"id\":1}\r\n", buf,
-				    sizeof(buf)),
-			   "\"return\""));
-		qmp_line(fd, cmds[round], buf, sizeof(buf));
+		qmp_once(path, cmds[round], buf, sizeof(buf));
 		if (round == 0) {
 			char *pty = strstr(buf, "\"filename\":\"pty:");
 
@@ -1193,12 +1336,34 @@ static void test_xl_session(void **state)
 			assert_non_null(strstr(buf, "\"return\":{}"));
 			assert_int_equal(vm_paused(r.vm), round == 1);
 		}
-		close(fd);
 	}
 
-	/* libxl's destroy */
+	/* the guest powers off: with -no-shutdown vdm stays for libxl's destroy
+	 * (libxl: "Device Model already exited" otherwise), as QEMU's run state says */
+	xd_domain_shutdown();
+	for (int i = 0; i < T_MS && !strstr(qmp_once(path, "{\"execute\":\"query-status\"}\r\n",
+						     buf, sizeof(buf)),
+					    "\"shutdown\"");
+	     i += 10)
+		usleep(10 * 1000);
+	assert_non_null(strstr(buf, "\"status\":\"shutdown\""));
+	assert_non_null(strstr(buf, "\"running\":false"));
+	assert_false(vm_stopping(r.vm));
+	assert_string_equal(xd_store_get(DM_STATE_KEY), "running");
+
+	/* libxl's destroy; a VM left running by a failed test would take the
+	 * signal instead, so the wait is bounded */
 	kill(getpid(), SIGHUP);
-	assert_int_equal(run_join(&r), 0);
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 20;
+		if (pthread_timedjoin_np(r.thread, NULL, &until) != 0)
+			fail_msg("vdm did not end on SIGHUP within 20 s");
+		r.running = false;
+	}
+	assert_int_equal(r.code, 0);
 	xl_mode_stop(xl);
 	assert_int_equal(access(path, F_OK), -1);
 	run_free(&r);
@@ -1362,30 +1527,34 @@ static int teardown_double(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_hvm_sequence_and_sigterm, teardown_double),
-		cmocka_unit_test_teardown(test_bar_move_resyncs_ranges, teardown_double),
-		cmocka_unit_test_teardown(test_guest_ram_cache_invalidate, teardown_double),
-		cmocka_unit_test_teardown(test_vdev_mem_reaches_domain_ram, teardown_double),
-		cmocka_unit_test_teardown(test_event_at_bind_ignored, teardown_double),
-		cmocka_unit_test_teardown(test_pvh_controllers, teardown_double),
-		cmocka_unit_test_teardown(test_arm, teardown_double),
-		cmocka_unit_test_teardown(test_domain_destroyed, teardown_double),
-		cmocka_unit_test_teardown(test_domain_shutdown, teardown_double),
-		cmocka_unit_test_teardown(test_platform_poweroff, teardown_double),
-		cmocka_unit_test_teardown(test_platform_reboot, teardown_double),
-		cmocka_unit_test_teardown(test_domain_suspend_keeps_running, teardown_double),
-		cmocka_unit_test_teardown(test_restrict, teardown_double),
-		cmocka_unit_test_teardown(test_no_domain, teardown_double),
-		cmocka_unit_test_teardown(test_pv_refused, teardown_double),
-		cmocka_unit_test_teardown(test_dryrun_untouched, teardown_double),
-		cmocka_unit_test_teardown(test_no_privcmd, teardown_double),
-		cmocka_unit_test_teardown(test_dm_state_key, teardown_double),
-		cmocka_unit_test_teardown(test_dm_state_key_off, teardown_double),
-		cmocka_unit_test_teardown(test_pause_holds_requests, teardown_double),
-		cmocka_unit_test_teardown(test_xl_session, teardown_double),
-		cmocka_unit_test_teardown(test_pass, teardown_double),
-		cmocka_unit_test_teardown(test_dump, teardown_double),
-		cmocka_unit_test(test_snapshot_roundtrip),
+	    cmocka_unit_test_teardown(test_hvm_sequence_and_sigterm, teardown_double),
+	    cmocka_unit_test_teardown(test_bar_move_resyncs_ranges, teardown_double),
+	    cmocka_unit_test_teardown(test_guest_ram_cache_invalidate, teardown_double),
+	    cmocka_unit_test_teardown(test_vdev_mem_reaches_domain_ram, teardown_double),
+	    cmocka_unit_test_teardown(test_event_at_bind_ignored, teardown_double),
+	    cmocka_unit_test_teardown(test_pvh_controllers, teardown_double),
+	    cmocka_unit_test_teardown(test_arm, teardown_double),
+	    cmocka_unit_test_teardown(test_domain_destroyed, teardown_double),
+	    cmocka_unit_test_teardown(test_domain_shutdown, teardown_double),
+	    cmocka_unit_test_teardown(test_platform_poweroff, teardown_double),
+	    cmocka_unit_test_teardown(test_platform_reboot, teardown_double),
+	    cmocka_unit_test_teardown(test_domain_suspend_keeps_running, teardown_double),
+	    cmocka_unit_test_teardown(test_no_shutdown_until_sighup, teardown_double),
+	    cmocka_unit_test_teardown(test_no_shutdown_until_destroyed, teardown_double),
+	    cmocka_unit_test_teardown(test_restrict, teardown_double),
+	    cmocka_unit_test_teardown(test_no_domain, teardown_double),
+	    cmocka_unit_test_teardown(test_pv_refused, teardown_double),
+	    cmocka_unit_test_teardown(test_dryrun_untouched, teardown_double),
+	    cmocka_unit_test_teardown(test_no_privcmd, teardown_double),
+	    cmocka_unit_test_teardown(test_dm_state_key, teardown_double),
+	    cmocka_unit_test_teardown(test_dm_state_key_off, teardown_double),
+	    cmocka_unit_test_teardown(test_qdisk_declined, teardown_double),
+	    cmocka_unit_test_teardown(test_qdisk_untouched_by_default, teardown_double),
+	    cmocka_unit_test_teardown(test_pause_holds_requests, teardown_double),
+	    cmocka_unit_test_teardown(test_xl_session, teardown_double),
+	    cmocka_unit_test_teardown(test_pass, teardown_double),
+	    cmocka_unit_test_teardown(test_dump, teardown_double),
+	    cmocka_unit_test(test_snapshot_roundtrip),
 	};
 
 	/* vm_run's signals (SIGTERM...) are read from a signalfd: block them everywhere */

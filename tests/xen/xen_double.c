@@ -157,8 +157,8 @@ void xd_cleanup(void)
 	pthread_mutex_unlock(&xd.lock);
 }
 
-/* The store: a few keys, enough for the device-model state key. */
-#define XD_MAX_KEYS 16
+/* The store: a few keys, enough for the device-model state key and a few backends. */
+#define XD_MAX_KEYS 32
 static struct {
 	char path[128], value[64];
 	bool used;
@@ -991,6 +991,69 @@ bool xs_rm(struct xs_handle *h, xs_transaction_t t, const char *path)
 	if (!found)
 		errno = ENOENT;
 	return found;
+}
+
+void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path, unsigned int *len)
+{
+	char *v = NULL;
+
+	pthread_mutex_lock(&xd.lock);
+	REC("xs_read", U(0));
+	for (int i = 0; i < XD_MAX_KEYS && !v; i++)
+		if (xd_store[i].used && !strcmp(xd_store[i].path, path))
+			v = strdup(xd_store[i].value);
+	pthread_mutex_unlock(&xd.lock);
+	if (v && len)
+		*len = (unsigned)strlen(v);
+	if (!v)
+		errno = ENOENT;
+	return v;
+}
+
+/* The names one level below `path`, once each, in one malloc'd block as libxenstore gives them. */
+char **xs_directory(struct xs_handle *h, xs_transaction_t t, const char *path, unsigned int *num)
+{
+	const char *names[XD_MAX_KEYS];
+	size_t lens[XD_MAX_KEYS], n = strlen(path), bytes = 0;
+	unsigned count = 0;
+	char **out, *w;
+
+	pthread_mutex_lock(&xd.lock);
+	REC("xs_directory", U(0));
+	for (int i = 0; i < XD_MAX_KEYS; i++) {
+		const char *k = xd_store[i].path, *name, *end;
+		bool dup = false;
+
+		if (!xd_store[i].used || strncmp(k, path, n) || k[n] != '/')
+			continue;
+		name = k + n + 1;
+		end = strchr(name, '/');
+		lens[count] = end ? (size_t)(end - name) : strlen(name);
+		for (unsigned j = 0; j < count; j++)
+			dup |= lens[j] == lens[count] && !strncmp(names[j], name, lens[count]);
+		if (!dup) {
+			names[count] = name;
+			bytes += lens[count++] + 1;
+		}
+	}
+	out = count ? malloc(count * sizeof(char *) + bytes) : NULL;
+	for (unsigned j = 0; out && j < count; j++) {
+		w = j ? out[j - 1] + lens[j - 1] + 1 : (char *)(out + count);
+		memcpy(w, names[j], lens[j]);
+		w[lens[j]] = '\0';
+		out[j] = w;
+	}
+	pthread_mutex_unlock(&xd.lock);
+	*num = out ? count : 0;
+	if (!out)
+		errno = ENOENT;
+	return out;
+}
+
+void xd_store_set(const char *path, const char *value)
+{
+	if (!xs_write(NULL, XBT_NULL, path, value, (unsigned)strlen(value)))
+		abort();
 }
 
 const char *xd_store_get(const char *path)

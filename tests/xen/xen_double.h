@@ -79,6 +79,8 @@ void xd_domain_destroy(void);
 /* The domain shuts down (still exists, flagged shutdown) and @releaseDomain fires. */
 void xd_domain_shutdown(void);
 /* The value xs_write stored at `path` (NULL: none), and how many keys exist. */
+/* A key libxl would have written (a device's backend), before the run. */
+void xd_store_set(const char *path, const char *value);
 const char *xd_store_get(const char *path);
 unsigned xd_store_count(void);
 /* The domain is suspended (xl save): shut down with SHUTDOWN_suspend, @releaseDomain fires. */

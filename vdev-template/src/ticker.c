@@ -66,8 +66,6 @@
 
 #define NS_PER_US 1000u
 
-/* Whether a host's services table reaches `field` (minor versions append). */
-
 /* ------------------------------------------------------------ the schema */
 
 /* Indexes into the option schema and into vdev_config.options. */

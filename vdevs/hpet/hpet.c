@@ -63,14 +63,16 @@
  * moves the accumulator past the current count.
  *
  * Minimum interval. On average the host timer runs at most once per
- * HPET_MIN_TIMER_NS (20 us, as the 8254's PIT_MIN_TIMER_NS): a bucket of
- * HPET_BURST runs, refilled by one every 20 us, lets short bursts of close
- * matches keep their exact times, and once it is empty the next run waits
- * for the next refill: matches closer together than that (a 1-tick period,
- * a comparator re-programmed just ahead of the counter in a loop) merge
- * into one interrupt, as they do when the host is late. So a guest gets at
- * most 50 000 HPET interrupts per second (plus one burst), whatever it
- * programs, and cannot keep vdm's event loop busy with a 1 ns timer.
+ * HPET_MIN_TIMER_NS (100 us): a bucket of HPET_BURST runs, refilled by one
+ * every 100 us, lets short bursts of close matches keep their exact times,
+ * and once it is empty the next run waits for the next refill: matches
+ * closer together than that (a 1-tick period, a comparator re-programmed
+ * just ahead of the counter in a loop) merge into one interrupt, as they do
+ * when the host is late. So a guest gets at most 10 000 HPET interrupts per
+ * second (plus one burst of 64), whatever it programs: a 1 ns timer can
+ * neither keep vdm's event loop busy nor, on kvm, take the host's cores
+ * with interrupt injection (each costs several exits there). OSes ask for
+ * far less (a tick of 1-4 ms, high-resolution timers coalesced).
  *
  * Threads: not SELF_LOCKED; the host serialises read, write and the timer.
  */
@@ -88,7 +90,7 @@
 
 #define HPET_DEFAULT_BASE 0xfed00000ull
 #define HPET_MIN_LENGTH	  0x400u
-#define HPET_MIN_TIMER_NS 20000ull /* at most 50 000 host timer runs per second */
+#define HPET_MIN_TIMER_NS 100000ull /* at most 10 000 host timer runs a second */
 #define HPET_BURST	  64u	   /* runs allowed closer together than that */
 #define HPET_MAX_TIMERS	  32u
 

@@ -105,6 +105,13 @@ static void entropy_job_done(void *dev, struct vdev_virtio_job *job)
 	free(j);
 }
 
+/* Destroyed while getrandom still waited for the pool (early boot): the
+ * job uses only its own memory, so freeing it is all there is to do. */
+static void entropy_job_abandon(struct vdev_virtio_job *job)
+{
+	free(job);
+}
+
 /* The pool is not ready: let a worker wait for it. False if it cannot. */
 static bool entropy_defer(struct entropy *e)
 {
@@ -115,6 +122,7 @@ static bool entropy_defer(struct entropy *e)
 		return false;
 	j->job.work = entropy_job_work;
 	j->job.done = entropy_job_done;
+	j->job.abandon = entropy_job_abandon;
 	j->e = e;
 	j->length = want;
 	j->got = 0;

@@ -76,7 +76,10 @@ struct vdev_testdev *vdev_testhost_create(struct vdev_testhost *th,
  * the plugin is reported (service hook, log), and a second destroy is
  * refused with vdev_testhost_error set. */
 void vdev_testhost_destroy(struct vdev_testdev *dev);
-/* The plugin's instance pointer (what create() stored in *dev). */
+/* The plugin's instance pointer (what create() stored in *dev), not a
+ * saved state: vdev_testhost_save gives that. vdev_testdev_instance is the
+ * same under the name that says so; _state stays for existing tests. */
+void *vdev_testdev_instance(struct vdev_testdev *dev);
 void *vdev_testdev_state(struct vdev_testdev *dev);
 
 /*
@@ -226,6 +229,36 @@ void vdev_testhost_set_hooks(struct vdev_testhost *th, const struct vdev_testhos
 #define VDEV_TESTHOST_POISON 0xa5u
 unsigned vdev_testhost_inject_faults(struct vdev_testhost *th, unsigned services, unsigned one_in,
 				     uint64_t seed);
+
+/*
+ * PCI shorthands, for an instance with a PCI function (a configuration
+ * region, as the SDK's PCI helper registers): what a driver does, through
+ * ordinary guest accesses. Function `index` is the instance's index-th
+ * configuration region (0 for most devices); the others use function 0.
+ * pci_find: its configuration base, VDEV_PCICFG_ADDR(0, dev, fn, 0), i.e.
+ * where an auto-placed function landed; -ENOENT when there is none.
+ * pci_cfg_read / _write: a configuration access at `offset` (size 1, 2 or
+ * 4); the read gives all-ones when it fails. pci_cap: the offset of the
+ * first capability with `id` (0x05 MSI, 0x11 MSI-X, ...), 0 when none.
+ * pci_bar: the address BAR `index` holds now (64-bit BARs whole, I/O and
+ * memory flag bits cleared). pci_enable: sets `command_bits` in COMMAND
+ * (VDEV_PCI_CMD_MEMORY | VDEV_PCI_CMD_MASTER, say). pci_enable_msi:
+ * programs the MSI address and data and sets MSI Enable. pci_enable_msix:
+ * programs table entry `vector` (address, data, unmasked) through the BAR
+ * the capability names, then sets MSI-X Enable and clears Function Mask.
+ * The enable calls return 0, -ENOENT without the capability (-EINVAL for a
+ * vector beyond the table), or the access's error.
+ */
+int vdev_testhost_pci_find(struct vdev_testdev *dev, unsigned index, uint64_t *cfg_base);
+uint32_t vdev_testhost_pci_cfg_read(struct vdev_testdev *dev, unsigned offset, unsigned size);
+int vdev_testhost_pci_cfg_write(struct vdev_testdev *dev, unsigned offset, unsigned size,
+				uint32_t value);
+unsigned vdev_testhost_pci_cap(struct vdev_testdev *dev, uint8_t id);
+uint64_t vdev_testhost_pci_bar(struct vdev_testdev *dev, unsigned index);
+int vdev_testhost_pci_enable(struct vdev_testdev *dev, uint16_t command_bits);
+int vdev_testhost_pci_enable_msi(struct vdev_testdev *dev, uint64_t address, uint16_t data);
+int vdev_testhost_pci_enable_msix(struct vdev_testdev *dev, unsigned vector, uint64_t address,
+				  uint32_t data);
 
 /* The regions an instance registered, for sweeps: fills up to `max`
  * entries, returns how many there are. */

@@ -456,7 +456,10 @@ struct vdev_ops {
 	/* fdt_node: add this device's node under `parent` of the libfdt tree
 	 * `fdt` (void * so that plugins need not include libfdt). */
 	int (*fdt_node)(void *dev, void *fdt, int parent);
-	/* status: one line of device-specific status for `vdm status`. */
+	/* status: one line of device-specific status for `vdm status`: write
+	 * at most cap bytes, NUL-terminated, no newline, into buf, and return
+	 * 0; a negative errno says there is nothing to show (the host prints
+	 * none). Under the instance's lock, on a control thread. */
 	int (*status)(void *dev, char *buf, size_t cap);
 
 	/* ---- ABI 1.2: optional; a host checks with VDEV_OPS_HAS before use ---- */

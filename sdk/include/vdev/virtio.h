@@ -15,6 +15,9 @@
  *  - split virtqueues (2.7): descriptor chains with indirect descriptors,
  *    VIRTIO_F_EVENT_IDX in both directions, notification suppression, used
  *    ring updates ordered with release fences before the index;
+ *  - packed virtqueues (2.8) when the driver accepts VIRTIO_F_RING_PACKED:
+ *    the same chains, indirect tables, event suppression (ENABLE, DISABLE,
+ *    DESC with EVENT_IDX) and checks, behind the same pop/push/interrupt;
  *  - interrupts: MSI-X on PCI (a config vector and one per queue), INTx
  *    through the ISR when MSI-X is off, the InterruptStatus line on MMIO;
  *  - a worker facility that runs requests off the vCPU thread;
@@ -96,11 +99,12 @@ extern "C" {
 #define VDEV_VIRTIO_F_INDIRECT_DESC 28
 #define VDEV_VIRTIO_F_EVENT_IDX	    29
 #define VDEV_VIRTIO_F_VERSION_1	    32
+#define VDEV_VIRTIO_F_RING_PACKED   34
 #define VDEV_VIRTIO_BIT(n)	    (1ull << (n))
 /* What the helper offers besides the device's own features. */
 #define VDEV_VIRTIO_TRANSPORT_FEATURES                                                             \
 	(VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_INDIRECT_DESC) | VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_EVENT_IDX) | \
-	 VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_VERSION_1))
+	 VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_VERSION_1) | VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_RING_PACKED))
 
 /* Limits of this helper. */
 #define VDEV_VIRTIO_QUEUE_MAX	   64u	 /* queues per device */
@@ -226,11 +230,13 @@ struct vdev_virtio_info {
 	void *dev; /* passed to every op */
 };
 
-/* One virtqueue as the helper tracks it. Read-only for plugins. */
+/* One virtqueue as the helper tracks it. Read-only for plugins. Split
+ * rings: free-running indices. Packed rings: a position in the descriptor
+ * ring with its wrap counter in bit 15 (the off_wrap form of 2.8.10). */
 struct vdev_virtio_queue {
 	uint16_t size; /* the driver's queue size (power of two) */
 	bool ready;
-	uint64_t desc, driver, device; /* descriptor table, available and used rings */
+	uint64_t desc, driver, device; /* descriptor table/ring, driver and device areas */
 	uint16_t last_avail;	       /* next available entry the device takes */
 	uint16_t used_idx;	       /* the used ring's next index */
 	uint16_t signalled_used;       /* used_idx at the last interrupt (EVENT_IDX) */
@@ -252,7 +258,9 @@ struct vdev_virtio_seg {
  */
 struct vdev_virtio_chain {
 	uint16_t queue;
-	uint16_t head;	      /* the head descriptor's index: the used element's id */
+	uint16_t head;	      /* the used element's id: split, the head descriptor's
+			       * index; packed, the buffer id */
+	uint16_t slots;	      /* packed: descriptors the chain takes in the ring */
 	uint32_t epoch;	      /* the device reset generation it belongs to */
 	unsigned count;	      /* segments */
 	unsigned readable;    /* seg[0..readable) readable, seg[readable..count) writable */
@@ -313,8 +321,11 @@ struct vdev_virtio {
 int vdev_virtio_init(struct vdev_virtio *vio, const struct vdev_host *host, vdev_host_t *h,
 		     const struct vdev_config *cfg, const struct vdev_virtio_info *info);
 
-/* vdev_virtio_destroy: stop and join the worker threads, free what init
- * and worker_start took (the host removes regions). From destroy(). */
+/* vdev_virtio_destroy: stop the worker threads, free what init and
+ * worker_start took (the host removes regions). From destroy(). It never
+ * waits for a work function: jobs not started and jobs finished run
+ * their done here (the device is dead: their chains are dropped), and a
+ * job still inside work is abandoned (see the worker below). */
 void vdev_virtio_destroy(struct vdev_virtio *vio);
 
 /* Is this access the helper's (its regions)? vdev_virtio_read/_write
@@ -422,11 +433,21 @@ ssize_t vdev_virtio_chain_write(struct vdev_virtio *vio, const struct vdev_virti
  * lock): it copies results into guest memory, pushes the chain, raises the
  * interrupt and frees the job. A job submitted before a device reset
  * still completes; its chain is stale and push drops it.
+ *
+ * Destroy does not wait for the disk: a job whose work is running when
+ * vdev_virtio_destroy is called is abandoned. When its work returns,
+ * `abandon` runs instead of done, on that worker thread, after destroy
+ * returned: it frees the job and must not call the host or the helper
+ * (NULL: the job is not freed). So everything a work function uses (a
+ * file descriptor, the device's flags) must stay valid until then: keep
+ * it in a reference-counted object of its own, not in the instance that
+ * destroy frees (vdevs/virtio-blk does so).
  */
 struct vdev_virtio_job {
 	struct vdev_virtio_job *next; /* the helper's */
 	void (*work)(struct vdev_virtio_job *job);
 	void (*done)(void *dev, struct vdev_virtio_job *job);
+	void (*abandon)(struct vdev_virtio_job *job); /* optional, see above */
 };
 
 /*
@@ -442,6 +463,19 @@ int vdev_virtio_worker_start(struct vdev_virtio *vio, unsigned threads);
  * callback. Returns 0; -ENODEV without a started worker; -EINVAL for a
  * job without work or done. */
 int vdev_virtio_worker_submit(struct vdev_virtio *vio, struct vdev_virtio_job *job);
+
+/*
+ * vdev_virtio_worker_detach: run job->work, then job->abandon, on a thread
+ * of their own that nothing waits for, and keep the plugin mapped while
+ * it runs. For the teardown of a backend that must outlive the device
+ * without destroy waiting for it: an io_uring whose requests are still in
+ * the kernel (their buffers must stay allocated until they complete),
+ * reaped and freed there. work and abandon must not call the host or the
+ * helper. Any thread; needs no started worker. Returns 0; -EINVAL without
+ * work or abandon; -errno from pthread_create (the job is still the
+ * caller's then).
+ */
+int vdev_virtio_worker_detach(struct vdev_virtio_job *job);
 
 /* vdev_virtio_worker_drain: wait until every submitted job's work has
  * run, then run their done functions here. save() calls it (through

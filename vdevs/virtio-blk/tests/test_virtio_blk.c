@@ -6,9 +6,24 @@
  * the host, several requests in flight, GET_ID, write-zeroes and discard,
  * direct I/O (dio enable), read-only images, every error status (range, length, type, host I/O
  * error), a request the device cannot answer (NEEDS_RESET), reset and
- * save/restore, and configuration errors.
+ * save/restore, configuration errors, and destroy while the disk is stuck.
+ * Every case runs twice: aio threads and aio io_uring (skipped, loudly,
+ * where the kernel gives no ring).
+ *
+ * The test exports its own pread (-Wl,--export-dynamic-symbol=pread), which
+ * the plugin binds to: armed, it stalls the plugin's reads of one offset,
+ * so "a transfer in progress at destroy" is made deterministically, without
+ * a FIFO or a slow device.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <linux/io_uring.h>
+#include <sys/syscall.h>
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,10 +63,108 @@ struct fixture {
 	int fd; /* the image, as the host sees it */
 };
 
+/* ------------------------------------------------- the stalling pread */
+
+static pthread_mutex_t stall_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stall_cond = PTHREAD_COND_INITIALIZER;
+static off_t stall_offset = -1; /* reads of this offset stall; -1: none */
+static unsigned stall_ms;	/* at most this long, unless released */
+static bool stall_released;
+static unsigned stall_entered, stall_left, fast_left;
+
+static void stall_deadline(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+ssize_t pread(int fd, void *buf, size_t count, off_t offset)
+{
+	static ssize_t (*real)(int, void *, size_t, off_t);
+	bool stalled;
+	ssize_t n;
+
+	if (!real)
+		real = (ssize_t(*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
+	pthread_mutex_lock(&stall_lock);
+	stalled = stall_offset >= 0 && offset == stall_offset;
+	if (stalled) {
+		struct timespec until;
+
+		stall_deadline(&until, stall_ms);
+		stall_entered++;
+		pthread_cond_broadcast(&stall_cond);
+		while (!stall_released &&
+		       pthread_cond_timedwait(&stall_cond, &stall_lock, &until) == 0) {
+		}
+	}
+	pthread_mutex_unlock(&stall_lock);
+	n = real(fd, buf, count, offset);
+	pthread_mutex_lock(&stall_lock);
+	if (stalled)
+		stall_left++;
+	else if (stall_offset >= 0)
+		fast_left++;
+	pthread_cond_broadcast(&stall_cond);
+	pthread_mutex_unlock(&stall_lock);
+	return n;
+}
+
+/* Wait (up to 5 s) until *counter reaches want. */
+static void stall_wait(unsigned *counter, unsigned want)
+{
+	struct timespec until;
+
+	stall_deadline(&until, 5000);
+	pthread_mutex_lock(&stall_lock);
+	while (*counter < want && pthread_cond_timedwait(&stall_cond, &stall_lock, &until) == 0) {
+	}
+	assert_int_equal(*counter, want);
+	pthread_mutex_unlock(&stall_lock);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* How many of this process's descriptors are open on `path`. */
+static unsigned fds_on(const char *path)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	unsigned n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char link[300], target[256];
+		ssize_t len;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = 0;
+		n += strcmp(target, path) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+static const char *test_aio = "threads"; /* the group running */
+
 static struct fixture *fixture_new(const char *extra)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char options[256];
+	char options[320];
 
 	assert_non_null(f);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/vblk.XXXXXX");
@@ -61,12 +174,16 @@ static struct fixture *fixture_new(const char *extra)
 	assert_true(f->fd >= 0);
 	assert_int_equal(ftruncate(f->fd, SECTORS * 512), 0);
 	f->th = vdrv_host_new("virtio-blk", VDEV_PLUGIN_PATH, RAM, &f->desc);
-	snprintf(options, sizeof(options), "loc 0xd0000000 intr ioapic:5 hostdev %s%s %s",
-		 strstr(extra, "readonly") ? "<" : "", f->image,
+	snprintf(options, sizeof(options), "loc 0xd0000000 intr ioapic:5 aio %s hostdev %s%s %s",
+		 test_aio, strstr(extra, "readonly") ? "<" : "", f->image,
 		 strstr(extra, "readonly") ? "" : extra);
 	f->dev = vdev_testhost_create(f->th, f->desc, options);
 	if (!f->dev)
 		fail_msg("create \"%s\": %s", options, vdev_testhost_error(f->th));
+	/* the backend asked for is the one running (no silent fallback) */
+	if (!strcmp(test_aio, "io_uring") &&
+	    !strstr(vdev_testhost_log(f->th), "aio io_uring: 256 requests"))
+		fail_msg("no ring: %s", vdev_testhost_log(f->th));
 	f->d = (struct vdrv){.th = f->th, .base = BASE, .qsize = QSIZE};
 	f->d.ram = vdev_testhost_ram(f->th, 0, RAM);
 	return f;
@@ -74,7 +191,8 @@ static struct fixture *fixture_new(const char *extra)
 
 static void fixture_free(struct fixture *f)
 {
-	vdrv_destroy_host(f->th, f->dev);
+	if (f->th)
+		vdrv_destroy_host(f->th, f->dev);
 	close(f->fd);
 	unlink(f->image);
 	rmdir(f->dir);
@@ -193,15 +311,16 @@ static void test_config(void **state)
 	assert_int_equal(vdrv_r32(&f->d, 0x100 + 0x28), 16); /* max_discard_seg */
 }
 
-static void test_write_flush_read(void **state)
+/* Write, flush, read back; `features`: 0 (no FLUSH: writethrough, each
+ * write synced before it completes) or FLUSH (a write cache). */
+static void write_flush_read(struct fixture *f, uint64_t features)
 {
-	struct fixture *f = *state;
 	uint8_t pattern[4096], back[4096];
 	uint64_t data;
 
 	for (unsigned i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (uint8_t)(i * 7 + 3);
-	driver_up(f, 0);
+	driver_up(f, features);
 	data = post(f, 0, T_OUT, 5, sizeof(pattern));
 	memcpy(f->d.ram + data, pattern, sizeof(pattern));
 	run_until(f, 1);
@@ -223,6 +342,16 @@ static void test_write_flush_read(void **state)
 	assert_int_equal(used_len(f, 2), sizeof(pattern) + 1);
 	assert_memory_equal(f->d.ram + data, pattern, sizeof(pattern));
 	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_INT_STATUS), 1);
+}
+
+static void test_write_flush_read(void **state)
+{
+	write_flush_read(*state, 0);
+}
+
+static void test_write_cache_flush(void **state)
+{
+	write_flush_read(*state, 1u << 9);
 }
 
 /* With dio enable the transfers stay direct (aligned buffers, whole
@@ -418,6 +547,112 @@ static void test_multiqueue(void **state)
 	(void)f;
 }
 
+/*
+ * The reported hang: destroy (vm_free, after the event loop stopped) while
+ * the disk is stuck. Two worker threads are inside a pread that does not
+ * return (requests 1 and 2), request 3 waits for a thread, request 0 has
+ * finished and its completion sits queued for an event loop that no
+ * longer runs. Destroy used to join every thread, so it took as long as
+ * the stuck read (for ever, on a dead NFS server); now it returns at once,
+ * the stuck requests are abandoned and freed when their reads return, and
+ * the image is closed by the last of them. No status byte is written
+ * after destroy, and nothing is written to a descriptor the device closed
+ * (the number is reused by a file opened meanwhile).
+ */
+static void test_destroy_while_stuck(void **state)
+{
+	struct fixture *f = *state;
+	char scratch[128];
+	uint64_t t0, took;
+	struct stat st;
+	int other;
+
+	if (strcmp(test_aio, "threads"))
+		skip(); /* reads are the kernel's there: test_destroy_in_flight */
+
+	driver_up(f, 0);
+	pthread_mutex_lock(&stall_lock);
+	stall_offset = 100 * 512;
+	stall_ms = 3000;
+	stall_released = false;
+	stall_entered = stall_left = fast_left = 0;
+	pthread_mutex_unlock(&stall_lock);
+	post(f, 0, T_IN, 0, 512);
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	stall_wait(&fast_left, 1); /* request 0 read; its completion is queued */
+	post(f, 1, T_IN, 100, 512);
+	post(f, 2, T_IN, 100, 512);
+	post(f, 3, T_IN, 100, 512);
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	stall_wait(&stall_entered, 2); /* both threads stuck; request 3 waits */
+
+	t0 = now_ms();
+	vdev_testhost_destroy(f->dev);
+	took = now_ms() - t0;
+	assert_in_range(took, 0, 1000); /* not the 3 s of the stuck read */
+
+	snprintf(scratch, sizeof(scratch), "%s/other", f->dir);
+	other = open(scratch, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(other >= 0);
+	assert_int_equal(fds_on(f->image), 2); /* ours and the abandoned requests' */
+	pthread_mutex_lock(&stall_lock);
+	stall_released = true;
+	pthread_cond_broadcast(&stall_cond);
+	pthread_mutex_unlock(&stall_lock);
+	stall_wait(&stall_left, 2);
+	for (int i = 0; i < 200 && fds_on(f->image) > 1; i++)
+		usleep(10000);
+	assert_int_equal(fds_on(f->image), 1); /* the last abandoned request closed it */
+	assert_int_equal(stall_entered, 2);    /* request 3 never ran */
+	for (unsigned s = 0; s < 4; s++)
+		assert_int_equal(status(f, s), 0xee);
+	assert_int_equal(vdrv_get16(&f->d, USED + 2), 0);
+	assert_int_equal(fstat(other, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	close(other);
+	unlink(scratch);
+	vdev_testhost_free(f->th);
+	f->th = NULL;
+	pthread_mutex_lock(&stall_lock);
+	stall_offset = -1;
+	pthread_mutex_unlock(&stall_lock);
+}
+
+/*
+ * Destroy with requests posted and kicked but never polled: in the kernel
+ * (io_uring) or on the threads, some finished and their completions
+ * queued. Destroy returns at once, nothing reaches guest memory after it,
+ * and the image is closed once the last request is freed (the ring's by a
+ * thread of its own, which reaps what the kernel still had).
+ */
+static void test_destroy_in_flight(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t t0;
+
+	driver_up(f, 0);
+	for (unsigned s = 0; s < 8; s++)
+		post(f, s, s & 1 ? T_OUT : T_IN, 64 * s, 65536);
+	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	t0 = now_ms();
+	vdev_testhost_destroy(f->dev);
+	assert_in_range(now_ms() - t0, 0, 1000);
+	for (int i = 0; i < 200 && fds_on(f->image) > 1; i++)
+		usleep(10000);
+	assert_int_equal(fds_on(f->image), 1);
+	for (unsigned s = 0; s < 8; s++)
+		assert_int_equal(status(f, s), 0xee);
+	assert_int_equal(vdrv_get16(&f->d, USED + 2), 0);
+	vdev_testhost_free(f->th);
+	f->th = NULL;
+}
+
+static int setup_two_threads(void **state)
+{
+	*state = fixture_new("threads 2");
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,7 +669,21 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset_and_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_multiqueue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_cache_flush, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_destroy_while_stuck, setup_two_threads, teardown),
+	    cmocka_unit_test_setup_teardown(test_destroy_in_flight, setup, teardown),
 	};
+	struct io_uring_params p = {0};
+	long ring;
+	int failed;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests_name("aio threads", tests, NULL, NULL);
+	ring = syscall(__NR_io_uring_setup, 8, &p);
+	if (ring < 0) {
+		printf("SKIP: aio io_uring: the kernel gives no ring here (%s)\n", strerror(errno));
+		return failed;
+	}
+	close((int)ring);
+	test_aio = "io_uring";
+	return failed | cmocka_run_group_tests_name("aio io_uring", tests, NULL, NULL);
 }
