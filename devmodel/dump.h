@@ -14,8 +14,10 @@
  * Written on SIGUSR2 (with the status) and when a watchdog's action is
  * `dump,terminate` (vdev terminate with VDEV_TERMINATE_DUMP), from vdm's
  * signal thread, never under a device's lock. The backend holds the vCPUs
- * while it is written (backend_ops.vcpu_hold), so registers and memory
- * agree; without that op the core has no registers.
+ * while it is written (backend_ops.vcpu_hold: kvm parks its vCPU threads,
+ * xen pauses the domain and reads xc_vcpu_getcontext), so registers and
+ * memory agree; without that op (sim, xen after --restrict) the core has
+ * no registers.
  */
 #ifndef VDM_DUMP_H
 #define VDM_DUMP_H

@@ -124,6 +124,50 @@ struct xen_backend {
 static const char *const xen_natives_x86[] = { "isa", "pci", "msi", NULL };
 static const char *const xen_natives_arm[] = { "gic", NULL };
 
+/*
+ * A guest dump's registers (dump.c): the domain paused, each vCPU's context
+ * read; unpaused by xen_vcpu_release. x86 only (the Arm context has other
+ * registers); not after --restrict (libxenctrl is closed): memory only then.
+ */
+static int xen_vcpu_hold(struct vm *vm, struct backend_vcpu_regs *regs, unsigned max)
+{
+	struct xen_backend *xb = vm_backend_data(vm);
+
+	if (!xb || !xb->attached || !xb->xch || xb->arm)
+		return -EAGAIN;
+	if (xc_domain_pause(xb->xch, xb->domid) < 0)
+		return errno ? -errno : -EIO;
+#if !XEN_BUILD_ARM
+	for (unsigned i = 0; i < xb->nr_vcpus && i < max; i++) {
+		vcpu_guest_context_any_t c;
+		const struct cpu_user_regs_x86_64 *u = &c.x64.user_regs;
+
+		memset(&c, 0, sizeof(c));
+		if (xc_vcpu_getcontext(xb->xch, xb->domid, i, &c) < 0)
+			continue; /* left !valid */
+		regs[i] = (struct backend_vcpu_regs){
+			.valid = true,
+			.rax = u->rax, .rbx = u->rbx, .rcx = u->rcx, .rdx = u->rdx,
+			.rsi = u->rsi, .rdi = u->rdi, .rbp = u->rbp, .rsp = u->rsp,
+			.r8 = u->r8, .r9 = u->r9, .r10 = u->r10, .r11 = u->r11,
+			.r12 = u->r12, .r13 = u->r13, .r14 = u->r14, .r15 = u->r15,
+			.rip = u->rip, .rflags = u->rflags,
+			.cs = u->cs, .ss = u->ss, .ds = u->ds, .es = u->es, .fs = u->fs, .gs = u->gs,
+			.fs_base = c.x64.fs_base, .gs_base = c.x64.gs_base_kernel,
+		};
+	}
+#endif
+	return (int)xb->nr_vcpus;
+}
+
+static void xen_vcpu_release(struct vm *vm)
+{
+	struct xen_backend *xb = vm_backend_data(vm);
+
+	if (xb && xb->xch)
+		xc_domain_unpause(xb->xch, xb->domid);
+}
+
 /* `pass`: checked always, given to the domain only when attached. */
 static int xen_pass_op(struct vm *vm, const struct conf_region_ctx *pass, struct conf_diag *diag)
 {
@@ -939,6 +983,8 @@ static struct backend_ops backend_xen = {
 	.native_controllers = XEN_BUILD_ARM ? xen_natives_arm : xen_natives_x86,
 	.native_lines = xen_native_lines,
 	.pass = xen_pass_op,
+	.vcpu_hold = xen_vcpu_hold,
+	.vcpu_release = xen_vcpu_release,
 	.pci_config_address = !XEN_BUILD_ARM,
 	.setup = xen_setup,
 	.mem_backing = xen_mem_backing,

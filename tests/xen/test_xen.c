@@ -8,6 +8,8 @@
  * Xen does; the devices are iomap owners of the test (the backend maps
  * whatever vdev regions the iomap holds, plugins or not).
  */
+#include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -21,6 +23,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/mman.h>
+#include <sys/procfs.h>
+#include <sys/user.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +32,7 @@
 
 #include "conf/conf.h"
 #include "devmodel/backend.h"
+#include "devmodel/dump.h"
 #include "devmodel/exitcode.h"
 #include "devmodel/guest_mem.h"
 #include "devmodel/iomap.h"
@@ -695,6 +700,86 @@ static void test_pass(void **state)
 	run_free(&r);
 	assert_int_equal(xd_count("xc_domain_ioport_mapping"), 2); /* added, removed */
 	assert_int_equal(xd_count("xc_deassign_device"), 0);
+}
+
+/*
+ * A guest dump on the xen backend: the domain paused while its vCPUs'
+ * contexts are read (xc_vcpu_getcontext), guest RAM read through the
+ * mapping cache, one NT_PRSTATUS per vCPU and the RAM at its address in
+ * the core, the domain unpaused after.
+ */
+static void test_dump(void **state)
+{
+	char dir[] = "/tmp/test_xen_dump.XXXXXX", conf[128], path[512];
+	struct run r;
+	struct dirent *de;
+	DIR *d;
+	FILE *f;
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[2];
+	uint8_t *notes;
+	unsigned prstatus = 0;
+	uint32_t word;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "system xt\nram 0,2M\ndump %s\n", dir);
+	double_start(XD_HVM, 2);
+	assert_int_equal(run_assemble(&r, conf), 0);
+	run_start(&r, 2);
+	memcpy(xd_ram() + 0x1000, "\x0d\xf0\xed\x5e", 4);
+	assert_int_equal(dump_write(r.vm, "test"), 0);
+	assert_true(xd_find("xc_domain_pause", 0) >= 0);
+	assert_true(xd_find("xc_domain_pause", 0) < xd_find("xc_vcpu_getcontext", 0));
+	assert_int_equal(xd_count("xc_vcpu_getcontext"), 2);
+	assert_true(xd_find_last("xc_vcpu_getcontext") < xd_find("xc_domain_unpause", 0));
+	kill(getpid(), SIGTERM);
+	assert_int_equal(run_join(&r), 0);
+	run_free(&r);
+
+	d = opendir(dir);
+	assert_non_null(d);
+	path[0] = '\0';
+	while ((de = readdir(d)))
+		if (strstr(de->d_name, ".gcore"))
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+	closedir(d);
+	assert_non_null(strstr(path, "/xt-")); /* <system>-YYYYMMDD-hhmmss.gcore */
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fread(&eh, sizeof(eh), 1, f), 1);
+	assert_int_equal(eh.e_type, ET_CORE);
+	assert_int_equal(eh.e_phnum, 2);
+	assert_int_equal(fread(ph, sizeof(ph), 1, f), 1);
+	assert_int_equal(ph[0].p_type, PT_NOTE);
+	assert_int_equal(ph[1].p_type, PT_LOAD);
+	assert_int_equal(ph[1].p_vaddr, 0);
+	assert_int_equal(ph[1].p_filesz, 2 << 20);
+	notes = malloc(ph[0].p_filesz);
+	assert_non_null(notes);
+	fseek(f, (long)ph[0].p_offset, SEEK_SET);
+	assert_int_equal(fread(notes, ph[0].p_filesz, 1, f), 1);
+	for (size_t at = 0; at + sizeof(Elf64_Nhdr) <= ph[0].p_filesz;) {
+		const Elf64_Nhdr *n = (const Elf64_Nhdr *)(notes + at);
+		size_t desc = at + sizeof(*n) + (n->n_namesz + 3) / 4 * 4;
+
+		if (n->n_type == NT_PRSTATUS) {
+			const struct elf_prstatus *st = (const struct elf_prstatus *)(notes + desc);
+			const struct user_regs_struct *u = (const struct user_regs_struct *)&st->pr_reg;
+
+			assert_int_equal(u->rip, 0x100000 + prstatus);
+			assert_int_equal(u->rbx, 0x5eed);
+			prstatus++;
+		}
+		at = desc + (n->n_descsz + 3) / 4 * 4;
+	}
+	free(notes);
+	assert_int_equal(prstatus, 2);
+	fseek(f, (long)(ph[1].p_offset + 0x1000), SEEK_SET);
+	assert_int_equal(fread(&word, 4, 1, f), 1);
+	assert_int_equal(word, 0x5eedf00d);
+	fclose(f);
+	unlink(path);
+	rmdir(dir);
 }
 
 /* PVH: no emulated PIC/IOAPIC, so only "msi"; a config naming isa is refused. */
@@ -1469,6 +1554,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_pause_holds_requests, teardown_double),
 	    cmocka_unit_test_teardown(test_xl_session, teardown_double),
 	    cmocka_unit_test_teardown(test_pass, teardown_double),
+	    cmocka_unit_test_teardown(test_dump, teardown_double),
 	    cmocka_unit_test(test_snapshot_roundtrip),
 	};
 
