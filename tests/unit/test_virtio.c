@@ -137,7 +137,8 @@ static int vt_create(const struct vdev_host *host, vdev_host_t *h, const struct 
 	struct vtdev *d = calloc(1, sizeof(*d));
 	struct vdev_virtio_info info = {
 	    .device_id = 0x2a,
-	    .features = FEAT_A | FEAT_B,
+	    /* the test device opts in to packed rings (not offered by default) */
+	    .features = FEAT_A | FEAT_B | VDEV_VIRTIO_BIT(VDEV_VIRTIO_F_RING_PACKED),
 	    .queue_count = 2,
 	    .queue_size = QSIZE,
 	    .config_size = sizeof(d->config),

@@ -99,7 +99,7 @@ static void test_identity(void **state)
 	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_VERSION), 2);
 	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_DEVICE_ID), 4);
 	vdrv_w32(&f->d, VDEV_VIRTIO_MMIO_DEV_FEAT_SEL, 1);
-	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_DEV_FEATURES), 5); /* VERSION_1, RING_PACKED */
+	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_DEV_FEATURES), 1); /* VERSION_1 (no packed rings unless asked) */
 	assert_int_equal(vdrv_r32(&f->d, VDEV_VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
 	assert_int_equal(
 	    vdev_testhost_read(p->th, VDEV_SPACE_PCICFG, VDEV_PCICFG_ADDR(0, 5, 0, 0), 4, &id), 0);
