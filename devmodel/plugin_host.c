@@ -251,7 +251,15 @@ static int plugin_host_region_add(vdev_host_t *h, enum vdev_space space, uint64_
 		return -EINVAL;
 	}
 	ret = iomap_add(vm_iomap(inst->vm), space, base, length, &inst->owner, id, &conflict);
-	if (ret == -EEXIST) {
+	if (ret == -EEXIST && space == VDEV_SPACE_PCICFG) {
+		/* Not an error here: a function placed automatically probes the
+		 * device numbers of bus 0 this way (sdk/lib/pci.c takes the next
+		 * one; a fixed `loc pci:` that is taken is reported there). With
+		 * the HVM platform 0:1 is the PIIX3's, so every auto-placed
+		 * function met it and its "error" failed clean runs. */
+		plugin_host_logf(inst, LOG_LVL_DEBUG, "pci device 0:%llu is %s's",
+				 (unsigned long long)((base >> 15) & 0x1f), conflict.owner);
+	} else if (ret == -EEXIST) {
 		const char *what = iomap_space_name(space);
 
 		if (inst->diag) {
