@@ -61,6 +61,10 @@ const struct conform_check conform_checks[] = {
      "DMA values inside and outside RAM, guest memory services failing: no crash, no use "
      "of a failed read's data",
      conform_check_dma_faults, 0},
+    {"service-faults", 11,
+     "create with timer_create/fd_watch failing: refused cleanly, or nothing it did not get "
+     "is used",
+     conform_check_service_faults, 0},
     {"pci-command", 5,
      "PCI: no INTx with COMMAND.INTX_DISABLE or MSI/MSI-X on, no DMA or MSI with "
      "COMMAND.MASTER off",

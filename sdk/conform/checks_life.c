@@ -265,3 +265,79 @@ void conform_check_callback_latency(struct conform_run *run)
 out:
 	conform_session_close(&s);
 }
+
+/* ------------------------------------------------------- service-faults */
+
+#define FAULT_CYCLES 40
+
+/*
+ * Create while timer_create and fd_watch fail: a create that cannot get
+ * what it needs fails cleanly (a negative errno, nothing of its own left
+ * open), and one that goes on anyway must not use what it did not get.
+ */
+void conform_check_service_faults(struct conform_run *run)
+{
+	struct conform_session s;
+	struct vdev_testdev *dev;
+	unsigned created = 0, refused = 0, failed;
+	int leaked = 0;
+
+	if (conform_session_open(&s, run) < 0)
+		return;
+	conform_session_want_intr(&s);
+	/* One plain cycle first, so that the host's own descriptors exist. */
+	dev = conform_create(&s, false, false);
+	if (!dev)
+		goto out;
+	vdev_testhost_destroy(dev);
+	for (unsigned i = 0; i < FAULT_CYCLES; i++) {
+		int open_before = conform_open_fds();
+
+		vdev_testhost_inject_faults(
+		    s.th, VDEV_TESTHOST_FAULT_TIMER_CREATE | VDEV_TESTHOST_FAULT_FD_WATCH,
+		    i < FAULT_CYCLES / 2 ? 2 : 1, run->opts->seed + i);
+		conform_where(run, "cycle %u: create with timer_create/fd_watch failing", i + 1);
+		dev = vdev_testhost_create(s.th, s.desc, s.options);
+		vdev_testhost_inject_faults(s.th, 0, 0, 0);
+		if (!dev) {
+			/* What a destroyed instance leaves is lifecycle-no-leftovers'
+			 * business; what a refused create leaves is this check's. */
+			int open_after = conform_open_fds();
+
+			if (open_before >= 0 && open_after > open_before)
+				leaked += open_after - open_before;
+			refused++;
+			continue;
+		}
+		created++;
+		conform_workload(&s, dev, &s.rng, 300, CONFORM_WL_ALL);
+		if (s.desc->ops->reset) {
+			conform_where(run, "cycle %u: reset", i + 1);
+			vdev_testhost_reset(dev);
+		}
+		conform_where(run, "cycle %u: destroy", i + 1);
+		vdev_testhost_destroy(dev);
+	}
+	failed = vdev_testhost_inject_faults(s.th, 0, 0, 0);
+	if (leaked)
+		conform_fail(run,
+			     "%d file descriptor(s) left open by creates that failed: a failing "
+			     "create closes what it opened",
+			     leaked);
+	dev = conform_create(&s, false, true);
+	if (!dev)
+		conform_fail(run,
+			     "after the injected failures, a create with nothing failing "
+			     "fails too: %s",
+			     vdev_testhost_error(s.th));
+	else
+		vdev_testhost_destroy(dev);
+	if (!failed)
+		conform_skip(run, "the device creates no timer and watches no fd");
+	else
+		conform_note(run,
+			     "%u service call(s) made to fail; %u create(s) refused, %u went on",
+			     failed, refused, created);
+out:
+	conform_session_close(&s);
+}

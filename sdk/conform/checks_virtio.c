@@ -57,6 +57,7 @@ struct vio {
 	uint16_t avail[VIO_QUEUES];
 	uint64_t features; /* negotiated */
 	char options[1100];
+	bool quiet; /* a probe: not being virtio is no finding */
 };
 
 static uint32_t vio_r32(struct vio *v, unsigned reg)
@@ -78,12 +79,21 @@ static uint64_t ring_base(unsigned q)
 static struct vdev_testdev *vio_create(struct vio *v)
 {
 	v->dev = vdev_testhost_create(v->s->th, v->s->desc, v->options);
+	if (!v->dev && v->quiet) {
+		conform_record_clear_violations();
+		return NULL;
+	}
 	if (!v->dev) {
 		/* A device of another space refusing this probe's `loc` is not
 		 * a violation of its own. */
 		conform_record_clear_violations();
 		conform_skip(v->s->run, "not a virtio device: no instance with \"%s\" (%s)",
 			     v->options, vdev_testhost_error(v->s->th));
+		return NULL;
+	}
+	if (v->quiet && (vio_r32(v, R_MAGIC) != VIO_MAGIC || vio_r32(v, R_VERSION) != 2)) {
+		vdev_testhost_destroy(v->dev);
+		v->dev = NULL;
 		return NULL;
 	}
 	if (vio_r32(v, R_MAGIC) != VIO_MAGIC || vio_r32(v, R_VERSION) != 2) {
@@ -95,9 +105,10 @@ static struct vdev_testdev *vio_create(struct vio *v)
 	return v->dev;
 }
 
-static bool vio_open(struct vio *v, struct conform_session *s, struct conform_run *run)
+static bool vio_open(struct vio *v, struct conform_session *s, struct conform_run *run, bool quiet)
 {
 	memset(v, 0, sizeof(*v));
+	v->quiet = quiet;
 	if (conform_session_open(s, run) < 0)
 		return false;
 	v->s = s;
@@ -249,7 +260,7 @@ void conform_check_virtio_reset_live(struct conform_run *run)
 	struct conform_session s;
 	struct vio v;
 
-	if (!vio_open(&v, &s, run))
+	if (!vio_open(&v, &s, run, false))
 		goto out;
 	if (!vio_bring_up(&v, false))
 		goto out;
@@ -294,7 +305,7 @@ void conform_check_virtio_save_restore_live(struct conform_run *run)
 	struct vio v;
 	int rc;
 
-	if (!vio_open(&v, &s, run))
+	if (!vio_open(&v, &s, run, false))
 		goto out;
 	if (!s.desc->state_size) {
 		conform_skip(run, "state_size is 0: the device keeps no state");
@@ -422,7 +433,7 @@ void conform_check_virtio_malformed_chains(struct conform_run *run)
 	unsigned needs_reset = 0, tried = 0;
 	struct vio v;
 
-	if (!vio_open(&v, &s, run))
+	if (!vio_open(&v, &s, run, false))
 		goto out;
 	before = malloc(VIO_RAM);
 	if (!before) {
@@ -463,4 +474,46 @@ out:
 	if (v.dev)
 		vdev_testhost_destroy(v.dev);
 	conform_session_close(&s);
+}
+
+/*
+ * dma-faults' part for a virtio device (its DMA starts from a driver
+ * bring-up, not from registers a probe finds): queues live, buffers posted
+ * and kicked while guest memory services fail at random, then always;
+ * then a driver reset and a bring-up with nothing failing. Returns false
+ * when the device is not virtio-mmio, so that the caller goes on.
+ */
+bool conform_virtio_dma_faults(struct conform_run *run)
+{
+	struct conform_session s;
+	unsigned failed;
+	struct vio v;
+	bool judged = false;
+
+	if (!vio_open(&v, &s, run, true))
+		goto out;
+	judged = true;
+	if (!vio_bring_up(&v, false))
+		goto out;
+	conform_where(run, "virtio: buffers kicked while guest memory services fail at random");
+	vdev_testhost_inject_faults(s.th, VDEV_TESTHOST_FAULT_MEM | VDEV_TESTHOST_FAULT_MSI_SEND, 2,
+				    run->opts->seed);
+	for (int i = 0; i < 10; i++)
+		vio_post_generic(&v);
+	conform_where(run, "virtio: buffers kicked while guest memory services always fail");
+	vdev_testhost_inject_faults(s.th, VDEV_TESTHOST_FAULT_MEM | VDEV_TESTHOST_FAULT_MSI_SEND, 1,
+				    run->opts->seed);
+	vio_post_generic(&v);
+	failed = vdev_testhost_inject_faults(s.th, 0, 0, 0);
+	conform_where(run, "virtio: driver reset and bring-up after the failures");
+	vio_w32(&v, R_STATUS, 0);
+	if (vio_bring_up(&v, false))
+		vio_post_generic(&v);
+	conform_note(run, "virtio: %u guest memory service call(s) made to fail", failed);
+out:
+	if (v.dev)
+		vdev_testhost_destroy(v.dev);
+	if (s.th)
+		conform_session_close(&s);
+	return judged;
 }
