@@ -175,10 +175,10 @@ void conform_check_dma_faults(struct conform_run *run)
 	uint64_t fns[8];
 	unsigned nfn, failed;
 
-	if (conform_virtio_dma_faults(run))
-		return;
 	if (conform_session_open(&s, run) < 0)
 		return;
+	if (conform_virtio_dma_faults(&s))
+		goto out;
 	conform_session_want_intr(&s);
 	fill_ram(&s);
 	dev = conform_create(&s, false, false);

@@ -105,21 +105,28 @@ static struct vdev_testdev *vio_create(struct vio *v)
 	return v->dev;
 }
 
-static bool vio_open(struct vio *v, struct conform_session *s, struct conform_run *run, bool quiet)
+/* A virtio instance in an open session (quiet: not being one is no finding). */
+static bool vio_attach(struct vio *v, struct conform_session *s, bool quiet)
 {
 	memset(v, 0, sizeof(*v));
 	v->quiet = quiet;
-	if (conform_session_open(s, run) < 0)
-		return false;
 	v->s = s;
 	v->ram = vdev_testhost_ram(s->th, 0, VIO_RAM);
 	snprintf(v->options, sizeof(v->options), "%s%s", s->options,
 		 strstr(s->options, "loc ") ? "" : " loc 0x100000000 intr conform:0");
 	if (!v->ram) {
-		conform_fail(run, "the session has no RAM at 0");
+		conform_fail(s->run, "the session has no RAM at 0");
 		return false;
 	}
 	return vio_create(v) != NULL;
+}
+
+static bool vio_open(struct vio *v, struct conform_session *s, struct conform_run *run, bool quiet)
+{
+	memset(v, 0, sizeof(*v));
+	if (conform_session_open(s, run) < 0)
+		return false;
+	return vio_attach(v, s, quiet);
 }
 
 /* 3.1.1: reset, negotiate, queues, DRIVER_OK. False (and fail) if refused. */
@@ -478,42 +485,42 @@ out:
 
 /*
  * dma-faults' part for a virtio device (its DMA starts from a driver
- * bring-up, not from registers a probe finds): queues live, buffers posted
- * and kicked while guest memory services fail at random, then always;
- * then a driver reset and a bring-up with nothing failing. Returns false
- * when the device is not virtio-mmio, so that the caller goes on.
+ * bring-up, not from registers a probe finds), in dma-faults' session:
+ * queues live, buffers posted and kicked while guest memory services fail
+ * at random, then always; then a driver reset and a bring-up with nothing
+ * failing. Returns false when the device is not virtio-mmio, so that the
+ * caller goes on.
  */
-bool conform_virtio_dma_faults(struct conform_run *run)
+bool conform_virtio_dma_faults(struct conform_session *s)
 {
-	struct conform_session s;
+	struct conform_run *run = s->run;
 	unsigned failed;
 	struct vio v;
-	bool judged = false;
 
-	if (!vio_open(&v, &s, run, true))
-		goto out;
-	judged = true;
-	if (!vio_bring_up(&v, false))
-		goto out;
-	conform_where(run, "virtio: buffers kicked while guest memory services fail at random");
-	vdev_testhost_inject_faults(s.th, VDEV_TESTHOST_FAULT_MEM | VDEV_TESTHOST_FAULT_MSI_SEND, 2,
-				    run->opts->seed);
-	for (int i = 0; i < 10; i++)
+	if (!vio_attach(&v, s, true))
+		return false;
+	if (vio_bring_up(&v, false)) {
+		conform_where(run, "virtio: buffers kicked while guest memory services fail "
+				   "at random");
+		vdev_testhost_inject_faults(s->th,
+					    VDEV_TESTHOST_FAULT_MEM | VDEV_TESTHOST_FAULT_MSI_SEND,
+					    2, run->opts->seed);
+		for (int i = 0; i < 10; i++)
+			vio_post_generic(&v);
+		conform_where(run, "virtio: buffers kicked while guest memory services always "
+				   "fail");
+		vdev_testhost_inject_faults(s->th,
+					    VDEV_TESTHOST_FAULT_MEM | VDEV_TESTHOST_FAULT_MSI_SEND,
+					    1, run->opts->seed);
 		vio_post_generic(&v);
-	conform_where(run, "virtio: buffers kicked while guest memory services always fail");
-	vdev_testhost_inject_faults(s.th, VDEV_TESTHOST_FAULT_MEM | VDEV_TESTHOST_FAULT_MSI_SEND, 1,
-				    run->opts->seed);
-	vio_post_generic(&v);
-	failed = vdev_testhost_inject_faults(s.th, 0, 0, 0);
-	conform_where(run, "virtio: driver reset and bring-up after the failures");
-	vio_w32(&v, R_STATUS, 0);
-	if (vio_bring_up(&v, false))
-		vio_post_generic(&v);
-	conform_note(run, "virtio: %u guest memory service call(s) made to fail", failed);
-out:
-	if (v.dev)
-		vdev_testhost_destroy(v.dev);
-	if (s.th)
-		conform_session_close(&s);
-	return judged;
+		failed = vdev_testhost_inject_faults(s->th, 0, 0, 0);
+		conform_where(run, "virtio: driver reset and bring-up after the failures");
+		vio_w32(&v, R_STATUS, 0);
+		if (vio_bring_up(&v, false))
+			vio_post_generic(&v);
+		conform_note(run, "virtio: %u guest memory service call(s) made to fail", failed);
+	}
+	conform_where(run, "virtio: destroy");
+	vdev_testhost_destroy(v.dev);
+	return true;
 }

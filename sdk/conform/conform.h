@@ -302,8 +302,9 @@ void conform_check_service_faults(struct conform_run *run);
 void conform_check_pci_command(struct conform_run *run);
 void conform_check_uninitialised_reads(struct conform_run *run);
 void conform_check_virtio_reset_live(struct conform_run *run);
-/* checks_virtio.c: dma-faults for a virtio-mmio device; false if not one. */
-bool conform_virtio_dma_faults(struct conform_run *run);
+/* checks_virtio.c: dma-faults for a virtio-mmio device, in the check's
+ * open session; false if it is not one. */
+bool conform_virtio_dma_faults(struct conform_session *s);
 void conform_check_virtio_save_restore_live(struct conform_run *run);
 void conform_check_virtio_malformed_chains(struct conform_run *run);
 

@@ -194,6 +194,29 @@ static uint64_t default_seed(void)
 	       1000000000ull;
 }
 
+/* Whether the plugin file names libasan (gcc's ASan runtime) anywhere: its
+ * DT_NEEDED does when it was linked with gcc -fsanitize=address. */
+static bool plugin_needs_gcc_asan(const char *path)
+{
+	static const char needle[] = "libasan.so";
+	FILE *f = fopen(path, "rb");
+	char buf[65536 + sizeof(needle)];
+	size_t keep = 0, got;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && (got = fread(buf + keep, 1, sizeof(buf) - keep, f)) > 0) {
+		size_t len = keep + got;
+
+		found = memmem(buf, len, needle, sizeof(needle) - 1) != NULL;
+		keep = len < sizeof(needle) ? len : sizeof(needle) - 1;
+		memmove(buf, buf + len - keep, keep);
+	}
+	fclose(f);
+	return found;
+}
+
 /*
  * --fuzz: exec vdev-conform-fuzz (next to this program) on the plugin with
  * the options the checks would use. Its exit status is ours: 0 nothing
@@ -221,6 +244,13 @@ static int run_fuzz(const struct conform_opts *opts, unsigned seconds, const cha
 		printf("SKIP: %s is not built: it needs clang and its libFuzzer runtime "
 		       "(libclang-rt-dev) when the SDK is built\n",
 		       fuzz);
+		return 77;
+	}
+	if (plugin_needs_gcc_asan(opts->plugin)) {
+		printf("SKIP: %s is built with gcc's AddressSanitizer (it needs libasan), which "
+		       "cannot share a process with the fuzzer's clang runtime: fuzz a release or "
+		       "a FUZZ=1 (clang) build\n",
+		       opts->plugin);
 		return 77;
 	}
 	if (!realpath(opts->plugin, plugin)) {
