@@ -91,7 +91,7 @@
 #define HPET_DEFAULT_BASE 0xfed00000ull
 #define HPET_MIN_LENGTH	  0x400u
 #define HPET_MIN_TIMER_NS 100000ull /* at most 10 000 host timer runs a second */
-#define HPET_BURST	  64u	   /* runs allowed closer together than that */
+#define HPET_BURST	  64u	    /* runs allowed closer together than that */
 #define HPET_MAX_TIMERS	  32u
 
 #define HPET_REG_CAP	 0x000u
@@ -205,6 +205,9 @@ struct hpet {
 	uint64_t base_ns; /* host clock at which regs.counter was valid, while enabled */
 	/* the minimum interval: runs left in the bucket, and when it was last refilled */
 	unsigned rate_tokens;
+	/* timers that matched while the bucket was empty: delivered (once)
+	 * by the next evaluation that may deliver */
+	uint32_t deferred;
 	uint64_t rate_ns;
 	bool rate_started;
 };
@@ -318,28 +321,29 @@ static void hpet_fire(struct hpet *d, unsigned n)
 }
 
 /*
- * Process every match in (last, counter(now)]: deliver interrupts, move
- * periodic accumulators past the count. A timer missing several periods
- * (a late host timer) delivers once.
+ * Process every match in (last, counter(now)]: move periodic accumulators
+ * past the count and deliver interrupts, or with !deliver (the rate
+ * bucket is empty) remember them for the next evaluation that delivers.
+ * A timer missing several periods (a late host timer) delivers once.
+ * Returns how many timers delivered.
  */
-static void hpet_evaluate(struct hpet *d, uint64_t now)
+static unsigned hpet_evaluate(struct hpet *d, uint64_t now, bool deliver)
 {
 	uint64_t count, elapsed;
-	unsigned n;
+	uint32_t due = 0;
+	unsigned n, fired = 0;
 
 	if (!hpet_enabled(d))
-		return;
+		return 0;
 	count = hpet_counter_at(d, now);
 	elapsed = count - d->regs.last;
-	if (!elapsed)
-		return;
 	for (n = 0; n < d->timers; n++) {
 		struct hpet_timer_regs *t = &d->regs.t[n];
 		uint64_t mask = hpet_timer_mask(t);
 		uint64_t dist = hpet_ticks_to_match(t, d->regs.last);
 		uint64_t period = t->period & mask;
 
-		if (!dist || elapsed < dist)
+		if (!elapsed || !dist || elapsed < dist)
 			continue;
 		if ((t->config & HPET_TN_PERIODIC) && period) {
 			/* Matches at last+dist, +period, ...: move past count. */
@@ -348,9 +352,22 @@ static void hpet_evaluate(struct hpet *d, uint64_t now)
 			t->cmp = (uint64_t)((t->cmp + steps * period) & mask);
 		}
 		if (t->config & HPET_TN_INT_ENB)
-			hpet_fire(d, n);
+			due |= 1u << n;
 	}
 	d->regs.last = count;
+	due |= d->deferred;
+	if (!deliver) {
+		d->deferred = due;
+		return 0;
+	}
+	d->deferred = 0;
+	for (n = 0; n < d->timers; n++) {
+		if ((due & (1u << n)) && (d->regs.t[n].config & HPET_TN_INT_ENB)) {
+			hpet_fire(d, n);
+			fired++;
+		}
+	}
+	return fired;
 }
 
 /* Arm the host timer for the earliest match of a timer with INT_ENB. */
@@ -375,8 +392,18 @@ static void hpet_schedule(struct hpet *d, uint64_t now)
 		if (dist && (!best || dist < best))
 			best = dist;
 	}
-	if (!best)
+	if (!best) {
+		/* nothing to match, but a delivery waits for the bucket's refill */
+		if (d->deferred) {
+			uint64_t at = d->rate_ns + HPET_MIN_TIMER_NS;
+
+			err = d->host->timer_arm(d->h, d->timer, at > now ? at - now : 1, 0);
+			if (err)
+				d->host->log(d->h, VDEV_LOG_ERROR,
+					     "cannot arm the comparator timer: %s", strerror(-err));
+		}
 		return;
+	}
 	/* The first nanosecond at which the counter reaches count + best. */
 	since_base = count + best - d->regs.counter;
 	ns = ((unsigned __int128)since_base * d->period_fs + FS_PER_NS - 1) / FS_PER_NS;
@@ -391,8 +418,8 @@ static void hpet_schedule(struct hpet *d, uint64_t now)
 			     strerror(-err));
 }
 
-/* One host timer run: refill the bucket for the time gone by, take one. */
-static void hpet_rate_take(struct hpet *d, uint64_t now)
+/* Refill the bucket of evaluations for the time gone by. */
+static void hpet_rate_refill(struct hpet *d, uint64_t now)
 {
 	uint64_t gained;
 
@@ -409,7 +436,26 @@ static void hpet_rate_take(struct hpet *d, uint64_t now)
 		d->rate_tokens += (unsigned)gained;
 		d->rate_ns += gained * HPET_MIN_TIMER_NS;
 	}
+}
+
+/* One host timer run: refill, take one. */
+static void hpet_rate_take(struct hpet *d, uint64_t now)
+{
+	hpet_rate_refill(d, now);
 	if (d->rate_tokens)
+		d->rate_tokens--;
+}
+
+/*
+ * A register access brings the device up to date, but an evaluation that
+ * delivers interrupts costs a token like a timer run: with the bucket
+ * empty the matches wait for the timer run at the next refill, so a guest
+ * polling the registers cannot raise interrupts faster than the floor.
+ */
+static void hpet_access_evaluate(struct hpet *d, uint64_t now)
+{
+	hpet_rate_refill(d, now);
+	if (hpet_evaluate(d, now, d->rate_tokens != 0))
 		d->rate_tokens--;
 }
 
@@ -420,7 +466,7 @@ static void hpet_tick(void *dev, void *arg)
 
 	(void)arg;
 	hpet_rate_take(d, now);
-	hpet_evaluate(d, now);
+	hpet_evaluate(d, now, true);
 	hpet_update_lines(d);
 	hpet_schedule(d, now);
 }
@@ -574,7 +620,7 @@ static int hpet_read(void *dev, const struct vdev_access *access, uint64_t *valu
 	if (!hpet_access_ok(access))
 		return VDEV_ACCESS_BUS_ERROR;
 	now = d->host->clock_ns(d->h);
-	hpet_evaluate(d, now);
+	hpet_access_evaluate(d, now);
 	v = hpet_reg_read(d, access->offset & ~7ull, now);
 	if (access->size == 4)
 		v = access->offset & 4 ? v >> 32 : v & 0xffffffffull;
@@ -591,7 +637,7 @@ static int hpet_write(void *dev, const struct vdev_access *access, uint64_t valu
 	if (!hpet_access_ok(access))
 		return VDEV_ACCESS_BUS_ERROR;
 	now = d->host->clock_ns(d->h);
-	hpet_evaluate(d, now);
+	hpet_access_evaluate(d, now);
 	if (access->size == 4) {
 		unsigned shift = access->offset & 4 ? 32 : 0;
 
@@ -612,6 +658,7 @@ static void hpet_power_on(struct hpet *d)
 
 	d->host->timer_cancel(d->h, d->timer);
 	memset(&d->regs, 0, sizeof(d->regs));
+	d->deferred = 0;
 	for (n = 0; n < HPET_MAX_TIMERS; n++)
 		d->regs.t[n].cmp = ~0ull;
 	d->base_ns = 0;
@@ -884,7 +931,7 @@ static int hpet_restore(void *dev, const void *buf, size_t length)
 	now = d->host->clock_ns(d->h);
 	d->regs = r;
 	d->base_ns = now;
-	hpet_evaluate(d, now); /* matches between last and the saved count */
+	hpet_evaluate(d, now, true); /* matches between last and the saved count */
 	hpet_update_lines(d);
 	hpet_schedule(d, now);
 	return 0;
