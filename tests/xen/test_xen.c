@@ -763,11 +763,15 @@ static void test_dump(void **state)
 		size_t desc = at + sizeof(*n) + (n->n_namesz + 3) / 4 * 4;
 
 		if (n->n_type == NT_PRSTATUS) {
-			const struct elf_prstatus *st = (const struct elf_prstatus *)(notes + desc);
-			const struct user_regs_struct *u = (const struct user_regs_struct *)&st->pr_reg;
+			/* notes are 4-byte aligned: copied out, not read in place */
+			struct elf_prstatus st;
+			struct user_regs_struct u;
 
-			assert_int_equal(u->rip, 0x100000 + prstatus);
-			assert_int_equal(u->rbx, 0x5eed);
+			assert_true(desc + sizeof(st) <= ph[0].p_filesz);
+			memcpy(&st, notes + desc, sizeof(st));
+			memcpy(&u, &st.pr_reg, sizeof(u));
+			assert_int_equal(u.rip, 0x100000 + prstatus);
+			assert_int_equal(u.rbx, 0x5eed);
 			prstatus++;
 		}
 		at = desc + (n->n_descsz + 3) / 4 * 4;
