@@ -94,6 +94,9 @@ struct vdev_host_ctx {
 	struct vdev_timer *timers;
 	struct vdev_watch *watches;
 	atomic_uint regions;
+	/* owns a PCI function (a pcicfg region): its BARs are placed by the
+	 * SDK, which probes free slots and reports its own failures */
+	atomic_bool pci_function;
 	atomic_uint maps;
 	struct log_sinks sinks;
 	bool own_sinks;
@@ -251,14 +254,17 @@ static int plugin_host_region_add(vdev_host_t *h, enum vdev_space space, uint64_
 		return -EINVAL;
 	}
 	ret = iomap_add(vm_iomap(inst->vm), space, base, length, &inst->owner, id, &conflict);
-	if (ret == -EEXIST && space == VDEV_SPACE_PCICFG) {
+	if (ret == -EEXIST && (space == VDEV_SPACE_PCICFG || atomic_load(&inst->pci_function))) {
 		/* Not an error here: a function placed automatically probes the
 		 * device numbers of bus 0 this way (sdk/lib/pci.c takes the next
-		 * one; a fixed `loc pci:` that is taken is reported there). With
-		 * the HVM platform 0:1 is the PIIX3's, so every auto-placed
-		 * function met it and its "error" failed clean runs. */
-		plugin_host_logf(inst, LOG_LVL_DEBUG, "pci device 0:%llu is %s's",
-				 (unsigned long long)((base >> 15) & 0x1f), conflict.owner);
+		 * one; a fixed `loc pci:` that is taken is reported there), and
+		 * a PCI function's BAR placed automatically probes the default
+		 * window the same way (a fixed BAR that is taken is reported as
+		 * "BARn: cannot map"). With the HVM platform 0:1 is the PIIX3's
+		 * and the window starts with the first disk's BAR, so every
+		 * further function logged an "error" that failed clean runs. */
+		plugin_host_logf(inst, LOG_LVL_DEBUG, "%s 0x%llx is %s's", iomap_space_name(space),
+				 (unsigned long long)base, conflict.owner);
 	} else if (ret == -EEXIST) {
 		const char *what = iomap_space_name(space);
 
@@ -279,6 +285,8 @@ static int plugin_host_region_add(vdev_host_t *h, enum vdev_space space, uint64_
 					 (unsigned long long)(conflict.base + conflict.length - 1));
 	} else if (ret == 0) {
 		atomic_fetch_add(&inst->regions, 1);
+		if (space == VDEV_SPACE_PCICFG)
+			atomic_store(&inst->pci_function, true);
 	}
 	return ret;
 }

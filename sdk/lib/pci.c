@@ -427,9 +427,28 @@ static bool pci_msix_function_masked(const struct vdev_pci *pci)
 	return pci_get(pci->cfg, pci->msix + VDEV_PCI_MSIX_CONTROL, 2) & VDEV_PCI_MSIX_FUNC_MASK;
 }
 
+/*
+ * A Xen PIRQ message: vector 0 (invalid as an interrupt everywhere else),
+ * the PIRQ number in the destination ID bits of 0xfee00000. A Linux HVM
+ * guest on Xen programs these (arch/x86/pci/xen.c, xen_msi_compose_msg)
+ * and sets pci_msi_ignore_mask: it never clears an entry's mask bit and
+ * masks through the event channel instead, so the entry must be treated
+ * as unmasked, as QEMU does (hw/pci/msix.c msix_vector_masked,
+ * xen_is_pirq_msi). Xen turns the message into the PIRQ's event.
+ */
+static bool pci_msix_is_pirq(const struct vdev_pci *pci, unsigned vector)
+{
+	const uint8_t *e = pci->msix_table + vector * VDEV_PCI_MSIX_ENTRY_SIZE;
+	uint32_t lo = pci_get(e, VDEV_PCI_MSIX_ENTRY_ADDR, 4);
+	uint32_t hi = pci_get(e, VDEV_PCI_MSIX_ENTRY_ADDR + 4, 4);
+
+	return (pci_get(e, VDEV_PCI_MSIX_ENTRY_DATA, 4) & 0xff) == 0 &&
+	       (lo & 0xfff00000) == 0xfee00000 && ((hi & 0xffffff00) | ((lo >> 12) & 0xff)) != 0;
+}
+
 bool vdev_pci_msix_masked(const struct vdev_pci *pci, unsigned vector)
 {
-	if (!pci->msix || vector >= pci->msix_vectors)
+	if (!pci->msix || vector >= pci->msix_vectors || pci_msix_is_pirq(pci, vector))
 		return false;
 	return pci->msix_table[vector * VDEV_PCI_MSIX_ENTRY_SIZE + VDEV_PCI_MSIX_ENTRY_CTRL] &
 	       VDEV_PCI_MSIX_CTRL_MASKED;
@@ -469,7 +488,8 @@ int vdev_pci_msix_notify(struct vdev_pci *pci, unsigned vector)
 		return -EAGAIN;
 	if (!(pci_get(pci->cfg, VDEV_PCI_COMMAND, 2) & VDEV_PCI_CMD_MASTER))
 		return -EPERM;
-	if (pci_msix_function_masked(pci) || vdev_pci_msix_masked(pci, vector)) {
+	if ((pci_msix_function_masked(pci) && !pci_msix_is_pirq(pci, vector)) ||
+	    vdev_pci_msix_masked(pci, vector)) {
 		pci_msix_set_pending(pci, vector, true);
 		return VDEV_PCI_MSIX_PENDING;
 	}

@@ -356,6 +356,31 @@ static void test_msix(void **state)
 	assert_int_equal(vdev_testhost_mmio_read(f->th, MSIX_TAB + 16, 4), 0);
 }
 
+/* A Xen PIRQ message (vector 0, PIRQ 0x1f in the destination ID), as a
+ * Linux HVM guest programs it with its mask bit left set: sent anyway, even
+ * under the function mask; an ordinary masked entry still pends. */
+static void test_msix_xen_pirq(void **state)
+{
+	struct fixture *f = *state;
+	struct vdev_pci *pci = &last_dev->pci;
+
+	wr(f, MSIX_CAP + 2, 2, 0x8000);
+	wr(f, 0x04, 2, 0x7);
+	msix_entry(f, 1, 0xfee1f000, 0x4300, true);
+	assert_false(vdev_pci_msix_masked(pci, 1));
+	assert_int_equal(vdev_pci_msix_notify(pci, 1), 0);
+	assert_string_equal(vdev_testhost_trace(f->th), "msi 0xfee1f000 0x4300\n");
+	vdev_testhost_clear_trace(f->th);
+	wr(f, MSIX_CAP + 2, 2, 0xc000);
+	assert_int_equal(vdev_pci_msix_notify(pci, 1), 0);
+	assert_string_equal(vdev_testhost_trace(f->th), "msi 0xfee1f000 0x4300\n");
+	/* vector 0 with no PIRQ (the reset state's zeros, or dest 0) is not one */
+	msix_entry(f, 2, 0xfee00000, 0, true);
+	assert_true(vdev_pci_msix_masked(pci, 2));
+	assert_int_equal(vdev_pci_msix_notify(pci, 2), VDEV_PCI_MSIX_PENDING);
+	assert_true(vdev_pci_msix_masked(pci, 3));
+}
+
 static void test_intx_gated_by_msi_and_msix(void **state)
 {
 	struct fixture *f = *state;
@@ -488,6 +513,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msix_xen_pirq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_gated_by_msi_and_msix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state, setup, teardown),

@@ -337,7 +337,10 @@ int vdev_pci_msi_send(struct vdev_pci *pci, unsigned vector);
  * entry's address and data go out through host->msi_send and it returns 0
  * (or msi_send's error). -ENODEV without an MSI-X capability; -EAGAIN
  * while MSI-X is disabled; -EPERM while COMMAND.MASTER is clear (nothing
- * is left pending); -EINVAL for a vector beyond the table.
+ * is left pending); -EINVAL for a vector beyond the table. An entry
+ * holding a Xen PIRQ message (vector 0, the PIRQ in the destination ID of
+ * 0xfee00000: what a Linux HVM guest on Xen programs, masking through
+ * its event channel instead of the mask bits) is never masked, as in QEMU.
  * vdev_pci_msix_masked / _pending: the state of one vector (false for a
  * vector beyond the table).
  */
